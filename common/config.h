@@ -1,0 +1,122 @@
+/* config.h - every setting of every process, from one table.
+ *
+ * Each row names an environment variable, its type, default, bounds, which
+ * processes read it and a description. The same table produces `--help`, the
+ * README's configuration section (`ruth-migrate config-doc`) and the values in
+ * the loaded ruth_config. A missing or malformed setting is reported by name;
+ * main() then exits 2. */
+#ifndef RUTH_CONFIG_H
+#define RUTH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Processes, as a bit mask on each row. */
+enum {
+    CFG_MIGRATE = 1u << 0,
+    CFG_WORKER = 1u << 1,
+    CFG_EVIDENCE = 1u << 2,
+    CFG_API = 1u << 3,
+    CFG_INGEST = 1u << 4,
+    CFG_SIMULATE = 1u << 5,
+};
+#define CFG_ALL 0x3fu
+#define CFG_CONSUMERS (CFG_WORKER | CFG_EVIDENCE)
+
+typedef struct ruth_config {
+    /* connections */
+    char *database_url;
+    char *database_read_url;
+    char *kafka_bootstrap_servers;
+    char *schema_registry_url;
+    /* VAS */
+    char *vas_base_url;
+    char *vas_client_id;
+    char *vas_client_secret;
+    int vas_token_refresh_margin_sec;
+    /* API auth */
+    char *jwt_secret_key;
+    char *jwt_algorithm;
+    /* logging and ports */
+    char *log_level;
+    char *log_format;
+    int api_port;
+    int ingest_port;
+    int metrics_port;
+    /* topics */
+    char *topic_inference;
+    char *topic_events;
+    char *topic_violations;
+    char *topic_evidence;
+    char *topic_dlq;
+    int partitions_inference;
+    int partitions_events;
+    int partitions_violations;
+    int partitions_evidence;
+    int partitions_dlq;
+    int topic_replication;
+    /* worker */
+    char *worker_group;
+    int worker_batch_max;
+    int worker_batch_ms;
+    int max_message_bytes;
+    int max_clock_skew_sec;
+    int evidence_before_sec;
+    int evidence_after_sec;
+    int events_retention_days;
+    /* evidence */
+    char *evidence_group;
+    /* api */
+    int api_threads;
+    int api_db_pool;
+    int api_max_connections;
+    int api_max_body_bytes;
+    int api_rate_limit_rps;
+    char *api_cors_origins;
+} ruth_config;
+
+typedef enum { CFG_T_STRING, CFG_T_INT, CFG_T_ENUM } config_type;
+
+typedef struct config_row {
+    const char *env;     /* environment variable */
+    config_type type;
+    const char *dflt;    /* default as text; NULL = no default */
+    long min, max;       /* bounds for CFG_T_INT */
+    const char *choices; /* "a|b|c" for CFG_T_ENUM */
+    unsigned used_by;    /* CFG_* mask of processes that read it */
+    unsigned required;   /* CFG_* mask of processes that cannot start without it */
+    bool secret;         /* never printed */
+    size_t offset;       /* field in ruth_config */
+    const char *desc;
+} config_row;
+
+extern const config_row config_rows[];
+extern const size_t config_nrows;
+
+/* The loaded configuration: one of the two globals a process has. Set by
+ * config_load(); read-only afterwards. */
+extern const ruth_config *g_cfg;
+
+/* Read every row used by `proc` from the environment into *cfg (strings are
+ * allocated; config_free() releases them) and point g_cfg at it.
+ * Returns 0, or -1 with errstr naming the setting, e.g.
+ *   "DATABASE_URL is not set (PostgreSQL connection URL); see README "Configuration"". */
+int config_load(unsigned proc, ruth_config *cfg, char *errstr, size_t errsz);
+void config_free(ruth_config *cfg);
+
+/* --help text for one process: usage line given by the caller, then one line
+ * per setting it reads with default and description. */
+void config_print_help(FILE *out, unsigned proc, const char *usage);
+/* Markdown table of every setting (the README's configuration section). */
+void config_print_markdown(FILE *out);
+/* Log the effective configuration at info level, secrets masked. */
+void config_log(unsigned proc, const ruth_config *cfg);
+
+/* Standard start-up for a process main(): handles --help/-h (prints help,
+ * returns 1), loads config and initialises logging. Returns 0 to continue,
+ * 1 when the caller should exit 0, 2 when it should exit 2 (message printed). */
+int config_startup(int argc, char **argv, unsigned proc, const char *service, const char *usage,
+                   ruth_config *cfg);
+
+#endif
