@@ -38,8 +38,12 @@ static int testlib_case_failed;
               (long long)(b))
 
 #define CHECK_EQ_STR(a, b)                                                            \
-    CHECK_MSG((a) && (b) && strcmp((a), (b)) == 0, "\"%s\" != \"%s\"",                \
-              (a) ? (a) : "(null)", (b) ? (b) : "(null)")
+    do {                                                                              \
+        const char *testlib_a_ = (a), *testlib_b_ = (b);                              \
+        CHECK_MSG(testlib_a_ && testlib_b_ && strcmp(testlib_a_, testlib_b_) == 0,    \
+                  "\"%s\" != \"%s\"", testlib_a_ ? testlib_a_ : "(null)",             \
+                  testlib_b_ ? testlib_b_ : "(null)");                                \
+    } while (0)
 
 #define TEST_RUN(fn)                                                                  \
     do {                                                                              \

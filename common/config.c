@@ -1,0 +1,316 @@
+/* config.c - the configuration table and its loader; see config.h. */
+#include "config.h"
+
+#include "log.h"
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+const ruth_config *g_cfg;
+
+#define OFF(f) offsetof(ruth_config, f)
+#define CONSUMERS_AND_API (CFG_WORKER | CFG_EVIDENCE | CFG_API)
+#define KAFKA_USERS (CFG_MIGRATE | CFG_WORKER | CFG_EVIDENCE | CFG_API | CFG_INGEST | CFG_SIMULATE)
+#define TOPIC_USERS KAFKA_USERS
+
+/* clang-format off */
+const config_row config_rows[] = {
+    {"DATABASE_URL", CFG_T_STRING, NULL, 0, 0, NULL,
+     CFG_MIGRATE | CONSUMERS_AND_API, CFG_MIGRATE | CONSUMERS_AND_API, true, OFF(database_url),
+     "PostgreSQL connection URL (postgresql://user:password@host:port/db)"},
+    {"DATABASE_READ_URL", CFG_T_STRING, NULL, 0, 0, NULL, CFG_API, 0, true, OFF(database_read_url),
+     "Optional read-replica URL for ruth-api queries; unset = DATABASE_URL"},
+    {"KAFKA_BOOTSTRAP_SERVERS", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, KAFKA_USERS, false,
+     OFF(kafka_bootstrap_servers),
+     "Kafka brokers, host:port[,host:port]; any other KAFKA_* variable passes a librdkafka "
+     "property (KAFKA_SECURITY_PROTOCOL -> security.protocol)"},
+    {"SCHEMA_REGISTRY_URL", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, 0, false,
+     OFF(schema_registry_url),
+     "Confluent-compatible Schema Registry; unset = bundled schemas only (Confluent-framed "
+     "messages are then dead-lettered as UNKNOWN_SCHEMA_ID)"},
+    {"VAS_BASE_URL", CFG_T_STRING, NULL, 0, 0, NULL, CFG_EVIDENCE | CFG_API, CFG_EVIDENCE, false,
+     OFF(vas_base_url), "Video Aggregation Service base URL (VAS-MS-V2)"},
+    {"VAS_CLIENT_ID", CFG_T_STRING, NULL, 0, 0, NULL, CFG_EVIDENCE | CFG_API, CFG_EVIDENCE, false,
+     OFF(vas_client_id), "VAS client id for POST /v2/auth/token"},
+    {"VAS_CLIENT_SECRET", CFG_T_STRING, NULL, 0, 0, NULL, CFG_EVIDENCE | CFG_API, CFG_EVIDENCE, true,
+     OFF(vas_client_secret), "VAS client secret"},
+    {"VAS_TOKEN_REFRESH_MARGIN_SEC", CFG_T_INT, "300", 0, 86400, NULL, CFG_EVIDENCE | CFG_API, 0,
+     false, OFF(vas_token_refresh_margin_sec), "Refresh the VAS token this many seconds before expiry"},
+    {"JWT_SECRET_KEY", CFG_T_STRING, NULL, 0, 0, NULL, CFG_API, CFG_API, true, OFF(jwt_secret_key),
+     "HS256 secret for API bearer tokens"},
+    {"JWT_ALGORITHM", CFG_T_ENUM, "HS256", 0, 0, "HS256", CFG_API, 0, false, OFF(jwt_algorithm),
+     "JWT algorithm; only HS256 is accepted"},
+    {"RUTH_AI_LOG_LEVEL", CFG_T_ENUM, "info", 0, 0, "debug|info|warn|error", CFG_ALL, 0, false,
+     OFF(log_level), "Minimum log level"},
+    {"RUTH_AI_LOG_FORMAT", CFG_T_ENUM, "json", 0, 0, "json|text", CFG_ALL, 0, false,
+     OFF(log_format), "json: one JSON object per line; text: for humans"},
+    {"RUTH_API_PORT", CFG_T_INT, "8080", 0, 65535, NULL, CFG_API, 0, false, OFF(api_port),
+     "ruth-api HTTP port (serves /health, /ready, /metrics too)"},
+    {"RUTH_INGEST_PORT", CFG_T_INT, "8081", 0, 65535, NULL, CFG_INGEST, 0, false, OFF(ingest_port),
+     "ruth-ingest HTTP port"},
+    {"RUTH_METRICS_PORT", CFG_T_INT, "9100", 0, 65535, NULL, CFG_CONSUMERS, 0, false,
+     OFF(metrics_port), "/health, /ready and /metrics port of workers and evidence processes; 0 "
+     "picks a free port and logs it"},
+    {"RUTH_TOPIC_INFERENCE", CFG_T_STRING, "ruth.inference.v1", 0, 0, NULL, TOPIC_USERS, 0, false,
+     OFF(topic_inference), "Inference results topic"},
+    {"RUTH_TOPIC_EVENTS", CFG_T_STRING, "ruth.events.v1", 0, 0, NULL, TOPIC_USERS, 0, false,
+     OFF(topic_events), "Normalized events topic"},
+    {"RUTH_TOPIC_VIOLATIONS", CFG_T_STRING, "ruth.violations.v1", 0, 0, NULL, TOPIC_USERS, 0, false,
+     OFF(topic_violations), "Violation changes topic"},
+    {"RUTH_TOPIC_EVIDENCE", CFG_T_STRING, "ruth.evidence.v1", 0, 0, NULL, TOPIC_USERS, 0, false,
+     OFF(topic_evidence), "Evidence requests topic"},
+    {"RUTH_TOPIC_DLQ", CFG_T_STRING, "ruth.dlq.v1", 0, 0, NULL, TOPIC_USERS, 0, false,
+     OFF(topic_dlq), "Dead-letter topic"},
+    {"RUTH_PARTITIONS_INFERENCE", CFG_T_INT, "12", 1, 10000, NULL, CFG_MIGRATE, 0, false,
+     OFF(partitions_inference), "Partitions created for the inference topic"},
+    {"RUTH_PARTITIONS_EVENTS", CFG_T_INT, "12", 1, 10000, NULL, CFG_MIGRATE, 0, false,
+     OFF(partitions_events), "Partitions created for the events topic"},
+    {"RUTH_PARTITIONS_VIOLATIONS", CFG_T_INT, "6", 1, 10000, NULL, CFG_MIGRATE, 0, false,
+     OFF(partitions_violations), "Partitions created for the violations topic"},
+    {"RUTH_PARTITIONS_EVIDENCE", CFG_T_INT, "6", 1, 10000, NULL, CFG_MIGRATE, 0, false,
+     OFF(partitions_evidence), "Partitions created for the evidence topic"},
+    {"RUTH_PARTITIONS_DLQ", CFG_T_INT, "3", 1, 10000, NULL, CFG_MIGRATE, 0, false,
+     OFF(partitions_dlq), "Partitions created for the dead-letter topic"},
+    {"RUTH_TOPIC_REPLICATION", CFG_T_INT, "1", 1, 16, NULL, CFG_MIGRATE, 0, false,
+     OFF(topic_replication), "Replication factor of created topics"},
+    {"RUTH_WORKER_GROUP", CFG_T_STRING, "ruth-workers", 0, 0, NULL, CFG_WORKER, 0, false,
+     OFF(worker_group), "Consumer group of ruth-worker"},
+    {"RUTH_WORKER_BATCH_MAX", CFG_T_INT, "1000", 1, 100000, NULL, CFG_WORKER, 0, false,
+     OFF(worker_batch_max), "Most messages in one database transaction"},
+    {"RUTH_WORKER_BATCH_MS", CFG_T_INT, "50", 1, 60000, NULL, CFG_WORKER, 0, false,
+     OFF(worker_batch_ms), "Longest a batch waits to fill before it is written"},
+    {"RUTH_MAX_MESSAGE_BYTES", CFG_T_INT, "1048576", 256, 67108864, NULL, CFG_WORKER | CFG_INGEST,
+     0, false, OFF(max_message_bytes), "Larger inference results are dead-lettered (TOO_LARGE)"},
+    {"RUTH_MAX_CLOCK_SKEW_SEC", CFG_T_INT, "86400", 1, 315360000, NULL, CFG_WORKER | CFG_INGEST, 0,
+     false, OFF(max_clock_skew_sec),
+     "Results whose timestamp is further than this from now are dead-lettered"},
+    {"RUTH_EVIDENCE_BEFORE_SEC", CFG_T_INT, "5", 0, 3600, NULL, CFG_WORKER | CFG_API, 0, false,
+     OFF(evidence_before_sec), "Bookmark seconds before the violation's first event"},
+    {"RUTH_EVIDENCE_AFTER_SEC", CFG_T_INT, "10", 0, 3600, NULL, CFG_WORKER | CFG_API, 0, false,
+     OFF(evidence_after_sec), "Bookmark seconds after the violation's first event"},
+    {"RUTH_EVENTS_RETENTION_DAYS", CFG_T_INT, "0", 0, 36500, NULL, CFG_WORKER, 0, false,
+     OFF(events_retention_days), "Drop event partitions older than this; 0 keeps everything"},
+    {"RUTH_EVIDENCE_GROUP", CFG_T_STRING, "ruth-evidence", 0, 0, NULL, CFG_EVIDENCE, 0, false,
+     OFF(evidence_group), "Consumer group of ruth-evidence"},
+    {"RUTH_API_THREADS", CFG_T_INT, "0", 0, 256, NULL, CFG_API, 0, false, OFF(api_threads),
+     "HTTP worker threads; 0 = one per core"},
+    {"RUTH_API_DB_POOL", CFG_T_INT, "8", 1, 256, NULL, CFG_API, 0, false, OFF(api_db_pool),
+     "PostgreSQL connections held by ruth-api"},
+    {"RUTH_API_MAX_CONNECTIONS", CFG_T_INT, "1024", 1, 100000, NULL, CFG_API, 0, false,
+     OFF(api_max_connections), "Concurrent HTTP connections; more are refused"},
+    {"RUTH_API_MAX_BODY_BYTES", CFG_T_INT, "65536", 256, 16777216, NULL, CFG_API | CFG_INGEST, 0,
+     false, OFF(api_max_body_bytes), "Largest accepted request body (413 beyond)"},
+    {"RUTH_API_RATE_LIMIT_RPS", CFG_T_INT, "0", 0, 1000000, NULL, CFG_API, 0, false,
+     OFF(api_rate_limit_rps), "Requests per second per client address (429 beyond); 0 = off"},
+    {"RUTH_API_CORS_ORIGINS", CFG_T_STRING, "", 0, 0, NULL, CFG_API, 0, false, OFF(api_cors_origins),
+     "Comma-separated allowed CORS origins; * for any; empty = no CORS headers"},
+};
+/* clang-format on */
+const size_t config_nrows = sizeof config_rows / sizeof config_rows[0];
+
+static char **config__str(ruth_config *cfg, const config_row *r)
+{
+    return (char **)((char *)cfg + r->offset);
+}
+
+static int *config__int(ruth_config *cfg, const config_row *r)
+{
+    return (int *)((char *)cfg + r->offset);
+}
+
+static bool config__choice_ok(const char *choices, const char *v)
+{
+    size_t vl = strlen(v);
+    const char *p = choices;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == vl && strncmp(p, v, n) == 0)
+            return true;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return false;
+}
+
+int config_load(unsigned proc, ruth_config *cfg, char *errstr, size_t errsz)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < config_nrows; i++) {
+        const config_row *r = &config_rows[i];
+        if (!(r->used_by & proc))
+            continue;
+        const char *v = getenv(r->env);
+        if (v && !*v && r->dflt && *r->dflt)
+            v = NULL; /* empty = unset, so the default applies */
+        if (!v)
+            v = r->dflt;
+        if (!v || (!*v && (r->required & proc))) {
+            if (r->required & proc) {
+                snprintf(errstr, errsz, "%s is not set (%s); see README \"Configuration\"", r->env,
+                         r->desc);
+                goto failed;
+            }
+            continue;
+        }
+        switch (r->type) {
+        case CFG_T_STRING:
+            *config__str(cfg, r) = xstrdup(v);
+            break;
+        case CFG_T_ENUM:
+            if (!config__choice_ok(r->choices, v)) {
+                snprintf(errstr, errsz, "%s=\"%s\" is not one of %s", r->env, v, r->choices);
+                goto failed;
+            }
+            *config__str(cfg, r) = xstrdup(v);
+            break;
+        case CFG_T_INT: {
+            char *end;
+            errno = 0;
+            long n = strtol(v, &end, 10);
+            if (errno || end == v || *end) {
+                snprintf(errstr, errsz, "%s=\"%s\" is not an integer", r->env, v);
+                goto failed;
+            }
+            if (n < r->min || n > r->max) {
+                snprintf(errstr, errsz, "%s=%ld is out of range [%ld, %ld]", r->env, n, r->min,
+                         r->max);
+                goto failed;
+            }
+            *config__int(cfg, r) = (int)n;
+            break;
+        }
+        }
+    }
+    g_cfg = cfg;
+    return 0;
+failed:
+    config_free(cfg);
+    return -1;
+}
+
+void config_free(ruth_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < config_nrows; i++) {
+        const config_row *r = &config_rows[i];
+        if (r->type != CFG_T_INT) {
+            free(*config__str(cfg, r));
+            *config__str(cfg, r) = NULL;
+        }
+    }
+    if (g_cfg == cfg)
+        g_cfg = NULL;
+}
+
+void config_print_help(FILE *out, unsigned proc, const char *usage)
+{
+    fprintf(out, "%s\n\nConfiguration (environment variables):\n", usage);
+    for (size_t i = 0; i < config_nrows; i++) {
+        const config_row *r = &config_rows[i];
+        if (!(r->used_by & proc))
+            continue;
+        fprintf(out, "  %-30s %s", r->env, r->desc);
+        if (r->required & proc)
+            fprintf(out, " [required]");
+        else if (r->dflt && *r->dflt)
+            fprintf(out, " [default: %s]", r->dflt);
+        fputc('\n', out);
+    }
+}
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} config__procs[] = {
+    {CFG_MIGRATE, "migrate"}, {CFG_WORKER, "worker"},   {CFG_EVIDENCE, "evidence"},
+    {CFG_API, "api"},         {CFG_INGEST, "ingest"},   {CFG_SIMULATE, "simulate"},
+};
+
+static void config__print_procs(FILE *out, unsigned mask)
+{
+    if (mask == CFG_ALL) {
+        fputs("all", out);
+        return;
+    }
+    bool first = true;
+    for (size_t i = 0; i < sizeof config__procs / sizeof config__procs[0]; i++) {
+        if (mask & config__procs[i].bit) {
+            fprintf(out, "%s%s", first ? "" : ", ", config__procs[i].name);
+            first = false;
+        }
+    }
+    if (first)
+        fputs("-", out);
+}
+
+void config_print_markdown(FILE *out)
+{
+    fputs("| variable | default | range / values | used by | required by | description |\n"
+          "|---|---|---|---|---|---|\n",
+          out);
+    for (size_t i = 0; i < config_nrows; i++) {
+        const config_row *r = &config_rows[i];
+        fprintf(out, "| `%s` | %s%s%s | ", r->env, r->dflt && *r->dflt ? "`" : "",
+                r->dflt && *r->dflt ? r->dflt : "", r->dflt && *r->dflt ? "`" : "");
+        if (r->type == CFG_T_INT)
+            fprintf(out, "%ld–%ld", r->min, r->max);
+        else if (r->type == CFG_T_ENUM)
+            fprintf(out, "%s", r->choices);
+        fputs(" | ", out);
+        config__print_procs(out, r->used_by);
+        fputs(" | ", out);
+        config__print_procs(out, r->required);
+        fprintf(out, " | %s%s |\n", r->desc, r->secret ? " (secret, never logged)" : "");
+    }
+}
+
+void config_log(unsigned proc, const ruth_config *cfg)
+{
+    for (size_t i = 0; i < config_nrows; i++) {
+        const config_row *r = &config_rows[i];
+        if (!(r->used_by & proc))
+            continue;
+        if (r->type == CFG_T_INT) {
+            log_debug("config %s=%d", r->env, *(const int *)((const char *)cfg + r->offset));
+            continue;
+        }
+        const char *v = *(char *const *)((const char *)cfg + r->offset);
+        char shown[512];
+        if (!v)
+            snprintf(shown, sizeof shown, "(unset)");
+        else if (r->secret && strstr(v, "://"))
+            log_redact_url(v, shown, sizeof shown);
+        else if (r->secret)
+            snprintf(shown, sizeof shown, "***");
+        else
+            snprintf(shown, sizeof shown, "%s", v);
+        log_debug("config %s=%s", r->env, shown);
+    }
+}
+
+int config_startup(int argc, char **argv, unsigned proc, const char *service, const char *usage,
+                   ruth_config *cfg)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            config_print_help(stdout, proc, usage);
+            return 1;
+        }
+    }
+    char err[512];
+    if (config_load(proc, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: configuration error: %s\n", service, err);
+        return 2;
+    }
+    log_level lvl = LOG_INFO;
+    log_level_parse(cfg->log_level ? cfg->log_level : "info", &lvl);
+    log_init(service, lvl, !cfg->log_format || strcmp(cfg->log_format, "text") != 0);
+    config_log(proc, cfg);
+    return 0;
+}
