@@ -1,0 +1,157 @@
+/* kafka.c - see kafka.h. */
+#include "kafka.h"
+
+#include "log.h"
+#include "shutdown.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+static void kafka__log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
+    log_level lvl = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    if (!log_enabled(lvl))
+        return;
+    log_at(lvl, NULL, "librdkafka %s: %s", fac, buf);
+}
+
+static void kafka__error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+        log_error("Kafka fatal error %s: %s; shutting down", rd_kafka_err2name(orig), fatal);
+        shutdown_request();
+        return;
+    }
+    /* Transport errors are retried by librdkafka itself. */
+    log_warn("Kafka error %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+bool kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+                    size_t errsz)
+{
+    char rderr[256];
+    if (rd_kafka_conf_set(conf, name, value, rderr, sizeof rderr) != RD_KAFKA_CONF_OK) {
+        snprintf(errstr, errsz, "Kafka property %s: %s", name, rderr);
+        return false;
+    }
+    return true;
+}
+
+rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const char *client_id, char *errstr,
+                                size_t errsz)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, errsz) ||
+        !kafka_conf_set(conf, "client.id", client_id, errstr, errsz) ||
+        !kafka_conf_set(conf, "log.connection.close", "false", errstr, errsz))
+        goto failed;
+    rd_kafka_conf_set_log_cb(conf, kafka__log_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka__error_cb);
+
+    /* KAFKA_FOO_BAR=v -> foo.bar=v (KAFKA_BOOTSTRAP_SERVERS is handled above). */
+    for (char **e = environ; *e; e++) {
+        if (strncmp(*e, "KAFKA_", 6) != 0 || !strncmp(*e, "KAFKA_BOOTSTRAP_SERVERS=", 24))
+            continue;
+        const char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        char name[128];
+        size_t n = (size_t)(eq - *e) - 6;
+        if (n == 0 || n >= sizeof name)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            char c = (*e)[6 + i];
+            name[i] = c == '_' ? '.' : (char)tolower((unsigned char)c);
+        }
+        name[n] = '\0';
+        if (!kafka_conf_set(conf, name, eq + 1, errstr, errsz))
+            goto failed;
+        log_info("Kafka property %s set from environment", name);
+    }
+    return conf;
+failed:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz)
+{
+    if (!kafka_conf_set(conf, "enable.idempotence", "true", errstr, errsz) ||
+        !kafka_conf_set(conf, "acks", "all", errstr, errsz) ||
+        !kafka_conf_set(conf, "compression.codec", "lz4", errstr, errsz) ||
+        !kafka_conf_set(conf, "linger.ms", "5", errstr, errsz)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    char rderr[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof rderr);
+    if (!rk) {
+        snprintf(errstr, errsz, "cannot create Kafka producer: %s", rderr);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    return rk; /* conf now owned by rk */
+}
+
+rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *errstr,
+                               size_t errsz)
+{
+    if (!kafka_conf_set(conf, "group.id", group, errstr, errsz) ||
+        !kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errsz) ||
+        !kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errsz) ||
+        !kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, errsz) ||
+        !kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", errstr,
+                        errsz)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    char rderr[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof rderr);
+    if (!rk) {
+        snprintf(errstr, errsz, "cannot create Kafka consumer: %s", rderr);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+int kafka_flush(rd_kafka_t *rk, int timeout_ms)
+{
+    return rd_kafka_flush(rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+bool kafka_topics_exist(rd_kafka_t *rk, const char *const *topics, int timeout_ms, char *errstr,
+                        size_t errsz)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    if (err) {
+        snprintf(errstr, errsz, "cannot fetch Kafka metadata: %s", rd_kafka_err2str(err));
+        return false;
+    }
+    bool ok = true;
+    for (const char *const *t = topics; *t && ok; t++) {
+        bool found = false;
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (!strcmp(md->topics[i].topic, *t) && md->topics[i].err == 0)
+                found = true;
+        if (!found) {
+            snprintf(errstr, errsz, "Kafka topic %s does not exist; create it with "
+                                    "`ruth-migrate topics`", *t);
+            ok = false;
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    return ok;
+}

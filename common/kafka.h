@@ -1,0 +1,44 @@
+/* kafka.h - librdkafka set-up shared by every process.
+ *
+ * Builds rd_kafka_conf_t from the loaded config: bootstrap servers, any
+ * KAFKA_* environment variable passed through as a librdkafka property
+ * (KAFKA_SECURITY_PROTOCOL -> security.protocol), librdkafka's own log lines
+ * routed into log.h, and the fatal-error callback turned into a clean
+ * shutdown request. */
+#ifndef RUTH_KAFKA_H
+#define RUTH_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A configuration with bootstrap.servers, client.id and KAFKA_* pass-through
+ * applied. Returns NULL with errstr filled when a property is rejected.
+ * Caller owns the result (it is consumed by rd_kafka_new()). */
+rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const char *client_id, char *errstr,
+                                size_t errsz);
+
+/* Set one property; false with errstr filled on rejection. */
+bool kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+                    size_t errsz);
+
+/* Idempotent producer (enable.idempotence, acks=all, lz4, linger 5 ms).
+ * Takes ownership of `conf` on success and on failure. */
+rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz);
+
+/* Consumer in `group` with auto-commit off and cooperative-sticky assignment.
+ * Takes ownership of `conf` on success and on failure. */
+rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *errstr,
+                               size_t errsz);
+
+/* Produce and wait for the delivery report of every message produced so far:
+ * returns 0 when all outstanding messages were acknowledged within
+ * timeout_ms, -1 otherwise. */
+int kafka_flush(rd_kafka_t *rk, int timeout_ms);
+
+/* true when every topic in `topics` (NULL-terminated) exists on the cluster;
+ * otherwise errstr names the first missing one. */
+bool kafka_topics_exist(rd_kafka_t *rk, const char *const *topics, int timeout_ms, char *errstr,
+                        size_t errsz);
+
+#endif
