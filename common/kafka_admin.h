@@ -1,0 +1,60 @@
+/* kafka_admin.h - the pipeline's topics: creation and start-up checks.
+ *
+ * `ruth-migrate topics` creates the five topics with their configured
+ * partitions and replication factor through librdkafka's admin API
+ * (CreateTopics); a topic that already exists counts as success, so the
+ * command is idempotent and safe from many replicas. Every process checks at
+ * start that the topics it needs exist (kafka_admin_check_topics).
+ * Existing topics are never altered: a partition count that differs from the
+ * configuration is reported, not changed, because adding partitions moves
+ * cameras to other partitions (and so breaks per-camera ordering). */
+#ifndef RUTH_KAFKA_ADMIN_H
+#define RUTH_KAFKA_ADMIN_H
+
+#include "config.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+typedef struct kafka_topic_spec {
+    const char *name; /* borrowed */
+    int partitions;   /* for creation; 0 in checks = any count */
+    int replication;  /* for creation */
+} kafka_topic_spec;
+
+#define KAFKA_ADMIN_NTOPICS 5
+
+/* The five topics of the configuration (inference, events, violations,
+ * evidence, dlq) with their partitions and replication factor. Names are
+ * borrowed from cfg. Returns KAFKA_ADMIN_NTOPICS. */
+size_t kafka_admin_topics_from_config(const ruth_config *cfg,
+                                      kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS]);
+
+/* A client handle for admin requests and metadata (a producer that never
+ * produces) with bootstrap servers, client.id and KAFKA_* pass-through from
+ * kafka_conf_new(). NULL with errstr on failure. Destroy with
+ * rd_kafka_destroy(). */
+rd_kafka_t *kafka_admin_new(const char *bootstrap, const char *client_id, char *errstr,
+                            size_t errsz);
+
+/* Create every topic of `specs` that does not exist yet, then wait (up to
+ * timeout_ms in total) until metadata shows all of them. Returns 0, or -1
+ * with errstr naming the topic and the broker's reason (for instance a
+ * replication factor larger than the number of brokers). *created (may be
+ * NULL) receives how many were newly created. */
+int kafka_admin_create_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, size_t n,
+                              int timeout_ms, int *created, char *errstr, size_t errsz);
+
+/* Metadata check: every topic of `specs` exists; when a spec's partitions is
+ * > 0 and the topic has a different count, a warning is logged (not an
+ * error). Returns 0, or -1 with errstr naming the first missing topic and
+ * how to create it. */
+int kafka_admin_check_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, size_t n,
+                             int timeout_ms, char *errstr, size_t errsz);
+
+/* Partition count of `topic`: > 0 when it exists, 0 when it does not,
+ * -1 with errstr when metadata could not be fetched. */
+int kafka_admin_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                                 size_t errsz);
+
+#endif

@@ -1,0 +1,187 @@
+/* pg.c - libpq helpers; see pg.h. */
+#include "pg.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Append printf-style text to errstr at *len, never past errsz-1. */
+static void append(char *errstr, size_t errsz, size_t *len, const char *fmt, const char *s)
+{
+    if (*len + 1 >= errsz)
+        return;
+    int n = snprintf(errstr + *len, errsz - *len, fmt, s);
+    if (n > 0)
+        *len += (size_t)n < errsz - *len ? (size_t)n : errsz - *len - 1;
+}
+
+/* Copy `s` without its trailing newlines (libpq messages end in one). */
+static void chomp_copy(char *out, size_t outsz, const char *s)
+{
+    snprintf(out, outsz, "%s", s ? s : "");
+    size_t n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+}
+
+void pg_describe_error(const PGconn *conn, const PGresult *res, const char *what, char *errstr,
+                       size_t errsz)
+{
+    if (!errstr || errsz == 0)
+        return;
+    errstr[0] = '\0';
+    size_t len = 0;
+    if (what)
+        append(errstr, errsz, &len, "%s: ", what);
+
+    char primary[1024];
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg && res)
+        msg = PQresultErrorMessage(res);
+    if ((!msg || !*msg) && res)
+        msg = PQresStatus(PQresultStatus(res));
+    if (!msg || !*msg)
+        msg = conn ? PQerrorMessage(conn) : "no connection";
+    chomp_copy(primary, sizeof primary, msg);
+    append(errstr, errsz, &len, "%s", primary);
+
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+    if (state || detail || hint) {
+        append(errstr, errsz, &len, "%s", " (");
+        const char *sep = "";
+        if (state) {
+            append(errstr, errsz, &len, "SQLSTATE %s", state);
+            sep = "; ";
+        }
+        if (detail) {
+            append(errstr, errsz, &len, "%s", sep);
+            append(errstr, errsz, &len, "detail: %s", detail);
+            sep = "; ";
+        }
+        if (hint) {
+            append(errstr, errsz, &len, "%s", sep);
+            append(errstr, errsz, &len, "hint: %s", hint);
+        }
+        append(errstr, errsz, &len, "%s", ")");
+    }
+}
+
+/* libpq notices (NOTICE, WARNING from the server; client-side warnings) go
+ * to the process log instead of stderr. */
+static void notice_to_log(void *arg, const PGresult *res)
+{
+    (void)arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    char msg[1024];
+    chomp_copy(msg, sizeof msg, PQresultErrorMessage(res));
+    log_level lvl = LOG_INFO;
+    if (sev && (!strcmp(sev, "WARNING")))
+        lvl = LOG_WARN;
+    else if (sev && (!strcmp(sev, "DEBUG") || !strcmp(sev, "LOG")))
+        lvl = LOG_DEBUG;
+    if (log_enabled(lvl))
+        log_at(lvl, NULL, "postgresql: %s", msg);
+}
+
+PGconn *pg_connect(const char *url, const char *application_name, int timeout_sec, char *errstr,
+                   size_t errsz)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", timeout_sec > 0 ? timeout_sec : 0);
+    /* Later entries override earlier ones, so the URL (expanded from
+     * "dbname") comes last and wins over these defaults. */
+    const char *keys[5], *vals[5];
+    int n = 0;
+    keys[n] = "application_name", vals[n++] = application_name ? application_name : "ruth";
+    if (timeout_sec > 0)
+        keys[n] = "connect_timeout", vals[n++] = timeout;
+    keys[n] = "options", vals[n++] = "-c TimeZone=UTC";
+    keys[n] = "dbname", vals[n++] = url ? url : "";
+    keys[n] = NULL, vals[n] = NULL;
+
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        char target[512], reason[512];
+        log_redact_url(url ? url : "", target, sizeof target);
+        chomp_copy(reason, sizeof reason, conn ? PQerrorMessage(conn) : "out of memory");
+        snprintf(errstr, errsz, "cannot connect to PostgreSQL at %s: %s", target, reason);
+        PQfinish(conn);
+        return NULL;
+    }
+    PQsetNoticeReceiver(conn, notice_to_log, NULL);
+    return conn;
+}
+
+void pg_close(PGconn *conn)
+{
+    if (conn)
+        PQfinish(conn);
+}
+
+bool pg_exec_ok(PGconn *conn, const char *sql, char *errstr, size_t errsz)
+{
+    /* PQexec returns only the last statement's result; an error stops the
+     * string there, so checking it is sufficient. */
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    bool ok = res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY);
+    if (!ok)
+        pg_describe_error(conn, res, NULL, errstr, errsz);
+    PQclear(res);
+    return ok;
+}
+
+PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                         char sqlstate[6], char *errstr, size_t errsz)
+{
+    if (sqlstate)
+        sqlstate[0] = '\0';
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
+        return res;
+    pg_describe_error(conn, res, NULL, errstr, errsz);
+    if (sqlstate && res) {
+        const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (s)
+            snprintf(sqlstate, 6, "%s", s);
+    }
+    PQclear(res);
+    return NULL;
+}
+
+bool pg_exec_params_ok(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                       char sqlstate[6], char *errstr, size_t errsz)
+{
+    PGresult *res = pg_exec_params(conn, sql, nparams, params, sqlstate, errstr, errsz);
+    PQclear(res);
+    return res != NULL;
+}
+
+bool pg_query_value(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                    char *out, size_t outsz, bool *isnull, char *errstr, size_t errsz)
+{
+    PGresult *res = pg_exec_params(conn, sql, nparams, params, NULL, errstr, errsz);
+    if (!res)
+        return false;
+    bool ok = PQntuples(res) >= 1 && PQnfields(res) >= 1;
+    if (ok) {
+        if (isnull)
+            *isnull = PQgetisnull(res, 0, 0);
+        if (out && outsz)
+            snprintf(out, outsz, "%s", PQgetvalue(res, 0, 0));
+    } else {
+        snprintf(errstr, errsz, "query returned no row");
+    }
+    PQclear(res);
+    return ok;
+}
+
+void pg_rollback_quietly(PGconn *conn)
+{
+    if (conn && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "ROLLBACK"));
+}

@@ -1,0 +1,62 @@
+/* pg.h - small libpq helpers shared by every process that talks to PostgreSQL.
+ *
+ * Connections get an application_name (visible in pg_stat_activity), a
+ * connect timeout, TimeZone=UTC, and libpq's notices routed into log.h.
+ * The exec helpers check PQresultStatus on every result, clear what they do
+ * not hand back, and describe failures in the caller's errstr as
+ *   "<primary message> (SQLSTATE 23505; detail: ...; hint: ...)". */
+#ifndef RUTH_PG_H
+#define RUTH_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* SQLSTATE codes the callers branch on. */
+#define PG_SQLSTATE_UNIQUE_VIOLATION "23505"
+#define PG_SQLSTATE_CHECK_VIOLATION "23514"
+#define PG_SQLSTATE_FOREIGN_KEY_VIOLATION "23503"
+#define PG_SQLSTATE_SERIALIZATION_FAILURE "40001"
+#define PG_SQLSTATE_DEADLOCK_DETECTED "40P01"
+
+/* Connect to `url` (postgresql:// URL or key=value string). application_name,
+ * connect_timeout (seconds, 0 = libpq default) and TimeZone=UTC are defaults
+ * that settings in the URL itself override. Returns the connection, or NULL
+ * with errstr naming the (password-redacted) target and libpq's reason.
+ * Caller owns the result and releases it with pg_close(). */
+PGconn *pg_connect(const char *url, const char *application_name, int timeout_sec, char *errstr,
+                   size_t errsz);
+
+/* PQfinish; accepts NULL. */
+void pg_close(PGconn *conn);
+
+/* Describe a failed result (or, when res is NULL, the connection's last
+ * error) into errstr; `what` prefixes the message when not NULL. */
+void pg_describe_error(const PGconn *conn, const PGresult *res, const char *what, char *errstr,
+                       size_t errsz);
+
+/* Run `sql` (one or more statements, no parameters) and expect success.
+ * Nothing is returned; every result is cleared. */
+bool pg_exec_ok(PGconn *conn, const char *sql, char *errstr, size_t errsz);
+
+/* Run one statement with text parameters (NULL entries are SQL NULL).
+ * On success (COMMAND_OK or TUPLES_OK) returns the result, which the caller
+ * PQclear()s. On failure returns NULL with errstr filled and, when sqlstate
+ * is not NULL, the five-character SQLSTATE copied there ("" if none). */
+PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                         char sqlstate[6], char *errstr, size_t errsz);
+
+/* pg_exec_params for statements whose result is not needed. */
+bool pg_exec_params_ok(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                       char sqlstate[6], char *errstr, size_t errsz);
+
+/* Run a query returning one row and one column and copy the value into out
+ * (NUL-terminated, truncated to outsz). *isnull reports SQL NULL when the
+ * pointer is not NULL. false when the query fails or returns no row. */
+bool pg_query_value(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                    char *out, size_t outsz, bool *isnull, char *errstr, size_t errsz);
+
+/* ROLLBACK, ignoring the outcome: for failed: paths of a transaction. */
+void pg_rollback_quietly(PGconn *conn);
+
+#endif
