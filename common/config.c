@@ -23,7 +23,8 @@ const config_row config_rows[] = {
      "PostgreSQL connection URL (postgresql://user:password@host:port/db)"},
     {"DATABASE_READ_URL", CFG_T_STRING, NULL, 0, 0, NULL, CFG_API, 0, true, OFF(database_read_url),
      "Optional read-replica URL for ruth-api queries; unset = DATABASE_URL"},
-    {"KAFKA_BOOTSTRAP_SERVERS", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, KAFKA_USERS, false,
+    /* ruth-migrate needs Kafka only for `topics`, which checks it itself. */
+    {"KAFKA_BOOTSTRAP_SERVERS", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, KAFKA_USERS & ~CFG_MIGRATE, false,
      OFF(kafka_bootstrap_servers),
      "Kafka brokers, host:port[,host:port]; any other KAFKA_* variable passes a librdkafka "
      "property (KAFKA_SECURITY_PROTOCOL -> security.protocol)"},
