@@ -134,6 +134,13 @@ done:
 static int cmd_topics(const ruth_config *cfg)
 {
     char err[1024];
+    /* Not required by the config table: only this command needs Kafka. */
+    if (!cfg->kafka_bootstrap_servers || !*cfg->kafka_bootstrap_servers) {
+        fprintf(stderr, "ruth-migrate: configuration error: KAFKA_BOOTSTRAP_SERVERS is not set "
+                        "(Kafka brokers, host:port[,host:port]); `topics` needs it; see README "
+                        "\"Configuration\"\n");
+        return 2;
+    }
     kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
     size_t n = kafka_admin_topics_from_config(cfg, specs);
     rd_kafka_t *rk = kafka_admin_new(cfg->kafka_bootstrap_servers, "ruth-migrate", err, sizeof err);
