@@ -1,0 +1,536 @@
+/* ruth-simulate - simulated AI runtimes publishing inference results.
+ *
+ * N cameras at F frames/s each (or as fast as Kafka takes them) produce
+ * InferenceResults (simulate_scenario.h) to the inference topic, keyed by
+ * camera_id, as single-object Avro, Confluent-framed Avro or JSON. A fraction
+ * of them can be deliberately malformed (simulate_malform.h) to exercise the
+ * worker's dead-letter path. Pacing is a token bucket refilled every tick, so
+ * the rate holds without a sleep per message. Delivery reports are counted;
+ * the exit status is non-zero when any message was not acknowledged.
+ *
+ * Exit status: 0 all delivered, 1 some message failed (or Kafka failed),
+ * 2 usage or configuration error. */
+#include "config.h"
+#include "kafka.h"
+#include "log.h"
+#include "shutdown.h"
+#include "simulate_encode.h"
+#include "simulate_malform.h"
+#include "simulate_scenario.h"
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SIM_TICK_MS 10
+#define SIM_BATCH_UNPACED 512 /* results produced between polls at --fps 0 */
+/* Header on deliberately malformed messages; the value names the kind. */
+#define SIM_MALFORMED_HEADER "ruth-simulate-malformed"
+
+static const char sim__usage[] =
+    "usage: ruth-simulate [options]\n"
+    "\n"
+    "Simulated AI runtimes: publish InferenceResults to the inference topic, keyed by\n"
+    "camera_id. Runs until --count or --duration is reached, or SIGINT/SIGTERM\n"
+    "(outstanding messages are flushed either way).\n"
+    "\n"
+    "Options:\n"
+    "  --cameras N               simulated cameras (default 8)\n"
+    "  --fps F                   frames per second per camera; 0 = as fast as possible\n"
+    "                            (default 5)\n"
+    "  --count N                 stop after N messages\n"
+    "  --duration SEC            stop after SEC seconds\n"
+    "  --format FMT              avro (single-object, default) | avro-confluent | json\n"
+    "  --seed S                  same seed and options give the same messages (default 1)\n"
+    "  --malformed-fraction P    fraction 0..1 of deliberately malformed messages (default 0)\n"
+    "  --camera-prefix P         camera ids are P001, P002, ... (default cam-)\n"
+    "  --model-id ID             model of the fall-detection cameras (default fall-detector)\n"
+    "  --result-ids / --no-result-ids\n"
+    "                            include a result_id UUID in every result (default on)\n"
+    "  --topic T                 topic to produce to (default: RUTH_TOPIC_INFERENCE)\n"
+    "  --quiet                   no progress line on stderr\n"
+    "  -h, --help                this help\n"
+    "\n"
+    "Avro-confluent registers the InferenceResult schema with SCHEMA_REGISTRY_URL.\n"
+    "A summary goes to stderr and, as a JSON log line with the totals, to stdout.";
+
+typedef struct sim_args {
+    int cameras;
+    double fps;
+    uint64_t count; /* 0 = unbounded */
+    double duration; /* 0 = unbounded */
+    sim_format format;
+    const char *format_name;
+    uint64_t seed;
+    double malformed_fraction;
+    const char *camera_prefix;
+    const char *model_id;
+    bool result_ids;
+    const char *topic;
+    bool quiet;
+} sim_args;
+
+/* Per-process context: everything the loop and the callbacks share. */
+typedef struct sim_ctx {
+    sim_args args;
+    const ruth_config *cfg;
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;
+    sim_encoder *enc;
+    sim_scenario *scenario;
+    sim_malform *malform;
+    /* totals; delivery reports run in this thread (rd_kafka_poll) */
+    uint64_t sent, acked, failed, malformed;
+    uint64_t failed_logged;
+} sim_ctx;
+
+static double sim__mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int64_t sim__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool sim__parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || isnan(v) || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool sim__parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (*s == '-')
+        return false;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Parse argv into *a. Returns 0 to run, 1 after --help, 2 on a usage error
+ * (message printed). */
+static int sim__parse_args(int argc, char **argv, sim_args *a)
+{
+    enum { O_CAMERAS = 1000, O_FPS, O_COUNT, O_DURATION, O_FORMAT, O_SEED, O_MALFORMED,
+           O_PREFIX, O_MODEL, O_RESULT_IDS, O_NO_RESULT_IDS, O_TOPIC, O_QUIET };
+    static const struct option longopts[] = {
+        {"cameras", required_argument, NULL, O_CAMERAS},
+        {"fps", required_argument, NULL, O_FPS},
+        {"count", required_argument, NULL, O_COUNT},
+        {"duration", required_argument, NULL, O_DURATION},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"seed", required_argument, NULL, O_SEED},
+        {"malformed-fraction", required_argument, NULL, O_MALFORMED},
+        {"camera-prefix", required_argument, NULL, O_PREFIX},
+        {"model-id", required_argument, NULL, O_MODEL},
+        {"result-ids", no_argument, NULL, O_RESULT_IDS},
+        {"no-result-ids", no_argument, NULL, O_NO_RESULT_IDS},
+        {"topic", required_argument, NULL, O_TOPIC},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *a = (sim_args){.cameras = 8, .fps = 5, .format = SIM_FORMAT_AVRO, .format_name = "avro",
+                    .seed = 1, .camera_prefix = "cam-", .model_id = "fall-detector",
+                    .result_ids = true};
+    double d;
+    uint64_t u;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            config_print_help(stdout, CFG_SIMULATE, sim__usage);
+            return 1;
+        case O_CAMERAS:
+            if (!sim__parse_double(optarg, 1, 100000, &d) || d != floor(d))
+                goto bad_value;
+            a->cameras = (int)d;
+            break;
+        case O_FPS:
+            if (!sim__parse_double(optarg, 0, 1e6, &a->fps))
+                goto bad_value;
+            break;
+        case O_COUNT:
+            if (!sim__parse_u64(optarg, &a->count))
+                goto bad_value;
+            break;
+        case O_DURATION:
+            if (!sim__parse_double(optarg, 0, 1e9, &a->duration))
+                goto bad_value;
+            break;
+        case O_FORMAT:
+            if (!strcmp(optarg, "avro"))
+                a->format = SIM_FORMAT_AVRO;
+            else if (!strcmp(optarg, "avro-confluent"))
+                a->format = SIM_FORMAT_AVRO_CONFLUENT;
+            else if (!strcmp(optarg, "json"))
+                a->format = SIM_FORMAT_JSON;
+            else
+                goto bad_value;
+            a->format_name = optarg;
+            break;
+        case O_SEED:
+            if (!sim__parse_u64(optarg, &u))
+                goto bad_value;
+            a->seed = u;
+            break;
+        case O_MALFORMED:
+            if (!sim__parse_double(optarg, 0, 1, &a->malformed_fraction))
+                goto bad_value;
+            break;
+        case O_PREFIX:
+            a->camera_prefix = optarg;
+            break;
+        case O_MODEL:
+            if (!*optarg)
+                goto bad_value;
+            a->model_id = optarg;
+            break;
+        case O_RESULT_IDS:
+            a->result_ids = true;
+            break;
+        case O_NO_RESULT_IDS:
+            a->result_ids = false;
+            break;
+        case O_TOPIC:
+            if (!*optarg)
+                goto bad_value;
+            a->topic = optarg;
+            break;
+        case O_QUIET:
+            a->quiet = true;
+            break;
+        default:
+            fprintf(stderr, "ruth-simulate: unknown option %s; see --help\n", argv[optind - 1]);
+            return 2;
+        }
+        continue;
+    bad_value:
+        fprintf(stderr, "ruth-simulate: invalid value \"%s\" for %s; see --help\n", optarg,
+                argv[optind - 1]);
+        return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ruth-simulate: unexpected argument \"%s\"; see --help\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+static void sim__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    sim_ctx *ctx = opaque;
+    if (!m->err) {
+        ctx->acked++;
+        return;
+    }
+    ctx->failed++;
+    /* One line per failure would drown the log when the broker goes away. */
+    if (ctx->failed_logged < 10 || (ctx->failed & (ctx->failed - 1)) == 0) {
+        ctx->failed_logged++;
+        log_ctx lc = LOG_CTX_INIT;
+        lc.topic = rd_kafka_topic_name(m->rkt);
+        lc.partition = m->partition;
+        log_at(LOG_ERROR, &lc, "delivery failed: %s (%" PRIu64 " failed so far)",
+               rd_kafka_err2str(m->err), ctx->failed);
+    }
+}
+
+/* Producer tuned for throughput: a deep local queue, batches of thousands,
+ * lz4 (kafka_producer_new), idempotence so retries never duplicate. */
+static int sim__producer_open(sim_ctx *ctx, char *err, size_t errsz)
+{
+    rd_kafka_conf_t *conf = kafka_conf_new(ctx->cfg->kafka_bootstrap_servers, "ruth-simulate",
+                                           err, errsz);
+    if (!conf)
+        return -1;
+    static const char *const props[][2] = {
+        {"queue.buffering.max.messages", "1000000"},
+        {"queue.buffering.max.kbytes", "1048576"},
+        {"batch.num.messages", "10000"},
+        {"batch.size", "1000000"},
+        {"message.timeout.ms", "60000"},
+    };
+    for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+        if (!kafka_conf_set(conf, props[i][0], props[i][1], err, errsz)) {
+            rd_kafka_conf_destroy(conf);
+            return -1;
+        }
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, sim__dr_cb);
+    rd_kafka_conf_set_opaque(conf, ctx);
+    ctx->rk = kafka_producer_new(conf, err, errsz);
+    conf = NULL; /* owned by kafka_producer_new, on success and failure */
+    if (!ctx->rk)
+        return -1;
+    const char *topics[] = {ctx->args.topic, NULL};
+    if (!kafka_topics_exist(ctx->rk, topics, 15000, err, errsz))
+        return -1;
+    ctx->rkt = rd_kafka_topic_new(ctx->rk, ctx->args.topic, NULL);
+    if (!ctx->rkt) {
+        snprintf(err, errsz, "cannot create topic handle for %s: %s", ctx->args.topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    return 0;
+}
+
+/* Hand one message to librdkafka; a full local queue is drained by polling
+ * (which also serves delivery reports) and the message retried. A malformed
+ * message carries a header naming how it was broken, so tests and operators
+ * can match dead letters to causes. Returns false when it could not be
+ * queued. */
+static bool sim__produce(sim_ctx *ctx, const void *val, size_t vlen, const char *key,
+                         sim_malform_kind bad)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err;
+        if (bad == SIM_MAL_NONE) {
+            err = rd_kafka_producev(ctx->rk, RD_KAFKA_V_RKT(ctx->rkt),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_VALUE((void *)val, vlen),
+                                    RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_END);
+        } else {
+            const char *name = sim_malform_kind_name(bad);
+            err = rd_kafka_producev(ctx->rk, RD_KAFKA_V_RKT(ctx->rkt),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_VALUE((void *)val, vlen),
+                                    RD_KAFKA_V_KEY(key, strlen(key)),
+                                    RD_KAFKA_V_HEADER(SIM_MALFORMED_HEADER, name,
+                                                      (ssize_t)strlen(name)),
+                                    RD_KAFKA_V_END);
+        }
+        if (!err)
+            return true;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !shutdown_requested()) {
+            rd_kafka_poll(ctx->rk, 5);
+            continue;
+        }
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            log_ctx lc = LOG_CTX_INIT;
+            lc.topic = ctx->args.topic;
+            lc.camera_id = key;
+            log_at(LOG_ERROR, &lc, "cannot produce: %s", rd_kafka_err2str(err));
+        }
+        return false;
+    }
+}
+
+static void sim__progress(sim_ctx *ctx, double elapsed, double rate, bool final)
+{
+    fprintf(stderr,
+            "ruth-simulate: %s%.1fs  %.0f msg/s  sent %" PRIu64 "  acked %" PRIu64
+            "  failed %" PRIu64 "  malformed %" PRIu64 "  queued %d\n",
+            final ? "done " : "", elapsed, rate, ctx->sent, ctx->acked, ctx->failed,
+            ctx->malformed, rd_kafka_outq_len(ctx->rk));
+}
+
+/* Produce one result (maybe malformed). false when it could not be queued. */
+static bool sim__one(sim_ctx *ctx, sim_frame *f, sim_buf *buf, int64_t now_us)
+{
+    char key[sizeof f->camera_id];
+    sim_scenario_next(ctx->scenario, now_us, f);
+    memcpy(key, f->camera_id, sizeof key); /* the key stays the camera's, whatever breaks */
+    sim_malform_kind bad = sim_malform_pick(ctx->malform);
+    if (bad)
+        sim_malform_frame(ctx->malform, bad, f);
+    char err[256];
+    if (sim_encode(ctx->enc, f, buf, err, sizeof err) != 0) {
+        log_error("cannot encode result %" PRIu64 " of %s: %s", ctx->sent, key, err);
+        shutdown_request();
+        return false;
+    }
+    if (bad && !sim_malform_bytes(ctx->malform, bad, buf)) {
+        log_error("cannot make a %s message from result %" PRIu64 " of %s",
+                  sim_malform_kind_name(bad), ctx->sent, key);
+        shutdown_request();
+        return false;
+    }
+    if (!sim__produce(ctx, buf->data, buf->len, key, bad))
+        return false;
+    ctx->sent++;
+    ctx->malformed += bad != SIM_MAL_NONE;
+    return true;
+}
+
+static int sim__run(sim_ctx *ctx)
+{
+    const sim_args *a = &ctx->args;
+    sim_frame *f = xmalloc(sizeof *f);
+    sim_buf buf = SIM_BUF_INIT;
+    double start = sim__mono(), last_tick = start, next_report = start + 1;
+    double rate = a->fps * a->cameras; /* messages per second; 0 = unpaced */
+    double tokens = 0;
+    uint64_t last_sent = 0;
+    double last_report = start;
+
+    while (!shutdown_requested()) {
+        double now = sim__mono();
+        if (a->duration > 0 && now - start >= a->duration)
+            break;
+        if (a->count && ctx->sent >= a->count)
+            break;
+
+        uint64_t n;
+        if (rate > 0) {
+            /* Refill by elapsed time; a burst never exceeds one tick's worth
+             * plus one frame per camera, so a stall is not caught up at once. */
+            tokens += (now - last_tick) * rate;
+            last_tick = now;
+            double cap = rate * SIM_TICK_MS / 1000.0 + a->cameras;
+            if (tokens > cap)
+                tokens = cap;
+            n = (uint64_t)tokens;
+            tokens -= (double)n;
+        } else {
+            n = SIM_BATCH_UNPACED;
+        }
+        if (a->count && n > a->count - ctx->sent)
+            n = a->count - ctx->sent;
+
+        int64_t now_us = sim__now_us();
+        for (uint64_t i = 0; i < n && !shutdown_requested(); i++) {
+            if (!sim__one(ctx, f, &buf, now_us))
+                break;
+        }
+        if (rate > 0) {
+            /* Sleep to the next tick inside poll, serving delivery reports. */
+            double wait_ms = (last_tick + SIM_TICK_MS / 1000.0 - sim__mono()) * 1000;
+            rd_kafka_poll(ctx->rk, wait_ms > 1 ? (int)wait_ms : 0);
+        } else {
+            rd_kafka_poll(ctx->rk, 0);
+        }
+
+        now = sim__mono();
+        if (now >= next_report) {
+            if (!a->quiet)
+                sim__progress(ctx, now - start, (ctx->sent - last_sent) / (now - last_report),
+                              false);
+            last_sent = ctx->sent;
+            last_report = now;
+            next_report = now + 1;
+        }
+    }
+
+    /* Flush what is queued; on a signal too, so nothing sent is lost. */
+    double produced_at = sim__mono();
+    if (!a->quiet && rd_kafka_outq_len(ctx->rk) > 0)
+        fprintf(stderr, "ruth-simulate: flushing %d queued messages\n",
+                rd_kafka_outq_len(ctx->rk));
+    rd_kafka_flush(ctx->rk, 60000);
+    int left = rd_kafka_outq_len(ctx->rk);
+    if (left > 0) {
+        log_error("%d messages still unacknowledged after 60 s; counted as failed", left);
+        ctx->failed += (uint64_t)left;
+    }
+    double end = sim__mono();
+    double elapsed = end - start;
+    double rate_sent = ctx->sent / (produced_at - start > 0 ? produced_at - start : 1e-9);
+    double rate_acked = ctx->acked / (elapsed > 0 ? elapsed : 1e-9);
+    sim__progress(ctx, elapsed, rate_acked, true);
+
+    char extra[512];
+    snprintf(extra, sizeof extra,
+             "\"summary\":true,\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"failed\":%" PRIu64
+             ",\"malformed\":%" PRIu64 ",\"elapsed_s\":%.3f,\"rate_sent\":%.1f,"
+             "\"rate_acked\":%.1f,\"format\":\"%s\",\"cameras\":%d,\"seed\":%" PRIu64,
+             ctx->sent, ctx->acked, ctx->failed, ctx->malformed, elapsed, rate_sent, rate_acked,
+             a->format_name, a->cameras, a->seed);
+    log_ctx lc = LOG_CTX_INIT;
+    lc.topic = a->topic;
+    lc.extra_json = extra;
+    log_at(ctx->failed ? LOG_ERROR : LOG_INFO, &lc, "simulation finished");
+
+    sim_buf_free(&buf);
+    free(f);
+    return ctx->failed || ctx->acked != ctx->sent ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    sim_ctx ctx = {0};
+    int rc = sim__parse_args(argc, argv, &ctx.args);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+
+    ruth_config cfg = {0};
+    char *cargv[] = {argv[0], NULL};
+    rc = config_startup(1, cargv, CFG_SIMULATE, "ruth-simulate", sim__usage, &cfg);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    ctx.cfg = &cfg;
+    if (!ctx.args.topic)
+        ctx.args.topic = cfg.topic_inference;
+    shutdown_install();
+
+    char err[1024] = "";
+    rc = 1;
+    if (ctx.args.format == SIM_FORMAT_AVRO_CONFLUENT &&
+        (!cfg.schema_registry_url || !*cfg.schema_registry_url)) {
+        fprintf(stderr, "ruth-simulate: --format avro-confluent needs SCHEMA_REGISTRY_URL (a "
+                        "Confluent-compatible Schema Registry to register the InferenceResult "
+                        "schema with); use --format avro without one\n");
+        rc = 2;
+        goto failed;
+    }
+    ctx.enc = sim_encoder_new(ctx.args.format, &cfg, err, sizeof err);
+    if (!ctx.enc) {
+        fprintf(stderr, "ruth-simulate: %s\n", err);
+        log_error("%s", err);
+        goto failed;
+    }
+
+    sim_options so;
+    sim_options_default(&so);
+    so.cameras = ctx.args.cameras;
+    so.seed = ctx.args.seed;
+    so.camera_prefix = ctx.args.camera_prefix;
+    so.model_id = ctx.args.model_id;
+    so.result_ids = ctx.args.result_ids;
+    ctx.scenario = sim_scenario_new(&so);
+    ctx.malform = sim_malform_new(ctx.args.format, ctx.args.malformed_fraction, ctx.args.seed);
+
+    if (sim__producer_open(&ctx, err, sizeof err) != 0) {
+        fprintf(stderr, "ruth-simulate: %s\n", err);
+        log_error("%s", err);
+        goto failed;
+    }
+    log_info("simulating %d cameras at %g fps each (%s), format %s, seed %" PRIu64
+             ", malformed fraction %g, topic %s",
+             ctx.args.cameras, ctx.args.fps, ctx.args.fps > 0 ? "paced" : "as fast as possible",
+             ctx.args.format_name, ctx.args.seed, ctx.args.malformed_fraction, ctx.args.topic);
+    rc = sim__run(&ctx);
+
+failed:
+    if (ctx.rkt)
+        rd_kafka_topic_destroy(ctx.rkt);
+    if (ctx.rk)
+        rd_kafka_destroy(ctx.rk);
+    sim_malform_free(ctx.malform);
+    sim_scenario_free(ctx.scenario);
+    sim_encoder_free(ctx.enc);
+    config_free(&cfg);
+    return rc;
+}
