@@ -1,0 +1,227 @@
+/* codec.h - InferenceResult, Event, ViolationChange and EvidenceRequest on the wire.
+ *
+ * Three value encodings (ARCHITECTURE §3), chosen per message by its first
+ * bytes, never by guessing silently:
+ *   0x00 + 4-byte big-endian schema id   Confluent framing; the writer schema is
+ *                                        fetched from SCHEMA_REGISTRY_URL by id
+ *                                        (cached) and resolved against ours
+ *   0xC3 0x01 + 8-byte LE fingerprint    Avro single-object encoding; the
+ *                                        CRC-64-AVRO fingerprint of the parsing
+ *                                        canonical form must match a bundled schema
+ *   '{' (after optional whitespace)      JSON object validated against the same
+ *                                        Avro schema
+ * Anything else is BAD_FRAMING. Every failure fills a codec_error whose code
+ * name and message become the dead-letter headers.
+ *
+ * A codec is used by one thread at a time (it reuses decoding state);
+ * create one per thread. */
+#ifndef RUTH_CODEC_H
+#define RUTH_CODEC_H
+
+#include "buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct codec codec;
+
+typedef enum {
+    CODEC_FMT_SINGLE_OBJECT = 0, /* Avro single-object encoding (default) */
+    CODEC_FMT_CONFLUENT,         /* Avro with the Confluent wire header */
+    CODEC_FMT_JSON,              /* JSON object */
+} codec_format;
+
+typedef enum {
+    CODEC_OK = 0,
+    CODEC_E_BAD_FRAMING,         /* no known framing: empty, wrong magic, truncated header */
+    CODEC_E_UNKNOWN_SCHEMA_ID,   /* registry says the id does not exist, or no registry set */
+    CODEC_E_UNKNOWN_FINGERPRINT, /* single-object fingerprint matches no bundled schema */
+    CODEC_E_REGISTRY_UNAVAILABLE, /* transient: registry unreachable or 5xx; retry, don't DLQ */
+    CODEC_E_INCOMPATIBLE_SCHEMA, /* writer schema cannot be resolved against ours */
+    CODEC_E_AVRO_DECODE,         /* truncated or corrupt Avro body, trailing bytes */
+    CODEC_E_JSON_SYNTAX,         /* not parseable JSON, or not an object */
+    CODEC_E_JSON_TOO_DEEP,       /* nesting beyond CODEC_JSON_MAX_DEPTH */
+    CODEC_E_MISSING_FIELD,       /* a required field is absent or null */
+    CODEC_E_WRONG_TYPE,          /* a field has the wrong JSON/Avro type */
+    CODEC_E_INVALID_VALUE,       /* NaN, out of range, negative box, bad UUID or timestamp... */
+    CODEC_E_INVALID_UTF8,        /* a string is not valid UTF-8 */
+    CODEC_E_TOO_LARGE,           /* payload, string or array over its limit */
+    CODEC_E_CLOCK_SKEW,          /* timestamp too far from now (codec_check_skew) */
+} codec_errcode;
+
+typedef struct codec_error {
+    codec_errcode code;
+    char message[256]; /* human-readable, names the field: "bounding_boxes[2].width is negative" */
+} codec_error;
+
+/* Stable upper-case name of a code, e.g. "MISSING_FIELD" (the DLQ reason). */
+const char *codec_errcode_name(codec_errcode code);
+/* true for failures that a retry may cure (registry unavailable): such a
+ * message must not be dead-lettered. */
+bool codec_error_is_transient(codec_errcode code);
+
+/* Limits applied while decoding (hostile input must not allocate unbounded). */
+#define CODEC_JSON_MAX_DEPTH 32
+#define CODEC_MAX_BOXES 1000
+#define CODEC_MAX_ATTRIBUTES 256
+#define CODEC_MAX_STRING 4096
+#define CODEC_MAX_BOX_PIXELS 100000.0
+
+typedef struct codec_bbox {
+    double x, y, width, height;
+    const char *label; /* NULL when absent */
+    double confidence;
+    bool has_confidence;
+} codec_bbox;
+
+typedef struct codec_attr {
+    const char *key;
+    const char *value;
+} codec_attr;
+
+/* A decoded InferenceResult. Every pointer is into memory owned by the
+ * struct (one arena) and stays valid until inference_result_free().
+ * Optional strings are NULL when absent. */
+typedef struct inference_result {
+    const char *camera_id;
+    const char *model_id;
+    int64_t timestamp_us; /* capture time, microseconds since the epoch, UTC */
+    const char *event_type;
+    double confidence;
+    codec_bbox *boxes;
+    size_t nboxes;
+    const char *frame_id;
+    const char *stream_id;
+    const char *model_version;
+    double inference_time_ms;
+    bool has_inference_time;
+    const char *runtime_id;
+    const char *error_code;
+    const char *error_message;
+    codec_attr *attributes;
+    size_t nattributes;
+    const char *result_id; /* canonical lower-case UUID text */
+    codec_format format;   /* how it arrived */
+    void *arena__;         /* internal */
+} inference_result;
+
+/* Release what a decode allocated; the struct may be reused. Accepts zeroed. */
+void inference_result_free(inference_result *r);
+
+/* Bundled schemas; pass registry_url NULL (or "") when there is none. Returns
+ * NULL with errstr filled if a bundled schema fails to load. */
+codec *codec_new(const char *registry_url, char *errstr, size_t errsz);
+void codec_destroy(codec *c); /* accepts NULL */
+
+/* Decode and validate one message value. On success fills *out (free with
+ * inference_result_free) and returns 0; otherwise returns -1 with *err
+ * filled and *out left empty. Semantic validation included: required fields,
+ * confidence finite and in 0..1, boxes non-negative and at most
+ * CODEC_MAX_BOX_PIXELS, camera_id/model_id/event_type non-empty, UTF-8,
+ * result_id a UUID, limits above. Timestamp skew is the caller's
+ * (codec_check_skew). */
+int codec_decode_inference(codec *c, const void *data, size_t len, inference_result *out,
+                           codec_error *err);
+
+/* -1 with CODEC_E_CLOCK_SKEW when |ts - now| > max_skew_s. */
+int codec_check_skew(int64_t timestamp_us, int64_t now_us, int64_t max_skew_s, codec_error *err);
+
+/* Encode an InferenceResult (producers, tests). For CODEC_FMT_CONFLUENT the
+ * caller passes the registry's schema id (see codec_register_schema). Appends
+ * to `out`. Returns 0, or -1 with err filled. */
+int codec_encode_inference(codec *c, codec_format fmt, int32_t schema_id,
+                           const inference_result *r, buf *out, codec_error *err);
+
+/* ---- messages the pipeline produces ---- */
+
+typedef struct event_msg {
+    const char *id; /* UUID */
+    const char *camera_id;
+    const char *stream_id; /* NULL = absent */
+    const char *event_type;
+    const char *type_detail; /* NULL = absent */
+    double confidence;
+    int64_t timestamp_us;
+    const char *model_id;
+    const char *model_version; /* NULL = absent */
+    const codec_bbox *boxes;
+    size_t nboxes;
+    const char *frame_id; /* NULL = absent */
+    double inference_time_ms;
+    bool has_inference_time;
+    const char *violation_id; /* NULL = none */
+    int64_t created_at_us;
+} event_msg;
+
+typedef struct violation_msg {
+    const char *id;
+    const char *type;
+    const char *camera_id;
+    const char *stream_id; /* NULL = absent */
+    const char *status;    /* open | reviewed | dismissed | resolved */
+    const char *severity;
+    double confidence;
+    double max_confidence;
+    int64_t event_count;
+    int64_t first_event_at_us;
+    int64_t last_event_at_us;
+    int64_t ended_at_us; /* 0 = ongoing (null) */
+    const codec_bbox *boxes;
+    size_t nboxes;
+    const char *reviewed_by;     /* NULL = absent */
+    int64_t reviewed_at_us;      /* 0 = null */
+    const char *resolution_notes; /* NULL = absent */
+    const char *snapshot_status, *snapshot_url, *bookmark_status, *bookmark_url; /* NULL = absent */
+    int64_t created_at_us;
+    int64_t updated_at_us;
+    int64_t version;
+} violation_msg;
+
+typedef struct violation_change_msg {
+    const char *violation_id;
+    const char *change; /* opened | updated | status_changed | evidence_ready | evidence_failed */
+    int64_t occurred_at_us;
+    int64_t version;
+    violation_msg violation;
+} violation_change_msg;
+
+typedef struct evidence_request_msg {
+    const char *violation_id;
+    const char *camera_id;
+    const char *stream_id; /* NULL = camera's known stream */
+    const char *kind;      /* snapshot | bookmark */
+    int64_t center_timestamp_us;
+    int32_t before_seconds;
+    int32_t after_seconds;
+    int32_t attempt;
+} evidence_request_msg;
+
+/* Encoders append to `out`: CODEC_FMT_SINGLE_OBJECT (what the pipeline
+ * publishes) or CODEC_FMT_JSON. 0, or -1 with err filled (e.g. an enum
+ * value outside the schema). */
+int codec_encode_event(codec *c, codec_format fmt, const event_msg *m, buf *out, codec_error *err);
+int codec_encode_violation_change(codec *c, codec_format fmt, const violation_change_msg *m,
+                                  buf *out, codec_error *err);
+int codec_encode_evidence_request(codec *c, codec_format fmt, const evidence_request_msg *m,
+                                  buf *out, codec_error *err);
+
+/* Decoders for consumers of the pipeline's own topics (single-object or
+ * JSON). Strings in *out point into memory returned in *arena, which the
+ * caller releases with codec_arena_free() when done with *out. */
+int codec_decode_evidence_request(codec *c, const void *data, size_t len,
+                                  evidence_request_msg *out, void **arena, codec_error *err);
+int codec_decode_violation_change(codec *c, const void *data, size_t len,
+                                  violation_change_msg *out, void **arena, codec_error *err);
+void codec_arena_free(void *arena); /* accepts NULL */
+
+/* Register the bundled InferenceResult schema under `subject` with the
+ * registry and return its id (producers using Confluent framing). */
+int codec_register_inference_schema(codec *c, const char *subject, int32_t *schema_id,
+                                    codec_error *err);
+
+/* Bundled schema JSON by record name ("InferenceResult", "Event", ...) and its
+ * CRC-64-AVRO fingerprint; NULL if unknown. */
+const char *codec_schema_json(const codec *c, const char *name, uint64_t *fingerprint);
+
+#endif
