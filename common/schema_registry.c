@@ -1,0 +1,172 @@
+/* schema_registry.c - see schema_registry.h. */
+#include "schema_registry.h"
+
+#include "avro_canonical.h"
+#include "buf.h"
+#include "codec_internal.h"
+#include "xmalloc.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REGISTRY_TIMEOUT_MS 5000
+#define REGISTRY_MAX_RESPONSE (1 << 20)
+
+struct schema_registry {
+    char *base;
+    CURL *curl;
+    schema_registry_entry *entries;
+    size_t n, cap;
+};
+
+schema_registry *schema_registry_new(const char *base_url, char *errstr, size_t errsz)
+{
+    CURL *curl = curl_easy_init();
+    if (!curl) {
+        snprintf(errstr, errsz, "cannot initialise libcurl for SCHEMA_REGISTRY_URL");
+        return NULL;
+    }
+    schema_registry *r = xcalloc(1, sizeof *r);
+    r->base = xstrdup(base_url);
+    size_t l = strlen(r->base);
+    while (l && r->base[l - 1] == '/')
+        r->base[--l] = '\0';
+    r->curl = curl;
+    return r;
+}
+
+void schema_registry_destroy(schema_registry *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        avro_schema_decref(r->entries[i].schema);
+        free(r->entries[i].canonical);
+    }
+    free(r->entries);
+    curl_easy_cleanup(r->curl);
+    free(r->base);
+    free(r);
+}
+
+static size_t registry__collect(char *d, size_t sz, size_t n, void *arg)
+{
+    buf *b = arg;
+    if (b->len + sz * n > REGISTRY_MAX_RESPONSE)
+        return 0; /* aborts the transfer */
+    buf_append(b, d, sz * n);
+    return sz * n;
+}
+
+/* Perform a request; *status receives the HTTP status. */
+static int registry__request(schema_registry *r, const char *url, const char *post_body,
+                             buf *resp, long *status, codec_error *err)
+{
+    CURL *c = r->curl;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)REGISTRY_TIMEOUT_MS);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, registry__collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/vnd.schemaregistry.v1+json");
+    if (post_body) {
+        h = curl_slist_append(h, "Content-Type: application/vnd.schemaregistry.v1+json");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post_body);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    CURLcode cc = curl_easy_perform(c);
+    curl_slist_free_all(h);
+    if (cc != CURLE_OK)
+        return codec__fail(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema registry: %s",
+                           curl_easy_strerror(cc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    if (*status >= 500 || *status == 429)
+        return codec__fail(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema registry answered %ld",
+                           *status);
+    return 0;
+}
+
+int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_entry **out,
+                        codec_error *err)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->entries[i].id == id) {
+            *out = &r->entries[i];
+            return 0;
+        }
+    }
+    char url[1024];
+    snprintf(url, sizeof url, "%s/schemas/ids/%d", r->base, id);
+    buf resp = {0};
+    long status = 0;
+    int rc = -1;
+    json_t *doc = NULL;
+    if (registry__request(r, url, NULL, &resp, &status, err))
+        goto done;
+    if (status != 200) {
+        codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: registry answered %ld", id,
+                    status);
+        goto done;
+    }
+    doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);
+    const char *schema = json_string_value(json_object_get(doc, "schema"));
+    if (!schema) {
+        codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: no schema in the answer", id);
+        goto done;
+    }
+    avro_schema_t s;
+    if (avro_schema_from_json_length(schema, strlen(schema), &s)) {
+        codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d does not parse: %s", id,
+                    avro_strerror());
+        goto done;
+    }
+    char cerr[256];
+    char *canonical = avro_canonical_form(schema, strlen(schema), cerr, sizeof cerr);
+    if (!canonical) {
+        avro_schema_decref(s);
+        codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: %s", id, cerr);
+        goto done;
+    }
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        r->entries = xrealloc(r->entries, r->cap * sizeof *r->entries);
+    }
+    r->entries[r->n] = (schema_registry_entry){id, s, canonical};
+    *out = &r->entries[r->n++];
+    rc = 0;
+done:
+    json_decref(doc);
+    buf_free(&resp);
+    return rc;
+}
+
+int schema_registry_register(schema_registry *r, const char *subject, const char *schema_json,
+                             int32_t *id, codec_error *err)
+{
+    char url[1024];
+    char *esc = curl_easy_escape(r->curl, subject, 0);
+    snprintf(url, sizeof url, "%s/subjects/%s/versions", r->base, esc ? esc : subject);
+    curl_free(esc);
+    json_t *body = json_pack("{ss}", "schema", schema_json);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    buf resp = {0};
+    long status = 0;
+    int rc = registry__request(r, url, text, &resp, &status, err);
+    free(text);
+    if (rc == 0) {
+        json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);
+        json_t *jid = json_object_get(doc, "id");
+        if (status / 100 != 2 || !json_is_integer(jid))
+            rc = codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA,
+                             "registering under %s: registry answered %ld", subject, status);
+        else
+            *id = (int32_t)json_integer_value(jid);
+        json_decref(doc);
+    }
+    buf_free(&resp);
+    return rc;
+}
