@@ -17,6 +17,7 @@
 
 #include <avro.h>
 #include <ctype.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -892,15 +893,65 @@ static int codec__resolved_to_result(avro_value_t *rec, inference_result *r, cod
     return 0;
 }
 
-static int codec__decode_resolved(codec *c, avro_schema_t writer, const unsigned char *body,
-                                  size_t len, inference_result *r, codec_arena *a,
-                                  codec_error *err)
+/* avro-c's resolver cannot fill reader fields that the writer lacks from
+ * their defaults, so the reader schema is our InferenceResult projected onto
+ * the fields the writer has; what is missing keeps its default in
+ * inference_result (NULL, 0, empty). A writer lacking a required field
+ * fails later as MISSING_FIELD. */
+static avro_schema_t codec__projected_reader(const codec *c, const char *writer_json,
+                                             codec_error *err)
 {
-    avro_value_iface_t *resolver = avro_resolved_writer_new(writer, c->schemas[SCHEMA_INFERENCE].avro);
-    if (!resolver)
+    json_t *ours = json_loads(c->schemas[SCHEMA_INFERENCE].json, 0, NULL);
+    json_t *theirs = json_loads(writer_json, 0, NULL);
+    avro_schema_t reader = NULL;
+    json_t *wfields = json_object_get(theirs, "fields");
+    if (!ours || !json_is_array(wfields)) {
+        codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA, "writer schema is not a record");
+        goto done;
+    }
+    json_t *kept = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(ours, "fields"), i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        size_t k;
+        json_t *wf;
+        json_array_foreach(wfields, k, wf)
+        {
+            const char *wname = json_string_value(json_object_get(wf, "name"));
+            if (name && wname && !strcmp(name, wname)) {
+                json_array_append(kept, f);
+                break;
+            }
+        }
+    }
+    json_object_set_new(ours, "fields", kept);
+    char *text = json_dumps(ours, JSON_COMPACT);
+    if (avro_schema_from_json_length(text, strlen(text), &reader))
+        codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA, "cannot build a reader schema: %s",
+                    avro_strerror());
+    free(text);
+done:
+    json_decref(ours);
+    json_decref(theirs);
+    return reader;
+}
+
+static int codec__decode_resolved(codec *c, const schema_registry_entry *e,
+                                  const unsigned char *body, size_t len, inference_result *r,
+                                  codec_arena *a, codec_error *err)
+{
+    avro_schema_t reader = codec__projected_reader(c, e->json, err);
+    if (!reader)
+        return -1;
+    avro_value_iface_t *resolver = avro_resolved_writer_new(e->schema, reader);
+    if (!resolver) {
+        avro_schema_decref(reader);
         return codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA,
                            "writer schema cannot be read as InferenceResult: %s", avro_strerror());
-    avro_value_iface_t *reader_iface = avro_generic_class_from_schema(c->schemas[SCHEMA_INFERENCE].avro);
+    }
+    avro_value_iface_t *reader_iface = avro_generic_class_from_schema(reader);
     avro_value_t dest, wrapper;
     avro_generic_value_new(reader_iface, &dest);
     avro_resolved_writer_new_value(resolver, &wrapper);
@@ -917,6 +968,7 @@ static int codec__decode_resolved(codec *c, avro_schema_t writer, const unsigned
     avro_value_decref(&dest);
     avro_value_iface_decref(reader_iface);
     avro_value_iface_decref(resolver);
+    avro_schema_decref(reader);
     return rc;
 }
 
@@ -1052,7 +1104,7 @@ int codec_decode_inference(codec *c, const void *data, size_t len, inference_res
                     avro_in in = {p + 5, p + len, a, err};
                     rc = codec__avro_decode_inference(&in, out);
                 } else {
-                    rc = codec__decode_resolved(c, e->schema, p + 5, len - 5, out, a, err);
+                    rc = codec__decode_resolved(c, e, p + 5, len - 5, out, a, err);
                 }
             }
         }

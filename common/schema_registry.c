@@ -44,6 +44,7 @@ void schema_registry_destroy(schema_registry *r)
     for (size_t i = 0; i < r->n; i++) {
         avro_schema_decref(r->entries[i].schema);
         free(r->entries[i].canonical);
+        free(r->entries[i].json);
     }
     free(r->entries);
     curl_easy_cleanup(r->curl);
@@ -134,7 +135,7 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
         r->cap = r->cap ? r->cap * 2 : 8;
         r->entries = xrealloc(r->entries, r->cap * sizeof *r->entries);
     }
-    r->entries[r->n] = (schema_registry_entry){id, s, canonical};
+    r->entries[r->n] = (schema_registry_entry){id, s, canonical, xstrdup(schema)};
     *out = &r->entries[r->n++];
     rc = 0;
 done:

@@ -16,6 +16,7 @@ typedef struct schema_registry_entry {
     int32_t id;
     avro_schema_t schema; /* parsed writer schema */
     char *canonical;      /* its parsing canonical form */
+    char *json;           /* its JSON text */
 } schema_registry_entry;
 
 schema_registry *schema_registry_new(const char *base_url, char *errstr, size_t errsz);

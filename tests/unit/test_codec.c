@@ -1,0 +1,564 @@
+/* The codec: round trips in every format, the malformed-input corpus under
+ * tests/fixtures/codec, hostile Avro built from valid encodings, and the
+ * Confluent path against an in-process schema registry (libmicrohttpd). */
+#include "codec.h"
+#include "testlib.h"
+#include "xmalloc.h"
+
+#include <avro.h>
+#include <jansson.h>
+#include <dirent.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <time.h>
+
+static codec *cx;
+static char errstr[512];
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static codec_bbox sample_boxes[2] = {{10, 20, 300, 400, "person", 0.91, true},
+                                     {0, 0, 1920, 1080, NULL, 0, false}};
+static codec_attr sample_attrs[2] = {{"zone", "loading-dock"}, {"shift", "night"}};
+
+static inference_result sample(void)
+{
+    inference_result r = {0};
+    r.camera_id = "cam-001";
+    r.model_id = "fall-detector";
+    r.timestamp_us = 1795000000123456LL;
+    r.event_type = "fall_detected";
+    r.confidence = 0.87;
+    r.boxes = sample_boxes;
+    r.nboxes = 2;
+    r.frame_id = "f-42";
+    r.stream_id = "stream-1";
+    r.model_version = "2.1.0";
+    r.inference_time_ms = 12.5;
+    r.has_inference_time = true;
+    r.runtime_id = "rt-a";
+    r.attributes = sample_attrs;
+    r.nattributes = 2;
+    r.result_id = "0B9E3A52-7C4D-4E7A-9F0A-0123456789AB";
+    return r;
+}
+
+static int same_opt(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static void check_equal(const inference_result *a, const inference_result *b, int *ok)
+{
+    *ok = same_opt(a->camera_id, b->camera_id) && same_opt(a->model_id, b->model_id) &&
+          a->timestamp_us == b->timestamp_us && same_opt(a->event_type, b->event_type) &&
+          a->confidence == b->confidence && a->nboxes == b->nboxes &&
+          same_opt(a->frame_id, b->frame_id) && same_opt(a->stream_id, b->stream_id) &&
+          same_opt(a->model_version, b->model_version) &&
+          a->has_inference_time == b->has_inference_time &&
+          (!a->has_inference_time || a->inference_time_ms == b->inference_time_ms) &&
+          same_opt(a->runtime_id, b->runtime_id) && same_opt(a->error_code, b->error_code) &&
+          same_opt(a->error_message, b->error_message) && a->nattributes == b->nattributes;
+    for (size_t i = 0; *ok && i < a->nboxes; i++)
+        *ok = a->boxes[i].x == b->boxes[i].x && a->boxes[i].height == b->boxes[i].height &&
+              same_opt(a->boxes[i].label, b->boxes[i].label) &&
+              a->boxes[i].has_confidence == b->boxes[i].has_confidence;
+    for (size_t i = 0; *ok && i < a->nattributes; i++)
+        *ok = !strcmp(a->attributes[i].key, b->attributes[i].key) &&
+              !strcmp(a->attributes[i].value, b->attributes[i].value);
+}
+
+static void round_trip_every_format(void)
+{
+    const codec_format fmts[] = {CODEC_FMT_SINGLE_OBJECT, CODEC_FMT_JSON};
+    for (size_t f = 0; f < 2; f++) {
+        inference_result in = sample(), out;
+        buf b = {0};
+        codec_error err;
+        CHECK(codec_encode_inference(cx, fmts[f], 0, &in, &b, &err) == 0);
+        int rc = codec_decode_inference(cx, b.data, b.len, &out, &err);
+        buf_free(&b);
+        CHECK_MSG(rc == 0, "format %zu: %s %s", f, codec_errcode_name(err.code), err.message);
+        CHECK(out.format == fmts[f]);
+        int ok;
+        check_equal(&in, &out, &ok);
+        /* result_id comes back canonical lower-case */
+        int uuid_ok = !strcmp(out.result_id, "0b9e3a52-7c4d-4e7a-9f0a-0123456789ab");
+        inference_result_free(&out);
+        CHECK_MSG(ok, "format %zu differs after the round trip", f);
+        CHECK(uuid_ok);
+    }
+    /* Minimal result: only the required fields. */
+    inference_result min = {0}, out;
+    min.camera_id = "c";
+    min.model_id = "m";
+    min.event_type = "no_fall";
+    min.timestamp_us = 1;
+    buf b = {0};
+    codec_error err;
+    CHECK(codec_encode_inference(cx, CODEC_FMT_SINGLE_OBJECT, 0, &min, &b, &err) == 0);
+    CHECK(codec_decode_inference(cx, b.data, b.len, &out, &err) == 0);
+    buf_free(&b);
+    CHECK(out.frame_id == NULL && out.nboxes == 0 && out.result_id == NULL &&
+          !out.has_inference_time);
+    inference_result_free(&out);
+}
+
+static int decode_json(const char *json, inference_result *out, codec_error *err)
+{
+    return codec_decode_inference(cx, json, strlen(json), out, err);
+}
+
+static void json_timestamps_and_defaults(void)
+{
+    const struct {
+        const char *ts;
+        int64_t want;
+    } cases[] = {
+        {"1795000000123456", 1795000000123456LL},
+        {"\"2026-11-22T10:00:00Z\"", 1795341600000000LL},
+        {"\"2026-11-22T12:00:00+02:00\"", 1795341600000000LL},
+        {"\"2026-11-22T05:30:00.25-04:30\"", 1795341600250000LL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[256];
+        snprintf(json, sizeof json,
+                 "{\"camera_id\":\"c1\",\"model_id\":\"m\",\"timestamp\":%s,\"event_type\":\"error\","
+                 "\"error_code\":\"E42\",\"unknown_field\":[1,2]}",
+                 cases[i].ts);
+        inference_result r;
+        codec_error err;
+        CHECK_MSG(decode_json(json, &r, &err) == 0, "%s: %s", cases[i].ts, err.message);
+        int64_t got = r.timestamp_us;
+        double conf = r.confidence;
+        int code_ok = r.error_code && !strcmp(r.error_code, "E42");
+        inference_result_free(&r);
+        CHECK_MSG(got == cases[i].want, "%s -> %lld", cases[i].ts, (long long)got);
+        CHECK(conf == 0.0); /* confidence defaults to 0 */
+        CHECK(code_ok);
+    }
+}
+
+static size_t read_file(const char *path, unsigned char **data)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *data = xmalloc((size_t)n + 1);
+    size_t got = fread(*data, 1, (size_t)n, f);
+    fclose(f);
+    return got;
+}
+
+static void malformed_corpus(void)
+{
+    const char *dir = getenv("RUTH_FIXTURES");
+    CHECK(dir != NULL);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/codec", dir);
+    DIR *d = opendir(path);
+    CHECK_MSG(d != NULL, "cannot open %s", path);
+    int n = 0, bad = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *sep = strstr(e->d_name, "__");
+        if (!sep)
+            continue;
+        char want[64];
+        snprintf(want, sizeof want, "%.*s", (int)(sep - e->d_name), e->d_name);
+        char file[1400];
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        unsigned char *data = NULL;
+        size_t len = read_file(file, &data);
+        if (strstr(e->d_name, ".hex")) { /* hex text -> bytes */
+            size_t o = 0;
+            for (size_t i = 0; i + 1 < len; i++) {
+                unsigned v;
+                if (sscanf((char *)data + i, "%2x", &v) == 1 && data[i] != ' ' && data[i] != '\n') {
+                    data[o++] = (unsigned char)v;
+                    i++;
+                }
+            }
+            len = o;
+        }
+        inference_result r;
+        codec_error err = {0};
+        int rc = codec_decode_inference(cx, data, len, &r, &err);
+        free(data);
+        n++;
+        if (rc == 0 || strcmp(codec_errcode_name(err.code), want) != 0) {
+            fprintf(stderr, "  %s: got %s (%s)\n", e->d_name,
+                    rc == 0 ? "success" : codec_errcode_name(err.code), err.message);
+            bad++;
+        }
+        if (rc == 0)
+            inference_result_free(&r);
+    }
+    closedir(d);
+    CHECK_MSG(n >= 25, "only %d fixtures found", n);
+    CHECK_MSG(bad == 0, "%d of %d fixtures decoded to the wrong outcome", bad, n);
+}
+
+/* Encode the sample as single-object, then damage it in specific ways. */
+static void hostile_avro(void)
+{
+    inference_result in = sample(), r;
+    buf b = {0};
+    codec_error err;
+    CHECK(codec_encode_inference(cx, CODEC_FMT_SINGLE_OBJECT, 0, &in, &b, &err) == 0);
+    /* Every truncation fails cleanly. */
+    for (size_t cut = 0; cut < b.len; cut++) {
+        int rc = codec_decode_inference(cx, b.data, cut, &r, &err);
+        CHECK_MSG(rc == -1, "prefix of %zu bytes decoded", cut);
+        CHECK_MSG(err.code == CODEC_E_AVRO_DECODE || err.code == CODEC_E_BAD_FRAMING,
+                  "cut %zu: %s", cut, codec_errcode_name(err.code));
+    }
+    /* Trailing garbage. */
+    buf t = {0};
+    buf_append(&t, b.data, b.len);
+    buf_append_byte(&t, 0);
+    CHECK(codec_decode_inference(cx, t.data, t.len, &r, &err) == -1 &&
+          err.code == CODEC_E_AVRO_DECODE);
+    buf_free(&t);
+    /* Header + camera_id claiming 2^40 bytes. */
+    buf h = {0};
+    buf_append(&h, b.data, 10);
+    buf_avro_long(&h, (int64_t)1 << 40);
+    buf_append_str(&h, "abc");
+    CHECK(codec_decode_inference(cx, h.data, h.len, &r, &err) == -1 &&
+          err.code == CODEC_E_AVRO_DECODE);
+    buf_free(&h);
+    /* Valid strings, then a bounding_boxes block claiming 2^31 items. */
+    buf a = {0};
+    buf_append(&a, b.data, 10);
+    buf_avro_string(&a, "c");
+    buf_avro_string(&a, "m");
+    buf_avro_long(&a, 1);
+    buf_avro_string(&a, "x");
+    buf_avro_double(&a, 0.5);
+    buf_avro_long(&a, (int64_t)1 << 31);
+    CHECK(codec_decode_inference(cx, a.data, a.len, &r, &err) == -1 &&
+          err.code == CODEC_E_TOO_LARGE);
+    /* Same prefix, 900 boxes claimed but few bytes present. */
+    a.len -= 5;
+    buf_avro_long(&a, 900);
+    CHECK(codec_decode_inference(cx, a.data, a.len, &r, &err) == -1 &&
+          err.code == CODEC_E_AVRO_DECODE);
+    buf_free(&a);
+    /* NaN confidence and invalid UTF-8 in Avro. */
+    inference_result bad = sample();
+    bad.confidence = NAN;
+    buf n = {0};
+    codec_encode_inference(cx, CODEC_FMT_SINGLE_OBJECT, 0, &bad, &n, &err);
+    CHECK(codec_decode_inference(cx, n.data, n.len, &r, &err) == -1 &&
+          err.code == CODEC_E_INVALID_VALUE);
+    buf_reset(&n);
+    bad = sample();
+    bad.camera_id = "cam\xc3\x28";
+    codec_encode_inference(cx, CODEC_FMT_SINGLE_OBJECT, 0, &bad, &n, &err);
+    CHECK(codec_decode_inference(cx, n.data, n.len, &r, &err) == -1 &&
+          err.code == CODEC_E_INVALID_UTF8);
+    buf_free(&n);
+    buf_free(&b);
+}
+
+static void huge_and_deep_json(void)
+{
+    inference_result r;
+    codec_error err;
+    /* 10,000 levels of nesting: rejected before parsing, no stack overflow. */
+    size_t depth = 10000;
+    char *deep = xmalloc(depth * 2 + 64);
+    size_t o = (size_t)sprintf(deep, "{\"camera_id\":\"c\",\"attributes\":");
+    for (size_t i = 0; i < depth; i++)
+        deep[o++] = '[';
+    for (size_t i = 0; i < depth; i++)
+        deep[o++] = ']';
+    deep[o++] = '}';
+    int rc = codec_decode_inference(cx, deep, o, &r, &err);
+    free(deep);
+    CHECK(rc == -1 && err.code == CODEC_E_JSON_TOO_DEEP);
+    /* A 5 MB string field. */
+    size_t big = 5u << 20;
+    char *huge = xmalloc(big + 200);
+    o = (size_t)sprintf(huge, "{\"model_id\":\"m\",\"timestamp\":1,\"event_type\":\"x\",\"camera_id\":\"");
+    memset(huge + o, 'a', big);
+    o += big;
+    o += (size_t)sprintf(huge + o, "\"}");
+    rc = codec_decode_inference(cx, huge, o, &r, &err);
+    free(huge);
+    CHECK(rc == -1 && err.code == CODEC_E_TOO_LARGE);
+    /* Empty and whitespace-only. */
+    CHECK(codec_decode_inference(cx, "", 0, &r, &err) == -1 && err.code == CODEC_E_BAD_FRAMING);
+    CHECK(codec_decode_inference(cx, "  \n", 3, &r, &err) == -1 &&
+          err.code == CODEC_E_BAD_FRAMING);
+}
+
+static void skew(void)
+{
+    codec_error err;
+    int64_t now = now_us();
+    CHECK(codec_check_skew(now - 10 * 1000000LL, now, 60, &err) == 0);
+    CHECK(codec_check_skew(now + 3600 * 1000000LL, now, 60, &err) == -1 &&
+          err.code == CODEC_E_CLOCK_SKEW);
+}
+
+static void pipeline_messages(void)
+{
+    codec_error err;
+    /* EvidenceRequest round trip in both encodings. */
+    evidence_request_msg ev = {"4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f", "cam-9", NULL, "bookmark",
+                               1795000000000000LL, 5, 10, 1};
+    for (int f = 0; f < 2; f++) {
+        buf b = {0};
+        CHECK(codec_encode_evidence_request(cx, f ? CODEC_FMT_JSON : CODEC_FMT_SINGLE_OBJECT, &ev,
+                                            &b, &err) == 0);
+        evidence_request_msg got;
+        void *arena;
+        int rc = codec_decode_evidence_request(cx, b.data, b.len, &got, &arena, &err);
+        buf_free(&b);
+        CHECK_MSG(rc == 0, "%s", err.message);
+        int ok = !strcmp(got.kind, "bookmark") && got.stream_id == NULL &&
+                 got.center_timestamp_us == ev.center_timestamp_us && got.after_seconds == 10 &&
+                 !strcmp(got.violation_id, ev.violation_id);
+        codec_arena_free(arena);
+        CHECK(ok);
+    }
+    /* ViolationChange round trip. */
+    violation_change_msg vc = {0};
+    vc.violation_id = "4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f";
+    vc.change = "status_changed";
+    vc.occurred_at_us = 1795000001000000LL;
+    vc.version = 3;
+    vc.violation = (violation_msg){.id = vc.violation_id, .type = "fall_detected",
+                                   .camera_id = "cam-9", .status = "dismissed",
+                                   .severity = "high", .confidence = 0.8, .max_confidence = 0.95,
+                                   .event_count = 7, .first_event_at_us = 1795000000000000LL,
+                                   .last_event_at_us = 1795000000500000LL, .boxes = sample_boxes,
+                                   .nboxes = 1, .reviewed_by = "alice",
+                                   .reviewed_at_us = 1795000001000000LL,
+                                   .snapshot_status = "pending",
+                                   .created_at_us = 1795000000000000LL,
+                                   .updated_at_us = 1795000001000000LL, .version = 3};
+    for (int f = 0; f < 2; f++) {
+        buf b = {0};
+        CHECK(codec_encode_violation_change(cx, f ? CODEC_FMT_JSON : CODEC_FMT_SINGLE_OBJECT, &vc,
+                                            &b, &err) == 0);
+        violation_change_msg got;
+        void *arena;
+        int rc = codec_decode_violation_change(cx, b.data, b.len, &got, &arena, &err);
+        buf_free(&b);
+        CHECK_MSG(rc == 0, "%s", err.message);
+        int ok = !strcmp(got.change, "status_changed") && got.version == 3 &&
+                 !strcmp(got.violation.status, "dismissed") && got.violation.event_count == 7 &&
+                 got.violation.ended_at_us == 0 && got.violation.nboxes == 1 &&
+                 !strcmp(got.violation.reviewed_by, "alice") &&
+                 got.violation.resolution_notes == NULL;
+        codec_arena_free(arena);
+        CHECK(ok);
+    }
+    vc.change = "exploded";
+    buf b = {0};
+    CHECK(codec_encode_violation_change(cx, CODEC_FMT_SINGLE_OBJECT, &vc, &b, &err) == -1 &&
+          b.len == 0);
+    /* Event: single-object header carries the Event fingerprint. */
+    event_msg em = {.id = vc.violation_id, .camera_id = "cam-9", .event_type = "fall_detected",
+                    .type_detail = "fall", .confidence = 0.9, .timestamp_us = 1, .model_id = "m",
+                    .created_at_us = 2};
+    uint64_t fp;
+    CHECK(codec_schema_json(cx, "Event", &fp) != NULL);
+    CHECK(codec_encode_event(cx, CODEC_FMT_SINGLE_OBJECT, &em, &b, &err) == 0);
+    uint64_t got = 0;
+    for (int i = 0; i < 8; i++)
+        got |= (uint64_t)b.data[2 + i] << (8 * i);
+    CHECK(b.data[0] == 0xC3 && b.data[1] == 0x01 && got == fp);
+    /* An Event is not an InferenceResult. */
+    inference_result r;
+    CHECK(codec_decode_inference(cx, b.data, b.len, &r, &err) == -1 &&
+          err.code == CODEC_E_INCOMPATIBLE_SCHEMA);
+    buf_reset(&b);
+    CHECK(codec_encode_event(cx, CODEC_FMT_JSON, &em, &b, &err) == 0);
+    CHECK(strstr(buf_cstr(&b), "\"type_detail\":\"fall\"") != NULL);
+    buf_free(&b);
+}
+
+/* ---- Confluent framing against an in-process registry ---- */
+
+static const char *foreign_schema =
+    "{\"type\":\"record\",\"name\":\"InferenceResult\",\"namespace\":\"ai.ruth.v1\",\"fields\":["
+    "{\"name\":\"event_type\",\"type\":\"string\"},"
+    "{\"name\":\"camera_id\",\"type\":\"string\"},"
+    "{\"name\":\"gpu\",\"type\":\"string\"},"
+    "{\"name\":\"model_id\",\"type\":\"string\"},"
+    "{\"name\":\"timestamp\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
+    "{\"name\":\"confidence\",\"type\":\"double\"}]}";
+
+static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                        const char *method, const char *version,
+                                        const char *upload, size_t *upload_size, void **state)
+{
+    if (!strcmp(method, "POST") && *state == NULL) {
+        *state = (void *)1;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    unsigned status = 200;
+    char *body;
+    if (!strcmp(method, "POST")) {
+        body = xstrdup("{\"id\":1}");
+    } else if (!strcmp(url, "/schemas/ids/1")) {
+        json_t *j = json_pack("{ss}", "schema", codec_schema_json(cx, "InferenceResult", NULL));
+        body = json_dumps(j, 0);
+        json_decref(j);
+    } else if (!strcmp(url, "/schemas/ids/2")) {
+        json_t *j = json_pack("{ss}", "schema", foreign_schema);
+        body = json_dumps(j, 0);
+        json_decref(j);
+    } else if (!strcmp(url, "/schemas/ids/4")) {
+        status = 500;
+        body = xstrdup("{\"error_code\":50001}");
+    } else {
+        status = 404;
+        body = xstrdup("{\"error_code\":40403,\"message\":\"Schema not found\"}");
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body,
+                                                                MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static void confluent_with_registry(void)
+{
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+                                            registry_handler, NULL, MHD_OPTION_END);
+    CHECK(d != NULL);
+    int port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    codec *rc = codec_new(url, errstr, sizeof errstr);
+    CHECK_MSG(rc != NULL, "%s", errstr);
+    codec_error err;
+    int32_t id = 0;
+    CHECK(codec_register_inference_schema(rc, "ruth.inference.v1-value", &id, &err) == 0 && id == 1);
+
+    /* (a) our own schema under id 1: lean path. */
+    inference_result in = sample(), out;
+    buf b = {0};
+    CHECK(codec_encode_inference(rc, CODEC_FMT_CONFLUENT, 1, &in, &b, &err) == 0);
+    CHECK(b.data[0] == 0 && b.data[4] == 1);
+    CHECK_MSG(codec_decode_inference(rc, b.data, b.len, &out, &err) == 0, "%s", err.message);
+    int ok;
+    check_equal(&in, &out, &ok);
+    inference_result_free(&out);
+    CHECK(ok);
+
+    /* (b) a foreign writer schema (reordered, an extra field, optionals
+     * missing) resolved through avro-c. */
+    avro_schema_t ws;
+    CHECK(avro_schema_from_json_length(foreign_schema, strlen(foreign_schema), &ws) == 0);
+    avro_value_iface_t *iface = avro_generic_class_from_schema(ws);
+    avro_value_t v, f;
+    avro_generic_value_new(iface, &v);
+    avro_value_get_by_name(&v, "event_type", &f, NULL);
+    avro_value_set_string(&f, "missing_hardhat");
+    avro_value_get_by_name(&v, "camera_id", &f, NULL);
+    avro_value_set_string(&f, "cam-7");
+    avro_value_get_by_name(&v, "gpu", &f, NULL);
+    avro_value_set_string(&f, "t4");
+    avro_value_get_by_name(&v, "model_id", &f, NULL);
+    avro_value_set_string(&f, "ppe");
+    avro_value_get_by_name(&v, "timestamp", &f, NULL);
+    avro_value_set_long(&f, 1795000000000000LL);
+    avro_value_get_by_name(&v, "confidence", &f, NULL);
+    avro_value_set_double(&f, 0.75);
+    char body[512];
+    avro_writer_t w = avro_writer_memory(body + 5, sizeof body - 5);
+    CHECK(avro_value_write(w, &v) == 0);
+    size_t blen = (size_t)avro_writer_tell(w) + 5;
+    avro_writer_free(w);
+    avro_value_decref(&v);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(ws);
+    memcpy(body, "\x00\x00\x00\x00\x02", 5);
+    int drc = codec_decode_inference(rc, body, blen, &out, &err);
+    CHECK_MSG(drc == 0, "%s: %s", codec_errcode_name(err.code), err.message);
+    ok = !strcmp(out.camera_id, "cam-7") && !strcmp(out.event_type, "missing_hardhat") &&
+         out.confidence == 0.75 && out.nboxes == 0 && out.frame_id == NULL &&
+         out.format == CODEC_FMT_CONFLUENT;
+    inference_result_free(&out);
+    CHECK(ok);
+
+    /* (c) unknown id, (d) registry failing: transient, never dead-lettered. */
+    memcpy(body, "\x00\x00\x00\x00\x03", 5);
+    CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
+          err.code == CODEC_E_UNKNOWN_SCHEMA_ID && !codec_error_is_transient(err.code));
+    memcpy(body, "\x00\x00\x00\x00\x04", 5);
+    CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
+          err.code == CODEC_E_REGISTRY_UNAVAILABLE && codec_error_is_transient(err.code));
+    buf_free(&b);
+    codec_destroy(rc);
+    MHD_stop_daemon(d);
+
+    /* Registry down altogether. */
+    codec *down = codec_new("http://127.0.0.1:1", errstr, sizeof errstr);
+    CHECK(down != NULL);
+    CHECK(codec_decode_inference(down, body, blen, &out, &err) == -1 &&
+          err.code == CODEC_E_REGISTRY_UNAVAILABLE);
+    codec_destroy(down);
+}
+
+static void throughput(void)
+{
+    /* Informative only (speed targets live in bench/): decodes per second. */
+    const codec_format fmts[] = {CODEC_FMT_SINGLE_OBJECT, CODEC_FMT_JSON};
+    const char *names[] = {"single-object", "json"};
+    for (int f = 0; f < 2; f++) {
+        inference_result in = sample(), out;
+        buf b = {0};
+        codec_error err;
+        codec_encode_inference(cx, fmts[f], 0, &in, &b, &err);
+        int n = 20000;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int i = 0; i < n; i++) {
+            CHECK(codec_decode_inference(cx, b.data, b.len, &out, &err) == 0);
+            inference_result_free(&out);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        fprintf(stderr, "   %s: %zu bytes, %.0f decodes/s (this build)\n", names[f], b.len, n / s);
+        buf_free(&b);
+    }
+}
+
+int main(void)
+{
+    cx = codec_new(NULL, errstr, sizeof errstr);
+    if (!cx) {
+        fprintf(stderr, "codec_new: %s\n", errstr);
+        return 1;
+    }
+    TEST_RUN(round_trip_every_format);
+    TEST_RUN(json_timestamps_and_defaults);
+    TEST_RUN(malformed_corpus);
+    TEST_RUN(hostile_avro);
+    TEST_RUN(huge_and_deep_json);
+    TEST_RUN(skew);
+    TEST_RUN(pipeline_messages);
+    TEST_RUN(confluent_with_registry);
+    TEST_RUN(throughput);
+    codec_destroy(cx);
+    return TEST_EXIT();
+}
