@@ -1,0 +1,79 @@
+/* worker.h - ruth-worker's process context, shared by its modules.
+ *
+ * One consumer thread does everything: poll a batch, decode and validate
+ * (bad input to the DLQ), write the batch in one PostgreSQL transaction
+ * (worker_batch.c), publish, commit offsets. No other globals than the config
+ * and the run flag: everything travels in this struct. */
+#ifndef RUTH_WORKER_H
+#define RUTH_WORKER_H
+
+#include "codec.h"
+#include "config.h"
+#include "metrics.h"
+#include "worker_rules.h"
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* One valid inference result of the batch and what became of it. */
+typedef struct worker_event {
+    rd_kafka_message_t *msg; /* borrowed from the batch */
+    inference_result r;
+    char id[37];              /* deterministic from the idempotency key */
+    char idem_key[160];       /* result_id, or topic/partition/offset */
+    const char *event_type;   /* canonical (points into the type map or r) */
+    const char *type_detail;  /* raw label when mapped, else NULL */
+    bool inserted;            /* new row (not a redelivery) */
+    char violation_id[37];    /* "" when none */
+} worker_event;
+
+typedef struct worker_type_map {
+    char *raw;
+    char *canonical;
+} worker_type_map;
+
+typedef struct worker_metrics {
+    metric *consumed, *persisted, *duplicates, *violations_opened, *violations_updated;
+    metric *db_errors, *rebalances, *batches_failed;
+    metric *batch_size, *batch_seconds;
+} worker_metrics;
+
+typedef struct worker {
+    const ruth_config *cfg;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    codec *codec;
+    PGconn *db;
+    metrics *reg;
+    worker_metrics m;
+    atomic_bool db_ok; /* read by /ready on the HTTP thread */
+    atomic_bool assigned_once;
+    /* caches refreshed every few seconds */
+    worker_type_map *types;
+    size_t ntypes;
+    rule *rules;
+    size_t nrules;
+    int64_t caches_loaded_us;
+    char **cameras; /* sorted known camera ids */
+    size_t ncameras, capcameras;
+    atomic_int delivery_failures; /* producer delivery reports with errors */
+} worker;
+
+/* worker_batch.c: persist `events` (valid results of one batch) in one
+ * transaction with rollups, rules, violations, evidence and the outbox,
+ * publish Event messages before COMMIT, relay the outbox after it.
+ * 0 on success; -1 when the database failed (nothing committed; the caller
+ * retries the same batch later, which is idempotent). */
+int worker_batch_write(worker *w, worker_event *events, size_t n);
+/* Publish outbox rows left by crashed writers (older than a few seconds). */
+void worker_outbox_sweep(worker *w);
+/* (Re)connect to PostgreSQL and prepare statements; false while it is down. */
+bool worker_db_connect(worker *w);
+void worker_caches_free(worker *w);
+
+/* UUID (RFC 4122 version 5 style, SHA-1) of `key`: stable across retries. */
+void worker_uuid_from_key(const char *key, char out[37]);
+
+#endif

@@ -1,0 +1,1273 @@
+/* worker_batch.c - one batch, one PostgreSQL transaction.
+ *
+ * Order inside the transaction (each step one round trip for the whole batch):
+ *   1. unknown cameras registered (discovered = true)
+ *   2. events COPYed into a temp staging table, then INSERT .. ON CONFLICT
+ *      (idempotency_key, "timestamp") DO NOTHING RETURNING id: only rows
+ *      that are really new count below, so a redelivered message changes
+ *      nothing anywhere
+ *   3. per-minute rollups upserted from the new rows, aggregated in C
+ *   4. rule_state of every (camera, type) with new qualifying events locked
+ *      FOR UPDATE and run through worker_rules.c
+ *   5. violations ended/attached (UPDATE), then opened (INSERT) - in that
+ *      order because of the one-ongoing-per-(camera, type) unique index;
+ *      events linked; evidence rows; rule_state written back
+ *   6. ViolationChange and EvidenceRequest messages written to the outbox
+ *   7. Event messages produced and flushed (idempotent producer), COMMIT
+ *   8. the outbox rows just written published and deleted
+ *
+ * Delivery guarantee: offsets are committed only after COMMIT (worker_main.c),
+ * so a crash anywhere means redelivery; step 2 makes redelivery harmless.
+ * Events are acknowledged by Kafka before COMMIT and carry deterministic ids,
+ * so a subscriber may see an event twice but never misses one. Violation
+ * changes go through the outbox: written with the change, published after,
+ * swept by any worker if the writer died; `version` identifies duplicates. */
+#include "worker.h"
+
+#include "buf.h"
+#include "log.h"
+#include "pg.h"
+#include "xmalloc.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+
+#include <openssl/evp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CACHE_REFRESH_US (5 * 1000000LL)
+#define FLUSH_TIMEOUT_MS 10000
+
+static int64_t batch__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void worker_uuid_from_key(const char *key, char out[37])
+{
+    /* Name-based UUID (version 5 layout) in a namespace of our own. */
+    static const unsigned char ns[16] = {0x6b, 0x1f, 0x3c, 0x8e, 0x52, 0x0d, 0x4f, 0x7a,
+                                         0x9a, 0x61, 0x2e, 0x44, 0x90, 0x1b, 0x7c, 0x05};
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
+    EVP_DigestUpdate(ctx, ns, sizeof ns);
+    EVP_DigestUpdate(ctx, key, strlen(key));
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
+    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[md[i] >> 4];
+        out[o++] = hex[md[i] & 15];
+    }
+    out[36] = '\0';
+}
+
+/* ---- text helpers: COPY fields, array literals, JSON ---- */
+
+static void ts_text(int64_t us, char out[40])
+{
+    time_t s = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+    int64_t frac = us - (int64_t)s * 1000000;
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(out, 40, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
+}
+
+/* COPY text format: escape backslash, tab, newline, CR; NULL is \N. */
+static void copy_field(buf *b, const char *s, bool last)
+{
+    if (!s) {
+        buf_append(b, "\\N", 2);
+    } else {
+        for (const char *p = s; *p; p++) {
+            switch (*p) {
+            case '\\': buf_append(b, "\\\\", 2); break;
+            case '\t': buf_append(b, "\\t", 2); break;
+            case '\n': buf_append(b, "\\n", 2); break;
+            case '\r': buf_append(b, "\\r", 2); break;
+            default: buf_append_byte(b, (unsigned char)*p);
+            }
+        }
+    }
+    buf_append_byte(b, last ? '\n' : '\t');
+}
+
+static void copy_num(buf *b, double v, bool present)
+{
+    if (!present) {
+        buf_append(b, "\\N\t", 3);
+        return;
+    }
+    buf_printf(b, "%.17g\t", v);
+}
+
+static void json_str(buf *b, const char *s)
+{
+    buf_append_byte(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            buf_append_byte(b, '\\');
+            buf_append_byte(b, *p);
+        } else if (*p < 0x20) {
+            buf_printf(b, "\\u%04x", *p);
+        } else {
+            buf_append_byte(b, *p);
+        }
+    }
+    buf_append_byte(b, '"');
+}
+
+static void json_boxes(buf *b, const codec_bbox *bx, size_t n)
+{
+    buf_append_byte(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        buf_printf(b, "%s{\"x\":%.17g,\"y\":%.17g,\"width\":%.17g,\"height\":%.17g", i ? "," : "",
+                   bx[i].x, bx[i].y, bx[i].width, bx[i].height);
+        if (bx[i].label) {
+            buf_append_str(b, ",\"label\":");
+            json_str(b, bx[i].label);
+        }
+        if (bx[i].has_confidence)
+            buf_printf(b, ",\"confidence\":%.17g", bx[i].confidence);
+        buf_append_byte(b, '}');
+    }
+    buf_append_byte(b, ']');
+}
+
+static void json_attrs(buf *b, const codec_attr *a, size_t n)
+{
+    buf_append_byte(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_append_byte(b, ',');
+        json_str(b, a[i].key);
+        buf_append_byte(b, ':');
+        json_str(b, a[i].value);
+    }
+    buf_append_byte(b, '}');
+}
+
+/* PostgreSQL array literal builder: {"a","b",NULL}. */
+typedef struct pgarr {
+    buf b;
+    size_t n;
+} pgarr;
+
+static void arr_begin(pgarr *a)
+{
+    buf_reset(&a->b);
+    buf_append_byte(&a->b, '{');
+    a->n = 0;
+}
+
+static void arr_add(pgarr *a, const char *s)
+{
+    if (a->n++)
+        buf_append_byte(&a->b, ',');
+    if (!s) {
+        buf_append_str(&a->b, "NULL");
+        return;
+    }
+    buf_append_byte(&a->b, '"');
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            buf_append_byte(&a->b, '\\');
+        buf_append_byte(&a->b, (unsigned char)*p);
+    }
+    buf_append_byte(&a->b, '"');
+}
+
+static void arr_addf(pgarr *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arr_addf(pgarr *a, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    arr_add(a, tmp);
+}
+
+static const char *arr_end(pgarr *a)
+{
+    buf_append_byte(&a->b, '}');
+    return buf_cstr(&a->b);
+}
+
+static void arr_bytes(pgarr *a, const buf *bytes)
+{
+    if (a->n++)
+        buf_append_byte(&a->b, ',');
+    buf_append_str(&a->b, "\"\\\\x");
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < bytes->len; i++) {
+        buf_append_byte(&a->b, (unsigned char)hex[bytes->data[i] >> 4]);
+        buf_append_byte(&a->b, (unsigned char)hex[bytes->data[i] & 15]);
+    }
+    buf_append_byte(&a->b, '"');
+}
+
+/* ---- connection and caches ---- */
+
+static const char *const batch__stage_sql =
+    "CREATE TEMP TABLE IF NOT EXISTS stage_events ("
+    " id uuid, camera_id text, stream_id text, event_type text, type_detail text,"
+    " confidence float8, ts timestamptz, model_id text, model_version text,"
+    " bounding_boxes jsonb, frame_id text, inference_time_ms float8, runtime_id text,"
+    " error_code text, error_message text, attributes jsonb, idempotency_key text)"
+    " ON COMMIT DELETE ROWS";
+
+bool worker_db_connect(worker *w)
+{
+    if (w->db && PQstatus(w->db) == CONNECTION_OK) {
+        atomic_store(&w->db_ok, true);
+        return true;
+    }
+    pg_close(w->db);
+    w->db = NULL;
+    char err[512];
+    w->db = pg_connect(w->cfg->database_url, "ruth-worker", 5, err, sizeof err);
+    if (!w->db || !pg_exec_ok(w->db, batch__stage_sql, err, sizeof err) ||
+        !pg_exec_ok(w->db, "SELECT ruth_ensure_event_partitions(current_date - 1, 3)", err,
+                    sizeof err)) {
+        log_warn("PostgreSQL unavailable: %s", err);
+        pg_close(w->db);
+        w->db = NULL;
+        atomic_store(&w->db_ok, false);
+        return false;
+    }
+    atomic_store(&w->db_ok, true);
+    w->caches_loaded_us = 0;
+    return true;
+}
+
+void worker_caches_free(worker *w)
+{
+    for (size_t i = 0; i < w->ntypes; i++) {
+        free(w->types[i].raw);
+        free(w->types[i].canonical);
+    }
+    free(w->types);
+    w->types = NULL;
+    w->ntypes = 0;
+    for (size_t i = 0; i < w->nrules; i++) {
+        free(w->rules[i].camera_id);
+        free(w->rules[i].model_id);
+        free(w->rules[i].event_type);
+    }
+    free(w->rules);
+    w->rules = NULL;
+    w->nrules = 0;
+    for (size_t i = 0; i < w->ncameras; i++)
+        free(w->cameras[i]);
+    free(w->cameras);
+    w->cameras = NULL;
+    w->ncameras = w->capcameras = 0;
+}
+
+static int batch__cmp_type(const void *a, const void *b)
+{
+    return strcmp(((const worker_type_map *)a)->raw, ((const worker_type_map *)b)->raw);
+}
+
+static int batch__cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *batch__dup_or_null(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
+}
+
+/* event_type_map and rules change rarely: reload every few seconds. */
+static int batch__load_caches(worker *w, char *err, size_t errsz)
+{
+    int64_t now = batch__now_us();
+    if (w->caches_loaded_us && now - w->caches_loaded_us < CACHE_REFRESH_US)
+        return 0;
+    PGresult *t = pg_exec_params(w->db, "SELECT raw_label, event_type FROM event_type_map", 0,
+                                 NULL, NULL, err, errsz);
+    if (!t)
+        return -1;
+    PGresult *r = pg_exec_params(
+        w->db,
+        "SELECT id, camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
+        " window_seconds, cooldown_seconds, severity FROM rules",
+        0, NULL, NULL, err, errsz);
+    if (!r) {
+        PQclear(t);
+        return -1;
+    }
+    bool first = w->caches_loaded_us == 0;
+    char **cams = w->cameras;
+    size_t ncams = w->ncameras, capcams = w->capcameras;
+    w->cameras = NULL; /* keep the camera cache across refreshes */
+    w->ncameras = w->capcameras = 0;
+    worker_caches_free(w);
+    w->cameras = cams;
+    w->ncameras = ncams;
+    w->capcameras = capcams;
+    w->ntypes = (size_t)PQntuples(t);
+    w->types = xcalloc(w->ntypes ? w->ntypes : 1, sizeof *w->types);
+    for (size_t i = 0; i < w->ntypes; i++) {
+        w->types[i].raw = xstrdup(PQgetvalue(t, (int)i, 0));
+        w->types[i].canonical = xstrdup(PQgetvalue(t, (int)i, 1));
+    }
+    qsort(w->types, w->ntypes, sizeof *w->types, batch__cmp_type);
+    w->nrules = (size_t)PQntuples(r);
+    w->rules = xcalloc(w->nrules ? w->nrules : 1, sizeof *w->rules);
+    for (size_t i = 0; i < w->nrules; i++) {
+        rule *ru = &w->rules[i];
+        int row = (int)i;
+        snprintf(ru->id, sizeof ru->id, "%s", PQgetvalue(r, row, 0));
+        ru->camera_id = batch__dup_or_null(r, row, 1);
+        ru->model_id = batch__dup_or_null(r, row, 2);
+        ru->event_type = xstrdup(PQgetvalue(r, row, 3));
+        ru->enabled = PQgetvalue(r, row, 4)[0] == 't';
+        ru->min_confidence = atof(PQgetvalue(r, row, 5));
+        ru->min_hits = atoi(PQgetvalue(r, row, 6));
+        ru->window_seconds = atoi(PQgetvalue(r, row, 7));
+        ru->cooldown_seconds = atoi(PQgetvalue(r, row, 8));
+        snprintf(ru->severity, sizeof ru->severity, "%s", PQgetvalue(r, row, 9));
+    }
+    PQclear(t);
+    PQclear(r);
+    w->caches_loaded_us = now;
+    if (first)
+        log_info("loaded %zu event type mappings and %zu rules", w->ntypes, w->nrules);
+    return 0;
+}
+
+static void batch__normalize(worker *w, worker_event *e)
+{
+    worker_type_map key = {(char *)e->r.event_type, NULL};
+    const worker_type_map *m = w->ntypes ? bsearch(&key, w->types, w->ntypes, sizeof *w->types,
+                                                   batch__cmp_type)
+                                         : NULL;
+    if (m && strcmp(m->canonical, e->r.event_type) != 0) {
+        e->event_type = m->canonical;
+        e->type_detail = e->r.event_type;
+    } else {
+        e->event_type = e->r.event_type;
+        e->type_detail = NULL;
+    }
+}
+
+static bool batch__camera_known(worker *w, const char *id)
+{
+    return w->ncameras &&
+           bsearch(&id, w->cameras, w->ncameras, sizeof *w->cameras, batch__cmp_str) != NULL;
+}
+
+/* ---- the steps ---- */
+
+static int batch__cameras(worker *w, worker_event *ev, size_t n, char *err, size_t errsz)
+{
+    pgarr ids = {0}, streams = {0};
+    arr_begin(&ids);
+    arr_begin(&streams);
+    char **added = NULL;
+    size_t nadded = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (batch__camera_known(w, ev[i].r.camera_id))
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < nadded && !dup; k++)
+            dup = !strcmp(added[k], ev[i].r.camera_id);
+        if (dup)
+            continue;
+        added = xrealloc(added, (nadded + 1) * sizeof *added);
+        added[nadded++] = (char *)ev[i].r.camera_id;
+        arr_add(&ids, ev[i].r.camera_id);
+        arr_add(&streams, ev[i].r.stream_id);
+    }
+    int rc = 0;
+    if (nadded) {
+        const char *params[2] = {arr_end(&ids), arr_end(&streams)};
+        rc = pg_exec_params_ok(w->db,
+                               "INSERT INTO cameras (id, stream_id, discovered)"
+                               " SELECT c, s, true FROM unnest($1::text[], $2::text[]) u(c, s)"
+                               " ON CONFLICT (id) DO UPDATE SET stream_id ="
+                               " coalesce(cameras.stream_id, EXCLUDED.stream_id)"
+                               " WHERE cameras.stream_id IS NULL",
+                               2, params, NULL, err, errsz)
+                 ? 0
+                 : -1;
+        if (rc == 0) { /* remember them (only after success) */
+            for (size_t k = 0; k < nadded; k++) {
+                if (w->ncameras == w->capcameras) {
+                    w->capcameras = w->capcameras ? w->capcameras * 2 : 64;
+                    w->cameras = xrealloc(w->cameras, w->capcameras * sizeof *w->cameras);
+                }
+                w->cameras[w->ncameras++] = xstrdup(added[k]);
+            }
+            qsort(w->cameras, w->ncameras, sizeof *w->cameras, batch__cmp_str);
+        }
+    }
+    free(added);
+    buf_free(&ids.b);
+    buf_free(&streams.b);
+    return rc;
+}
+
+static int batch__cmp_id(const void *a, const void *b)
+{
+    return strcmp(((const worker_event *const *)a)[0]->id, ((const worker_event *const *)b)[0]->id);
+}
+
+static int batch__events(worker *w, worker_event *ev, size_t n, size_t *ninserted, char *err,
+                         size_t errsz)
+{
+    PGresult *res = PQexec(w->db, "COPY stage_events FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        pg_describe_error(w->db, res, "COPY stage_events", err, errsz);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    buf b = {0};
+    char ts[40];
+    for (size_t i = 0; i < n; i++) {
+        const inference_result *r = &ev[i].r;
+        ts_text(r->timestamp_us, ts);
+        copy_field(&b, ev[i].id, false);
+        copy_field(&b, r->camera_id, false);
+        copy_field(&b, r->stream_id, false);
+        copy_field(&b, ev[i].event_type, false);
+        copy_field(&b, ev[i].type_detail, false);
+        copy_num(&b, r->confidence, true);
+        copy_field(&b, ts, false);
+        copy_field(&b, r->model_id, false);
+        copy_field(&b, r->model_version, false);
+        buf json = {0};
+        json_boxes(&json, r->boxes, r->nboxes);
+        copy_field(&b, buf_cstr(&json), false);
+        copy_field(&b, r->frame_id, false);
+        copy_num(&b, r->inference_time_ms, r->has_inference_time);
+        copy_field(&b, r->runtime_id, false);
+        copy_field(&b, r->error_code, false);
+        copy_field(&b, r->error_message, false);
+        buf_reset(&json);
+        json_attrs(&json, r->attributes, r->nattributes);
+        copy_field(&b, buf_cstr(&json), false);
+        buf_free(&json);
+        copy_field(&b, ev[i].idem_key, true);
+        if (b.len > (1 << 20) || i + 1 == n) {
+            if (PQputCopyData(w->db, (const char *)b.data, (int)b.len) != 1)
+                break;
+            buf_reset(&b);
+        }
+    }
+    buf_free(&b);
+    if (PQputCopyEnd(w->db, NULL) != 1) {
+        pg_describe_error(w->db, NULL, "COPY stage_events", err, errsz);
+        return -1;
+    }
+    res = PQgetResult(w->db);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        pg_describe_error(w->db, res, "COPY stage_events", err, errsz);
+    PQclear(res);
+    while ((res = PQgetResult(w->db)))
+        PQclear(res);
+    if (!ok)
+        return -1;
+
+    res = pg_exec_params(
+        w->db,
+        "INSERT INTO events (id, camera_id, stream_id, event_type, type_detail, confidence,"
+        " \"timestamp\", model_id, model_version, bounding_boxes, frame_id, inference_time_ms,"
+        " runtime_id, error_code, error_message, attributes, idempotency_key)"
+        " SELECT id, camera_id, stream_id, event_type, type_detail, confidence, ts, model_id,"
+        " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"
+        " error_message, attributes, idempotency_key FROM stage_events"
+        " ON CONFLICT (idempotency_key, \"timestamp\") DO NOTHING RETURNING id",
+        0, NULL, NULL, err, errsz);
+    if (!res)
+        return -1;
+    /* Mark the new ones: sort pointers by id, look each returned id up. */
+    worker_event **byid = xmalloc(n * sizeof *byid);
+    for (size_t i = 0; i < n; i++)
+        byid[i] = &ev[i];
+    qsort(byid, n, sizeof *byid, batch__cmp_id);
+    *ninserted = 0;
+    for (int row = 0; row < PQntuples(res); row++) {
+        worker_event probe;
+        snprintf(probe.id, sizeof probe.id, "%s", PQgetvalue(res, row, 0));
+        worker_event *pp = &probe;
+        worker_event **hit = bsearch(&pp, byid, n, sizeof *byid, batch__cmp_id);
+        if (!hit)
+            continue;
+        while (hit > byid && !strcmp((*(hit - 1))->id, probe.id))
+            hit--; /* first of equal ids (a result repeated inside the batch) */
+        while (hit < byid + n && !strcmp((*hit)->id, probe.id) && (*hit)->inserted)
+            hit++;
+        if (hit < byid + n && !strcmp((*hit)->id, probe.id)) {
+            (*hit)->inserted = true;
+            (*ninserted)++;
+        }
+    }
+    free(byid);
+    PQclear(res);
+    return 0;
+}
+
+typedef struct rollup {
+    int64_t minute_us;
+    const char *camera_id, *event_type;
+    int64_t count;
+    double max_conf;
+} rollup;
+
+static int batch__cmp_rollup(const void *a, const void *b)
+{
+    const rollup *x = a, *y = b;
+    if (x->minute_us != y->minute_us)
+        return x->minute_us < y->minute_us ? -1 : 1;
+    int c = strcmp(x->camera_id, y->camera_id);
+    return c ? c : strcmp(x->event_type, y->event_type);
+}
+
+static int batch__rollups(worker *w, worker_event *ev, size_t n, char *err, size_t errsz)
+{
+    rollup *ru = xmalloc((n ? n : 1) * sizeof *ru);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ev[i].inserted)
+            continue;
+        int64_t t = ev[i].r.timestamp_us;
+        int64_t m = t - ((t % 60000000) + 60000000) % 60000000;
+        ru[k++] = (rollup){m, ev[i].r.camera_id, ev[i].event_type, 1, ev[i].r.confidence};
+    }
+    int rc = 0;
+    if (k) {
+        /* Sorted, so concurrent writers lock rows in the same order. */
+        qsort(ru, k, sizeof *ru, batch__cmp_rollup);
+        size_t u = 0;
+        for (size_t i = 1; i < k; i++) {
+            if (!batch__cmp_rollup(&ru[u], &ru[i])) {
+                ru[u].count++;
+                if (ru[i].max_conf > ru[u].max_conf)
+                    ru[u].max_conf = ru[i].max_conf;
+            } else {
+                ru[++u] = ru[i];
+            }
+        }
+        k = u + 1;
+        pgarr m = {0}, c = {0}, t = {0}, cnt = {0}, mx = {0};
+        arr_begin(&m);
+        arr_begin(&c);
+        arr_begin(&t);
+        arr_begin(&cnt);
+        arr_begin(&mx);
+        for (size_t i = 0; i < k; i++) {
+            arr_addf(&m, "%lld", (long long)ru[i].minute_us);
+            arr_add(&c, ru[i].camera_id);
+            arr_add(&t, ru[i].event_type);
+            arr_addf(&cnt, "%lld", (long long)ru[i].count);
+            arr_addf(&mx, "%.17g", ru[i].max_conf);
+        }
+        const char *p[5] = {arr_end(&m), arr_end(&c), arr_end(&t), arr_end(&cnt), arr_end(&mx)};
+        rc = pg_exec_params_ok(
+                 w->db,
+                 "INSERT INTO event_rollups (minute, camera_id, event_type, count, max_confidence)"
+                 " SELECT 'epoch'::timestamptz + m * interval '1 microsecond', c, t, n, x"
+                 " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::float8[])"
+                 " AS u(m, c, t, n, x)"
+                 " ON CONFLICT (minute, camera_id, event_type) DO UPDATE SET"
+                 " count = event_rollups.count + EXCLUDED.count,"
+                 " max_confidence = greatest(event_rollups.max_confidence, EXCLUDED.max_confidence)",
+                 5, p, NULL, err, errsz)
+                 ? 0
+                 : -1;
+        buf_free(&m.b);
+        buf_free(&c.b);
+        buf_free(&t.b);
+        buf_free(&cnt.b);
+        buf_free(&mx.b);
+    }
+    free(ru);
+    return rc;
+}
+
+/* ---- rules, violations, evidence, outbox ---- */
+
+typedef struct rule_key {
+    const char *camera_id, *event_type;
+    const rule *r;
+    rule_state *st;
+    const char *stream_id, *model_id;
+} rule_key;
+
+typedef struct changed_violation {
+    rule_incident inc;
+    rule_key *key;
+} changed_violation;
+
+static int batch__cmp_qual(const void *a, const void *b)
+{
+    const worker_event *x = *(worker_event *const *)a, *y = *(worker_event *const *)b;
+    int c = strcmp(x->r.camera_id, y->r.camera_id);
+    if (c)
+        return c;
+    c = strcmp(x->event_type, y->event_type);
+    if (c)
+        return c;
+    return x->r.timestamp_us < y->r.timestamp_us ? -1 : x->r.timestamp_us > y->r.timestamp_us;
+}
+
+static int64_t batch__i64(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+
+static void batch__violation_msg(PGresult *res, int row, violation_msg *v, codec_bbox **boxes)
+{
+    memset(v, 0, sizeof *v);
+    v->id = PQgetvalue(res, row, 0);
+    v->type = PQgetvalue(res, row, 1);
+    v->camera_id = PQgetvalue(res, row, 2);
+    v->stream_id = PQgetisnull(res, row, 3) ? NULL : PQgetvalue(res, row, 3);
+    v->status = PQgetvalue(res, row, 4);
+    v->severity = PQgetvalue(res, row, 5);
+    v->confidence = atof(PQgetvalue(res, row, 6));
+    v->max_confidence = atof(PQgetvalue(res, row, 7));
+    v->event_count = batch__i64(res, row, 8);
+    v->first_event_at_us = batch__i64(res, row, 9);
+    v->last_event_at_us = batch__i64(res, row, 10);
+    v->ended_at_us = batch__i64(res, row, 11);
+    v->reviewed_by = PQgetisnull(res, row, 13) ? NULL : PQgetvalue(res, row, 13);
+    v->reviewed_at_us = batch__i64(res, row, 14);
+    v->resolution_notes = PQgetisnull(res, row, 15) ? NULL : PQgetvalue(res, row, 15);
+    v->created_at_us = batch__i64(res, row, 16);
+    v->updated_at_us = batch__i64(res, row, 17);
+    v->version = batch__i64(res, row, 18);
+    v->snapshot_status = PQgetisnull(res, row, 19) ? NULL : PQgetvalue(res, row, 19);
+    v->bookmark_status = PQgetisnull(res, row, 20) ? NULL : PQgetvalue(res, row, 20);
+    /* Boxes: the JSON array written by this module (x, y, width, height, label, confidence). */
+    json_t *arr = json_loads(PQgetvalue(res, row, 12), 0, NULL);
+    size_t n = json_array_size(arr);
+    *boxes = n ? xcalloc(n, sizeof **boxes) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        codec_bbox *b = &(*boxes)[i];
+        b->x = json_number_value(json_object_get(o, "x"));
+        b->y = json_number_value(json_object_get(o, "y"));
+        b->width = json_number_value(json_object_get(o, "width"));
+        b->height = json_number_value(json_object_get(o, "height"));
+        json_t *c = json_object_get(o, "confidence");
+        b->has_confidence = json_is_number(c);
+        b->confidence = json_number_value(c);
+        b->label = NULL; /* labels stay in the database row; the change carries geometry */
+    }
+    json_decref(arr);
+    v->boxes = *boxes;
+    v->nboxes = n;
+}
+
+static const char *const batch__violation_select =
+    "SELECT v.id, v.type, v.camera_id, v.stream_id, v.status, v.severity, v.confidence,"
+    " v.max_confidence, v.event_count, " US("v.first_event_at") ", " US("v.last_event_at") ", "
+    US("v.ended_at") ", v.bounding_boxes::text, v.reviewed_by, " US("v.reviewed_at") ","
+    " v.resolution_notes, " US("v.created_at") ", " US("v.updated_at") ", v.version,"
+    " (SELECT status FROM evidence e WHERE e.violation_id = v.id AND e.kind = 'snapshot'),"
+    " (SELECT status FROM evidence e WHERE e.violation_id = v.id AND e.kind = 'bookmark')"
+    " FROM violations v WHERE v.id = ANY($1::uuid[])";
+
+/* Steps 4-6. `outbox_ids` receives the ids of the outbox rows written. */
+static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids, char *err,
+                        size_t errsz)
+{
+    worker_event **q = xmalloc((n ? n : 1) * sizeof *q);
+    size_t nq = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ev[i].inserted)
+            continue;
+        const rule *r = rules_match(w->rules, w->nrules, ev[i].r.camera_id, ev[i].r.model_id,
+                                    ev[i].event_type);
+        if (r && ev[i].r.confidence >= r->min_confidence)
+            q[nq++] = &ev[i];
+    }
+    if (nq == 0) {
+        free(q);
+        return 0;
+    }
+    qsort(q, nq, sizeof *q, batch__cmp_qual);
+    rule_key *keys = xcalloc(nq, sizeof *keys);
+    size_t nk = 0;
+    pgarr kc = {0}, kt = {0};
+    arr_begin(&kc);
+    arr_begin(&kt);
+    for (size_t i = 0; i < nq; i++) {
+        if (nk && !strcmp(keys[nk - 1].camera_id, q[i]->r.camera_id) &&
+            !strcmp(keys[nk - 1].event_type, q[i]->event_type))
+            continue;
+        rule_key *k = &keys[nk++];
+        k->camera_id = q[i]->r.camera_id;
+        k->event_type = q[i]->event_type;
+        k->r = rules_match(w->rules, w->nrules, k->camera_id, q[i]->r.model_id, k->event_type);
+        k->st = xcalloc(1, sizeof *k->st);
+        k->stream_id = q[i]->r.stream_id;
+        k->model_id = q[i]->r.model_id;
+        arr_add(&kc, k->camera_id);
+        arr_add(&kt, k->event_type);
+    }
+    const char *kp[2] = {arr_end(&kc), arr_end(&kt)};
+    changed_violation *ch = xcalloc(nq * 2 + 1, sizeof *ch);
+    size_t nch = 0;
+    int rc = -1;
+    PGresult *res = NULL;
+    pgarr a[16];
+    memset(a, 0, sizeof a);
+    buf payload = {0};
+
+    if (!pg_exec_params_ok(w->db,
+                           "INSERT INTO rule_state (camera_id, event_type)"
+                           " SELECT c, t FROM unnest($1::text[], $2::text[]) u(c, t)"
+                           " ON CONFLICT DO NOTHING",
+                           2, kp, NULL, err, errsz))
+        goto done;
+    res = pg_exec_params(
+        w->db,
+        "SELECT rs.camera_id, rs.event_type,"
+        " array_to_string(array(SELECT (extract(epoch FROM h) * 1000000)::bigint"
+        "   FROM unnest(rs.recent_hits) h), ','), " US("rs.last_hit_at") ", " US("rs.last_fired_at")
+        ", v.id, " US("v.first_event_at") ", " US("v.last_event_at") ","
+        " v.event_count, v.confidence, v.max_confidence"
+        " FROM rule_state rs JOIN unnest($1::text[], $2::text[]) k(c, t)"
+        "   ON rs.camera_id = k.c AND rs.event_type = k.t"
+        " LEFT JOIN violations v ON v.camera_id = rs.camera_id AND v.type = rs.event_type"
+        "   AND v.ended_at IS NULL"
+        " ORDER BY rs.camera_id, rs.event_type FOR UPDATE OF rs",
+        2, kp, NULL, err, errsz);
+    if (!res)
+        goto done;
+    for (int row = 0; row < PQntuples(res); row++) {
+        rule_key *k = NULL;
+        for (size_t i = 0; i < nk && !k; i++)
+            if (!strcmp(keys[i].camera_id, PQgetvalue(res, row, 0)) &&
+                !strcmp(keys[i].event_type, PQgetvalue(res, row, 1)))
+                k = &keys[i];
+        if (!k)
+            continue;
+        rule_state *st = k->st;
+        for (char *p = PQgetvalue(res, row, 2); *p && st->nhits < RULE_MAX_HITS;) {
+            st->hits[st->nhits++] = strtoll(p, &p, 10);
+            if (*p == ',')
+                p++;
+        }
+        st->last_hit_us = batch__i64(res, row, 3);
+        st->last_fired_us = batch__i64(res, row, 4);
+        if (!PQgetisnull(res, row, 5)) {
+            rule_incident *on = &st->ongoing;
+            on->exists = true;
+            snprintf(on->id, sizeof on->id, "%s", PQgetvalue(res, row, 5));
+            on->first_event_us = batch__i64(res, row, 6);
+            on->last_event_us = batch__i64(res, row, 7);
+            on->event_count = batch__i64(res, row, 8);
+            on->confidence = atof(PQgetvalue(res, row, 9));
+            on->max_confidence = atof(PQgetvalue(res, row, 10));
+            on->best_event = SIZE_MAX;
+        }
+    }
+    PQclear(res);
+    res = NULL;
+
+    /* Apply in capture-time order per key. */
+    size_t ki = 0;
+    for (size_t i = 0; i < nq; i++) {
+        while (strcmp(keys[ki].camera_id, q[i]->r.camera_id) ||
+               strcmp(keys[ki].event_type, q[i]->event_type)) {
+            if (keys[ki].st->ongoing.changed)
+                ch[nch++] = (changed_violation){keys[ki].st->ongoing, &keys[ki]};
+            ki++;
+        }
+        rule_key *k = &keys[ki];
+        char new_id[37];
+        char seed[64];
+        snprintf(seed, sizeof seed, "violation:%s", q[i]->id);
+        worker_uuid_from_key(seed, new_id);
+        rule_outcome o = rules_apply(k->r, k->st, q[i]->r.timestamp_us, q[i]->r.confidence,
+                                     (size_t)(q[i] - ev), new_id);
+        if (k->st->ended.ended) {
+            ch[nch++] = (changed_violation){k->st->ended, k};
+            memset(&k->st->ended, 0, sizeof k->st->ended);
+        }
+        if (o != RULE_NONE)
+            memcpy(q[i]->violation_id, k->st->ongoing.id, 37);
+    }
+    if (keys[ki].st->ongoing.changed)
+        ch[nch++] = (changed_violation){keys[ki].st->ongoing, &keys[ki]};
+    for (size_t i = ki + 1; i < nk; i++)
+        if (keys[i].st->ongoing.changed)
+            ch[nch++] = (changed_violation){keys[i].st->ongoing, &keys[i]};
+
+    /* A. existing incidents that ended or grew. */
+    for (int i = 0; i < 16; i++)
+        arr_begin(&a[i]);
+    size_t nupd = 0, nnew = 0;
+    for (size_t i = 0; i < nch; i++) {
+        const rule_incident *c = &ch[i].inc;
+        if (c->is_new)
+            continue;
+        nupd++;
+        arr_add(&a[0], c->id);
+        arr_addf(&a[1], "%lld", (long long)c->event_count);
+        arr_addf(&a[2], "%.17g", c->max_confidence);
+        arr_addf(&a[3], "%lld", (long long)c->first_event_us);
+        arr_addf(&a[4], "%lld", (long long)c->last_event_us);
+        if (c->ended)
+            arr_addf(&a[5], "%lld", (long long)c->ended_at_us);
+        else
+            arr_add(&a[5], NULL);
+        if (c->best_in_batch) {
+            buf bj = {0};
+            json_boxes(&bj, ev[c->best_event].r.boxes, ev[c->best_event].r.nboxes);
+            arr_add(&a[6], buf_cstr(&bj));
+            arr_add(&a[7], ev[c->best_event].id);
+            buf_free(&bj);
+        } else {
+            arr_add(&a[6], NULL);
+            arr_add(&a[7], NULL);
+        }
+    }
+    if (nupd) {
+        const char *p[8];
+        for (int i = 0; i < 8; i++)
+            p[i] = arr_end(&a[i]);
+        if (!pg_exec_params_ok(
+                w->db,
+                "UPDATE violations v SET event_count = u.n, max_confidence = u.mx,"
+                " first_event_at = least(v.first_event_at,"
+                "   'epoch'::timestamptz + u.f * interval '1 microsecond'),"
+                " last_event_at = 'epoch'::timestamptz + u.l * interval '1 microsecond',"
+                " ended_at = 'epoch'::timestamptz + u.e * interval '1 microsecond',"
+                " bounding_boxes = coalesce(u.b::jsonb, v.bounding_boxes),"
+                " best_event_id = coalesce(u.best, v.best_event_id)"
+                " FROM unnest($1::uuid[], $2::bigint[], $3::float8[], $4::bigint[], $5::bigint[],"
+                "   $6::bigint[], $7::text[], $8::uuid[]) u(id, n, mx, f, l, e, b, best)"
+                " WHERE v.id = u.id",
+                8, p, NULL, err, errsz))
+            goto done;
+    }
+    /* B. new incidents (ended ones first is not needed: a batch ends an
+     * incident before opening the next, and ended rows carry ended_at). */
+    for (int i = 0; i < 16; i++)
+        arr_begin(&a[i]);
+    for (size_t i = 0; i < nch; i++) {
+        const rule_incident *c = &ch[i].inc;
+        const rule_key *k = ch[i].key;
+        if (!c->is_new)
+            continue;
+        nnew++;
+        const worker_event *best = &ev[c->best_event];
+        arr_add(&a[0], c->id);
+        arr_add(&a[1], k->event_type);
+        arr_add(&a[2], k->camera_id);
+        arr_add(&a[3], best->r.stream_id);
+        arr_add(&a[4], best->r.model_id);
+        arr_add(&a[5], k->r->id[0] ? k->r->id : NULL);
+        arr_add(&a[6], k->r->severity);
+        arr_addf(&a[7], "%.17g", c->confidence);
+        arr_addf(&a[8], "%.17g", c->max_confidence);
+        arr_addf(&a[9], "%lld", (long long)c->event_count);
+        arr_addf(&a[10], "%lld", (long long)c->first_event_us);
+        arr_addf(&a[11], "%lld", (long long)c->last_event_us);
+        if (c->ended)
+            arr_addf(&a[12], "%lld", (long long)c->ended_at_us);
+        else
+            arr_add(&a[12], NULL);
+        buf bj = {0};
+        json_boxes(&bj, best->r.boxes, best->r.nboxes);
+        arr_add(&a[13], buf_cstr(&bj));
+        buf_free(&bj);
+        arr_add(&a[14], best->id);
+    }
+    if (nnew) {
+        const char *p[15];
+        for (int i = 0; i < 15; i++)
+            p[i] = arr_end(&a[i]);
+        if (!pg_exec_params_ok(
+                w->db,
+                "INSERT INTO violations (id, type, camera_id, stream_id, model_id, rule_id,"
+                " severity, confidence, max_confidence, event_count, first_event_at, last_event_at,"
+                " ended_at, bounding_boxes, best_event_id)"
+                " SELECT id, t, c, s, m, r, sev, conf, mx, n,"
+                " 'epoch'::timestamptz + f * interval '1 microsecond',"
+                " 'epoch'::timestamptz + l * interval '1 microsecond',"
+                " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best"
+                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+                "   $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::bigint[],"
+                "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[])"
+                "   u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best)"
+                " ORDER BY e NULLS LAST", /* ended ones first: the ongoing index */
+                15, p, NULL, err, errsz))
+            goto done;
+        /* Evidence: one snapshot and one bookmark per new violation. */
+        for (int i = 0; i < 16; i++)
+            arr_begin(&a[i]);
+        for (size_t i = 0; i < nch; i++) {
+            if (!ch[i].inc.is_new)
+                continue;
+            arr_add(&a[0], ch[i].inc.id);
+            arr_add(&a[1], ch[i].key->camera_id);
+            arr_add(&a[2], ev[ch[i].inc.best_event].r.stream_id);
+            arr_addf(&a[3], "%lld", (long long)ch[i].inc.first_event_us);
+        }
+        char before[16], after[16];
+        snprintf(before, sizeof before, "%d", w->cfg->evidence_before_sec);
+        snprintf(after, sizeof after, "%d", w->cfg->evidence_after_sec);
+        const char *p2[6] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2]), arr_end(&a[3]),
+                             before, after};
+        if (!pg_exec_params_ok(
+                w->db,
+                "INSERT INTO evidence (violation_id, kind, camera_id, stream_id, center_timestamp,"
+                " before_seconds, after_seconds)"
+                " SELECT v, k, c, s, 'epoch'::timestamptz + t * interval '1 microsecond',"
+                "   CASE k WHEN 'bookmark' THEN $5::int ELSE 0 END,"
+                "   CASE k WHEN 'bookmark' THEN $6::int ELSE 0 END"
+                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) u(v, c, s, t),"
+                "   unnest(ARRAY['snapshot', 'bookmark']) k"
+                " ON CONFLICT (violation_id, kind) DO NOTHING",
+                6, p2, NULL, err, errsz))
+            goto done;
+    }
+    /* C. link the events. */
+    for (int i = 0; i < 3; i++)
+        arr_begin(&a[i]);
+    size_t nlink = 0;
+    for (size_t i = 0; i < nq; i++) {
+        if (!q[i]->violation_id[0])
+            continue;
+        nlink++;
+        arr_add(&a[0], q[i]->id);
+        arr_addf(&a[1], "%lld", (long long)q[i]->r.timestamp_us);
+        arr_add(&a[2], q[i]->violation_id);
+    }
+    if (nlink) {
+        const char *p[3] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2])};
+        if (!pg_exec_params_ok(w->db,
+                               "UPDATE events e SET violation_id = u.v"
+                               " FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) u(id, t, v)"
+                               " WHERE e.id = u.id AND e.\"timestamp\" ="
+                               "   'epoch'::timestamptz + u.t * interval '1 microsecond'",
+                               3, p, NULL, err, errsz))
+            goto done;
+    }
+    /* D. rule state back. */
+    for (int i = 0; i < 7; i++)
+        arr_begin(&a[i]);
+    for (size_t i = 0; i < nk; i++) {
+        const rule_state *st = keys[i].st;
+        buf hits = {0};
+        for (int h = 0; h < st->nhits; h++)
+            buf_printf(&hits, "%s%lld", h ? "," : "", (long long)st->hits[h]);
+        arr_add(&a[0], keys[i].camera_id);
+        arr_add(&a[1], keys[i].event_type);
+        arr_add(&a[2], buf_cstr(&hits));
+        buf_free(&hits);
+        arr_addf(&a[3], "%lld", (long long)st->last_hit_us);
+        if (st->last_fired_us)
+            arr_addf(&a[4], "%lld", (long long)st->last_fired_us);
+        else
+            arr_add(&a[4], NULL);
+        arr_add(&a[5], st->ongoing.exists ? st->ongoing.id : NULL);
+        arr_add(&a[6], keys[i].r->id[0] ? keys[i].r->id : NULL);
+    }
+    {
+        const char *p[7];
+        for (int i = 0; i < 7; i++)
+            p[i] = arr_end(&a[i]);
+        if (!pg_exec_params_ok(
+                w->db,
+                "UPDATE rule_state rs SET recent_hits = coalesce((SELECT array_agg("
+                "   'epoch'::timestamptz + h * interval '1 microsecond' ORDER BY h)"
+                "   FROM unnest(string_to_array(nullif(u.hits, ''), ',')::bigint[]) h), '{}'),"
+                " last_hit_at = 'epoch'::timestamptz + u.lh * interval '1 microsecond',"
+                " last_fired_at = coalesce('epoch'::timestamptz + u.lf * interval '1 microsecond',"
+                "   rs.last_fired_at),"
+                " ongoing_violation_id = u.v, rule_id = u.r"
+                " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+                "   $6::uuid[], $7::uuid[]) u(c, t, hits, lh, lf, v, r)"
+                " WHERE rs.camera_id = u.c AND rs.event_type = u.t",
+                7, p, NULL, err, errsz))
+            goto done;
+    }
+    /* E. outbox: one ViolationChange per changed violation, evidence requests. */
+    if (nch) {
+        arr_begin(&a[0]);
+        for (size_t i = 0; i < nch; i++)
+            arr_add(&a[0], ch[i].inc.id);
+        const char *p[1] = {arr_end(&a[0])};
+        res = pg_exec_params(w->db, batch__violation_select, 1, p, NULL, err, errsz);
+        if (!res)
+            goto done;
+        for (int i = 0; i < 3; i++)
+            arr_begin(&a[i]);
+        int64_t now = batch__now_us();
+        for (int row = 0; row < PQntuples(res); row++) {
+            violation_change_msg vc = {0};
+            codec_bbox *boxes = NULL;
+            batch__violation_msg(res, row, &vc.violation, &boxes);
+            const changed_violation *c = NULL;
+            for (size_t i = 0; i < nch && !c; i++)
+                if (!strcmp(ch[i].inc.id, vc.violation.id))
+                    c = &ch[i];
+            vc.violation_id = vc.violation.id;
+            vc.change = c && c->inc.is_new ? "opened" : "updated";
+            vc.occurred_at_us = now;
+            vc.version = vc.violation.version;
+            codec_error cerr;
+            buf_reset(&payload);
+            if (codec_encode_violation_change(w->codec, CODEC_FMT_SINGLE_OBJECT, &vc, &payload,
+                                              &cerr) == 0) {
+                arr_add(&a[0], w->cfg->topic_violations);
+                arr_add(&a[1], vc.violation.camera_id);
+                arr_bytes(&a[2], &payload);
+            } else {
+                log_error("cannot encode ViolationChange %s: %s", vc.violation.id, cerr.message);
+            }
+            if (c && c->inc.is_new) {
+                for (int kind = 0; kind < 2; kind++) {
+                    evidence_request_msg er = {vc.violation.id, vc.violation.camera_id,
+                                               vc.violation.stream_id,
+                                               kind ? "bookmark" : "snapshot",
+                                               vc.violation.first_event_at_us,
+                                               kind ? w->cfg->evidence_before_sec : 0,
+                                               kind ? w->cfg->evidence_after_sec : 0, 1};
+                    buf_reset(&payload);
+                    if (codec_encode_evidence_request(w->codec, CODEC_FMT_SINGLE_OBJECT, &er,
+                                                      &payload, &cerr) == 0) {
+                        arr_add(&a[0], w->cfg->topic_evidence);
+                        arr_add(&a[1], vc.violation.camera_id);
+                        arr_bytes(&a[2], &payload);
+                    }
+                }
+                metric_inc(w->m.violations_opened);
+            } else {
+                metric_inc(w->m.violations_updated);
+            }
+            free(boxes);
+        }
+        PQclear(res);
+        res = NULL;
+        const char *p3[3] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2])};
+        res = pg_exec_params(w->db,
+                             "INSERT INTO outbox (topic, key, payload)"
+                             " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])"
+                             " RETURNING id",
+                             3, p3, NULL, err, errsz);
+        if (!res)
+            goto done;
+        for (int row = 0; row < PQntuples(res); row++)
+            arr_add(outbox_ids, PQgetvalue(res, row, 0));
+    }
+    rc = 0;
+done:
+    PQclear(res);
+    for (int i = 0; i < 16; i++)
+        buf_free(&a[i].b);
+    buf_free(&payload);
+    buf_free(&kc.b);
+    buf_free(&kt.b);
+    for (size_t i = 0; i < nk; i++)
+        free(keys[i].st);
+    free(keys);
+    free(ch);
+    free(q);
+    return rc;
+}
+
+/* ---- publishing ---- */
+
+static int batch__produce(worker *w, const char *topic, const char *key, const void *val,
+                          size_t len)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            log_error("cannot produce to %s: %s", topic, rd_kafka_err2str(e));
+            return -1;
+        }
+        rd_kafka_poll(w->producer, 10);
+    }
+    return -1;
+}
+
+/* Produce and wait for every acknowledgement; -1 if any delivery failed. */
+static int batch__flush(worker *w)
+{
+    if (rd_kafka_flush(w->producer, FLUSH_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("Kafka did not acknowledge within %d ms", FLUSH_TIMEOUT_MS);
+        return -1;
+    }
+    if (atomic_exchange(&w->delivery_failures, 0) > 0)
+        return -1;
+    return 0;
+}
+
+static int batch__publish_events(worker *w, worker_event *ev, size_t n, int64_t created_us)
+{
+    buf b = {0};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!ev[i].inserted)
+            continue;
+        const inference_result *r = &ev[i].r;
+        event_msg m = {ev[i].id, r->camera_id, r->stream_id, ev[i].event_type, ev[i].type_detail,
+                       r->confidence, r->timestamp_us, r->model_id, r->model_version, r->boxes,
+                       r->nboxes, r->frame_id, r->inference_time_ms, r->has_inference_time,
+                       ev[i].violation_id[0] ? ev[i].violation_id : NULL, created_us};
+        codec_error cerr;
+        buf_reset(&b);
+        if (codec_encode_event(w->codec, CODEC_FMT_SINGLE_OBJECT, &m, &b, &cerr) != 0) {
+            log_error("cannot encode Event %s: %s", ev[i].id, cerr.message);
+            continue;
+        }
+        rc = batch__produce(w, w->cfg->topic_events, r->camera_id, b.data, b.len);
+    }
+    buf_free(&b);
+    return rc;
+}
+
+/* Publish the outbox rows selected by `where` (locked, skipping rows another
+ * relay holds), then delete them, in one transaction. */
+static int batch__relay(worker *w, const char *where, int nparams, const char *const *params)
+{
+    char err[512];
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT id, topic, key, payload FROM outbox WHERE %s ORDER BY id LIMIT 1000"
+             " FOR UPDATE SKIP LOCKED",
+             where);
+    if (!pg_exec_ok(w->db, "BEGIN", err, sizeof err))
+        return -1;
+    PGresult *res = PQexecParams(w->db, sql, nparams, NULL, params, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_describe_error(w->db, res, "outbox", err, sizeof err);
+        log_warn("%s", err);
+        PQclear(res);
+        pg_rollback_quietly(w->db);
+        return -1;
+    }
+    int rows = PQntuples(res);
+    pgarr ids = {0};
+    arr_begin(&ids);
+    int rc = 0;
+    for (int row = 0; row < rows && rc == 0; row++) {
+        const unsigned char *idb = (const unsigned char *)PQgetvalue(res, row, 0);
+        int64_t id = 0;
+        for (int k = 0; k < 8; k++)
+            id = (id << 8) | idb[k];
+        arr_addf(&ids, "%lld", (long long)id);
+        char key[512];
+        snprintf(key, sizeof key, "%.*s", PQgetlength(res, row, 2), PQgetvalue(res, row, 2));
+        char topic[256];
+        snprintf(topic, sizeof topic, "%.*s", PQgetlength(res, row, 1), PQgetvalue(res, row, 1));
+        rc = batch__produce(w, topic, key, PQgetvalue(res, row, 3),
+                            (size_t)PQgetlength(res, row, 3));
+    }
+    PQclear(res);
+    if (rows && rc == 0)
+        rc = batch__flush(w);
+    if (rows && rc == 0) {
+        const char *p[1] = {arr_end(&ids)};
+        rc = pg_exec_params_ok(w->db, "DELETE FROM outbox WHERE id = ANY($1::bigint[])", 1, p,
+                               NULL, err, sizeof err)
+                 ? 0
+                 : -1;
+    }
+    buf_free(&ids.b);
+    if (rc == 0 && pg_exec_ok(w->db, "COMMIT", err, sizeof err))
+        return rows;
+    pg_rollback_quietly(w->db);
+    return -1;
+}
+
+void worker_outbox_sweep(worker *w)
+{
+    if (!w->db || PQstatus(w->db) != CONNECTION_OK)
+        return;
+    int n = batch__relay(w, "created_at < now() - interval '5 seconds'", 0, NULL);
+    if (n > 0)
+        log_info("published %d outbox rows left by an earlier writer", n);
+}
+
+int worker_batch_write(worker *w, worker_event *ev, size_t n)
+{
+    char err[1024] = "";
+    if (!worker_db_connect(w))
+        return -1;
+    if (batch__load_caches(w, err, sizeof err))
+        goto failed_nolock;
+    for (size_t i = 0; i < n; i++) {
+        batch__normalize(w, &ev[i]);
+        ev[i].inserted = false;
+        ev[i].violation_id[0] = '\0';
+    }
+    if (!pg_exec_ok(w->db, "BEGIN", err, sizeof err))
+        goto failed_nolock;
+    size_t inserted = 0;
+    pgarr outbox_ids = {0};
+    arr_begin(&outbox_ids);
+    if (batch__cameras(w, ev, n, err, sizeof err) ||
+        batch__events(w, ev, n, &inserted, err, sizeof err) ||
+        batch__rollups(w, ev, n, err, sizeof err) ||
+        batch__rules(w, ev, n, &outbox_ids, err, sizeof err))
+        goto failed;
+    /* Events must be acknowledged by Kafka before the rows become durable. */
+    atomic_store(&w->delivery_failures, 0);
+    if (batch__publish_events(w, ev, n, batch__now_us()) || batch__flush(w)) {
+        snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
+        goto failed;
+    }
+    if (!pg_exec_ok(w->db, "COMMIT", err, sizeof err))
+        goto failed;
+    metric_add(w->m.persisted, (double)inserted);
+    metric_add(w->m.duplicates, (double)(n - inserted));
+    if (outbox_ids.n) {
+        const char *p[1] = {arr_end(&outbox_ids)};
+        if (batch__relay(w, "id = ANY($1::bigint[])", 1, p) < 0)
+            log_warn("outbox relay failed; the sweep will publish the rows later");
+    }
+    buf_free(&outbox_ids.b);
+    return 0;
+failed:
+    buf_free(&outbox_ids.b);
+    pg_rollback_quietly(w->db);
+failed_nolock:
+    metric_inc(w->m.db_errors);
+    /* Cameras registered in the rolled-back transaction are not there. */
+    for (size_t i = 0; i < w->ncameras; i++)
+        free(w->cameras[i]);
+    w->ncameras = 0;
+    log_warn("batch of %zu results not persisted: %s", n, err);
+    if (PQstatus(w->db) != CONNECTION_OK) {
+        atomic_store(&w->db_ok, false);
+        pg_close(w->db);
+        w->db = NULL;
+    }
+    return -1;
+}

@@ -1,0 +1,489 @@
+/* ruth-worker - the stateless consumer that turns inference results into
+ * events and violations (ARCHITECTURE §5).
+ *
+ * Loop: poll up to RUTH_WORKER_BATCH_MAX messages or RUTH_WORKER_BATCH_MS;
+ * decode and validate each (bad ones to the DLQ with the reason in headers);
+ * write the valid ones in one transaction (worker_batch.c); then commit the
+ * batch's offsets. When PostgreSQL is down the assigned partitions are
+ * paused and the same batch is retried with exponential backoff; nothing is
+ * skipped and no offset moves past an unpersisted message. */
+#include "worker.h"
+
+#include "kafka.h"
+#include "kafka_admin.h"
+#include "log.h"
+#include "ops_http.h"
+#include "pg.h"
+#include "shutdown.h"
+#include "xmalloc.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage[] =
+    "usage: ruth-worker\n"
+    "\n"
+    "Consumes InferenceResults from RUTH_TOPIC_INFERENCE in consumer group\n"
+    "RUTH_WORKER_GROUP, stores events, rollups and violations in PostgreSQL,\n"
+    "publishes Event, ViolationChange and EvidenceRequest messages and\n"
+    "dead-letters undecodable input. Serves /health, /ready and /metrics on\n"
+    "RUTH_METRICS_PORT. Stops cleanly on SIGTERM. Exit status: 0 after a clean\n"
+    "stop, 1 on a start-up failure, 2 on a configuration error.";
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define SWEEP_EVERY_US (2 * 1000000LL)
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- ops ---- */
+
+static bool worker_ready(void *arg, char *reason, size_t n)
+{
+    worker *w = arg;
+    if (!atomic_load(&w->db_ok)) {
+        snprintf(reason, n, "PostgreSQL unavailable");
+        return false;
+    }
+    if (!atomic_load(&w->assigned_once)) {
+        snprintf(reason, n, "waiting for a partition assignment");
+        return false;
+    }
+    return true;
+}
+
+static void worker_metrics_init(worker *w)
+{
+    metrics *r = w->reg;
+    w->m.consumed = metrics_counter(r, "ruth_worker_messages_consumed_total",
+                                    "Inference messages read from Kafka.", NULL);
+    w->m.persisted = metrics_counter(r, "ruth_worker_events_persisted_total",
+                                     "Events newly written to PostgreSQL.", NULL);
+    w->m.duplicates = metrics_counter(r, "ruth_worker_events_duplicate_total",
+                                      "Redelivered or repeated results that were already stored.",
+                                      NULL);
+    w->m.violations_opened = metrics_counter(r, "ruth_worker_violations_opened_total",
+                                             "Violations opened.", NULL);
+    w->m.violations_updated = metrics_counter(
+        r, "ruth_worker_violations_updated_total", "Violations that gained events or ended.", NULL);
+    w->m.db_errors = metrics_counter(r, "ruth_worker_db_errors_total",
+                                     "Batches that PostgreSQL did not commit.", NULL);
+    w->m.rebalances = metrics_counter(r, "ruth_worker_rebalances_total",
+                                      "Consumer group rebalances (assign and revoke).", NULL);
+    w->m.batches_failed = metrics_counter(r, "ruth_worker_batch_retries_total",
+                                          "Batch attempts that had to be retried.", NULL);
+    static const double sizes[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000};
+    w->m.batch_size = metrics_histogram(r, "ruth_worker_batch_size", "Messages per batch.", NULL,
+                                        sizes, sizeof sizes / sizeof sizes[0]);
+    w->m.batch_seconds = metrics_histogram(r, "ruth_worker_batch_seconds",
+                                           "Time to persist and publish one batch.", NULL,
+                                           metrics_latency_buckets, metrics_latency_nbuckets);
+}
+
+static void dlq_count(worker *w, const char *code)
+{
+    char labels[96];
+    snprintf(labels, sizeof labels, "reason=\"%s\"", code);
+    metric_inc(metrics_counter(w->reg, "ruth_worker_dlq_total",
+                               "Messages dead-lettered, by reason.", labels));
+}
+
+/* ---- Kafka callbacks ---- */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    worker *w = opaque;
+    if (m->err) {
+        atomic_fetch_add(&w->delivery_failures, 1);
+        log_error("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                  rd_kafka_err2str(m->err));
+    }
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    worker *w = opaque;
+    metric_inc(w->m.rebalances);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log_info("assigned %d partition(s)", parts->cnt);
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+        if (e) {
+            log_error("incremental assign failed: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+        atomic_store(&w->assigned_once, true);
+    } else {
+        /* The in-flight batch is never committed for partitions we lose: it
+         * is either already committed, or it will be redelivered to the new
+         * owner, where the idempotency key makes it harmless. */
+        log_info("revoked %d partition(s)", parts->cnt);
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+        if (e) {
+            log_error("incremental unassign failed: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    }
+}
+
+/* ---- dead letters ---- */
+
+static int dlq_send(worker *w, const rd_kafka_message_t *m, const char *stage, const char *code,
+                    const char *message)
+{
+    rd_kafka_headers_t *orig = NULL;
+    rd_kafka_headers_t *h = rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
+                                ? rd_kafka_headers_copy(orig)
+                                : rd_kafka_headers_new(8);
+    char num[32];
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    rd_kafka_header_add(h, "ruth.error.topic", -1, topic, -1);
+    snprintf(num, sizeof num, "%" PRId32, m->partition);
+    rd_kafka_header_add(h, "ruth.error.partition", -1, num, -1);
+    snprintf(num, sizeof num, "%" PRId64, m->offset);
+    rd_kafka_header_add(h, "ruth.error.offset", -1, num, -1);
+    rd_kafka_header_add(h, "ruth.error.stage", -1, stage, -1);
+    rd_kafka_header_add(h, "ruth.error.code", -1, code, -1);
+    rd_kafka_header_add(h, "ruth.error.message", -1, message, -1);
+    rd_kafka_resp_err_t e;
+    do {
+        e = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(w->cfg->topic_dlq),
+                              RD_KAFKA_V_KEY(m->key, m->key_len),
+                              RD_KAFKA_V_VALUE(m->payload, m->len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                              RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(w->producer, 10);
+    } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+    if (e) {
+        rd_kafka_headers_destroy(h); /* not handed over on failure */
+        return -1;
+    }
+    /* h now owned by the producer */
+    log_ctx ctx = LOG_CTX_INIT;
+    ctx.topic = topic;
+    ctx.partition = m->partition;
+    ctx.offset = m->offset;
+    log_at(LOG_WARN, &ctx, "dead-lettered (%s/%s): %s", stage, code, message);
+    dlq_count(w, code);
+    return 0;
+}
+
+/* ---- one batch ---- */
+
+typedef struct batch {
+    rd_kafka_message_t **msgs;
+    size_t nmsgs, cap;
+    worker_event *events;
+    size_t nevents;
+} batch;
+
+static void batch_clear(batch *b)
+{
+    for (size_t i = 0; i < b->nevents; i++)
+        inference_result_free(&b->events[i].r);
+    b->nevents = 0;
+    for (size_t i = 0; i < b->nmsgs; i++)
+        rd_kafka_message_destroy(b->msgs[i]);
+    b->nmsgs = 0;
+}
+
+/* Decode, validate, dead-letter. Returns -1 only on a transient decoding
+ * failure (schema registry unreachable): the batch must be retried. */
+static int batch_decode(worker *w, batch *b)
+{
+    b->nevents = 0;
+    int64_t now = now_us();
+    for (size_t i = 0; i < b->nmsgs; i++) {
+        rd_kafka_message_t *m = b->msgs[i];
+        worker_event *e = &b->events[b->nevents];
+        memset(e, 0, sizeof *e);
+        codec_error err = {0};
+        const char *stage = "decode";
+        if (m->len > (size_t)w->cfg->max_message_bytes) {
+            err.code = CODEC_E_TOO_LARGE;
+            snprintf(err.message, sizeof err.message, "payload of %zu bytes exceeds %d", m->len,
+                     w->cfg->max_message_bytes);
+        } else if (codec_decode_inference(w->codec, m->payload, m->len, &e->r, &err) != 0) {
+            if (codec_error_is_transient(err.code)) {
+                log_warn("cannot decode yet: %s", err.message);
+                for (size_t k = 0; k < b->nevents; k++)
+                    inference_result_free(&b->events[k].r);
+                b->nevents = 0;
+                return -1;
+            }
+        } else if (codec_check_skew(e->r.timestamp_us, now, w->cfg->max_clock_skew_sec, &err)) {
+            stage = "validate";
+            inference_result_free(&e->r);
+        } else {
+            if (e->r.result_id)
+                snprintf(e->idem_key, sizeof e->idem_key, "%s", e->r.result_id);
+            else
+                snprintf(e->idem_key, sizeof e->idem_key, "%s/%" PRId32 "/%" PRId64,
+                         rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+            char seed[200];
+            snprintf(seed, sizeof seed, "%s@%" PRId64, e->idem_key, e->r.timestamp_us);
+            worker_uuid_from_key(seed, e->id);
+            e->msg = m;
+            b->nevents++;
+            continue;
+        }
+        if (dlq_send(w, m, stage, codec_errcode_name(err.code), err.message) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Highest offset + 1 per partition of the batch, committed synchronously. */
+static int batch_commit(worker *w, batch *b)
+{
+    if (b->nmsgs == 0)
+        return 0;
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < b->nmsgs; i++) {
+        rd_kafka_message_t *m = b->msgs[i];
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
+            offs, rd_kafka_topic_name(m->rkt), m->partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(offs, rd_kafka_topic_name(m->rkt),
+                                                  m->partition);
+        if (m->offset + 1 > p->offset)
+            p->offset = m->offset + 1;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_commit(w->consumer, offs, 0);
+    if (e)
+        log_warn("offset commit failed (%s); the batch will be redelivered, which is harmless",
+                 rd_kafka_err2str(e));
+    /* Lag per partition from the cached high watermark. */
+    for (int i = 0; i < offs->cnt; i++) {
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(w->consumer, offs->elems[i].topic,
+                                           offs->elems[i].partition, &lo, &hi) == 0 && hi >= 0) {
+            char labels[64];
+            snprintf(labels, sizeof labels, "partition=\"%d\"", offs->elems[i].partition);
+            metric_set(metrics_gauge(w->reg, "ruth_worker_consumer_lag",
+                                     "Messages behind the high watermark, per partition.", labels),
+                       (double)(hi - offs->elems[i].offset));
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+    return e ? -1 : 0;
+}
+
+static void pause_all(worker *w, bool pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(w->consumer, &parts) || !parts)
+        return;
+    if (pause)
+        rd_kafka_pause_partitions(w->consumer, parts);
+    else
+        rd_kafka_resume_partitions(w->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Persist the batch, retrying with backoff (partitions paused) until it
+ * succeeds or shutdown is requested. */
+static int batch_process(worker *w, batch *b)
+{
+    int backoff = BACKOFF_MIN_MS;
+    bool paused = false;
+    int rc = -1;
+    while (!shutdown_requested() || !paused) {
+        double t0 = mono_s();
+        atomic_store(&w->delivery_failures, 0);
+        if (batch_decode(w, b) == 0 && worker_batch_write(w, b->events, b->nevents) == 0) {
+            metric_observe(w->m.batch_seconds, mono_s() - t0);
+            metric_observe(w->m.batch_size, (double)b->nmsgs);
+            rc = batch_commit(w, b);
+            rc = 0;
+            break;
+        }
+        metric_inc(w->m.batches_failed);
+        for (size_t i = 0; i < b->nevents; i++)
+            inference_result_free(&b->events[i].r);
+        b->nevents = 0;
+        if (shutdown_requested())
+            break;
+        if (!paused) {
+            pause_all(w, true);
+            paused = true;
+        }
+        /* Keep serving the group (rebalances, heartbeats) while waiting. */
+        double until = mono_s() + backoff / 1000.0;
+        while (mono_s() < until && !shutdown_requested()) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 50);
+            if (m) /* paused partitions deliver nothing; anything else is an event */
+                rd_kafka_message_destroy(m);
+        }
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    if (paused)
+        pause_all(w, false);
+    batch_clear(b);
+    return rc;
+}
+
+static int worker_run(worker *w)
+{
+    batch b = {0};
+    b.cap = (size_t)w->cfg->worker_batch_max;
+    b.msgs = xcalloc(b.cap, sizeof *b.msgs);
+    b.events = xcalloc(b.cap, sizeof *b.events);
+    int64_t last_sweep = 0;
+    while (!shutdown_requested()) {
+        double deadline = 0;
+        while (b.nmsgs < b.cap && !shutdown_requested()) {
+            int timeout = 100;
+            if (b.nmsgs) {
+                double left = deadline - mono_s();
+                if (left <= 0)
+                    break;
+                timeout = (int)(left * 1000) + 1;
+            }
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, timeout);
+            if (!m) {
+                if (b.nmsgs == 0)
+                    break;
+                continue;
+            }
+            if (m->err) {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    log_warn("consumer: %s", rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+            if (b.nmsgs == 0)
+                deadline = mono_s() + w->cfg->worker_batch_ms / 1000.0;
+            b.msgs[b.nmsgs++] = m;
+            metric_inc(w->m.consumed);
+        }
+        if (b.nmsgs)
+            batch_process(w, &b);
+        rd_kafka_poll(w->producer, 0);
+        int64_t now = now_us();
+        if (now - last_sweep > SWEEP_EVERY_US) {
+            worker_outbox_sweep(w);
+            last_sweep = now;
+        }
+    }
+    batch_clear(&b);
+    free(b.msgs);
+    free(b.events);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    ruth_config cfg;
+    int st = config_startup(argc, argv, CFG_WORKER, "ruth-worker", usage, &cfg);
+    if (st)
+        return st == 1 ? 0 : 2;
+    shutdown_install();
+    int rc = 1;
+    char err[512];
+    worker w = {0};
+    w.cfg = &cfg;
+    w.reg = metrics_new();
+    worker_metrics_init(&w);
+    ops_http *ops = NULL;
+
+    w.codec = codec_new(cfg.schema_registry_url, err, sizeof err);
+    if (!w.codec) {
+        log_error("%s", err);
+        goto done;
+    }
+    ops = ops_http_start(cfg.metrics_port, w.reg, worker_ready, &w, err, sizeof err);
+    if (!ops) {
+        log_error("%s", err);
+        goto done;
+    }
+    {
+        log_ctx ctx = LOG_CTX_INIT;
+        char extra[64];
+        snprintf(extra, sizeof extra, "\"metrics_port\":%d", ops_http_port(ops));
+        ctx.extra_json = extra;
+        log_at(LOG_INFO, &ctx, "serving /health, /ready and /metrics on port %d",
+               ops_http_port(ops));
+    }
+    rd_kafka_conf_t *pconf = kafka_conf_new(cfg.kafka_bootstrap_servers, "ruth-worker", err,
+                                            sizeof err);
+    if (!pconf) {
+        log_error("%s", err);
+        goto done;
+    }
+    rd_kafka_conf_set_dr_msg_cb(pconf, on_delivery);
+    rd_kafka_conf_set_opaque(pconf, &w);
+    w.producer = kafka_producer_new(pconf, err, sizeof err); /* takes pconf */
+    if (!w.producer) {
+        log_error("%s", err);
+        goto done;
+    }
+    kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
+    size_t ns = kafka_admin_topics_from_config(&cfg, specs);
+    for (size_t i = 0; i < ns; i++)
+        specs[i].partitions = 0; /* any count will do for a check */
+    if (kafka_admin_check_topics(w.producer, specs, ns, 10000, err, sizeof err)) {
+        log_error("%s", err);
+        goto done;
+    }
+    rd_kafka_conf_t *cconf = kafka_conf_new(cfg.kafka_bootstrap_servers, "ruth-worker", err,
+                                            sizeof err);
+    if (!cconf) {
+        log_error("%s", err);
+        goto done;
+    }
+    rd_kafka_conf_set_rebalance_cb(cconf, on_rebalance);
+    rd_kafka_conf_set_opaque(cconf, &w);
+    w.consumer = kafka_consumer_new(cconf, cfg.worker_group, err, sizeof err); /* takes cconf */
+    if (!w.consumer) {
+        log_error("%s", err);
+        goto done;
+    }
+    worker_db_connect(&w); /* retried per batch when it fails */
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, cfg.topic_inference, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(w.consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        log_error("cannot subscribe to %s: %s", cfg.topic_inference, rd_kafka_err2str(e));
+        goto done;
+    }
+    log_info("consuming %s in group %s (batches of up to %d messages / %d ms)",
+             cfg.topic_inference, cfg.worker_group, cfg.worker_batch_max, cfg.worker_batch_ms);
+    rc = worker_run(&w);
+    log_info("stopping: leaving the consumer group");
+
+done:
+    if (w.consumer) {
+        rd_kafka_consumer_close(w.consumer);
+        rd_kafka_destroy(w.consumer);
+    }
+    if (w.producer) {
+        rd_kafka_flush(w.producer, 5000);
+        rd_kafka_destroy(w.producer);
+    }
+    ops_http_stop(ops);
+    pg_close(w.db);
+    worker_caches_free(&w);
+    codec_destroy(w.codec);
+    metrics_destroy(w.reg);
+    config_free(&cfg);
+    log_info("stopped");
+    return rc;
+}
