@@ -1,0 +1,334 @@
+/* ruth-worker against real Kafka and PostgreSQL: the processing rules of
+ * ARCHITECTURE §5 pinned by scenario (one camera per scenario), the
+ * dead-letter path, idempotency, and what subscribers receive. */
+#include "codec.h"
+#include "itest.h"
+
+static rd_kafka_t *prod;
+static int64_t t0; /* capture-time base: ten minutes ago */
+
+/* One JSON result. `ts_s` is seconds after t0. */
+static void send_result(const char *camera, const char *type, double conf, double ts_s,
+                 const char *result_id)
+{
+    char json[512];
+    int n = snprintf(json, sizeof json,
+                     "{\"camera_id\":\"%s\",\"model_id\":\"m1\",\"timestamp\":%lld,"
+                     "\"event_type\":\"%s\",\"confidence\":%.3f,\"stream_id\":\"s-%s\","
+                     "\"bounding_boxes\":[{\"x\":10,\"y\":20,\"width\":30,\"height\":40}]%s%s%s}",
+                     camera, (long long)(t0 + (int64_t)(ts_s * 1e6)), type, conf, camera,
+                     result_id ? ",\"result_id\":\"" : "", result_id ? result_id : "",
+                     result_id ? "\"" : "");
+    itest_produce(prod, getenv("RUTH_TOPIC_INFERENCE"), camera, json, (size_t)n);
+}
+
+static long long q(const char *fmt, const char *camera)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, fmt, camera);
+    return itest_query(sql);
+}
+
+#define VIOLATIONS "SELECT count(*) FROM violations WHERE camera_id = '%s'"
+#define EVENTS "SELECT count(*) FROM events WHERE camera_id = '%s'"
+
+static void wait_events(long long total)
+{
+    rd_kafka_flush(prod, 10000);
+    long long got = itest_wait_query("SELECT count(*) FROM events", total, 60);
+    if (got != total)
+        fprintf(stderr, "waited for %lld events, have %lld\n", total, got);
+}
+
+static long long total_events;
+
+static void threshold_edges(void)
+{
+    send_result("cam-thr-a", "fall_detected", 0.69, 0, NULL);
+    send_result("cam-thr-b", "fall_detected", 0.70, 0, NULL);
+    total_events += 2;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-thr-a"), 0);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-thr-b"), 1);
+    CHECK_EQ_INT(q("SELECT count(*) FROM evidence e JOIN violations v ON v.id = e.violation_id"
+                   " WHERE v.camera_id = '%s' AND e.status = 'pending'",
+                   "cam-thr-b"),
+                 2);
+}
+
+static void debounce_min_hits(void)
+{
+    itest_exec(itest_db_url, "INSERT INTO rules (camera_id, event_type, min_confidence, min_hits,"
+                             " window_seconds, cooldown_seconds, severity) VALUES"
+                             " ('cam-deb', 'fall_detected', 0.7, 3, 10, 60, 'critical'),"
+                             " ('cam-deb-slow', 'fall_detected', 0.7, 3, 10, 60, 'critical')");
+    sleep(6); /* the worker reloads rules every few seconds */
+    send_result("cam-deb", "fall_detected", 0.9, 100, NULL);
+    send_result("cam-deb", "fall_detected", 0.9, 101, NULL);
+    total_events += 2;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-deb"), 0);
+    send_result("cam-deb", "fall_detected", 0.9, 102, NULL);
+    /* three hits, but never three within 10 s */
+    send_result("cam-deb-slow", "fall_detected", 0.9, 100, NULL);
+    send_result("cam-deb-slow", "fall_detected", 0.9, 115, NULL);
+    send_result("cam-deb-slow", "fall_detected", 0.9, 130, NULL);
+    total_events += 4;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-deb"), 1);
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s' AND severity = 'critical'",
+                   "cam-deb"),
+                 1);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-deb-slow"), 0);
+}
+
+static void cooldown_attach_then_new_incident(void)
+{
+    send_result("cam-cd", "fall_detected", 0.80, 200, NULL);
+    send_result("cam-cd", "fall_detected", 0.95, 230, NULL); /* within 60 s: attaches */
+    send_result("cam-cd", "no_fall", 0.99, 240, NULL);       /* stored, never violates */
+    send_result("cam-cd", "fall_detected", 0.85, 400, NULL); /* after the cooldown: a new incident */
+    total_events += 4;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-cd"), 2);
+    CHECK_EQ_INT(q("SELECT event_count FROM violations WHERE camera_id = '%s'"
+                   " AND ended_at IS NOT NULL",
+                   "cam-cd"),
+                 2);
+    CHECK_EQ_INT(q("SELECT round(max_confidence * 100) FROM violations WHERE camera_id = '%s'"
+                   " AND ended_at IS NOT NULL",
+                   "cam-cd"),
+                 95);
+    /* ended when its cooldown ran out: last event (230) + 60 s */
+    CHECK_EQ_INT(q("SELECT extract(epoch FROM ended_at - last_event_at)::int FROM violations"
+                   " WHERE camera_id = '%s' AND ended_at IS NOT NULL",
+                   "cam-cd"),
+                 60);
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s' AND ended_at IS NULL",
+                   "cam-cd"),
+                 1);
+    CHECK_EQ_INT(q("SELECT count(*) FROM events WHERE camera_id = '%s' AND violation_id IS NOT NULL",
+                   "cam-cd"),
+                 3);
+}
+
+static void per_camera_rule_overrides_global(void)
+{
+    itest_exec(itest_db_url, "INSERT INTO rules (camera_id, event_type, min_confidence, min_hits,"
+                             " window_seconds, cooldown_seconds, severity) VALUES"
+                             " ('cam-strict', 'fall_detected', 0.95, 1, 10, 60, 'low')");
+    sleep(6);
+    send_result("cam-strict", "fall_detected", 0.90, 300, NULL);
+    send_result("cam-global", "fall_detected", 0.90, 300, NULL);
+    total_events += 2;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-strict"), 0);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-global"), 1);
+}
+
+static void no_fall_and_errors_stored_without_violation(void)
+{
+    send_result("cam-quiet", "no_fall", 0.99, 10, NULL);
+    send_result("cam-quiet", "error", 0, 11, NULL);
+    total_events += 2;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(EVENTS, "cam-quiet"), 2);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-quiet"), 0);
+    CHECK_EQ_INT(q("SELECT sum(count) FROM event_rollups WHERE camera_id = '%s'", "cam-quiet"), 2);
+    CHECK_EQ_INT(q("SELECT count(*) FROM event_rollups WHERE camera_id = '%s'"
+                   " AND event_type = 'error'",
+                   "cam-quiet"),
+                 1);
+    CHECK_EQ_INT(q("SELECT count(*) FROM cameras WHERE id = '%s' AND discovered", "cam-quiet"), 1);
+}
+
+static void dismissed_incident_keeps_attaching(void)
+{
+    send_result("cam-dis", "fall_detected", 0.9, 500, NULL);
+    total_events += 1;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-dis"), 1);
+    itest_exec(itest_db_url, "UPDATE violations SET status = 'dismissed' WHERE camera_id = 'cam-dis'");
+    send_result("cam-dis", "fall_detected", 0.9, 520, NULL);
+    total_events += 1;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-dis"), 1);
+    CHECK_EQ_INT(q("SELECT event_count FROM violations WHERE camera_id = '%s'"
+                   " AND status = 'dismissed' AND ended_at IS NULL",
+                   "cam-dis"),
+                 2);
+}
+
+static void ppe_labels_mapped(void)
+{
+    send_result("cam-ppe", "missing_hardhat", 0.8, 50, NULL);
+    total_events += 1;
+    wait_events(total_events);
+    CHECK_EQ_INT(q("SELECT count(*) FROM events WHERE camera_id = '%s' AND event_type ="
+                   " 'ppe_violation' AND type_detail = 'missing_hardhat'",
+                   "cam-ppe"),
+                 1);
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s' AND type = 'ppe_violation'",
+                   "cam-ppe"),
+                 1);
+    send_result("cam-ppe", "forklift_too_fast", 0.8, 51, NULL); /* unmapped: keeps its name */
+    total_events += 1;
+    wait_events(total_events);
+    CHECK_EQ_INT(q("SELECT count(*) FROM events WHERE camera_id = '%s' AND event_type ="
+                   " 'forklift_too_fast' AND type_detail IS NULL",
+                   "cam-ppe"),
+                 1);
+}
+
+static void retried_result_is_one_event(void)
+{
+    const char *id = "6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b";
+    send_result("cam-dup", "fall_detected", 0.9, 600, id);
+    send_result("cam-dup", "fall_detected", 0.9, 600, id);
+    send_result("cam-dup", "no_fall", 0.1, 601, NULL);
+    total_events += 2;
+    wait_events(total_events);
+    sleep(1);
+    CHECK_EQ_INT(q(EVENTS, "cam-dup"), 2);
+    CHECK_EQ_INT(q("SELECT sum(count) FROM event_rollups WHERE camera_id = '%s'", "cam-dup"), 2);
+    CHECK_EQ_INT(q("SELECT event_count FROM violations WHERE camera_id = '%s'", "cam-dup"), 1);
+}
+
+typedef struct dlq_seen {
+    int n, with_reason, missing_field, too_large, skew, framing;
+} dlq_seen;
+
+static void on_dlq(const rd_kafka_message_t *m, void *arg)
+{
+    dlq_seen *s = arg;
+    s->n++;
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t len;
+    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, "ruth.error.code", &v, &len))
+        return;
+    char code[64];
+    snprintf(code, sizeof code, "%.*s", (int)len, (const char *)v);
+    if (rd_kafka_header_get_last(h, "ruth.error.offset", &v, &len) == 0 &&
+        rd_kafka_header_get_last(h, "ruth.error.message", &v, &len) == 0)
+        s->with_reason++;
+    s->missing_field += !strcmp(code, "MISSING_FIELD");
+    s->too_large += !strcmp(code, "TOO_LARGE");
+    s->skew += !strcmp(code, "CLOCK_SKEW");
+    s->framing += !strcmp(code, "BAD_FRAMING");
+}
+
+static void malformed_go_to_dlq_and_good_ones_persist(void)
+{
+    const char *topic = getenv("RUTH_TOPIC_INFERENCE");
+    const char *bad1 = "{\"model_id\":\"m1\",\"timestamp\":1,\"event_type\":\"x\"}";
+    itest_produce(prod, topic, "cam-bad", bad1, strlen(bad1));
+    send_result("cam-bad", "no_fall", 0.2, 700, NULL);
+    itest_produce(prod, topic, "cam-bad", "\x7f\x01garbage", 9);
+    send_result("cam-bad", "no_fall", 0.2, 701, NULL);
+    char skewed[256];
+    int n = snprintf(skewed, sizeof skewed,
+                     "{\"camera_id\":\"cam-bad\",\"model_id\":\"m\",\"timestamp\":%lld,"
+                     "\"event_type\":\"no_fall\"}",
+                     (long long)(itest_wall_us() + 7LL * 86400 * 1000000));
+    itest_produce(prod, topic, "cam-bad", skewed, (size_t)n);
+    size_t big = 8192; /* over RUTH_MAX_MESSAGE_BYTES=4096 set in main() */
+    char *huge = xcalloc(1, big);
+    memset(huge, ' ', big - 1);
+    huge[0] = '{';
+    itest_produce(prod, topic, "cam-bad", huge, big);
+    free(huge);
+    total_events += 2;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(EVENTS, "cam-bad"), 2);
+    dlq_seen s = {0};
+    itest_consume(getenv("RUTH_TOPIC_DLQ"), 3, on_dlq, &s);
+    CHECK_EQ_INT(s.n, 4);
+    CHECK_EQ_INT(s.with_reason, 4);
+    CHECK_EQ_INT(s.missing_field, 1);
+    CHECK_EQ_INT(s.framing, 1);
+    CHECK_EQ_INT(s.skew, 1);
+    CHECK_EQ_INT(s.too_large, 1);
+}
+
+typedef struct changes_seen {
+    codec *c;
+    int n, opened, updated, decoded, evidence;
+} changes_seen;
+
+static void on_change(const rd_kafka_message_t *m, void *arg)
+{
+    changes_seen *s = arg;
+    violation_change_msg vc;
+    void *arena = NULL;
+    codec_error err;
+    s->n++;
+    if (codec_decode_violation_change(s->c, m->payload, m->len, &vc, &arena, &err) == 0) {
+        s->decoded++;
+        s->opened += !strcmp(vc.change, "opened");
+        s->updated += !strcmp(vc.change, "updated");
+    }
+    codec_arena_free(arena);
+}
+
+static void on_evidence(const rd_kafka_message_t *m, void *arg)
+{
+    changes_seen *s = arg;
+    evidence_request_msg er;
+    void *arena = NULL;
+    codec_error err;
+    if (codec_decode_evidence_request(s->c, m->payload, m->len, &er, &arena, &err) == 0)
+        s->evidence++;
+    codec_arena_free(arena);
+}
+
+static void subscribers_receive_events_and_changes(void)
+{
+    long events = itest_consume(getenv("RUTH_TOPIC_EVENTS"), 3, NULL, NULL);
+    CHECK_MSG(events >= total_events, "%ld events published for %lld stored", events,
+              total_events);
+    char err[256];
+    changes_seen s = {codec_new(NULL, err, sizeof err), 0, 0, 0, 0, 0};
+    itest_consume(getenv("RUTH_TOPIC_VIOLATIONS"), 3, on_change, &s);
+    itest_consume(getenv("RUTH_TOPIC_EVIDENCE"), 3, on_evidence, &s);
+    codec_destroy(s.c);
+    long long opened = itest_query("SELECT count(*) FROM violations");
+    CHECK_EQ_INT(s.decoded, s.n);
+    CHECK_MSG(s.opened >= opened, "%d opened changes for %lld violations", s.opened, opened);
+    CHECK(s.updated >= 1); /* cam-dis: an existing incident gained an event */
+    CHECK_EQ_INT(s.evidence, opened * 2);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM outbox"), 0);
+}
+
+int main(void)
+{
+    itest_setup("wrules", 3);
+    setenv("RUTH_MAX_MESSAGE_BYTES", "4096", 1);
+    prod = itest_producer();
+    t0 = itest_wall_us() - 600LL * 1000000;
+    char log[256];
+    snprintf(log, sizeof log, "/tmp/%s-worker.log", itest_db_name);
+    pid_t w = itest_spawn("ruth-worker", NULL, log);
+    TEST_RUN(threshold_edges);
+    TEST_RUN(debounce_min_hits);
+    TEST_RUN(cooldown_attach_then_new_incident);
+    TEST_RUN(per_camera_rule_overrides_global);
+    TEST_RUN(no_fall_and_errors_stored_without_violation);
+    TEST_RUN(dismissed_incident_keeps_attaching);
+    TEST_RUN(ppe_labels_mapped);
+    TEST_RUN(retried_result_is_one_event);
+    TEST_RUN(malformed_go_to_dlq_and_good_ones_persist);
+    TEST_RUN(subscribers_receive_events_and_changes);
+    kill(w, SIGTERM);
+    int st = itest_wait_exit(w, 15);
+    if (st != 0) {
+        fprintf(stderr, "ruth-worker exited %d after SIGTERM (log: %s)\n", st, log);
+        testlib_failures++;
+    }
+    rd_kafka_destroy(prod);
+    if (!testlib_failures)
+        itest_teardown();
+    else
+        fprintf(stderr, "database %s kept for inspection; worker log %s\n", itest_db_name, log);
+    return TEST_EXIT();
+}

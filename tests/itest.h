@@ -1,0 +1,232 @@
+/* itest.h - helpers for integration tests against the real PostgreSQL and
+ * Kafka that scripts/test starts (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS).
+ *
+ * Each test program gets its own database (migrated with ruth-migrate),
+ * its own topic names (RUTH_TOPIC_* set in the environment, created with
+ * `ruth-migrate topics`) and its own consumer group, so programs never see
+ * each other's data. Processes under test are the real binaries from
+ * RUTH_BIN_DIR, started with this environment. */
+#ifndef RUTH_ITEST_H
+#define RUTH_ITEST_H
+
+#include "testlib.h"
+#include "xmalloc.h"
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char itest_db_url[1024];
+static char itest_db_name[64];
+static char itest_admin_url[1024];
+
+static inline double itest_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline int64_t itest_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* base URL with its database name replaced */
+static inline void itest_url_with_db(const char *base, const char *db, char *out, size_t n)
+{
+    const char *q = strchr(base, '?');
+    const char *slash = strrchr(base, '/');
+    size_t keep = (size_t)(slash - base);
+    snprintf(out, n, "%.*s/%s%s", (int)keep, base, db, q ? q : "");
+}
+
+static inline bool itest_exec(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "itest: %s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return ok;
+}
+
+/* First column of the first row as an integer; -1 on error or no row. */
+static inline long long itest_query(const char *sql)
+{
+    PGconn *c = PQconnectdb(itest_db_url);
+    PGresult *r = PQexec(c, sql);
+    long long v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = atoll(PQgetvalue(r, 0, 0));
+    else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fprintf(stderr, "itest: %s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+/* Poll until the query returns `want` or the timeout passes; returns the last value. */
+static inline long long itest_wait_query(const char *sql, long long want, double timeout_s)
+{
+    double end = itest_now() + timeout_s;
+    long long v;
+    while ((v = itest_query(sql)) != want && itest_now() < end)
+        usleep(200 * 1000);
+    return v;
+}
+
+static inline pid_t itest_spawn(const char *prog, const char *const *args, const char *log)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", testlib_env("RUTH_BIN_DIR"), prog);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (log) {
+            FILE *f = freopen(log, "a", stdout);
+            (void)f;
+            dup2(1, 2);
+        }
+        char *argv[16] = {path};
+        for (int i = 0; args && args[i] && i < 14; i++)
+            argv[i + 1] = (char *)args[i];
+        execv(path, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Exit status of pid, waiting at most timeout_s (then SIGKILL, returns -1). */
+static inline int itest_wait_exit(pid_t pid, double timeout_s)
+{
+    double end = itest_now() + timeout_s;
+    int st;
+    while (itest_now() < end) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(50 * 1000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+static inline int itest_run(const char *prog, const char *const *args)
+{
+    return itest_wait_exit(itest_spawn(prog, args, NULL), 120);
+}
+
+/* Own database and topics for this program: `tag` names them. */
+static inline void itest_setup(const char *tag, int partitions)
+{
+    const char *base = testlib_env("DATABASE_URL");
+    testlib_env("KAFKA_BOOTSTRAP_SERVERS");
+    snprintf(itest_db_name, sizeof itest_db_name, "ruth_%s_%d_%ld", tag, (int)getpid(),
+             (long)time(NULL) % 100000);
+    snprintf(itest_admin_url, sizeof itest_admin_url, "%s", base);
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", itest_db_name);
+    if (!itest_exec(base, sql))
+        exit(1);
+    itest_url_with_db(base, itest_db_name, itest_db_url, sizeof itest_db_url);
+    setenv("DATABASE_URL", itest_db_url, 1);
+    static const char *const topics[] = {"INFERENCE", "EVENTS", "VIOLATIONS", "EVIDENCE", "DLQ"};
+    for (int i = 0; i < 5; i++) {
+        char env[64], name[128], parts[64], num[16];
+        snprintf(env, sizeof env, "RUTH_TOPIC_%s", topics[i]);
+        snprintf(name, sizeof name, "t.%s.%s", itest_db_name, topics[i]);
+        for (char *p = name; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        setenv(env, name, 1);
+        snprintf(parts, sizeof parts, "RUTH_PARTITIONS_%s", topics[i]);
+        snprintf(num, sizeof num, "%d", partitions);
+        setenv(parts, num, 1);
+    }
+    char group[128];
+    snprintf(group, sizeof group, "g.%s", itest_db_name);
+    setenv("RUTH_WORKER_GROUP", group, 1);
+    setenv("RUTH_METRICS_PORT", "0", 1);
+    const char *up[] = {"up", NULL};
+    const char *tp[] = {"topics", NULL};
+    if (itest_run("ruth-migrate", up) != 0 || itest_run("ruth-migrate", tp) != 0) {
+        fprintf(stderr, "itest: ruth-migrate failed\n");
+        exit(1);
+    }
+}
+
+static inline void itest_teardown(void)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", itest_db_name);
+    itest_exec(itest_admin_url, sql);
+}
+
+static inline rd_kafka_t *itest_producer(void)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err, sizeof err);
+    rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err);
+    return rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+}
+
+static inline void itest_produce(rd_kafka_t *p, const char *topic, const char *key,
+                                 const void *val, size_t len)
+{
+    while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                             RD_KAFKA_V_VALUE((void *)val, len),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(p, 10);
+}
+
+/* Read every message of `topic` from the beginning until `idle_s` passes
+ * without one; calls fn for each. Returns the count. */
+static inline long itest_consume(const char *topic, double idle_s,
+                                 void (*fn)(const rd_kafka_message_t *, void *), void *arg)
+{
+    char err[256], group[160];
+    snprintf(group, sizeof group, "reader.%s.%d.%ld", topic, (int)getpid(), (long)itest_now());
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", group, err, sizeof err);
+    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    rd_kafka_poll_set_consumer(c);
+    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(c, t);
+    rd_kafka_topic_partition_list_destroy(t);
+    long n = 0;
+    double last = itest_now();
+    bool got_any = false;
+    while (itest_now() - last < (got_any ? idle_s : idle_s + 10)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
+        if (!m)
+            continue;
+        if (!m->err) {
+            n++;
+            got_any = true;
+            last = itest_now();
+            if (fn)
+                fn(m, arg);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return n;
+}
+
+#endif
