@@ -6,6 +6,7 @@
 #include "xmalloc.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -186,22 +187,25 @@ char *avro_canonical_form(const char *schema_json, size_t len, char *errstr, siz
     return (char *)out.data;
 }
 
+static uint64_t avro__fp_table[256];
+static pthread_once_t avro__fp_once = PTHREAD_ONCE_INIT;
+
+static void avro__fp_init(void)
+{
+    for (int i = 0; i < 256; i++) {
+        uint64_t fp = (uint64_t)i;
+        for (int j = 0; j < 8; j++)
+            fp = (fp >> 1) ^ (AVRO_FP_EMPTY & -(fp & 1));
+        avro__fp_table[i] = fp;
+    }
+}
+
 uint64_t avro_fingerprint64(const void *data, size_t len)
 {
-    static uint64_t table[256];
-    static bool ready;
-    if (!ready) { /* benign race: every thread computes the same table */
-        for (int i = 0; i < 256; i++) {
-            uint64_t fp = (uint64_t)i;
-            for (int j = 0; j < 8; j++)
-                fp = (fp >> 1) ^ (AVRO_FP_EMPTY & -(fp & 1));
-            table[i] = fp;
-        }
-        ready = true;
-    }
+    pthread_once(&avro__fp_once, avro__fp_init); /* codecs live on several threads */
     const unsigned char *p = data;
     uint64_t fp = AVRO_FP_EMPTY;
     for (size_t i = 0; i < len; i++)
-        fp = (fp >> 8) ^ table[(fp ^ p[i]) & 0xff];
+        fp = (fp >> 8) ^ avro__fp_table[(fp ^ p[i]) & 0xff];
     return fp;
 }

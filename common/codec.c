@@ -39,9 +39,26 @@ typedef struct codec_schema {
     avro_schema_t avro;
 } codec_schema;
 
+/* How InferenceResults written with one Confluent schema id are read; built
+ * on first use of the id and kept (ids are immutable). */
+typedef struct codec_writer {
+    int32_t id;
+    const schema_registry_entry *entry; /* borrowed from the registry cache */
+    bool ours;                          /* same canonical form: lean decoder */
+    codec_errcode failure;              /* != OK: every message of this id fails so */
+    char failure_msg[sizeof(((codec_error *)0)->message)];
+    avro_schema_t reader;               /* ours projected onto the writer's fields */
+    avro_value_iface_t *resolver, *reader_iface;
+    avro_value_t dest, wrapper; /* reused: a codec is used by one thread at a time */
+    avro_schema_t writer;
+    avro_reader_t input;
+} codec_writer;
+
 struct codec {
     codec_schema schemas[NSCHEMAS];
     schema_registry *registry; /* NULL without SCHEMA_REGISTRY_URL */
+    codec_writer *writers;
+    size_t nwriters, capwriters;
 };
 
 /* ---- errors ---- */
@@ -88,40 +105,51 @@ int codec__fail(codec_error *err, codec_errcode code, const char *fmt, ...)
 /* ---- arena ---- */
 
 struct codec_arena {
-    struct codec_arena *next;
+    struct codec_arena *next; /* further chunks, only after the first fills up */
+    struct codec_arena *cur;  /* chunk being filled (in the head only) */
     size_t used, cap;
     max_align_t data[]; /* aligned storage */
 };
 
+/* Sized from the input so that a decode normally needs this one malloc;
+ * pathological inputs (many tiny items) chain more chunks. */
 codec_arena *codec__arena_new(size_t hint)
 {
     size_t cap = hint < 512 ? 512 : hint;
     codec_arena *a = xmalloc(sizeof *a + cap);
     a->next = NULL;
+    a->cur = a;
     a->used = 0;
     a->cap = cap;
     return a;
 }
 
+static void *codec__arena_take(codec_arena *a, size_t n, size_t align)
+{
+    codec_arena *c = a->cur;
+    size_t off = (c->used + align - 1) & ~(align - 1);
+    if (off > c->cap || n > c->cap - off) {
+        size_t cap = c->cap * 2 > n ? c->cap * 2 : n;
+        codec_arena *nc = xmalloc(sizeof *nc + cap);
+        nc->cur = NULL;
+        nc->cap = cap;
+        nc->next = a->next; /* chained behind the head, whose address is the handle */
+        a->next = nc;
+        a->cur = c = nc;
+        off = 0;
+    }
+    c->used = off + n;
+    return (char *)c->data + off;
+}
+
 void *codec__arena_alloc(codec_arena *a, size_t n)
 {
-    n = (n + 15) & ~(size_t)15;
-    if (a->used + n > a->cap) {
-        /* Chain a new chunk behind the head so the head pointer stays valid. */
-        codec_arena *c = codec__arena_new(n > a->cap ? n : a->cap);
-        c->next = a->next;
-        a->next = c;
-        c->used = n;
-        return c->data;
-    }
-    void *p = (char *)a->data + a->used;
-    a->used += n;
-    return p;
+    return codec__arena_take(a, n, _Alignof(max_align_t));
 }
 
 char *codec__arena_strndup(codec_arena *a, const char *s, size_t n)
 {
-    char *p = codec__arena_alloc(a, n + 1);
+    char *p = codec__arena_take(a, n + 1, 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
@@ -264,7 +292,10 @@ bool codec__parse_iso8601(const char *s, int64_t *us)
     } else {
         return false; /* no offset: ambiguous, refused */
     }
-    if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (*p || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 60)
+        return false;
+    if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
         return false;
     int64_t days = codec__days_from_civil(Y, (unsigned)M, (unsigned)D);
     int64_t t = days * 86400 + h * 3600 + m * 60 + sec - offset_s;
@@ -382,6 +413,9 @@ static int avro_in_long(avro_in *in, int64_t *out, const char *field)
         if (in->p >= in->end)
             return codec__fail(in->err, CODEC_E_AVRO_DECODE, "truncated at %s", field);
         unsigned char b = *in->p++;
+        if (shift == 63 && (b & 0x7e))
+            return codec__fail(in->err, CODEC_E_AVRO_DECODE, "varint overflows 64 bits at %s",
+                               field);
         v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
             *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
@@ -500,16 +534,21 @@ static int avro_in_boxes(avro_in *in, codec_bbox **boxes, size_t *nboxes, const 
 {
     *boxes = NULL;
     *nboxes = 0;
+    size_t cap = 0;
     for (;;) {
         int64_t count;
         if (avro_in_block(in, &count, 34, CODEC_MAX_BOXES, *nboxes, field))
             return -1;
         if (count == 0)
             return 0;
-        codec_bbox *grown = codec__arena_alloc(in->arena, (*nboxes + (size_t)count) * sizeof **boxes);
-        if (*nboxes)
-            memcpy(grown, *boxes, *nboxes * sizeof **boxes);
-        *boxes = grown;
+        codec_bbox *grown = *boxes;
+        if (*nboxes + (size_t)count > cap) { /* doubling: many 1-item blocks stay linear */
+            cap = cap * 2 > *nboxes + (size_t)count ? cap * 2 : *nboxes + (size_t)count;
+            grown = codec__arena_alloc(in->arena, cap * sizeof **boxes);
+            if (*nboxes)
+                memcpy(grown, *boxes, *nboxes * sizeof **boxes);
+            *boxes = grown;
+        }
         for (int64_t i = 0; i < count; i++) {
             codec_bbox *b = &grown[(*nboxes)++];
             memset(b, 0, sizeof *b);
@@ -526,17 +565,22 @@ static int avro_in_attributes(avro_in *in, inference_result *r)
 {
     r->attributes = NULL;
     r->nattributes = 0;
+    size_t cap = 0;
     for (;;) {
         int64_t count;
         if (avro_in_block(in, &count, 2, CODEC_MAX_ATTRIBUTES, r->nattributes, "attributes"))
             return -1;
         if (count == 0)
             return 0;
-        codec_attr *grown =
-            codec__arena_alloc(in->arena, (r->nattributes + (size_t)count) * sizeof *grown);
-        if (r->nattributes)
-            memcpy(grown, r->attributes, r->nattributes * sizeof *grown);
-        r->attributes = grown;
+        codec_attr *grown = r->attributes;
+        if (r->nattributes + (size_t)count > cap) {
+            cap = cap * 2 > r->nattributes + (size_t)count ? cap * 2
+                                                           : r->nattributes + (size_t)count;
+            grown = codec__arena_alloc(in->arena, cap * sizeof *grown);
+            if (r->nattributes)
+                memcpy(grown, r->attributes, r->nattributes * sizeof *grown);
+            r->attributes = grown;
+        }
         for (int64_t i = 0; i < count; i++) {
             codec_attr *kv = &grown[r->nattributes++];
             if (avro_in_string(in, &kv->key, "attributes") ||
@@ -897,7 +941,8 @@ static int codec__resolved_to_result(avro_value_t *rec, inference_result *r, cod
  * their defaults, so the reader schema is our InferenceResult projected onto
  * the fields the writer has; what is missing keeps its default in
  * inference_result (NULL, 0, empty). A writer lacking a required field
- * fails later as MISSING_FIELD. */
+ * fails later as MISSING_FIELD. The reader takes the writer's record name:
+ * fields are matched by name, whatever the producer called its record. */
 static avro_schema_t codec__projected_reader(const codec *c, const char *writer_json,
                                              codec_error *err)
 {
@@ -905,7 +950,7 @@ static avro_schema_t codec__projected_reader(const codec *c, const char *writer_
     json_t *theirs = json_loads(writer_json, 0, NULL);
     avro_schema_t reader = NULL;
     json_t *wfields = json_object_get(theirs, "fields");
-    if (!ours || !json_is_array(wfields)) {
+    if (!ours || !json_is_array(wfields) || !json_is_string(json_object_get(theirs, "name"))) {
         codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA, "writer schema is not a record");
         goto done;
     }
@@ -927,6 +972,12 @@ static avro_schema_t codec__projected_reader(const codec *c, const char *writer_
         }
     }
     json_object_set_new(ours, "fields", kept);
+    json_object_set(ours, "name", json_object_get(theirs, "name"));
+    json_t *wns = json_object_get(theirs, "namespace");
+    if (json_is_string(wns))
+        json_object_set(ours, "namespace", wns);
+    else
+        json_object_del(ours, "namespace");
     char *text = json_dumps(ours, JSON_COMPACT);
     if (avro_schema_from_json_length(text, strlen(text), &reader))
         codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA, "cannot build a reader schema: %s",
@@ -938,38 +989,223 @@ done:
     return reader;
 }
 
-static int codec__decode_resolved(codec *c, const schema_registry_entry *e,
-                                  const unsigned char *body, size_t len, inference_result *r,
-                                  codec_arena *a, codec_error *err)
+/* Fewest bytes a value of schema `s` takes (0 for null and recursion). */
+static size_t codec__min_size(avro_schema_t s, int depth)
 {
-    avro_schema_t reader = codec__projected_reader(c, e->json, err);
-    if (!reader)
-        return -1;
-    avro_value_iface_t *resolver = avro_resolved_writer_new(e->schema, reader);
-    if (!resolver) {
-        avro_schema_decref(reader);
-        return codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA,
-                           "writer schema cannot be read as InferenceResult: %s", avro_strerror());
+    if (depth > 16)
+        return 0;
+    switch (avro_typeof(s)) {
+    case AVRO_NULL:
+    case AVRO_LINK:
+        return 0;
+    case AVRO_FLOAT:
+        return 4;
+    case AVRO_DOUBLE:
+        return 8;
+    case AVRO_FIXED: {
+        int64_t n = avro_schema_fixed_size(s);
+        return n < 0 ? 0 : n > (1 << 20) ? (1 << 20) : (size_t)n;
     }
-    avro_value_iface_t *reader_iface = avro_generic_class_from_schema(reader);
-    avro_value_t dest, wrapper;
-    avro_generic_value_new(reader_iface, &dest);
-    avro_resolved_writer_new_value(resolver, &wrapper);
-    avro_resolved_writer_set_dest(&wrapper, &dest);
-    avro_reader_t rd = avro_reader_memory((const char *)body, (int64_t)len);
-    int rc = 0;
-    if (avro_value_read(rd, &wrapper))
-        rc = codec__fail(err, CODEC_E_AVRO_DECODE, "cannot decode the Avro body: %s",
-                         avro_strerror());
-    else
-        rc = codec__resolved_to_result(&dest, r, a, err);
-    avro_reader_free(rd);
-    avro_value_decref(&wrapper);
-    avro_value_decref(&dest);
-    avro_value_iface_decref(reader_iface);
-    avro_value_iface_decref(resolver);
-    avro_schema_decref(reader);
-    return rc;
+    case AVRO_RECORD: {
+        size_t n = 0;
+        for (size_t i = 0; i < avro_schema_record_size(s) && n < (1 << 20); i++)
+            n += codec__min_size(avro_schema_record_field_get_by_index(s, (int)i), depth + 1);
+        return n;
+    }
+    default: /* varints, lengths, block counts, union indexes: at least one byte */
+        return 1;
+    }
+}
+
+#define CODEC_SKIM_MAX_ITEMS 65536 /* per array or map of a foreign writer */
+
+/* avro-c trusts length prefixes (it mallocs a string's claimed length before
+ * reading it) and loops over claimed block counts. So a foreign writer's
+ * body is first walked against the writer schema with every length, count,
+ * union branch and enum index bounds-checked; avro-c then only sees bytes
+ * known to be well-formed and to end exactly where the message ends. */
+static int codec__skim(avro_in *in, avro_schema_t s, int depth)
+{
+    int64_t n;
+    if (depth > 64)
+        return codec__fail(in->err, CODEC_E_AVRO_DECODE, "Avro value nested too deeply");
+    switch (avro_typeof(s)) {
+    case AVRO_NULL:
+        return 0;
+    case AVRO_BOOLEAN:
+        if (in->p >= in->end || *in->p > 1)
+            return codec__fail(in->err, CODEC_E_AVRO_DECODE, "truncated or invalid boolean");
+        in->p++;
+        return 0;
+    case AVRO_INT32: {
+        int32_t v;
+        return avro_in_int(in, &v, "writer int");
+    }
+    case AVRO_INT64:
+        return avro_in_long(in, &n, "writer long");
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+    case AVRO_FIXED:
+        n = avro_typeof(s) == AVRO_FLOAT ? 4 : avro_typeof(s) == AVRO_DOUBLE ? 8 : avro_schema_fixed_size(s);
+        if (n < 0 || n > in->end - in->p)
+            return codec__fail(in->err, CODEC_E_AVRO_DECODE, "truncated Avro body");
+        in->p += n;
+        return 0;
+    case AVRO_STRING:
+    case AVRO_BYTES:
+        if (avro_in_long(in, &n, "writer string"))
+            return -1;
+        if (n < 0 || n > in->end - in->p)
+            return codec__fail(in->err, CODEC_E_AVRO_DECODE,
+                               "string length %lld exceeds the message", (long long)n);
+        in->p += n;
+        return 0;
+    case AVRO_ENUM:
+        if (avro_in_long(in, &n, "writer enum"))
+            return -1;
+        if (n < 0 || n >= avro_schema_enum_number_of_symbols(s))
+            return codec__fail(in->err, CODEC_E_AVRO_DECODE, "enum index %lld out of range",
+                               (long long)n);
+        return 0;
+    case AVRO_UNION:
+        if (avro_in_long(in, &n, "writer union"))
+            return -1;
+        if (n < 0 || (uint64_t)n >= avro_schema_union_size(s))
+            return codec__fail(in->err, CODEC_E_AVRO_DECODE, "union branch %lld out of range",
+                               (long long)n);
+        return codec__skim(in, avro_schema_union_branch(s, (int)n), depth + 1);
+    case AVRO_RECORD:
+        for (size_t i = 0; i < avro_schema_record_size(s); i++)
+            if (codec__skim(in, avro_schema_record_field_get_by_index(s, (int)i), depth + 1))
+                return -1;
+        return 0;
+    case AVRO_LINK:
+        return codec__skim(in, avro_schema_link_target(s), depth + 1);
+    case AVRO_ARRAY:
+    case AVRO_MAP: {
+        bool map = avro_typeof(s) == AVRO_MAP;
+        avro_schema_t items = map ? avro_schema_map_values(s) : avro_schema_array_items(s);
+        size_t min = codec__min_size(items, 0) + (map ? 1 : 0);
+        int64_t total = 0;
+        for (;;) {
+            if (avro_in_long(in, &n, "writer block"))
+                return -1;
+            if (n == 0)
+                return 0;
+            if (n < 0) {
+                int64_t bytes;
+                if (n == INT64_MIN || avro_in_long(in, &bytes, "writer block"))
+                    return codec__fail(in->err, CODEC_E_AVRO_DECODE, "bad block header");
+                n = -n;
+            }
+            if (n > CODEC_SKIM_MAX_ITEMS || (total += n) > CODEC_SKIM_MAX_ITEMS)
+                return codec__fail(in->err, CODEC_E_TOO_LARGE, "array or map of more than %d items",
+                                   CODEC_SKIM_MAX_ITEMS);
+            if ((uint64_t)n * min > (uint64_t)(in->end - in->p))
+                return codec__fail(in->err, CODEC_E_AVRO_DECODE,
+                                   "block of %lld items beyond the message", (long long)n);
+            for (int64_t i = 0; i < n; i++) {
+                if (map && codec__skim(in, avro_schema_string(), depth + 1))
+                    return -1;
+                if (codec__skim(in, items, depth + 1))
+                    return -1;
+            }
+        }
+    }
+    default:
+        return codec__fail(in->err, CODEC_E_INCOMPATIBLE_SCHEMA, "unsupported writer type");
+    }
+}
+
+static void codec__writer_release(codec_writer *w)
+{
+    if (w->wrapper.self)
+        avro_value_decref(&w->wrapper);
+    if (w->dest.self)
+        avro_value_decref(&w->dest);
+    if (w->reader_iface)
+        avro_value_iface_decref(w->reader_iface);
+    if (w->resolver)
+        avro_value_iface_decref(w->resolver);
+    if (w->reader)
+        avro_schema_decref(w->reader);
+    if (w->writer)
+        avro_schema_decref(w->writer);
+    if (w->input)
+        avro_reader_free(w->input);
+}
+
+/* Build the resolution machinery for a foreign writer; failures are
+ * remembered in w->failure (the schema will not change). */
+static void codec__writer_prepare(codec *c, codec_writer *w, const schema_registry_entry *e)
+{
+    codec_error err = {0};
+    w->writer = avro_schema_incref(e->schema);
+    w->reader = codec__projected_reader(c, e->json, &err);
+    if (!w->reader)
+        goto failed;
+    w->resolver = avro_resolved_writer_new(w->writer, w->reader);
+    if (!w->resolver) {
+        codec__fail(&err, CODEC_E_INCOMPATIBLE_SCHEMA,
+                    "writer schema %d cannot be read as InferenceResult: %s", w->id,
+                    avro_strerror());
+        goto failed;
+    }
+    w->reader_iface = avro_generic_class_from_schema(w->reader);
+    if (!w->reader_iface || avro_generic_value_new(w->reader_iface, &w->dest) ||
+        avro_resolved_writer_new_value(w->resolver, &w->wrapper)) {
+        codec__fail(&err, CODEC_E_INCOMPATIBLE_SCHEMA, "writer schema %d: %s", w->id,
+                    avro_strerror());
+        goto failed;
+    }
+    avro_resolved_writer_set_dest(&w->wrapper, &w->dest);
+    w->input = avro_reader_memory("", 0);
+    return;
+failed:
+    w->failure = err.code;
+    snprintf(w->failure_msg, sizeof w->failure_msg, "%s", err.message);
+}
+
+/* The cached reading plan for Confluent schema id `id`, fetching the writer
+ * schema on first use; NULL with err filled when the registry fails. */
+static codec_writer *codec__writer(codec *c, int32_t id, codec_error *err)
+{
+    for (size_t i = 0; i < c->nwriters; i++)
+        if (c->writers[i].id == id)
+            return &c->writers[i];
+    const schema_registry_entry *e;
+    if (schema_registry_get(c->registry, id, &e, err))
+        return NULL;
+    if (c->nwriters == c->capwriters) {
+        c->capwriters = c->capwriters ? c->capwriters * 2 : 4;
+        c->writers = xrealloc(c->writers, c->capwriters * sizeof *c->writers);
+    }
+    codec_writer *w = &c->writers[c->nwriters++];
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->ours = !strcmp(e->canonical, c->schemas[SCHEMA_INFERENCE].canonical);
+    if (!w->ours)
+        codec__writer_prepare(c, w, e);
+    return w;
+}
+
+static int codec__decode_foreign(codec_writer *w, const unsigned char *body, size_t len,
+                                 inference_result *r, codec_arena *a, codec_error *err)
+{
+    if (w->failure)
+        return codec__fail(err, w->failure, "%s", w->failure_msg);
+    avro_in in = {body, body + len, a, err};
+    if (codec__skim(&in, w->writer, 0))
+        return -1;
+    if (in.p != in.end)
+        return codec__fail(err, CODEC_E_AVRO_DECODE, "%zu trailing bytes after the record",
+                           (size_t)(in.end - in.p));
+    avro_value_reset(&w->dest);
+    avro_reader_memory_set_source(w->input, (const char *)body, (int64_t)len);
+    if (avro_value_read(w->input, &w->wrapper))
+        return codec__fail(err, CODEC_E_AVRO_DECODE, "cannot decode the Avro body: %s",
+                           avro_strerror());
+    return codec__resolved_to_result(&w->dest, r, a, err);
 }
 
 /* ---- context ---- */
@@ -1026,6 +1262,9 @@ void codec_destroy(codec *c)
             avro_schema_decref(c->schemas[i].avro);
         free(c->schemas[i].canonical);
     }
+    for (size_t i = 0; i < c->nwriters; i++)
+        codec__writer_release(&c->writers[i]);
+    free(c->writers);
     schema_registry_destroy(c->registry);
     free(c);
 }
@@ -1061,7 +1300,8 @@ int codec_decode_inference(codec *c, const void *data, size_t len, inference_res
         skip++;
     if (len == 0 || skip == len)
         return codec__fail(err, CODEC_E_BAD_FRAMING, "empty message");
-    codec_arena *a = codec__arena_new(len * 2 + 256);
+    /* JSON strings are never longer than the text; Avro adds little per item. */
+    codec_arena *a = codec__arena_new(p[skip] == '{' ? len + 1024 : len * 2 + 256);
     out->arena__ = a;
     int rc;
     if (p[skip] == '{') {
@@ -1096,15 +1336,14 @@ int codec_decode_inference(codec *c, const void *data, size_t len, inference_res
                 rc = codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID,
                                  "schema id %d: no SCHEMA_REGISTRY_URL configured", id);
             } else {
-                const schema_registry_entry *e;
-                int st = schema_registry_get(c->registry, id, &e, err);
-                if (st)
+                codec_writer *w = codec__writer(c, id, err);
+                if (!w)
                     rc = -1;
-                else if (!strcmp(e->canonical, c->schemas[SCHEMA_INFERENCE].canonical)) {
+                else if (w->ours) {
                     avro_in in = {p + 5, p + len, a, err};
                     rc = codec__avro_decode_inference(&in, out);
                 } else {
-                    rc = codec__decode_resolved(c, e, p + 5, len - 5, out, a, err);
+                    rc = codec__decode_foreign(w, p + 5, len - 5, out, a, err);
                 }
             }
         }
@@ -1207,9 +1446,12 @@ static int codec__decode_own(codec *c, int want, const void *data, size_t len, v
     *arena = NULL;
     if (len == 0)
         return codec__fail(err, CODEC_E_BAD_FRAMING, "empty message");
+    size_t skip = 0;
+    while (skip < len && (p[skip] == ' ' || p[skip] == '\t' || p[skip] == '\r' || p[skip] == '\n'))
+        skip++;
     codec_arena *a = codec__arena_new(len * 2 + 256);
     int rc;
-    if (p[0] == '{' || p[0] == ' ' || p[0] == '\n') {
+    if (skip < len && p[skip] == '{') {
         rc = want == SCHEMA_EVIDENCE_REQUEST
                  ? codec__json_decode_evidence_request(data, len, msg, a, err)
                  : codec__json_decode_violation_change(data, len, msg, a, err);
