@@ -425,6 +425,15 @@ int codec__json_decode_evidence_request(const char *data, size_t len, evidence_r
     return rc;
 }
 
+/* Enum fields arrive as strings in JSON: the schema's symbols only. */
+static bool json__one_of(const char *s, const char *const *symbols)
+{
+    for (; *symbols; symbols++)
+        if (!strcmp(s, *symbols))
+            return true;
+    return false;
+}
+
 int codec__json_decode_violation_change(const char *data, size_t len, violation_change_msg *m,
                                         codec_arena *a, codec_error *err)
 {
@@ -469,6 +478,17 @@ int codec__json_decode_violation_change(const char *data, size_t len, violation_
         json__int(vo, "updated_at", &v->updated_at_us, err) ||
         json__int(vo, "version", &v->version, err))
         goto done;
+    if (!json__one_of(m->change, (const char *const[]){"opened", "updated", "status_changed",
+                                                       "evidence_ready", "evidence_failed", NULL})) {
+        codec__fail(err, CODEC_E_INVALID_VALUE, "change \"%.64s\" is not a ChangeKind", m->change);
+        goto done;
+    }
+    if (!json__one_of(v->status,
+                      (const char *const[]){"open", "reviewed", "dismissed", "resolved", NULL})) {
+        codec__fail(err, CODEC_E_INVALID_VALUE, "violation.status \"%.64s\" is not a ViolationStatus",
+                    v->status);
+        goto done;
+    }
     v->boxes = boxes;
     rc = 0;
 done:

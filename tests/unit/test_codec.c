@@ -53,6 +53,17 @@ static int same_opt(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+static int same_boxes(const codec_bbox *a, const codec_bbox *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].x != b[i].x || a[i].y != b[i].y || a[i].width != b[i].width ||
+            a[i].height != b[i].height || !same_opt(a[i].label, b[i].label) ||
+            a[i].has_confidence != b[i].has_confidence ||
+            (a[i].has_confidence && a[i].confidence != b[i].confidence))
+            return 0;
+    return 1;
+}
+
 static void check_equal(const inference_result *a, const inference_result *b, int *ok)
 {
     *ok = same_opt(a->camera_id, b->camera_id) && same_opt(a->model_id, b->model_id) &&
@@ -65,9 +76,7 @@ static void check_equal(const inference_result *a, const inference_result *b, in
           same_opt(a->runtime_id, b->runtime_id) && same_opt(a->error_code, b->error_code) &&
           same_opt(a->error_message, b->error_message) && a->nattributes == b->nattributes;
     for (size_t i = 0; *ok && i < a->nboxes; i++)
-        *ok = a->boxes[i].x == b->boxes[i].x && a->boxes[i].height == b->boxes[i].height &&
-              same_opt(a->boxes[i].label, b->boxes[i].label) &&
-              a->boxes[i].has_confidence == b->boxes[i].has_confidence;
+        *ok = same_boxes(&a->boxes[i], &b->boxes[i], 1);
     for (size_t i = 0; *ok && i < a->nattributes; i++)
         *ok = !strcmp(a->attributes[i].key, b->attributes[i].key) &&
               !strcmp(a->attributes[i].value, b->attributes[i].value);
@@ -99,14 +108,244 @@ static void round_trip_every_format(void)
     min.model_id = "m";
     min.event_type = "no_fall";
     min.timestamp_us = 1;
+    for (size_t f = 0; f < 2; f++) {
+        buf b = {0};
+        codec_error err;
+        CHECK(codec_encode_inference(cx, fmts[f], 0, &min, &b, &err) == 0);
+        CHECK(codec_decode_inference(cx, b.data, b.len, &out, &err) == 0);
+        buf_free(&b);
+        int ok;
+        check_equal(&min, &out, &ok);
+        CHECK(ok && out.frame_id == NULL && out.nboxes == 0 && out.result_id == NULL &&
+              !out.has_inference_time && out.nattributes == 0);
+        inference_result_free(&out);
+    }
+}
+
+/* ---- an independent reader: avro-c generic values over the bundled schema ---- */
+
+typedef struct {
+    avro_schema_t schema;
+    avro_value_iface_t *iface;
+    avro_value_t v;
+} avro_doc;
+
+static int avro_doc_read(avro_doc *d, const char *name, const unsigned char *data, size_t len)
+{
+    uint64_t fp;
+    const char *json = codec_schema_json(cx, name, &fp);
+    if (!json || len < 10 || data[0] != 0xC3 || data[1] != 0x01)
+        return -1;
+    for (int i = 0; i < 8; i++)
+        if (data[2 + i] != (unsigned char)(fp >> (8 * i)))
+            return -1;
+    if (avro_schema_from_json_length(json, strlen(json), &d->schema))
+        return -1;
+    d->iface = avro_generic_class_from_schema(d->schema);
+    avro_generic_value_new(d->iface, &d->v);
+    avro_reader_t rd = avro_reader_memory((const char *)data + 10, (int64_t)len - 10);
+    int rc = avro_value_read(rd, &d->v);
+    avro_reader_free(rd);
+    return rc;
+}
+
+static void avro_doc_free(avro_doc *d)
+{
+    avro_value_decref(&d->v);
+    avro_value_iface_decref(d->iface);
+    avro_schema_decref(d->schema);
+}
+
+/* Field `name` of record `rec`, through a ["null", T] union; false for null. */
+static bool field(avro_value_t *rec, const char *name, avro_value_t *out)
+{
+    avro_value_t f;
+    if (avro_value_get_by_name(rec, name, &f, NULL))
+        return false;
+    if (avro_value_get_type(&f) == AVRO_UNION) {
+        int disc;
+        avro_value_get_discriminant(&f, &disc);
+        if (disc == 0)
+            return false;
+        avro_value_get_current_branch(&f, out);
+        return true;
+    }
+    *out = f;
+    return true;
+}
+
+static bool str_is(avro_value_t *rec, const char *name, const char *want)
+{
+    avro_value_t f;
+    if (!field(rec, name, &f))
+        return want == NULL;
+    const char *s;
+    size_t n;
+    if (avro_value_get_type(&f) == AVRO_ENUM) {
+        int sym;
+        avro_value_get_enum(&f, &sym);
+        s = avro_schema_enum_get(avro_value_get_schema(&f), sym);
+        return want && !strcmp(s, want);
+    }
+    avro_value_get_string(&f, &s, &n);
+    return want && !strcmp(s, want);
+}
+
+static bool long_is(avro_value_t *rec, const char *name, int64_t want)
+{
+    avro_value_t f;
+    int64_t l = 0;
+    int32_t i;
+    if (!field(rec, name, &f))
+        return want == 0; /* optional timestamps: 0 means null */
+    if (avro_value_get_type(&f) == AVRO_INT32) {
+        avro_value_get_int(&f, &i);
+        l = i;
+    } else {
+        avro_value_get_long(&f, &l);
+    }
+    return l == want;
+}
+
+static bool double_is(avro_value_t *rec, const char *name, bool has, double want)
+{
+    avro_value_t f;
+    double d;
+    if (!field(rec, name, &f))
+        return !has;
+    avro_value_get_double(&f, &d);
+    return has && d == want;
+}
+
+static bool boxes_are(avro_value_t *rec, const codec_bbox *b, size_t n)
+{
+    avro_value_t arr, item;
+    size_t got;
+    avro_value_get_by_name(rec, "bounding_boxes", &arr, NULL);
+    avro_value_get_size(&arr, &got);
+    if (got != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        avro_value_get_by_index(&arr, i, &item, NULL);
+        if (!double_is(&item, "x", true, b[i].x) || !double_is(&item, "y", true, b[i].y) ||
+            !double_is(&item, "width", true, b[i].width) ||
+            !double_is(&item, "height", true, b[i].height) || !str_is(&item, "label", b[i].label) ||
+            !double_is(&item, "confidence", b[i].has_confidence, b[i].confidence))
+            return false;
+    }
+    return true;
+}
+
+/* Our single-object InferenceResult is what avro-c reads with the bundled schema. */
+static void inference_readable_by_avro_c(void)
+{
+    inference_result in = sample();
     buf b = {0};
     codec_error err;
-    CHECK(codec_encode_inference(cx, CODEC_FMT_SINGLE_OBJECT, 0, &min, &b, &err) == 0);
-    CHECK(codec_decode_inference(cx, b.data, b.len, &out, &err) == 0);
+    CHECK(codec_encode_inference(cx, CODEC_FMT_SINGLE_OBJECT, 0, &in, &b, &err) == 0);
+    avro_doc d;
+    CHECK_MSG(avro_doc_read(&d, "InferenceResult", b.data, b.len) == 0, "%s", avro_strerror());
+    avro_value_t *v = &d.v, attrs, a;
+    bool ok = str_is(v, "camera_id", in.camera_id) && str_is(v, "model_id", in.model_id) &&
+              long_is(v, "timestamp", in.timestamp_us) && str_is(v, "event_type", in.event_type) &&
+              double_is(v, "confidence", true, in.confidence) &&
+              boxes_are(v, in.boxes, in.nboxes) && str_is(v, "frame_id", in.frame_id) &&
+              str_is(v, "stream_id", in.stream_id) && str_is(v, "model_version", in.model_version) &&
+              double_is(v, "inference_time_ms", true, in.inference_time_ms) &&
+              str_is(v, "runtime_id", in.runtime_id) && str_is(v, "error_code", NULL) &&
+              str_is(v, "error_message", NULL) && str_is(v, "result_id", in.result_id);
+    size_t n = 0;
+    avro_value_get_by_name(v, "attributes", &attrs, NULL);
+    avro_value_get_size(&attrs, &n);
+    ok = ok && n == 2 && avro_value_get_by_name(&attrs, "zone", &a, NULL) == 0;
+    avro_doc_free(&d);
     buf_free(&b);
-    CHECK(out.frame_id == NULL && out.nboxes == 0 && out.result_id == NULL &&
-          !out.has_inference_time);
-    inference_result_free(&out);
+    CHECK(ok);
+}
+
+static bool event_matches(avro_value_t *v, const event_msg *m)
+{
+    return str_is(v, "id", m->id) && str_is(v, "camera_id", m->camera_id) &&
+           str_is(v, "stream_id", m->stream_id) && str_is(v, "event_type", m->event_type) &&
+           str_is(v, "type_detail", m->type_detail) &&
+           double_is(v, "confidence", true, m->confidence) &&
+           long_is(v, "timestamp", m->timestamp_us) && str_is(v, "model_id", m->model_id) &&
+           str_is(v, "model_version", m->model_version) && boxes_are(v, m->boxes, m->nboxes) &&
+           str_is(v, "frame_id", m->frame_id) &&
+           double_is(v, "inference_time_ms", m->has_inference_time, m->inference_time_ms) &&
+           str_is(v, "violation_id", m->violation_id) && long_is(v, "created_at", m->created_at_us);
+}
+
+static bool json_str_is(json_t *o, const char *k, const char *want)
+{
+    json_t *v = json_object_get(o, k);
+    return want ? json_is_string(v) && !strcmp(json_string_value(v), want) : json_is_null(v);
+}
+
+static bool json_event_matches(json_t *o, const event_msg *m)
+{
+    json_t *boxes = json_object_get(o, "bounding_boxes");
+    bool ok = json_str_is(o, "id", m->id) && json_str_is(o, "camera_id", m->camera_id) &&
+              json_str_is(o, "stream_id", m->stream_id) &&
+              json_str_is(o, "event_type", m->event_type) &&
+              json_str_is(o, "type_detail", m->type_detail) &&
+              json_real_value(json_object_get(o, "confidence")) == m->confidence &&
+              json_integer_value(json_object_get(o, "timestamp")) == m->timestamp_us &&
+              json_str_is(o, "model_id", m->model_id) &&
+              json_str_is(o, "model_version", m->model_version) &&
+              json_array_size(boxes) == m->nboxes && json_str_is(o, "frame_id", m->frame_id) &&
+              (m->has_inference_time
+                   ? json_number_value(json_object_get(o, "inference_time_ms")) == m->inference_time_ms
+                   : json_is_null(json_object_get(o, "inference_time_ms"))) &&
+              json_str_is(o, "violation_id", m->violation_id) &&
+              json_integer_value(json_object_get(o, "created_at")) == m->created_at_us;
+    for (size_t i = 0; ok && i < m->nboxes; i++) {
+        json_t *b = json_array_get(boxes, i);
+        ok = json_number_value(json_object_get(b, "x")) == m->boxes[i].x &&
+             json_number_value(json_object_get(b, "height")) == m->boxes[i].height &&
+             json_str_is(b, "label", m->boxes[i].label) &&
+             (m->boxes[i].has_confidence
+                  ? json_number_value(json_object_get(b, "confidence")) == m->boxes[i].confidence
+                  : json_is_null(json_object_get(b, "confidence")));
+    }
+    return ok;
+}
+
+/* Events have no decoder in the codec (nothing in the pipeline reads them
+ * back): check every field with avro-c and jansson instead. */
+static void event_every_field(void)
+{
+    event_msg full = {.id = "4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f", .camera_id = "cam-9",
+                      .stream_id = "s-1", .event_type = "fall_detected", .type_detail = "fall",
+                      .confidence = 0.9, .timestamp_us = 1795000000000001LL, .model_id = "m",
+                      .model_version = "3.0", .boxes = sample_boxes, .nboxes = 2,
+                      .frame_id = "f-9", .inference_time_ms = 7.25, .has_inference_time = true,
+                      .violation_id = "5b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f",
+                      .created_at_us = 1795000000000002LL};
+    event_msg min = {.id = full.id, .camera_id = "c", .event_type = "e", .confidence = 0.5,
+                     .timestamp_us = 1, .model_id = "m", .created_at_us = 2};
+    const event_msg *cases[2] = {&full, &min};
+    for (int i = 0; i < 2; i++) {
+        buf b = {0};
+        codec_error err;
+        CHECK(codec_encode_event(cx, CODEC_FMT_SINGLE_OBJECT, cases[i], &b, &err) == 0);
+        avro_doc d;
+        CHECK(avro_doc_read(&d, "Event", b.data, b.len) == 0);
+        bool ok = event_matches(&d.v, cases[i]);
+        avro_doc_free(&d);
+        CHECK_MSG(ok, "Event %d differs when read by avro-c", i);
+        buf_reset(&b);
+        CHECK(codec_encode_event(cx, CODEC_FMT_JSON, cases[i], &b, &err) == 0);
+        json_t *o = json_loadb((const char *)b.data, b.len, 0, NULL);
+        ok = o && json_event_matches(o, cases[i]);
+        json_decref(o);
+        buf_free(&b);
+        CHECK_MSG(ok, "Event %d differs in JSON", i);
+    }
+    buf b = {0};
+    codec_error err;
+    CHECK(codec_encode_event(cx, CODEC_FMT_CONFLUENT, &full, &b, &err) == -1);
+    buf_free(&b);
 }
 
 static int decode_json(const char *json, inference_result *out, codec_error *err)
@@ -309,6 +548,106 @@ static void skew(void)
     CHECK(codec_check_skew(now - 10 * 1000000LL, now, 60, &err) == 0);
     CHECK(codec_check_skew(now + 3600 * 1000000LL, now, 60, &err) == -1 &&
           err.code == CODEC_E_CLOCK_SKEW);
+}
+
+static bool same_violation_change(const violation_change_msg *a, const violation_change_msg *b)
+{
+    const violation_msg *x = &a->violation, *y = &b->violation;
+    return same_opt(a->violation_id, b->violation_id) && same_opt(a->change, b->change) &&
+           a->occurred_at_us == b->occurred_at_us && a->version == b->version &&
+           same_opt(x->id, y->id) && same_opt(x->type, y->type) &&
+           same_opt(x->camera_id, y->camera_id) && same_opt(x->stream_id, y->stream_id) &&
+           same_opt(x->status, y->status) && same_opt(x->severity, y->severity) &&
+           x->confidence == y->confidence && x->max_confidence == y->max_confidence &&
+           x->event_count == y->event_count && x->first_event_at_us == y->first_event_at_us &&
+           x->last_event_at_us == y->last_event_at_us && x->ended_at_us == y->ended_at_us &&
+           x->nboxes == y->nboxes && same_boxes(x->boxes, y->boxes, x->nboxes) &&
+           same_opt(x->reviewed_by, y->reviewed_by) && x->reviewed_at_us == y->reviewed_at_us &&
+           same_opt(x->resolution_notes, y->resolution_notes) &&
+           same_opt(x->snapshot_status, y->snapshot_status) &&
+           same_opt(x->snapshot_url, y->snapshot_url) &&
+           same_opt(x->bookmark_status, y->bookmark_status) &&
+           same_opt(x->bookmark_url, y->bookmark_url) && x->created_at_us == y->created_at_us &&
+           x->updated_at_us == y->updated_at_us && x->version == y->version;
+}
+
+static bool same_evidence_request(const evidence_request_msg *a, const evidence_request_msg *b)
+{
+    return same_opt(a->violation_id, b->violation_id) && same_opt(a->camera_id, b->camera_id) &&
+           same_opt(a->stream_id, b->stream_id) && same_opt(a->kind, b->kind) &&
+           a->center_timestamp_us == b->center_timestamp_us &&
+           a->before_seconds == b->before_seconds && a->after_seconds == b->after_seconds &&
+           a->attempt == b->attempt;
+}
+
+static void pipeline_messages_every_field(void)
+{
+    codec_error err;
+    evidence_request_msg ers[2] = {
+        {"4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f", "cam-9", NULL, "bookmark", 1795000000000000LL, 5,
+         10, 1},
+        {"4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f", "cam-9", "s-2", "snapshot", -1, 0, 2147483647,
+         3}};
+    violation_change_msg vcs[2] = {{0}, {0}};
+    vcs[0].violation_id = vcs[1].violation_id = "4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f";
+    vcs[0].change = "opened";
+    vcs[0].occurred_at_us = 1795000000000000LL;
+    vcs[0].version = 1;
+    vcs[0].violation = (violation_msg){.id = vcs[0].violation_id, .type = "fall_detected",
+                                       .camera_id = "cam-9", .status = "open", .severity = "low",
+                                       .confidence = 0.6, .max_confidence = 0.6, .event_count = 1,
+                                       .first_event_at_us = 1, .last_event_at_us = 1,
+                                       .created_at_us = 2, .updated_at_us = 2, .version = 1};
+    vcs[1].change = "evidence_ready";
+    vcs[1].occurred_at_us = 1795000009000000LL;
+    vcs[1].version = 9;
+    vcs[1].violation = (violation_msg){
+        .id = vcs[1].violation_id, .type = "ppe", .camera_id = "cam-9", .stream_id = "s-2",
+        .status = "resolved", .severity = "critical", .confidence = 0.7, .max_confidence = 0.99,
+        .event_count = 12345678901LL, .first_event_at_us = 1795000000000000LL,
+        .last_event_at_us = 1795000005000000LL, .ended_at_us = 1795000006000000LL,
+        .boxes = sample_boxes, .nboxes = 2, .reviewed_by = "bob",
+        .reviewed_at_us = 1795000008000000LL, .resolution_notes = "fixed \"rail\" \u00e9",
+        .snapshot_status = "ready", .snapshot_url = "https://vas/snap/1.jpg",
+        .bookmark_status = "failed", .bookmark_url = "https://vas/b/1",
+        .created_at_us = 1795000000000001LL, .updated_at_us = 1795000009000000LL, .version = 9};
+    for (int f = 0; f < 2; f++) {
+        codec_format fmt = f ? CODEC_FMT_JSON : CODEC_FMT_SINGLE_OBJECT;
+        for (int i = 0; i < 2; i++) {
+            buf b = {0};
+            CHECK(codec_encode_evidence_request(cx, fmt, &ers[i], &b, &err) == 0);
+            evidence_request_msg er;
+            void *arena = NULL;
+            CHECK_MSG(codec_decode_evidence_request(cx, b.data, b.len, &er, &arena, &err) == 0,
+                      "%s", err.message);
+            bool ok = same_evidence_request(&ers[i], &er);
+            codec_arena_free(arena);
+            CHECK_MSG(ok, "EvidenceRequest %d format %d differs", i, f);
+            buf_reset(&b);
+            CHECK(codec_encode_violation_change(cx, fmt, &vcs[i], &b, &err) == 0);
+            violation_change_msg vc;
+            CHECK_MSG(codec_decode_violation_change(cx, b.data, b.len, &vc, &arena, &err) == 0,
+                      "%s", err.message);
+            ok = same_violation_change(&vcs[i], &vc);
+            codec_arena_free(arena);
+            /* A ViolationChange is not an EvidenceRequest. */
+            evidence_request_msg wrong;
+            CHECK(codec_decode_evidence_request(cx, b.data, b.len, &wrong, &arena, &err) == -1 &&
+                  arena == NULL);
+            buf_free(&b);
+            CHECK_MSG(ok, "ViolationChange %d format %d differs", i, f);
+        }
+    }
+    /* Enum text outside the schema, in JSON input. */
+    const char *bad = "{\"violation_id\":\"v\",\"change\":\"exploded\",\"occurred_at\":1,"
+                      "\"version\":1,\"violation\":{\"id\":\"v\",\"type\":\"t\",\"camera_id\":\"c\","
+                      "\"status\":\"open\",\"severity\":\"low\",\"confidence\":0.5,"
+                      "\"max_confidence\":0.5,\"event_count\":1,\"first_event_at\":1,"
+                      "\"last_event_at\":1,\"created_at\":1,\"updated_at\":1,\"version\":1}}";
+    violation_change_msg vc;
+    void *arena = NULL;
+    CHECK(codec_decode_violation_change(cx, bad, strlen(bad), &vc, &arena, &err) == -1 &&
+          err.code == CODEC_E_INVALID_VALUE && arena == NULL);
 }
 
 static void pipeline_messages(void)
@@ -557,6 +896,9 @@ int main(void)
     TEST_RUN(huge_and_deep_json);
     TEST_RUN(skew);
     TEST_RUN(pipeline_messages);
+    TEST_RUN(pipeline_messages_every_field);
+    TEST_RUN(inference_readable_by_avro_c);
+    TEST_RUN(event_every_field);
     TEST_RUN(confluent_with_registry);
     TEST_RUN(throughput);
     codec_destroy(cx);
