@@ -740,6 +740,28 @@ static const char *foreign_schema =
     "{\"name\":\"timestamp\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
     "{\"name\":\"confidence\",\"type\":\"double\"}]}";
 
+/* Incompatible: camera_id is an int. */
+static const char *int_camera_schema =
+    "{\"type\":\"record\",\"name\":\"InferenceResult\",\"fields\":["
+    "{\"name\":\"camera_id\",\"type\":\"int\"},{\"name\":\"model_id\",\"type\":\"string\"},"
+    "{\"name\":\"timestamp\",\"type\":\"long\"},{\"name\":\"event_type\",\"type\":\"string\"}]}";
+
+/* Another producer's record name, boxes, attributes and a float confidence. */
+static const char *acme_schema =
+    "{\"type\":\"record\",\"name\":\"Detection\",\"namespace\":\"com.acme\",\"fields\":["
+    "{\"name\":\"camera_id\",\"type\":\"string\"},{\"name\":\"model_id\",\"type\":\"string\"},"
+    "{\"name\":\"timestamp\",\"type\":\"long\"},{\"name\":\"event_type\",\"type\":\"string\"},"
+    "{\"name\":\"confidence\",\"type\":\"float\"},"
+    "{\"name\":\"bounding_boxes\",\"type\":{\"type\":\"array\",\"items\":{\"type\":\"record\","
+    "\"name\":\"BoundingBox\",\"fields\":[{\"name\":\"x\",\"type\":\"double\"},"
+    "{\"name\":\"y\",\"type\":\"double\"},{\"name\":\"width\",\"type\":\"double\"},"
+    "{\"name\":\"height\",\"type\":\"double\"},{\"name\":\"label\",\"type\":[\"null\",\"string\"]},"
+    "{\"name\":\"confidence\",\"type\":[\"null\",\"double\"]}]}}},"
+    "{\"name\":\"attributes\",\"type\":{\"type\":\"map\",\"values\":\"string\"}},"
+    "{\"name\":\"result_id\",\"type\":[\"null\",\"string\"]}]}";
+
+static int registry_gets; /* GET /schemas/ids/... served */
+
 static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                         const char *method, const char *version,
                                         const char *upload, size_t *upload_size, void **state)
@@ -754,6 +776,8 @@ static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, 
     }
     unsigned status = 200;
     char *body;
+    if (!strcmp(method, "GET"))
+        __atomic_add_fetch(&registry_gets, 1, __ATOMIC_SEQ_CST);
     if (!strcmp(method, "POST")) {
         body = xstrdup("{\"id\":1}");
     } else if (!strcmp(url, "/schemas/ids/1")) {
@@ -762,6 +786,10 @@ static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, 
         json_decref(j);
     } else if (!strcmp(url, "/schemas/ids/2")) {
         json_t *j = json_pack("{ss}", "schema", foreign_schema);
+        body = json_dumps(j, 0);
+        json_decref(j);
+    } else if (!strcmp(url, "/schemas/ids/5") || !strcmp(url, "/schemas/ids/6")) {
+        json_t *j = json_pack("{ss}", "schema", url[13] == '5' ? int_camera_schema : acme_schema);
         body = json_dumps(j, 0);
         json_decref(j);
     } else if (!strcmp(url, "/schemas/ids/4")) {
@@ -838,6 +866,76 @@ static void confluent_with_registry(void)
          out.format == CODEC_FMT_CONFLUENT;
     inference_result_free(&out);
     CHECK(ok);
+
+    /* The foreign path checks lengths before avro-c sees them: the extra
+     * "gpu" string claiming 2^40 bytes, and trailing bytes. */
+    buf h = {0};
+    buf_append(&h, "\x00\x00\x00\x00\x02", 5);
+    buf_avro_string(&h, "e");
+    buf_avro_string(&h, "c");
+    buf_avro_long(&h, (int64_t)1 << 40);
+    buf_append_str(&h, "t4");
+    CHECK(codec_decode_inference(rc, h.data, h.len, &out, &err) == -1 &&
+          err.code == CODEC_E_AVRO_DECODE);
+    buf_reset(&h);
+    buf_append(&h, body, blen);
+    buf_append_byte(&h, 0);
+    CHECK(codec_decode_inference(rc, h.data, h.len, &out, &err) == -1 &&
+          err.code == CODEC_E_AVRO_DECODE);
+    for (size_t cut = 5; cut < blen; cut++)
+        CHECK_MSG(codec_decode_inference(rc, body, cut, &out, &err) == -1 &&
+                      err.code == CODEC_E_AVRO_DECODE,
+                  "foreign body cut at %zu", cut);
+    /* The same schema id again is served from the cache. */
+    int gets = __atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST);
+    CHECK(codec_decode_inference(rc, body, blen, &out, &err) == 0);
+    inference_result_free(&out);
+    CHECK(__atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST) == gets);
+
+    /* An incompatible writer (camera_id an int), remembered per id. */
+    buf_reset(&h);
+    buf_append(&h, "\x00\x00\x00\x00\x05", 5);
+    buf_avro_long(&h, 7);
+    buf_avro_string(&h, "m");
+    buf_avro_long(&h, 1);
+    buf_avro_string(&h, "e");
+    for (int i = 0; i < 2; i++)
+        CHECK(codec_decode_inference(rc, h.data, h.len, &out, &err) == -1 &&
+              err.code == CODEC_E_INCOMPATIBLE_SCHEMA);
+
+    /* Another record name, float confidence promoted, boxes and attributes. */
+    buf_reset(&h);
+    buf_append(&h, "\x00\x00\x00\x00\x06", 5);
+    buf_avro_string(&h, "cam-8");
+    buf_avro_string(&h, "m");
+    buf_avro_long(&h, 1795000000000000LL);
+    buf_avro_string(&h, "e");
+    const float fconf = 0.5f;
+    buf_append(&h, &fconf, 4); /* little-endian hosts only, as everywhere here */
+    buf_avro_long(&h, 1);
+    const double coords[4] = {1, 2, 3, 4};
+    for (int i = 0; i < 4; i++)
+        buf_avro_double(&h, coords[i]);
+    buf_avro_long(&h, 1);
+    buf_avro_string(&h, "helmet");
+    buf_avro_long(&h, 0);
+    buf_avro_long(&h, 0);
+    buf_avro_long(&h, 1);
+    buf_avro_string(&h, "site");
+    buf_avro_string(&h, "north");
+    buf_avro_long(&h, 0);
+    buf_avro_long(&h, 1);
+    buf_avro_string(&h, "0B9E3A52-7C4D-4E7A-9F0A-0123456789AB");
+    drc = codec_decode_inference(rc, h.data, h.len, &out, &err);
+    CHECK_MSG(drc == 0, "%s: %s", codec_errcode_name(err.code), err.message);
+    ok = !strcmp(out.camera_id, "cam-8") && out.confidence == 0.5 && out.nboxes == 1 &&
+         out.boxes[0].height == 4 && !strcmp(out.boxes[0].label, "helmet") &&
+         !out.boxes[0].has_confidence && out.nattributes == 1 &&
+         !strcmp(out.attributes[0].value, "north") &&
+         !strcmp(out.result_id, "0b9e3a52-7c4d-4e7a-9f0a-0123456789ab");
+    inference_result_free(&out);
+    CHECK(ok);
+    buf_free(&h);
 
     /* (c) unknown id, (d) registry failing: transient, never dead-lettered. */
     memcpy(body, "\x00\x00\x00\x00\x03", 5);
