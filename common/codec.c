@@ -409,6 +409,7 @@ typedef struct avro_in {
 static int avro_in_long(avro_in *in, int64_t *out, const char *field)
 {
     uint64_t v = 0;
+    *out = 0; /* defined on failure too (and gcc -O3 sees it) */
     for (int shift = 0; shift < 64; shift += 7) {
         if (in->p >= in->end)
             return codec__fail(in->err, CODEC_E_AVRO_DECODE, "truncated at %s", field);
@@ -472,6 +473,7 @@ static int avro_in_string(avro_in *in, const char **out, const char *field)
 static int avro_in_optional(avro_in *in, bool *present, const char *field)
 {
     int64_t branch;
+    *present = false;
     if (avro_in_long(in, &branch, field))
         return -1;
     if (branch != 0 && branch != 1)
