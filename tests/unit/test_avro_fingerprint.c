@@ -46,6 +46,40 @@ static void record_canonical_form(void)
     CHECK(ok);
     const char *t = "{\"type\":\"record\",\"name\":\"test\",\"fields\":[{\"name\":\"a\",\"type\":\"long\"}]}";
     CHECK(fp_of(t) == 0xa0f726676061ed76ULL);
+    CHECK(fp_of(s) == 0xc23832948f4558c3ULL);
+}
+
+/* Namespaces inherited and overridden, dotted names, named types referenced
+ * again by short and full name, enum, fixed, map, array, union; doc, aliases,
+ * default, order and logicalType stripped. */
+static void named_types(void)
+{
+    const char *s =
+        "{\"type\": \"record\", \"name\": \"Outer\", \"namespace\": \"a.b\", \"doc\": \"x\", "
+        "\"aliases\": [\"O\"], \"fields\": [{\"name\": \"in\", \"type\": {\"type\": \"record\", "
+        "\"name\": \"Inner\", \"fields\": [{\"name\": \"e\", \"type\": {\"type\": \"enum\", "
+        "\"name\": \"E\", \"namespace\": \"c\", \"symbols\": [\"X\", \"Y\"], \"doc\": \"d\"}}]}}, "
+        "{\"name\": \"again\", \"type\": \"Inner\"}, {\"name\": \"e2\", \"type\": \"c.E\"}, "
+        "{\"name\": \"f\", \"type\": {\"type\": \"fixed\", \"name\": \"d.F\", \"size\": 16}}, "
+        "{\"name\": \"m\", \"type\": {\"type\": \"map\", \"values\": {\"type\": \"array\", "
+        "\"items\": [\"null\", \"Inner\"]}}}, {\"name\": \"l\", \"type\": {\"type\": \"long\", "
+        "\"logicalType\": \"timestamp-micros\"}, \"default\": 0, \"order\": \"descending\"}]}";
+    const char *want =
+        "{\"name\":\"a.b.Outer\",\"type\":\"record\",\"fields\":[{\"name\":\"in\",\"type\":"
+        "{\"name\":\"a.b.Inner\",\"type\":\"record\",\"fields\":[{\"name\":\"e\",\"type\":"
+        "{\"name\":\"c.E\",\"type\":\"enum\",\"symbols\":[\"X\",\"Y\"]}}]}},{\"name\":\"again\","
+        "\"type\":\"a.b.Inner\"},{\"name\":\"e2\",\"type\":\"c.E\"},{\"name\":\"f\",\"type\":"
+        "{\"name\":\"d.F\",\"type\":\"fixed\",\"size\":16}},{\"name\":\"m\",\"type\":{\"type\":"
+        "\"map\",\"values\":{\"type\":\"array\",\"items\":[\"null\",\"a.b.Inner\"]}}},"
+        "{\"name\":\"l\",\"type\":\"long\"}]}";
+    char *c = avro_canonical_form(s, strlen(s), err, sizeof err);
+    CHECK_MSG(c != NULL, "%s", err);
+    int same = !strcmp(c, want);
+    if (!same)
+        fprintf(stderr, "   got %s\n", c);
+    free(c);
+    CHECK(same);
+    CHECK(fp_of(s) == 0xb82e9e6e5e08ad9eULL);
 }
 
 static const struct {
@@ -92,6 +126,7 @@ int main(void)
 {
     TEST_RUN(primitives);
     TEST_RUN(record_canonical_form);
+    TEST_RUN(named_types);
     TEST_RUN(bundled_schemas);
     TEST_RUN(not_a_schema);
     return TEST_EXIT();
