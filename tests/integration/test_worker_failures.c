@@ -1,0 +1,201 @@
+/* ruth-worker under failure, against real Kafka and PostgreSQL:
+ *  - three workers, one SIGKILLed mid-stream and restarted: every result
+ *    stored exactly once, rollups exact, offsets committed to the end;
+ *  - PostgreSQL stopped for 20 s mid-stream: workers stay up, /ready says
+ *    503, and afterwards every message is stored once;
+ *  - SIGTERM: the worker finishes, commits and leaves within seconds. */
+#include "itest.h"
+
+#include <curl/curl.h>
+
+#define N_CRASH 200000L
+#define N_OUTAGE 20000L
+
+static char logs[4][256];
+
+static pid_t start_worker(int i)
+{
+    snprintf(logs[i], sizeof logs[i], "/tmp/%s-worker-%d.log", itest_db_name, i);
+    return itest_spawn("ruth-worker", NULL, logs[i]);
+}
+
+static int simulate(long count, int fps, int cameras)
+{
+    char c[32], f[32], cams[32];
+    snprintf(c, sizeof c, "%ld", count);
+    snprintf(f, sizeof f, "%d", fps);
+    snprintf(cams, sizeof cams, "%d", cameras);
+    const char *args[] = {"--count", c, "--fps", f, "--cameras", cams, "--seed", "11",
+                          "--format", "avro", "--quiet", NULL};
+    return itest_run("ruth-simulate", args);
+}
+
+/* Sum over partitions of (high watermark - committed offset) for the
+ * workers' group: 0 when every message is committed. */
+static long long group_lag(void)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", getenv("RUTH_WORKER_GROUP"), err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    const char *topic = getenv("RUTH_TOPIC_INFERENCE");
+    int parts = 3;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+    for (int p = 0; p < parts; p++)
+        rd_kafka_topic_partition_list_add(l, topic, p);
+    long long lag = -1;
+    if (rd_kafka_committed(c, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        lag = 0;
+        for (int p = 0; p < parts; p++) {
+            int64_t lo, hi;
+            rd_kafka_query_watermark_offsets(c, topic, p, &lo, &hi, 10000);
+            int64_t committed = l->elems[p].offset < 0 ? 0 : l->elems[p].offset;
+            lag += hi - committed;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(c);
+    return lag;
+}
+
+static void crash_and_restart_stores_everything_once(void)
+{
+    pid_t w[3];
+    for (int i = 0; i < 3; i++)
+        w[i] = start_worker(i);
+    CHECK_EQ_INT(simulate(N_CRASH, 0, 24), 0);
+    /* Kill one worker once roughly a third is stored, restart it. */
+    double end = itest_now() + 120;
+    while (itest_query("SELECT count(*) FROM events") < N_CRASH / 3 && itest_now() < end)
+        usleep(100 * 1000);
+    kill(w[1], SIGKILL);
+    itest_wait_exit(w[1], 5);
+    fprintf(stderr, "   killed a worker at %lld events\n", itest_query("SELECT count(*) FROM events"));
+    w[1] = start_worker(1);
+    long long got = itest_wait_query("SELECT count(*) FROM events", N_CRASH, 300);
+    CHECK_MSG(got == N_CRASH, "%lld events stored for %ld results", got, N_CRASH);
+    CHECK_EQ_INT(itest_query("SELECT count(DISTINCT idempotency_key) FROM events"), N_CRASH);
+    CHECK_EQ_INT(itest_query("SELECT sum(count) FROM event_rollups"), N_CRASH);
+    /* Each violation's event_count equals the events linked to it. */
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM violations v WHERE event_count <>"
+                             " (SELECT count(*) FROM events e WHERE e.violation_id = v.id)"),
+                 0);
+    CHECK(itest_query("SELECT count(*) FROM violations") > 0);
+    CHECK_EQ_INT(itest_wait_query("SELECT count(*) FROM outbox", 0, 30), 0);
+    double t = itest_now();
+    long long lag;
+    while ((lag = group_lag()) != 0 && itest_now() - t < 30)
+        sleep(1);
+    CHECK_MSG(lag == 0, "committed offsets are %lld behind", lag);
+    for (int i = 0; i < 3; i++) {
+        kill(w[i], SIGTERM);
+        CHECK_EQ_INT(itest_wait_exit(w[i], 20), 0);
+    }
+}
+
+static int metrics_port(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    int port = -1;
+    while (port < 0 && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "\"metrics_port\":");
+        if (p)
+            port = atoi(p + 15);
+    }
+    fclose(f);
+    return port;
+}
+
+static long http_status(int port, const char *path)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    FILE *devnull = fopen("/dev/null", "w");
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, devnull);
+    long code = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    fclose(devnull);
+    return code;
+}
+
+static int dev_stack(const char *cmd)
+{
+    char sh[1024];
+    snprintf(sh, sizeof sh, "\"%s\" %s >/dev/null", testlib_env("RUTH_DEV_STACK"), cmd);
+    return system(sh);
+}
+
+static void database_outage_pauses_and_recovers(void)
+{
+    long long before = itest_query("SELECT count(*) FROM events");
+    pid_t w = start_worker(3); /* a log of its own: its metrics port is read from it */
+    double t = itest_now();
+    int port;
+    while ((port = metrics_port(logs[3])) < 0 && itest_now() - t < 20)
+        usleep(100 * 1000);
+    CHECK(port > 0);
+    while (http_status(port, "/ready") != 200 && itest_now() - t < 30)
+        usleep(200 * 1000);
+    CHECK_EQ_INT(http_status(port, "/ready"), 200);
+    /* 40 cameras at 25 frames/s = 1000 results/s for 20 s. */
+    pid_t sim;
+    {
+        const char *args[] = {"--count", "20000", "--fps", "25", "--cameras", "40", "--seed", "12",
+                              "--format", "json", "--quiet", NULL};
+        sim = itest_spawn("ruth-simulate", args, NULL);
+    }
+    while (itest_query("SELECT count(*) FROM events") < before + 2000 && itest_now() - t < 60)
+        usleep(100 * 1000);
+    CHECK_EQ_INT(dev_stack("pg-stop"), 0);
+    double stopped = itest_now();
+    long ready = 0;
+    while (itest_now() - stopped < 20) {
+        long s = http_status(port, "/ready");
+        if (s == 503)
+            ready = s;
+        usleep(500 * 1000);
+    }
+    int alive = kill(w, 0) == 0;
+    CHECK_EQ_INT(dev_stack("pg-start"), 0);
+    CHECK_MSG(ready == 503, "/ready never said 503 during the outage");
+    CHECK_MSG(alive, "the worker died while PostgreSQL was down");
+    CHECK_EQ_INT(itest_wait_exit(sim, 120), 0);
+    long long want = before + N_OUTAGE;
+    long long got = itest_wait_query("SELECT count(*) FROM events", want, 120);
+    CHECK_MSG(got == want, "%lld events after the outage, want %lld", got, want);
+    CHECK_EQ_INT(itest_query("SELECT count(DISTINCT idempotency_key) FROM events"), want);
+    CHECK_EQ_INT(itest_query("SELECT sum(count) FROM event_rollups"), want);
+    CHECK_EQ_INT(http_status(port, "/ready"), 200);
+    /* SIGTERM: finish, commit, leave the group quickly. */
+    double t1 = itest_now();
+    kill(w, SIGTERM);
+    int st = itest_wait_exit(w, 15);
+    CHECK_EQ_INT(st, 0);
+    CHECK_MSG(itest_now() - t1 < 10, "SIGTERM took %.1f s", itest_now() - t1);
+    CHECK_EQ_INT(group_lag(), 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    itest_setup("wfail", 3);
+    TEST_RUN(crash_and_restart_stores_everything_once);
+    TEST_RUN(database_outage_pauses_and_recovers);
+    if (!testlib_failures)
+        itest_teardown();
+    else
+        fprintf(stderr, "database %s kept; worker logs /tmp/%s-worker-*.log\n", itest_db_name,
+                itest_db_name);
+    curl_global_cleanup();
+    return TEST_EXIT();
+}
