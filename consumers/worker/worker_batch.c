@@ -77,13 +77,13 @@ void worker_uuid_from_key(const char *key, char out[37])
 
 /* ---- text helpers: COPY fields, array literals, JSON ---- */
 
-static void ts_text(int64_t us, char out[40])
+static void ts_text(int64_t us, char out[64])
 {
     time_t s = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
     int64_t frac = us - (int64_t)s * 1000000;
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(out, 40, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900, tm.tm_mon + 1,
+    snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
 }
 
@@ -441,7 +441,7 @@ static int batch__events(worker *w, worker_event *ev, size_t n, size_t *ninserte
     }
     PQclear(res);
     buf b = {0};
-    char ts[40];
+    char ts[64];
     for (size_t i = 0; i < n; i++) {
         const inference_result *r = &ev[i].r;
         ts_text(r->timestamp_us, ts);
