@@ -302,7 +302,7 @@ static void subscribers_receive_events_and_changes(void)
 
 int main(void)
 {
-    itest_setup("wrules", 3);
+    itest_setup("wscen", 3);
     setenv("RUTH_MAX_MESSAGE_BYTES", "4096", 1);
     prod = itest_producer();
     t0 = itest_wall_us() - 600LL * 1000000;
