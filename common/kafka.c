@@ -130,28 +130,3 @@ int kafka_flush(rd_kafka_t *rk, int timeout_ms)
 {
     return rd_kafka_flush(rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
 }
-
-bool kafka_topics_exist(rd_kafka_t *rk, const char *const *topics, int timeout_ms, char *errstr,
-                        size_t errsz)
-{
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
-    if (err) {
-        snprintf(errstr, errsz, "cannot fetch Kafka metadata: %s", rd_kafka_err2str(err));
-        return false;
-    }
-    bool ok = true;
-    for (const char *const *t = topics; *t && ok; t++) {
-        bool found = false;
-        for (int i = 0; i < md->topic_cnt; i++)
-            if (!strcmp(md->topics[i].topic, *t) && md->topics[i].err == 0)
-                found = true;
-        if (!found) {
-            snprintf(errstr, errsz, "Kafka topic %s does not exist; create it with "
-                                    "`ruth-migrate topics`", *t);
-            ok = false;
-        }
-    }
-    rd_kafka_metadata_destroy(md);
-    return ok;
-}

@@ -36,9 +36,4 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *e
  * timeout_ms, -1 otherwise. */
 int kafka_flush(rd_kafka_t *rk, int timeout_ms);
 
-/* true when every topic in `topics` (NULL-terminated) exists on the cluster;
- * otherwise errstr names the first missing one. */
-bool kafka_topics_exist(rd_kafka_t *rk, const char *const *topics, int timeout_ms, char *errstr,
-                        size_t errsz);
-
 #endif

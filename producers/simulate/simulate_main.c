@@ -12,6 +12,7 @@
  * 2 usage or configuration error. */
 #include "config.h"
 #include "kafka.h"
+#include "kafka_admin.h"
 #include "log.h"
 #include "shutdown.h"
 #include "simulate_encode.h"
@@ -285,8 +286,8 @@ static int sim__producer_open(sim_ctx *ctx, char *err, size_t errsz)
     conf = NULL; /* owned by kafka_producer_new, on success and failure */
     if (!ctx->rk)
         return -1;
-    const char *topics[] = {ctx->args.topic, NULL};
-    if (!kafka_topics_exist(ctx->rk, topics, 15000, err, errsz))
+    kafka_topic_spec topic = {ctx->args.topic, 0, 0};
+    if (kafka_admin_check_topics(ctx->rk, &topic, 1, 15000, err, errsz) != 0)
         return -1;
     ctx->rkt = rd_kafka_topic_new(ctx->rk, ctx->args.topic, NULL);
     if (!ctx->rkt) {
