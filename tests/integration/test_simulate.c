@@ -7,6 +7,7 @@
  * with the ruth-simulate-malformed header) is the one in the summary; good
  * messages are valid inference results in per-camera frame order, malformed
  * ones are not; the same seed gives the same results again. */
+#include "codec.h"
 #include "kafka.h"
 #include "kafka_admin.h"
 #include "log.h"
@@ -192,36 +193,21 @@ static void free_msgs(got_msg *msgs, size_t n)
 
 /* Is this JSON value a valid InferenceResult (ARCHITECTURE §4, §5.1)?
  * Fills *frame_id, result_id. */
-static bool json_result_valid(const got_msg *g, long long *frame_id, char *result_id)
+/* Valid means: the shared codec (what ruth-worker uses) decodes it, and its
+ * capture time is within a day of now. */
+static codec *sim_codec;
+
+static bool result_valid(const got_msg *g, long long *frame_id, char *result_id)
 {
-    json_error_t jerr;
-    json_t *o = json_loadb((const char *)g->val, g->len, 0, &jerr);
-    bool ok = o && json_is_object(o);
-    if (ok) {
-        json_t *cam = json_object_get(o, "camera_id"), *conf = json_object_get(o, "confidence");
-        json_t *ts = json_object_get(o, "timestamp"), *et = json_object_get(o, "event_type");
-        ok = json_is_string(cam) && json_string_length(cam) > 0 &&
-             json_is_string(json_object_get(o, "model_id")) && json_is_string(et) &&
-             json_is_integer(ts) && json_is_number(conf);
-        if (ok) {
-            double c = json_number_value(conf);
-            ok = c >= 0 && c <= 1 && !isnan(c);
-            long long now_us = (long long)time(NULL) * 1000000;
-            ok = ok && llabs(json_integer_value(ts) - now_us) < 86400LL * 1000000;
-        }
-        json_t *boxes = json_object_get(o, "bounding_boxes"), *b;
-        size_t i;
-        json_array_foreach(boxes, i, b)
-        {
-            if (json_number_value(json_object_get(b, "x")) < 0 ||
-                json_number_value(json_object_get(b, "width")) < 0)
-                ok = false;
-        }
-        *frame_id = json_integer_value(json_object_get(o, "frame_id"));
-        const char *rid = json_string_value(json_object_get(o, "result_id"));
-        snprintf(result_id, 37, "%s", rid ? rid : "");
-    }
-    json_decref(o);
+    inference_result r;
+    codec_error err;
+    if (codec_decode_inference(sim_codec, g->val, g->len, &r, &err) != 0)
+        return false;
+    codec_error skew;
+    bool ok = codec_check_skew(r.timestamp_us, (int64_t)time(NULL) * 1000000, 86400, &skew) == 0;
+    *frame_id = r.frame_id ? atoll(r.frame_id) : 0;
+    snprintf(result_id, 37, "%s", r.result_id ? r.result_id : "");
+    inference_result_free(&r);
     return ok;
 }
 
@@ -253,7 +239,7 @@ static void check_topic(const char *topic, const run_result *res, const char *fo
         CHECK_EQ_INT(g->partition, cam_partition[cam]);
         long long frame = 0;
         char rid[37] = "";
-        bool valid = !strcmp(format, "json") && json_result_valid(g, &frame, rid);
+        bool valid = result_valid(g, &frame, rid);
         if (g->malformed[0]) {
             co->bad++;
             CHECK_MSG(!valid, "malformed (%s) message of %s passed validation: %.*s", g->malformed,
@@ -317,6 +303,25 @@ static void test_json_count_keys_and_validity(void)
     CHECK_MSG(same, "the same seed gave different results");
 }
 
+static void test_avro_single_object(void)
+{
+    char t[128];
+    new_topic(t, sizeof t, 4);
+    const char *args[] = {"--count", "2000", "--fps", "0", "--seed", "8", "--malformed-fraction",
+                          "0.05", "--format", "avro", NULL};
+    run_result r;
+    run_simulate(t, args, &r);
+    check_out c = {0};
+    check_topic(t, &r, "avro", &c);
+    free(c.rids);
+    delete_topic(t);
+    if (testlib_case_failed)
+        return;
+    CHECK_MSG(r.status == 0, "exit %d", r.status);
+    CHECK_EQ_INT(c.good + c.bad, COUNT);
+    CHECK_EQ_INT(c.bad, summary_field(&r, "malformed"));
+}
+
 static void test_missing_topic_fails(void)
 {
     char name[128];
@@ -346,14 +351,21 @@ int main(void)
     testlib_env("RUTH_BIN_DIR");
     log_init("test_simulate", LOG_WARN, true);
     char err[512];
+    sim_codec = codec_new(NULL, err, sizeof err);
+    if (!sim_codec) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
     g_admin = kafka_admin_new(g_bootstrap, "test-simulate-admin", err, sizeof err);
     if (!g_admin) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
     TEST_RUN(test_json_count_keys_and_validity);
+    TEST_RUN(test_avro_single_object);
     TEST_RUN(test_missing_topic_fails);
     TEST_RUN(test_confluent_needs_registry);
     rd_kafka_destroy(g_admin);
+    codec_destroy(sim_codec);
     return TEST_EXIT();
 }
