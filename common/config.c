@@ -79,7 +79,7 @@ const config_row config_rows[] = {
      OFF(topic_replication), "Replication factor of created topics"},
     {"RUTH_WORKER_GROUP", CFG_T_STRING, "ruth-workers", 0, 0, NULL, CFG_WORKER, 0, false,
      OFF(worker_group), "Consumer group of ruth-worker"},
-    {"RUTH_WORKER_BATCH_MAX", CFG_T_INT, "1000", 1, 100000, NULL, CFG_WORKER, 0, false,
+    {"RUTH_WORKER_BATCH_MAX", CFG_T_INT, "5000", 1, 100000, NULL, CFG_WORKER, 0, false,
      OFF(worker_batch_max), "Most messages in one database transaction"},
     {"RUTH_WORKER_BATCH_MS", CFG_T_INT, "50", 1, 60000, NULL, CFG_WORKER, 0, false,
      OFF(worker_batch_ms), "Longest a batch waits to fill before it is written"},

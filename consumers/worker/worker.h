@@ -59,6 +59,7 @@ typedef struct worker {
     char **cameras; /* sorted known camera ids */
     size_t ncameras, capcameras;
     atomic_int delivery_failures; /* producer delivery reports with errors */
+    rd_kafka_topic_partition_list_t *last_offsets; /* last batch's commit */
 } worker;
 
 /* worker_batch.c: persist `events` (valid results of one batch) in one

@@ -1237,8 +1237,8 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
         batch__rollups(w, ev, n, err, sizeof err) ||
         batch__rules(w, ev, n, &outbox_ids, err, sizeof err))
         goto failed;
-    /* Events must be acknowledged by Kafka before the rows become durable. */
-    atomic_store(&w->delivery_failures, 0);
+    /* Events (and this batch's dead letters, produced while decoding) must be
+     * acknowledged by Kafka before the rows become durable. */
     if (batch__publish_events(w, ev, n, batch__now_us()) || batch__flush(w)) {
         snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
         goto failed;

@@ -265,7 +265,11 @@ static int batch_commit(worker *w, batch *b)
         if (m->offset + 1 > p->offset)
             p->offset = m->offset + 1;
     }
-    rd_kafka_resp_err_t e = rd_kafka_commit(w->consumer, offs, 0);
+    /* Asynchronous while running (a lost commit only means a harmless
+     * redelivery, and it saves a broker round trip per batch); synchronous
+     * on the way out so a clean stop leaves nothing to redeliver. */
+    bool sync = shutdown_requested();
+    rd_kafka_resp_err_t e = rd_kafka_commit(w->consumer, offs, sync ? 0 : 1);
     if (e)
         log_warn("offset commit failed (%s); the batch will be redelivered, which is harmless",
                  rd_kafka_err2str(e));
@@ -281,7 +285,9 @@ static int batch_commit(worker *w, batch *b)
                        (double)(hi - offs->elems[i].offset));
         }
     }
-    rd_kafka_topic_partition_list_destroy(offs);
+    if (w->last_offsets)
+        rd_kafka_topic_partition_list_destroy(w->last_offsets);
+    w->last_offsets = offs; /* re-committed synchronously at shutdown */
     return e ? -1 : 0;
 }
 
@@ -448,6 +454,13 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto done;
     }
+    /* Bound the prefetch queue: the default (64 MB) dominates the worker's
+     * memory and buys nothing once a batch is ~1000 messages. */
+    if (!kafka_conf_set(cconf, "queued.max.messages.kbytes", "8192", err, sizeof err)) {
+        log_error("%s", err);
+        rd_kafka_conf_destroy(cconf);
+        goto done;
+    }
     rd_kafka_conf_set_rebalance_cb(cconf, on_rebalance);
     rd_kafka_conf_set_opaque(cconf, &w);
     w.consumer = kafka_consumer_new(cconf, cfg.worker_group, err, sizeof err); /* takes cconf */
@@ -471,6 +484,10 @@ int main(int argc, char **argv)
 
 done:
     if (w.consumer) {
+        if (w.last_offsets) { /* make the last asynchronous commit durable */
+            rd_kafka_commit(w.consumer, w.last_offsets, 0);
+            rd_kafka_topic_partition_list_destroy(w.last_offsets);
+        }
         rd_kafka_consumer_close(w.consumer);
         rd_kafka_destroy(w.consumer);
     }
