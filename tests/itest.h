@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +92,8 @@ static inline pid_t itest_spawn(const char *prog, const char *const *args, const
     snprintf(path, sizeof path, "%s/%s", testlib_env("RUTH_BIN_DIR"), prog);
     pid_t pid = fork();
     if (pid == 0) {
+        /* Never outlive the test program, whatever way it ends. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (log) {
             FILE *f = freopen(log, "a", stdout);
             (void)f;

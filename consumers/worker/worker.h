@@ -60,6 +60,7 @@ typedef struct worker {
     size_t ncameras, capcameras;
     atomic_int delivery_failures; /* producer delivery reports with errors */
     rd_kafka_topic_partition_list_t *last_offsets; /* last batch's commit */
+    atomic_bool commit_retry; /* an asynchronous commit failed */
 } worker;
 
 /* worker_batch.c: persist `events` (valid results of one batch) in one

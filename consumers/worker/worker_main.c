@@ -115,6 +115,48 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
 }
 
+/* Asynchronous commits that fail (typically REBALANCE_IN_PROGRESS) are
+ * retried from the run loop; until one succeeds the offsets stay behind,
+ * which only means redelivery. */
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    worker *w = opaque;
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        log_warn("offset commit failed: %s; retrying", rd_kafka_err2str(err));
+        atomic_store(&w->commit_retry, true);
+    }
+}
+
+/* Commit, synchronously, the last batch's offsets of the partitions in
+ * `only` (all when NULL) that are still assigned to us. */
+static void commit_last(worker *w, const rd_kafka_topic_partition_list_t *only)
+{
+    if (!w->last_offsets)
+        return;
+    rd_kafka_topic_partition_list_t *mine = NULL;
+    if (rd_kafka_assignment(w->consumer, &mine) || !mine)
+        return;
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
+    for (int i = 0; i < w->last_offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &w->last_offsets->elems[i];
+        if (!rd_kafka_topic_partition_list_find(mine, p->topic, p->partition))
+            continue;
+        if (only && !rd_kafka_topic_partition_list_find(only, p->topic, p->partition))
+            continue;
+        rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset = p->offset;
+    }
+    if (offs->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(w->consumer, offs, 0);
+        if (e)
+            log_warn("offset commit failed: %s", rd_kafka_err2str(e));
+        else
+            atomic_store(&w->commit_retry, false);
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+    rd_kafka_topic_partition_list_destroy(mine);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -129,10 +171,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         atomic_store(&w->assigned_once, true);
     } else {
-        /* The in-flight batch is never committed for partitions we lose: it
-         * is either already committed, or it will be redelivered to the new
-         * owner, where the idempotency key makes it harmless. */
+        /* Make what we stored for these partitions durable before handing
+         * them over (an asynchronous commit may still be in flight). A batch
+         * in progress is redelivered to the new owner, where the
+         * idempotency key makes it harmless. */
         log_info("revoked %d partition(s)", parts->cnt);
+        commit_last(w, parts);
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
         if (e) {
             log_error("incremental unassign failed: %s", rd_kafka_error_string(e));
@@ -384,6 +428,20 @@ static int worker_run(worker *w)
         rd_kafka_poll(w->producer, 0);
         int64_t now = now_us();
         if (now - last_sweep > SWEEP_EVERY_US) {
+            /* Idle housekeeping: failed commits, outbox leftovers, and a
+             * database check so /ready tells the truth between batches. */
+            if (atomic_load(&w->commit_retry))
+                commit_last(w, NULL);
+            if (worker_db_connect(w) && PQstatus(w->db) == CONNECTION_OK) {
+                PGresult *r = PQexec(w->db, "SELECT 1");
+                bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+                PQclear(r);
+                if (!ok) {
+                    atomic_store(&w->db_ok, false);
+                    pg_close(w->db);
+                    w->db = NULL;
+                }
+            }
             worker_outbox_sweep(w);
             last_sweep = now;
         }
@@ -462,6 +520,7 @@ int main(int argc, char **argv)
         goto done;
     }
     rd_kafka_conf_set_rebalance_cb(cconf, on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(cconf, on_commit);
     rd_kafka_conf_set_opaque(cconf, &w);
     w.consumer = kafka_consumer_new(cconf, cfg.worker_group, err, sizeof err); /* takes cconf */
     if (!w.consumer) {
@@ -484,11 +543,12 @@ int main(int argc, char **argv)
 
 done:
     if (w.consumer) {
-        if (w.last_offsets) { /* make the last asynchronous commit durable */
-            rd_kafka_commit(w.consumer, w.last_offsets, 0);
-            rd_kafka_topic_partition_list_destroy(w.last_offsets);
-        }
+        /* Closing revokes our partitions; the revoke callback commits the
+         * last batch's offsets synchronously (commit_last). */
         rd_kafka_consumer_close(w.consumer);
+        if (w.last_offsets)
+            rd_kafka_topic_partition_list_destroy(w.last_offsets);
+        w.last_offsets = NULL;
         rd_kafka_destroy(w.consumer);
     }
     if (w.producer) {

@@ -74,6 +74,9 @@ static void crash_and_restart_stores_everything_once(void)
     fprintf(stderr, "   killed a worker at %lld events\n", itest_query("SELECT count(*) FROM events"));
     w[1] = start_worker(1);
     long long got = itest_wait_query("SELECT count(*) FROM events", N_CRASH, 300);
+    if (got != N_CRASH)
+        for (int i = 0; i < 3; i++)
+            kill(w[i], SIGKILL);
     CHECK_MSG(got == N_CRASH, "%lld events stored for %ld results", got, N_CRASH);
     CHECK_EQ_INT(itest_query("SELECT count(DISTINCT idempotency_key) FROM events"), N_CRASH);
     CHECK_EQ_INT(itest_query("SELECT sum(count) FROM event_rollups"), N_CRASH);
@@ -82,16 +85,20 @@ static void crash_and_restart_stores_everything_once(void)
                              " (SELECT count(*) FROM events e WHERE e.violation_id = v.id)"),
                  0);
     CHECK(itest_query("SELECT count(*) FROM violations") > 0);
-    CHECK_EQ_INT(itest_wait_query("SELECT count(*) FROM outbox", 0, 30), 0);
+    long long outbox = itest_wait_query("SELECT count(*) FROM outbox", 0, 30);
     double t = itest_now();
     long long lag;
     while ((lag = group_lag()) != 0 && itest_now() - t < 30)
         sleep(1);
-    CHECK_MSG(lag == 0, "committed offsets are %lld behind", lag);
-    for (int i = 0; i < 3; i++) {
+    int exits[3];
+    for (int i = 0; i < 3; i++) { /* stop them before any CHECK can return early */
         kill(w[i], SIGTERM);
-        CHECK_EQ_INT(itest_wait_exit(w[i], 20), 0);
+        exits[i] = itest_wait_exit(w[i], 20);
     }
+    CHECK_EQ_INT(outbox, 0);
+    CHECK_MSG(lag == 0, "committed offsets are %lld behind", lag);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(exits[i], 0);
 }
 
 static int metrics_port(const char *log)
