@@ -77,72 +77,154 @@ void worker_uuid_from_key(const char *key, char out[37])
 
 /* ---- text helpers: COPY fields, array literals, JSON ---- */
 
-static void ts_text(int64_t us, char out[64])
+/* COPY ... (FORMAT binary): no text formatting of numbers and timestamps,
+ * no escaping (the worker's hottest code before, mostly printf of doubles). */
+static const char copy_bin_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+
+static void bin_u32(buf *b, uint32_t v)
 {
-    time_t s = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-    int64_t frac = us - (int64_t)s * 1000000;
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
+    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    buf_append(b, x, 4);
 }
 
-/* COPY text format: escape backslash, tab, newline, CR; NULL is \N. */
-static void copy_field(buf *b, const char *s, bool last)
+static void bin_u64(buf *b, uint64_t v)
+{
+    bin_u32(b, (uint32_t)(v >> 32));
+    bin_u32(b, (uint32_t)v);
+}
+
+static void bin_null(buf *b)
+{
+    bin_u32(b, 0xffffffffu);
+}
+
+static void bin_text(buf *b, const char *s)
 {
     if (!s) {
-        buf_append(b, "\\N", 2);
-    } else {
-        for (const char *p = s; *p; p++) {
-            switch (*p) {
-            case '\\': buf_append(b, "\\\\", 2); break;
-            case '\t': buf_append(b, "\\t", 2); break;
-            case '\n': buf_append(b, "\\n", 2); break;
-            case '\r': buf_append(b, "\\r", 2); break;
-            default: buf_append_byte(b, (unsigned char)*p);
-            }
-        }
-    }
-    buf_append_byte(b, last ? '\n' : '\t');
-}
-
-static void copy_num(buf *b, double v, bool present)
-{
-    if (!present) {
-        buf_append(b, "\\N\t", 3);
+        bin_null(b);
         return;
     }
-    buf_printf(b, "%.17g\t", v);
+    size_t n = strlen(s);
+    bin_u32(b, (uint32_t)n);
+    buf_append(b, s, n);
+}
+
+static void bin_f8(buf *b, double v, bool present)
+{
+    if (!present) {
+        bin_null(b);
+        return;
+    }
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    bin_u32(b, 8);
+    bin_u64(b, u);
+}
+
+/* timestamptz: microseconds since 2000-01-01 00:00:00 UTC. */
+static void bin_ts(buf *b, int64_t unix_us)
+{
+    bin_u32(b, 8);
+    bin_u64(b, (uint64_t)(unix_us - 946684800000000LL));
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10;
+}
+
+static void bin_uuid(buf *b, const char *text)
+{
+    unsigned char u[16];
+    int k = 0;
+    for (const char *p = text; *p && k < 16; p++) {
+        if (*p == '-')
+            continue;
+        u[k++] = (unsigned char)(hexval(p[0]) << 4 | hexval(p[1]));
+        p++;
+    }
+    bin_u32(b, 16);
+    buf_append(b, u, 16);
+}
+
+/* jsonb: version byte 1, then the JSON text. */
+static void bin_jsonb(buf *b, const buf *json)
+{
+    bin_u32(b, (uint32_t)json->len + 1);
+    buf_append_byte(b, 1);
+    buf_append(b, json->data, json->len);
 }
 
 static void json_str(buf *b, const char *s)
 {
     buf_append_byte(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const char *run = s;
+    for (const unsigned char *p = (const unsigned char *)s;; p++) {
+        if (*p && *p != '"' && *p != '\\' && *p >= 0x20)
+            continue;
+        buf_append(b, run, (size_t)((const char *)p - run)); /* the clean run so far */
+        if (!*p)
+            break;
         if (*p == '"' || *p == '\\') {
             buf_append_byte(b, '\\');
             buf_append_byte(b, *p);
-        } else if (*p < 0x20) {
-            buf_printf(b, "\\u%04x", *p);
         } else {
-            buf_append_byte(b, *p);
+            buf_printf(b, "\\u%04x", *p);
         }
+        run = (const char *)p + 1;
     }
     buf_append_byte(b, '"');
+}
+
+/* Shortest text that reads back as the same double: integers (the usual
+ * pixel coordinates) without printf, others with %.15g when that round-trips,
+ * else %.17g. */
+static void json_num(buf *b, double v)
+{
+    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
+        char tmp[24];
+        int n = 0;
+        int64_t x = (int64_t)v;
+        bool neg = x < 0;
+        uint64_t u = neg ? (uint64_t)(-x) : (uint64_t)x;
+        do {
+            tmp[n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (neg)
+            buf_append_byte(b, '-');
+        while (n)
+            buf_append_byte(b, (unsigned char)tmp[--n]);
+        return;
+    }
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.15g", v);
+    if (strtod(tmp, NULL) != v)
+        snprintf(tmp, sizeof tmp, "%.17g", v);
+    buf_append_str(b, tmp);
 }
 
 static void json_boxes(buf *b, const codec_bbox *bx, size_t n)
 {
     buf_append_byte(b, '[');
     for (size_t i = 0; i < n; i++) {
-        buf_printf(b, "%s{\"x\":%.17g,\"y\":%.17g,\"width\":%.17g,\"height\":%.17g", i ? "," : "",
-                   bx[i].x, bx[i].y, bx[i].width, bx[i].height);
+        buf_append_str(b, i ? ",{\"x\":" : "{\"x\":");
+        json_num(b, bx[i].x);
+        buf_append_str(b, ",\"y\":");
+        json_num(b, bx[i].y);
+        buf_append_str(b, ",\"width\":");
+        json_num(b, bx[i].width);
+        buf_append_str(b, ",\"height\":");
+        json_num(b, bx[i].height);
         if (bx[i].label) {
             buf_append_str(b, ",\"label\":");
             json_str(b, bx[i].label);
         }
-        if (bx[i].has_confidence)
-            buf_printf(b, ",\"confidence\":%.17g", bx[i].confidence);
+        if (bx[i].has_confidence) {
+            buf_append_str(b, ",\"confidence\":");
+            json_num(b, bx[i].confidence);
+        }
         buf_append_byte(b, '}');
     }
     buf_append_byte(b, ']');
@@ -433,46 +515,52 @@ static int batch__cmp_id(const void *a, const void *b)
 static int batch__events(worker *w, worker_event *ev, size_t n, size_t *ninserted, char *err,
                          size_t errsz)
 {
-    PGresult *res = PQexec(w->db, "COPY stage_events FROM STDIN");
+    PGresult *res = PQexec(w->db, "COPY stage_events FROM STDIN (FORMAT binary)");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         pg_describe_error(w->db, res, "COPY stage_events", err, errsz);
         PQclear(res);
         return -1;
     }
     PQclear(res);
-    buf b = {0};
-    char ts[64];
+    buf b = {0}, json = {0};
+    buf_append(&b, copy_bin_header, sizeof copy_bin_header);
     for (size_t i = 0; i < n; i++) {
         const inference_result *r = &ev[i].r;
-        ts_text(r->timestamp_us, ts);
-        copy_field(&b, ev[i].id, false);
-        copy_field(&b, r->camera_id, false);
-        copy_field(&b, r->stream_id, false);
-        copy_field(&b, ev[i].event_type, false);
-        copy_field(&b, ev[i].type_detail, false);
-        copy_num(&b, r->confidence, true);
-        copy_field(&b, ts, false);
-        copy_field(&b, r->model_id, false);
-        copy_field(&b, r->model_version, false);
-        buf json = {0};
+        buf_append(&b, "\0\x11", 2); /* 17 columns */
+        bin_uuid(&b, ev[i].id);
+        bin_text(&b, r->camera_id);
+        bin_text(&b, r->stream_id);
+        bin_text(&b, ev[i].event_type);
+        bin_text(&b, ev[i].type_detail);
+        bin_f8(&b, r->confidence, true);
+        bin_ts(&b, r->timestamp_us);
+        bin_text(&b, r->model_id);
+        bin_text(&b, r->model_version);
+        buf_reset(&json);
         json_boxes(&json, r->boxes, r->nboxes);
-        copy_field(&b, buf_cstr(&json), false);
-        copy_field(&b, r->frame_id, false);
-        copy_num(&b, r->inference_time_ms, r->has_inference_time);
-        copy_field(&b, r->runtime_id, false);
-        copy_field(&b, r->error_code, false);
-        copy_field(&b, r->error_message, false);
+        bin_jsonb(&b, &json);
+        bin_text(&b, r->frame_id);
+        bin_f8(&b, r->inference_time_ms, r->has_inference_time);
+        bin_text(&b, r->runtime_id);
+        bin_text(&b, r->error_code);
+        bin_text(&b, r->error_message);
         buf_reset(&json);
         json_attrs(&json, r->attributes, r->nattributes);
-        copy_field(&b, buf_cstr(&json), false);
-        buf_free(&json);
-        copy_field(&b, ev[i].idem_key, true);
+        bin_jsonb(&b, &json);
+        bin_text(&b, ev[i].idem_key);
+        if (i + 1 == n)
+            buf_append(&b, "\xff\xff", 2); /* trailer */
         if (b.len > (1 << 20) || i + 1 == n) {
             if (PQputCopyData(w->db, (const char *)b.data, (int)b.len) != 1)
                 break;
             buf_reset(&b);
         }
     }
+    if (n == 0) { /* header and trailer alone: an empty, valid stream */
+        buf_append(&b, "\xff\xff", 2);
+        PQputCopyData(w->db, (const char *)b.data, (int)b.len);
+    }
+    buf_free(&json);
     buf_free(&b);
     if (PQputCopyEnd(w->db, NULL) != 1) {
         pg_describe_error(w->db, NULL, "COPY stage_events", err, errsz);
