@@ -248,7 +248,9 @@ static void batch_clear(batch *b)
 }
 
 /* Decode, validate, dead-letter. Returns -1 only on a transient decoding
- * failure (schema registry unreachable): the batch must be retried. */
+ * failure (schema registry unreachable): the batch must be retried. A retried
+ * batch dead-letters its bad messages again: the DLQ is at-least-once like
+ * every other output, and nothing is committed before its acknowledgement. */
 static int batch_decode(worker *w, batch *b)
 {
     b->nevents = 0;
@@ -360,7 +362,7 @@ static int batch_process(worker *w, batch *b)
         if (batch_decode(w, b) == 0 && worker_batch_write(w, b->events, b->nevents) == 0) {
             metric_observe(w->m.batch_seconds, mono_s() - t0);
             metric_observe(w->m.batch_size, (double)b->nmsgs);
-            rc = batch_commit(w, b);
+            batch_commit(w, b); /* a failed commit only means redelivery */
             rc = 0;
             break;
         }
