@@ -514,9 +514,11 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto done;
     }
-    /* Bound the prefetch queue: the default (64 MB) dominates the worker's
-     * memory and buys nothing once a batch is ~1000 messages. */
-    if (!kafka_conf_set(cconf, "queued.max.messages.kbytes", "8192", err, sizeof err)) {
+    /* Bound the prefetch queue (per partition in this librdkafka: 100,000
+     * messages or 64 MB by default); it dominates the worker's memory and
+     * buys nothing beyond a couple of batches. */
+    if (!kafka_conf_set(cconf, "queued.max.messages.kbytes", "2048", err, sizeof err) ||
+        !kafka_conf_set(cconf, "queued.min.messages", "5000", err, sizeof err)) {
         log_error("%s", err);
         rd_kafka_conf_destroy(cconf);
         goto done;
