@@ -46,6 +46,18 @@ void buf_append(buf *b, const void *p, size_t n)
     b->len += n;
 }
 
+void buf_set(buf *b, const void *p, size_t n)
+{
+    const unsigned char *src = p;
+    if (b->data && src >= b->data && src < b->data + b->cap) { /* a part of itself */
+        memmove(b->data, src, n);
+        b->len = n;
+        return;
+    }
+    b->len = 0;
+    buf_append(b, p, n);
+}
+
 void buf_append_byte(buf *b, unsigned char c)
 {
     buf_reserve(b, 1);

@@ -19,6 +19,8 @@ void buf_free(buf *b);                 /* accepts NULL and zeroed buffers */
 void buf_reset(buf *b);                /* len = 0, keeps the memory */
 void buf_reserve(buf *b, size_t extra); /* room for `extra` more bytes */
 void buf_append(buf *b, const void *p, size_t n);
+/* Replace the contents with n bytes at p (p may point into b itself). */
+void buf_set(buf *b, const void *p, size_t n);
 void buf_append_byte(buf *b, unsigned char c);
 void buf_append_str(buf *b, const char *s);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,7 +15,6 @@ struct sim_encoder {
     sim_format format;
     codec *codec;
     int32_t schema_id; /* Confluent framing only */
-    buf scratch;
 };
 
 sim_encoder *sim_encoder_new(sim_format format, const ruth_config *cfg, char *errstr,
@@ -50,11 +49,10 @@ void sim_encoder_free(sim_encoder *enc)
     if (!enc)
         return;
     codec_destroy(enc->codec);
-    buf_free(&enc->scratch);
     free(enc);
 }
 
-int sim_encode(sim_encoder *enc, const sim_frame *f, sim_buf *out, char *errstr, size_t errsz)
+int sim_encode(sim_encoder *enc, const sim_frame *f, buf *out, char *errstr, size_t errsz)
 {
     codec_bbox boxes[SIM_MAX_BOXES];
     codec_attr attrs[SIM_MAX_ATTRS];
@@ -89,12 +87,10 @@ int sim_encode(sim_encoder *enc, const sim_frame *f, sim_buf *out, char *errstr,
                                         [SIM_FORMAT_AVRO_CONFLUENT] = CODEC_FMT_CONFLUENT,
                                         [SIM_FORMAT_JSON] = CODEC_FMT_JSON};
     codec_error err;
-    buf_reset(&enc->scratch);
-    if (codec_encode_inference(enc->codec, fmts[enc->format], enc->schema_id, &r, &enc->scratch,
-                               &err) != 0) {
+    buf_reset(out);
+    if (codec_encode_inference(enc->codec, fmts[enc->format], enc->schema_id, &r, out, &err) != 0) {
         snprintf(errstr, errsz, "encoding a result of %s: %s", f->camera_id, err.message);
         return -1;
     }
-    sim_buf_set(out, enc->scratch.data, enc->scratch.len);
     return 0;
 }

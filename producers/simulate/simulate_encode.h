@@ -22,6 +22,6 @@ sim_encoder *sim_encoder_new(sim_format format, const ruth_config *cfg, char *er
 void sim_encoder_free(sim_encoder *enc);
 
 /* Encode *f into *out (replacing its contents). 0, or -1 with errstr. */
-int sim_encode(sim_encoder *enc, const sim_frame *f, sim_buf *out, char *errstr, size_t errsz);
+int sim_encode(sim_encoder *enc, const sim_frame *f, buf *out, char *errstr, size_t errsz);
 
 #endif

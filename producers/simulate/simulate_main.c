@@ -349,7 +349,7 @@ static void sim__progress(sim_ctx *ctx, double elapsed, double rate, bool final)
 }
 
 /* Produce one result (maybe malformed). false when it could not be queued. */
-static bool sim__one(sim_ctx *ctx, sim_frame *f, sim_buf *buf, int64_t now_us)
+static bool sim__one(sim_ctx *ctx, sim_frame *f, buf *msg, int64_t now_us)
 {
     char key[sizeof f->camera_id];
     sim_scenario_next(ctx->scenario, now_us, f);
@@ -358,18 +358,18 @@ static bool sim__one(sim_ctx *ctx, sim_frame *f, sim_buf *buf, int64_t now_us)
     if (bad)
         sim_malform_frame(ctx->malform, bad, f);
     char err[256];
-    if (sim_encode(ctx->enc, f, buf, err, sizeof err) != 0) {
+    if (sim_encode(ctx->enc, f, msg, err, sizeof err) != 0) {
         log_error("cannot encode result %" PRIu64 " of %s: %s", ctx->sent, key, err);
         shutdown_request();
         return false;
     }
-    if (bad && !sim_malform_bytes(ctx->malform, bad, buf)) {
+    if (bad && !sim_malform_bytes(ctx->malform, bad, msg)) {
         log_error("cannot make a %s message from result %" PRIu64 " of %s",
                   sim_malform_kind_name(bad), ctx->sent, key);
         shutdown_request();
         return false;
     }
-    if (!sim__produce(ctx, buf->data, buf->len, key, bad))
+    if (!sim__produce(ctx, msg->data, msg->len, key, bad))
         return false;
     ctx->sent++;
     ctx->malformed += bad != SIM_MAL_NONE;
@@ -380,7 +380,7 @@ static int sim__run(sim_ctx *ctx)
 {
     const sim_args *a = &ctx->args;
     sim_frame *f = xmalloc(sizeof *f);
-    sim_buf buf = SIM_BUF_INIT;
+    buf msg = {0};
     double start = sim__mono(), last_tick = start, next_report = start + 1;
     double rate = a->fps * a->cameras; /* messages per second; 0 = unpaced */
     double tokens = 0;
@@ -413,7 +413,7 @@ static int sim__run(sim_ctx *ctx)
 
         int64_t now_us = sim__now_us();
         for (uint64_t i = 0; i < n && !shutdown_requested(); i++) {
-            if (!sim__one(ctx, f, &buf, now_us))
+            if (!sim__one(ctx, f, &msg, now_us))
                 break;
         }
         if (rate > 0) {
@@ -464,7 +464,7 @@ static int sim__run(sim_ctx *ctx)
     lc.extra_json = extra;
     log_at(ctx->failed ? LOG_ERROR : LOG_INFO, &lc, "simulation finished");
 
-    sim_buf_free(&buf);
+    buf_free(&msg);
     free(f);
     return ctx->failed || ctx->acked != ctx->sent ? 1 : 0;
 }

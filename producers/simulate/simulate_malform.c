@@ -43,23 +43,6 @@ static const char *const sim__kind_names[SIM_MAL_COUNT] = {
 
 #define SIM__30_YEARS_US (30LL * 365 * 86400 * 1000000)
 
-void sim_buf_set(sim_buf *b, const void *data, size_t len)
-{
-    if (b->cap < len + 1) {
-        b->cap = len + 1 > 2 * b->cap ? len + 1 : 2 * b->cap;
-        b->data = xrealloc(b->data, b->cap);
-    }
-    if (len)
-        memmove(b->data, data, len);
-    b->len = len;
-}
-
-void sim_buf_free(sim_buf *b)
-{
-    free(b->data);
-    *b = (sim_buf)SIM_BUF_INIT;
-}
-
 const char *sim_malform_kind_name(sim_malform_kind kind)
 {
     return (unsigned)kind < SIM_MAL_COUNT ? sim__kind_names[kind] : "?";
@@ -139,7 +122,7 @@ void sim_malform_frame(sim_malform *m, sim_malform_kind kind, sim_frame *f)
 }
 
 /* Replace the first `mark` in b by `with`. */
-static bool sim__replace(sim_buf *b, const char *mark, const char *with)
+static bool sim__replace(buf *b, const char *mark, const char *with)
 {
     size_t ml = strlen(mark), wl = strlen(with);
     unsigned char *p = NULL;
@@ -162,7 +145,7 @@ static bool sim__replace(sim_buf *b, const char *mark, const char *with)
 
 /* JSON kinds a JSON encoder cannot produce: edit the object, then swap
  * placeholders for the raw tokens. */
-static bool sim__json_edit(sim_malform_kind kind, sim_buf *b)
+static bool sim__json_edit(sim_malform_kind kind, buf *b)
 {
     json_error_t jerr;
     json_t *o = json_loadb((const char *)b->data, b->len, 0, &jerr);
@@ -195,12 +178,12 @@ static bool sim__json_edit(sim_malform_kind kind, sim_buf *b)
     json_decref(o);
     if (!s)
         return false;
-    sim_buf_set(b, s, strlen(s));
+    buf_set(b, s, strlen(s));
     free(s);
     return mark ? sim__replace(b, mark, with) : true;
 }
 
-bool sim_malform_bytes(sim_malform *m, sim_malform_kind kind, sim_buf *b)
+bool sim_malform_bytes(sim_malform *m, sim_malform_kind kind, buf *b)
 {
     size_t hdr = m->format == SIM_FORMAT_AVRO            ? 10
                  : m->format == SIM_FORMAT_AVRO_CONFLUENT ? 5

@@ -17,6 +17,8 @@
 #ifndef RUTH_SIMULATE_MALFORM_H
 #define RUTH_SIMULATE_MALFORM_H
 
+#include "buf.h"
+
 #include "simulate_scenario.h"
 
 #include <stdbool.h>
@@ -46,14 +48,6 @@ typedef enum {
     SIM_MAL_COUNT
 } sim_malform_kind;
 
-/* A growable byte buffer (an encoded message). */
-typedef struct sim_buf {
-    unsigned char *data;
-    size_t len, cap;
-} sim_buf;
-#define SIM_BUF_INIT {NULL, 0, 0}
-void sim_buf_set(sim_buf *b, const void *data, size_t len);
-void sim_buf_free(sim_buf *b);
 
 typedef struct sim_malform sim_malform;
 
@@ -71,7 +65,7 @@ void sim_malform_frame(sim_malform *m, sim_malform_kind kind, sim_frame *f);
 /* After encoding: apply the framing kinds and the JSON-only ones to the
  * encoded message in *b (resized as needed). Returns false (b unchanged) when
  * the bytes are not what the format promises, which is a bug in the caller. */
-bool sim_malform_bytes(sim_malform *m, sim_malform_kind kind, sim_buf *b);
+bool sim_malform_bytes(sim_malform *m, sim_malform_kind kind, buf *b);
 
 /* Stable lower-case name ("truncated", "confidence_nan", ...) for headers
  * and logs. */

@@ -58,22 +58,22 @@ static void test_avro_framing(void)
     for (int i = 10; i < 40; i++)
         msg[i] = (unsigned char)i;
     sim_malform *m = sim_malform_new(SIM_FORMAT_AVRO, 1, 3);
-    sim_buf b = SIM_BUF_INIT;
+    buf b = {0};
 
     for (int i = 0; i < 200; i++) {
-        sim_buf_set(&b, msg, sizeof msg);
+        buf_set(&b, msg, sizeof msg);
         CHECK(sim_malform_bytes(m, SIM_MAL_TRUNCATED, &b));
         CHECK(b.len >= 10 && b.len < sizeof msg);
         CHECK(!memcmp(b.data, msg, 10));
     }
-    sim_buf_set(&b, msg, sizeof msg);
+    buf_set(&b, msg, sizeof msg);
     CHECK(sim_malform_bytes(m, SIM_MAL_BAD_MAGIC, &b));
     CHECK(b.data[0] != 0xc3 && b.data[0] != 0x00 && b.data[0] != '{');
-    sim_buf_set(&b, msg, sizeof msg);
+    buf_set(&b, msg, sizeof msg);
     CHECK(sim_malform_bytes(m, SIM_MAL_UNKNOWN_SCHEMA, &b));
     CHECK(b.data[0] == 0xc3 && b.data[1] == 0x01 && memcmp(b.data + 2, msg + 2, 8) != 0);
     CHECK(!memcmp(b.data + 10, msg + 10, 30));
-    sim_buf_set(&b, msg, sizeof msg);
+    buf_set(&b, msg, sizeof msg);
     CHECK(sim_malform_bytes(m, SIM_MAL_EMPTY, &b));
     CHECK_EQ_INT(b.len, 0);
     sim_malform_free(m);
@@ -81,14 +81,14 @@ static void test_avro_framing(void)
     /* Confluent: magic 0 + schema id. */
     unsigned char cf[20] = {0, 0, 0, 0, 1};
     m = sim_malform_new(SIM_FORMAT_AVRO_CONFLUENT, 1, 3);
-    sim_buf_set(&b, cf, sizeof cf);
+    buf_set(&b, cf, sizeof cf);
     CHECK(sim_malform_bytes(m, SIM_MAL_UNKNOWN_SCHEMA, &b));
     CHECK(b.data[0] == 0 && b.data[1] == 0x7f);
-    sim_buf_set(&b, cf, sizeof cf);
+    buf_set(&b, cf, sizeof cf);
     CHECK(sim_malform_bytes(m, SIM_MAL_TRUNCATED, &b));
     CHECK(b.len >= 5 && b.len < sizeof cf);
     sim_malform_free(m);
-    sim_buf_free(&b);
+    buf_free(&b);
 }
 
 static void test_frame_kinds(void)
@@ -126,7 +126,7 @@ static void test_json_kinds_break_the_message(void)
     sim_encoder *enc = sim_encoder_new(SIM_FORMAT_JSON, NULL, err, sizeof err);
     CHECK_MSG(enc != NULL, "%s", err);
     sim_malform *m = sim_malform_new(SIM_FORMAT_JSON, 1, 5);
-    sim_buf b = SIM_BUF_INIT;
+    buf b = {0};
     static const sim_malform_kind kinds[] = {
         SIM_MAL_TRUNCATED,    SIM_MAL_BAD_MAGIC,        SIM_MAL_EMPTY,
         SIM_MAL_CONFIDENCE_RANGE, SIM_MAL_CONFIDENCE_NAN, SIM_MAL_NEGATIVE_BOX,
@@ -161,7 +161,7 @@ static void test_json_kinds_break_the_message(void)
         CHECK_MSG(broken, "%s left a valid message: %.*s", sim_malform_kind_name(kinds[i]),
                   (int)b.len, (const char *)b.data);
     }
-    sim_buf_free(&b);
+    buf_free(&b);
     sim_malform_free(m);
     sim_encoder_free(enc);
     sim_scenario_free(sc);
