@@ -84,6 +84,20 @@ failed:
     return NULL;
 }
 
+/* rd_kafka_new for `type`; on failure conf is destroyed and errstr says why. */
+static rd_kafka_t *kafka__new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
+                              size_t errsz)
+{
+    char rderr[256];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, rderr, sizeof rderr);
+    if (!rk) {
+        snprintf(errstr, errsz, "cannot create Kafka %s: %s",
+                 type == RD_KAFKA_PRODUCER ? "producer" : "consumer", rderr);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk; /* on success conf is owned by rk */
+}
+
 rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz)
 {
     if (!kafka_conf_set(conf, "enable.idempotence", "true", errstr, errsz) ||
@@ -93,14 +107,7 @@ rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    char rderr[256];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof rderr);
-    if (!rk) {
-        snprintf(errstr, errsz, "cannot create Kafka producer: %s", rderr);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    return rk; /* conf now owned by rk */
+    return kafka__new(RD_KAFKA_PRODUCER, conf, errstr, errsz);
 }
 
 rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *errstr,
@@ -115,18 +122,9 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *e
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    char rderr[256];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof rderr);
-    if (!rk) {
-        snprintf(errstr, errsz, "cannot create Kafka consumer: %s", rderr);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_t *rk = kafka__new(RD_KAFKA_CONSUMER, conf, errstr, errsz);
+    if (rk)
+        rd_kafka_poll_set_consumer(rk);
     return rk;
 }
 
-int kafka_flush(rd_kafka_t *rk, int timeout_ms)
-{
-    return rd_kafka_flush(rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
-}

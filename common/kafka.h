@@ -31,9 +31,4 @@ rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz
 rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *errstr,
                                size_t errsz);
 
-/* Produce and wait for the delivery report of every message produced so far:
- * returns 0 when all outstanding messages were acknowledged within
- * timeout_ms, -1 otherwise. */
-int kafka_flush(rd_kafka_t *rk, int timeout_ms);
-
 #endif

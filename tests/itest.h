@@ -40,13 +40,22 @@ static inline int64_t itest_wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* base URL with its database name replaced */
+/* `base` with its database replaced by `db` (postgresql:// URL, with or
+ * without a path or query, or libpq key=value form). */
 static inline void itest_url_with_db(const char *base, const char *db, char *out, size_t n)
 {
-    const char *q = strchr(base, '?');
-    const char *slash = strrchr(base, '/');
-    size_t keep = (size_t)(slash - base);
-    snprintf(out, n, "%.*s/%s%s", (int)keep, base, db, q ? q : "");
+    const char *scheme = strstr(base, "://");
+    if (!scheme) {
+        snprintf(out, n, "%s dbname=%s", base, db);
+        return;
+    }
+    const char *auth = scheme + 3;
+    const char *q = strchr(auth, '?');
+    const char *slash = strchr(auth, '/');
+    if (slash && q && q < slash)
+        slash = NULL;
+    size_t head = slash ? (size_t)(slash - base) : q ? (size_t)(q - base) : strlen(base);
+    snprintf(out, n, "%.*s/%s%s", (int)head, base, db, q ? q : "");
 }
 
 static inline bool itest_exec(const char *url, const char *sql)

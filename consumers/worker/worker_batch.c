@@ -337,7 +337,8 @@ bool worker_db_connect(worker *w)
     return true;
 }
 
-void worker_caches_free(worker *w)
+/* The event-type map and the rules (reloaded every few seconds). */
+static void batch__free_types_and_rules(worker *w)
 {
     for (size_t i = 0; i < w->ntypes; i++) {
         free(w->types[i].raw);
@@ -354,11 +355,24 @@ void worker_caches_free(worker *w)
     free(w->rules);
     w->rules = NULL;
     w->nrules = 0;
+}
+
+/* Known camera ids (kept across reloads; forgotten when a transaction that
+ * may have registered some rolls back). The array itself is kept. */
+static void batch__forget_cameras(worker *w)
+{
     for (size_t i = 0; i < w->ncameras; i++)
         free(w->cameras[i]);
+    w->ncameras = 0;
+}
+
+void worker_caches_free(worker *w)
+{
+    batch__free_types_and_rules(w);
+    batch__forget_cameras(w);
     free(w->cameras);
     w->cameras = NULL;
-    w->ncameras = w->capcameras = 0;
+    w->capcameras = 0;
 }
 
 static int batch__cmp_type(const void *a, const void *b)
@@ -396,14 +410,7 @@ static int batch__load_caches(worker *w, char *err, size_t errsz)
         return -1;
     }
     bool first = w->caches_loaded_us == 0;
-    char **cams = w->cameras;
-    size_t ncams = w->ncameras, capcams = w->capcameras;
-    w->cameras = NULL; /* keep the camera cache across refreshes */
-    w->ncameras = w->capcameras = 0;
-    worker_caches_free(w);
-    w->cameras = cams;
-    w->ncameras = ncams;
-    w->capcameras = capcams;
+    batch__free_types_and_rules(w);
     w->ntypes = (size_t)PQntuples(t);
     w->types = xcalloc(w->ntypes ? w->ntypes : 1, sizeof *w->types);
     for (size_t i = 0; i < w->ntypes; i++) {
@@ -1347,10 +1354,7 @@ failed:
     pg_rollback_quietly(w->db);
 failed_nolock:
     metric_inc(w->m.db_errors);
-    /* Cameras registered in the rolled-back transaction are not there. */
-    for (size_t i = 0; i < w->ncameras; i++)
-        free(w->cameras[i]);
-    w->ncameras = 0;
+    batch__forget_cameras(w); /* ones registered in the rolled-back transaction are not there */
     log_warn("batch of %zu results not persisted: %s", n, err);
     if (PQstatus(w->db) != CONNECTION_OK) {
         atomic_store(&w->db_ok, false);

@@ -7,6 +7,7 @@
  * schema's own guarantees hold (one ongoing violation per camera and type,
  * idempotent events, daily partitions with a default). */
 #include "embedded.h"
+#include "itest.h"
 #include "log.h"
 #include "migrate.h"
 #include "pg.h"
@@ -30,21 +31,6 @@ static PGconn *g_conn; /* connection to it */
 static migrate_set g_set;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* `base` with its database replaced by `db` (URL or key=value form). */
-static char *url_with_db(const char *base, const char *db)
-{
-    const char *scheme = strstr(base, "://");
-    if (!scheme)
-        return xasprintf("%s dbname=%s", base, db);
-    const char *auth = scheme + 3;
-    const char *q = strchr(auth, '?');
-    const char *slash = strchr(auth, '/');
-    if (slash && q && q < slash)
-        slash = NULL;
-    size_t head = slash ? (size_t)(slash - base) : q ? (size_t)(q - base) : strlen(base);
-    return xasprintf("%.*s/%s%s", (int)head, base, db, q ? q : "");
-}
 
 /* Start `ruth-migrate <a1> [a2]` against the test database with its output
  * going to `outfile`; returns the child's pid. */
@@ -648,7 +634,9 @@ int main(void)
         return 1;
     }
     free(create);
-    g_url = url_with_db(base, db);
+    char url[1024];
+    itest_url_with_db(base, db, url, sizeof url);
+    g_url = xstrdup(url);
     g_conn = pg_connect(g_url, "test_migrate", 10, err, sizeof err);
     if (!g_conn) {
         fprintf(stderr, "%s\n", err);
