@@ -108,6 +108,9 @@ const config_row config_rows[] = {
      OFF(api_rate_limit_rps), "Requests per second per client address (429 beyond); 0 = off"},
     {"RUTH_API_CORS_ORIGINS", CFG_T_STRING, "", 0, 0, NULL, CFG_API, 0, false, OFF(api_cors_origins),
      "Comma-separated allowed CORS origins; * for any; empty = no CORS headers"},
+    {"RUTH_API_STREAM_BUFFER", CFG_T_INT, "10000", 16, 1000000, NULL, CFG_API, 0, false,
+     OFF(api_stream_buffer),
+     "ViolationChanges kept for /violations/stream clients resuming with Last-Event-ID"},
 };
 /* clang-format on */
 const size_t config_nrows = sizeof config_rows / sizeof config_rows[0];

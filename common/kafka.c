@@ -128,3 +128,23 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *e
     return rk;
 }
 
+
+int kafka_produce_copy(rd_kafka_t *rk, const char *topic, const char *key, const void *val,
+                       size_t len)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+            RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            log_error("cannot produce to %s: %s", topic, rd_kafka_err2str(e));
+            return -1;
+        }
+        rd_kafka_poll(rk, 10);
+    }
+    log_error("cannot produce to %s: local queue stayed full", topic);
+    return -1;
+}

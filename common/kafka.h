@@ -31,4 +31,10 @@ rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz
 rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *errstr,
                                size_t errsz);
 
+/* Produce a copy of `val` to `topic` with `key` (NUL-terminated; NULL = no
+ * key), polling while the local queue is full. 0, or -1 when librdkafka
+ * refuses the message (logged). */
+int kafka_produce_copy(rd_kafka_t *rk, const char *topic, const char *key, const void *val,
+                       size_t len);
+
 #endif

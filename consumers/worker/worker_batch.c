@@ -25,8 +25,11 @@
 #include "worker.h"
 
 #include "buf.h"
+#include "kafka.h"
 #include "log.h"
+#include "outbox.h"
 #include "pg.h"
+#include "violation_row.h"
 #include "xmalloc.h"
 
 #include <jansson.h>
@@ -40,7 +43,6 @@
 #include <time.h>
 
 #define CACHE_REFRESH_US (5 * 1000000LL)
-#define FLUSH_TIMEOUT_MS 10000
 
 static int64_t batch__now_us(void)
 {
@@ -733,59 +735,6 @@ static int64_t batch__i64(PGresult *res, int row, int col)
 
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 
-static void batch__violation_msg(PGresult *res, int row, violation_msg *v, codec_bbox **boxes)
-{
-    memset(v, 0, sizeof *v);
-    v->id = PQgetvalue(res, row, 0);
-    v->type = PQgetvalue(res, row, 1);
-    v->camera_id = PQgetvalue(res, row, 2);
-    v->stream_id = PQgetisnull(res, row, 3) ? NULL : PQgetvalue(res, row, 3);
-    v->status = PQgetvalue(res, row, 4);
-    v->severity = PQgetvalue(res, row, 5);
-    v->confidence = atof(PQgetvalue(res, row, 6));
-    v->max_confidence = atof(PQgetvalue(res, row, 7));
-    v->event_count = batch__i64(res, row, 8);
-    v->first_event_at_us = batch__i64(res, row, 9);
-    v->last_event_at_us = batch__i64(res, row, 10);
-    v->ended_at_us = batch__i64(res, row, 11);
-    v->reviewed_by = PQgetisnull(res, row, 13) ? NULL : PQgetvalue(res, row, 13);
-    v->reviewed_at_us = batch__i64(res, row, 14);
-    v->resolution_notes = PQgetisnull(res, row, 15) ? NULL : PQgetvalue(res, row, 15);
-    v->created_at_us = batch__i64(res, row, 16);
-    v->updated_at_us = batch__i64(res, row, 17);
-    v->version = batch__i64(res, row, 18);
-    v->snapshot_status = PQgetisnull(res, row, 19) ? NULL : PQgetvalue(res, row, 19);
-    v->bookmark_status = PQgetisnull(res, row, 20) ? NULL : PQgetvalue(res, row, 20);
-    /* Boxes: the JSON array written by this module (x, y, width, height, label, confidence). */
-    json_t *arr = json_loads(PQgetvalue(res, row, 12), 0, NULL);
-    size_t n = json_array_size(arr);
-    *boxes = n ? xcalloc(n, sizeof **boxes) : NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_array_get(arr, i);
-        codec_bbox *b = &(*boxes)[i];
-        b->x = json_number_value(json_object_get(o, "x"));
-        b->y = json_number_value(json_object_get(o, "y"));
-        b->width = json_number_value(json_object_get(o, "width"));
-        b->height = json_number_value(json_object_get(o, "height"));
-        json_t *c = json_object_get(o, "confidence");
-        b->has_confidence = json_is_number(c);
-        b->confidence = json_number_value(c);
-        b->label = NULL; /* labels stay in the database row; the change carries geometry */
-    }
-    json_decref(arr);
-    v->boxes = *boxes;
-    v->nboxes = n;
-}
-
-static const char *const batch__violation_select =
-    "SELECT v.id, v.type, v.camera_id, v.stream_id, v.status, v.severity, v.confidence,"
-    " v.max_confidence, v.event_count, " US("v.first_event_at") ", " US("v.last_event_at") ", "
-    US("v.ended_at") ", v.bounding_boxes::text, v.reviewed_by, " US("v.reviewed_at") ","
-    " v.resolution_notes, " US("v.created_at") ", " US("v.updated_at") ", v.version,"
-    " (SELECT status FROM evidence e WHERE e.violation_id = v.id AND e.kind = 'snapshot'),"
-    " (SELECT status FROM evidence e WHERE e.violation_id = v.id AND e.kind = 'bookmark')"
-    " FROM violations v WHERE v.id = ANY($1::uuid[])";
-
 /* Steps 4-6. `outbox_ids` receives the ids of the outbox rows written. */
 static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids, char *err,
                         size_t errsz)
@@ -1111,7 +1060,7 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         for (size_t i = 0; i < nch; i++)
             arr_add(&a[0], ch[i].inc.id);
         const char *p[1] = {arr_end(&a[0])};
-        res = pg_exec_params(w->db, batch__violation_select, 1, p, NULL, err, errsz);
+        res = pg_exec_params(w->db, violation_row_select, 1, p, NULL, err, errsz);
         if (!res)
             goto done;
         for (int i = 0; i < 3; i++)
@@ -1120,7 +1069,7 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         for (int row = 0; row < PQntuples(res); row++) {
             violation_change_msg vc = {0};
             codec_bbox *boxes = NULL;
-            batch__violation_msg(res, row, &vc.violation, &boxes);
+            violation_row_msg(res, row, &vc.violation, &boxes);
             const changed_violation *c = NULL;
             for (size_t i = 0; i < nch && !c; i++)
                 if (!strcmp(ch[i].inc.id, vc.violation.id))
@@ -1192,30 +1141,11 @@ done:
 
 /* ---- publishing ---- */
 
-static int batch__produce(worker *w, const char *topic, const char *key, const void *val,
-                          size_t len)
-{
-    for (int tries = 0; tries < 1000; tries++) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-            RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            return 0;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            log_error("cannot produce to %s: %s", topic, rd_kafka_err2str(e));
-            return -1;
-        }
-        rd_kafka_poll(w->producer, 10);
-    }
-    return -1;
-}
-
 /* Produce and wait for every acknowledgement; -1 if any delivery failed. */
 static int batch__flush(worker *w)
 {
-    if (rd_kafka_flush(w->producer, FLUSH_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("Kafka did not acknowledge within %d ms", FLUSH_TIMEOUT_MS);
+    if (rd_kafka_flush(w->producer, OUTBOX_FLUSH_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("Kafka did not acknowledge within %d ms", OUTBOX_FLUSH_TIMEOUT_MS);
         return -1;
     }
     if (atomic_exchange(&w->delivery_failures, 0) > 0)
@@ -1241,73 +1171,15 @@ static int batch__publish_events(worker *w, worker_event *ev, size_t n, int64_t 
             log_error("cannot encode Event %s: %s", ev[i].id, cerr.message);
             continue;
         }
-        rc = batch__produce(w, w->cfg->topic_events, r->camera_id, b.data, b.len);
+        rc = kafka_produce_copy(w->producer, w->cfg->topic_events, r->camera_id, b.data, b.len);
     }
     buf_free(&b);
     return rc;
 }
 
-/* Publish the outbox rows selected by `where` (locked, skipping rows another
- * relay holds), then delete them, in one transaction. */
-static int batch__relay(worker *w, const char *where, int nparams, const char *const *params)
-{
-    char err[512];
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT id, topic, key, payload FROM outbox WHERE %s ORDER BY id LIMIT 1000"
-             " FOR UPDATE SKIP LOCKED",
-             where);
-    if (!pg_exec_ok(w->db, "BEGIN", err, sizeof err))
-        return -1;
-    PGresult *res = PQexecParams(w->db, sql, nparams, NULL, params, NULL, NULL, 1);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_describe_error(w->db, res, "outbox", err, sizeof err);
-        log_warn("%s", err);
-        PQclear(res);
-        pg_rollback_quietly(w->db);
-        return -1;
-    }
-    int rows = PQntuples(res);
-    pgarr ids = {0};
-    arr_begin(&ids);
-    int rc = 0;
-    for (int row = 0; row < rows && rc == 0; row++) {
-        const unsigned char *idb = (const unsigned char *)PQgetvalue(res, row, 0);
-        int64_t id = 0;
-        for (int k = 0; k < 8; k++)
-            id = (id << 8) | idb[k];
-        arr_addf(&ids, "%lld", (long long)id);
-        char key[512];
-        snprintf(key, sizeof key, "%.*s", PQgetlength(res, row, 2), PQgetvalue(res, row, 2));
-        char topic[256];
-        snprintf(topic, sizeof topic, "%.*s", PQgetlength(res, row, 1), PQgetvalue(res, row, 1));
-        rc = batch__produce(w, topic, key, PQgetvalue(res, row, 3),
-                            (size_t)PQgetlength(res, row, 3));
-    }
-    PQclear(res);
-    if (rows && rc == 0)
-        rc = batch__flush(w);
-    if (rows && rc == 0) {
-        const char *p[1] = {arr_end(&ids)};
-        rc = pg_exec_params_ok(w->db, "DELETE FROM outbox WHERE id = ANY($1::bigint[])", 1, p,
-                               NULL, err, sizeof err)
-                 ? 0
-                 : -1;
-    }
-    buf_free(&ids.b);
-    if (rc == 0 && pg_exec_ok(w->db, "COMMIT", err, sizeof err))
-        return rows;
-    pg_rollback_quietly(w->db);
-    return -1;
-}
-
 void worker_outbox_sweep(worker *w)
 {
-    if (!w->db || PQstatus(w->db) != CONNECTION_OK)
-        return;
-    int n = batch__relay(w, "created_at < now() - interval '5 seconds'", 0, NULL);
-    if (n > 0)
-        log_info("published %d outbox rows left by an earlier writer", n);
+    outbox_sweep(w->db, w->producer, &w->delivery_failures);
 }
 
 int worker_batch_write(worker *w, worker_event *ev, size_t n)
@@ -1344,7 +1216,7 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     metric_add(w->m.duplicates, (double)(n - inserted));
     if (outbox_ids.n) {
         const char *p[1] = {arr_end(&outbox_ids)};
-        if (batch__relay(w, "id = ANY($1::bigint[])", 1, p) < 0)
+        if (outbox_relay(w->db, w->producer, &w->delivery_failures, "id = ANY($1::bigint[])", 1, p) < 0)
             log_warn("outbox relay failed; the sweep will publish the rows later");
     }
     buf_free(&outbox_ids.b);

@@ -1,0 +1,321 @@
+/* api_admin.c - threshold rules and the label -> event type map.
+ *
+ * Reads need a viewer token, changes an admin one. ruth-worker reloads both
+ * tables every few seconds, so a change applies to new events shortly after
+ * it is made; rule state and open incidents are left as they are. */
+#include "api.h"
+
+#include "pg.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RULE_JSON                                                                                 \
+    "json_build_object('id', r.id, 'camera_id', r.camera_id, 'model_id', r.model_id,"             \
+    " 'event_type', r.event_type, 'enabled', r.enabled, 'min_confidence', r.min_confidence,"      \
+    " 'min_hits', r.min_hits, 'window_seconds', r.window_seconds,"                                \
+    " 'cooldown_seconds', r.cooldown_seconds, 'severity', r.severity,"                            \
+    " 'description', r.description, 'created_at', r.created_at, 'updated_at', r.updated_at)::text"
+
+void h_rules_list(api_req *r)
+{
+    const char *type = param_str(r, "event_type"), *camera = param_str(r, "camera_id");
+    if (param_reject(r))
+        return;
+    sqlw w = {0};
+    sqlw_add(&w, "r.event_type = $?", type);
+    sqlw_add(&w, "r.camera_id = $?", camera);
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "SELECT '{\"rules\":' || coalesce(json_agg(x.j ORDER BY x.event_type, x.camera_id"
+             " NULLS FIRST, x.model_id NULLS FIRST), '[]') || '}' FROM ("
+             " SELECT (" RULE_JSON ")::json AS j, r.event_type, r.camera_id, r.model_id"
+             " FROM rules r%s) x",
+             sqlw_sql(&w));
+    PGresult *res = api_query(r, true, sql, w.n, w.params);
+    sqlw_free(&w);
+    if (!res)
+        return;
+    api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+}
+
+static bool check_text(api_req *r, json_t *v, const char *k, bool nullable, size_t max)
+{
+    if (json_is_null(v) && nullable)
+        return true;
+    const char *s = json_string_value(v);
+    if (!s || !*s || strlen(s) > max) {
+        param_invalid(r, k, "must be a non-empty string of at most %zu bytes%s", max,
+                      nullable ? " or null" : "");
+        return false;
+    }
+    return true;
+}
+
+static bool check_int(api_req *r, json_t *v, const char *k, long min, long max)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        param_invalid(r, k, "must be an integer between %ld and %ld", min, max);
+        return false;
+    }
+    return true;
+}
+
+/* Validate the rule fields present in `body`; unknown fields are errors. */
+static void rule_validate(api_req *r, json_t *body)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (!strcmp(k, "camera_id") || !strcmp(k, "model_id")) {
+            check_text(r, v, k, true, 200);
+        } else if (!strcmp(k, "event_type")) {
+            check_text(r, v, k, false, 200);
+        } else if (!strcmp(k, "description")) {
+            check_text(r, v, k, true, 2000);
+        } else if (!strcmp(k, "enabled")) {
+            if (!json_is_boolean(v))
+                param_invalid(r, k, "must be true or false");
+        } else if (!strcmp(k, "min_confidence")) {
+            double d = json_number_value(v);
+            if (!json_is_number(v) || !isfinite(d) || d < 0 || d > 1)
+                param_invalid(r, k, "must be a number between 0 and 1");
+        } else if (!strcmp(k, "min_hits")) {
+            check_int(r, v, k, 1, 1000);
+        } else if (!strcmp(k, "window_seconds") || !strcmp(k, "cooldown_seconds")) {
+            check_int(r, v, k, 0, 86400);
+        } else if (!strcmp(k, "severity")) {
+            const char *s = json_string_value(v);
+            if (!s || (strcmp(s, "low") && strcmp(s, "medium") && strcmp(s, "high") &&
+                       strcmp(s, "critical")))
+                param_invalid(r, k, "must be one of low, medium, high, critical");
+        } else {
+            param_invalid(r, k, "unknown field");
+        }
+    }
+}
+
+static void rule_conflict(api_req *r)
+{
+    api_error(r, 409, "RULE_CONFLICT", NULL,
+              "a rule for this camera, model and event type already exists");
+}
+
+/* Run a rule-changing statement whose parameters are given; maps the scope
+ * uniqueness violation to 409. */
+static PGresult *rule_exec(api_req *r, const char *sql, int n, const char *const *p)
+{
+    PGconn *db = api_db(r, false);
+    if (!db)
+        return NULL;
+    char state[6], err[1024];
+    PGresult *res = pg_exec_params(db, sql, n, p, state, err, sizeof err);
+    if (!res) {
+        if (!strcmp(state, PG_SQLSTATE_UNIQUE_VIOLATION))
+            rule_conflict(r);
+        else if (!strcmp(state, PG_SQLSTATE_CHECK_VIOLATION))
+            api_error(r, 400, "VALIDATION_ERROR", NULL, "the rule violates a constraint");
+        else
+            api_db_error(r, "rule change failed", err);
+    }
+    return res;
+}
+
+void h_rule_create(api_req *r)
+{
+    json_t *body = api_body_object(r);
+    if (!body)
+        return;
+    rule_validate(r, body);
+    if (!json_object_get(body, "event_type"))
+        param_invalid(r, "event_type", "is required");
+    if (param_reject(r)) {
+        json_decref(body);
+        return;
+    }
+    /* Defaults of the table for every field not given. */
+    json_t *full = json_pack("{s:n, s:n, s:b, s:f, s:i, s:i, s:i, s:s, s:n}", "camera_id",
+                             "model_id", "enabled", 1, "min_confidence", 0.5, "min_hits", 1,
+                             "window_seconds", 10, "cooldown_seconds", 60, "severity", "medium",
+                             "description");
+    json_object_update(full, body);
+    json_decref(body);
+    char *j = json_dumps(full, JSON_COMPACT);
+    json_decref(full);
+    const char *p[1] = {j};
+    PGresult *res = rule_exec(
+        r,
+        "INSERT INTO rules AS r (camera_id, model_id, event_type, enabled, min_confidence,"
+        " min_hits, window_seconds, cooldown_seconds, severity, description)"
+        " SELECT camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
+        " window_seconds, cooldown_seconds, severity, description"
+        " FROM jsonb_populate_record(NULL::rules, $1::jsonb) RETURNING " RULE_JSON,
+        1, p);
+    free(j);
+    if (!res)
+        return;
+    api_json_text(r, 201, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+}
+
+static const char *rule_id(api_req *r)
+{
+    if (api_is_uuid(r->seg[1]))
+        return r->seg[1];
+    api_error(r, 400, "INVALID_PARAMETER", json_pack("{s:s}", "id", "must be a UUID"),
+              "rule id must be a UUID");
+    return NULL;
+}
+
+static void rule_not_found(api_req *r, const char *id)
+{
+    api_error(r, 404, "RULE_NOT_FOUND", json_pack("{s:s}", "id", id), "rule %s does not exist",
+              id);
+}
+
+void h_rule_get(api_req *r)
+{
+    const char *id = rule_id(r);
+    if (!id)
+        return;
+    const char *p[1] = {id};
+    PGresult *res = api_query(r, true, "SELECT " RULE_JSON " FROM rules r WHERE r.id = $1", 1, p);
+    if (!res)
+        return;
+    if (PQntuples(res))
+        api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    else
+        rule_not_found(r, id);
+    PQclear(res);
+}
+
+void h_rule_patch(api_req *r)
+{
+    const char *id = rule_id(r);
+    if (!id)
+        return;
+    json_t *body = api_body_object(r);
+    if (!body)
+        return;
+    rule_validate(r, body);
+    if (json_object_size(body) == 0)
+        param_invalid(r, "body", "give at least one field to change");
+    if (param_reject(r)) {
+        json_decref(body);
+        return;
+    }
+    char *j = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    const char *p[2] = {id, j};
+    PGresult *res = rule_exec(
+        r,
+        "UPDATE rules r SET (camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
+        " window_seconds, cooldown_seconds, severity, description) ="
+        " (SELECT x.camera_id, x.model_id, x.event_type, x.enabled, x.min_confidence, x.min_hits,"
+        "   x.window_seconds, x.cooldown_seconds, x.severity, x.description"
+        "  FROM jsonb_populate_record(r, to_jsonb(r) || $2::jsonb) x)"
+        " WHERE r.id = $1 RETURNING " RULE_JSON,
+        2, p);
+    free(j);
+    if (!res)
+        return;
+    if (PQntuples(res))
+        api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    else
+        rule_not_found(r, id);
+    PQclear(res);
+}
+
+void h_rule_delete(api_req *r)
+{
+    const char *id = rule_id(r);
+    if (!id)
+        return;
+    const char *p[1] = {id};
+    PGresult *res = api_query(r, false, "DELETE FROM rules WHERE id = $1 RETURNING id", 1, p);
+    if (!res)
+        return;
+    if (PQntuples(res))
+        api_no_content(r);
+    else
+        rule_not_found(r, id);
+    PQclear(res);
+}
+
+/* ---- event-type map ---- */
+
+void h_typemap_list(api_req *r)
+{
+    PGresult *res = api_query(
+        r, true,
+        "SELECT '{\"mappings\":' || coalesce(json_agg(json_build_object('raw_label', raw_label,"
+        " 'event_type', event_type, 'created_at', created_at) ORDER BY raw_label), '[]') || '}'"
+        " FROM event_type_map",
+        0, NULL);
+    if (!res)
+        return;
+    api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+}
+
+void h_typemap_put(api_req *r)
+{
+    const char *label = r->seg[1];
+    if (strlen(label) > 200) {
+        api_error(r, 400, "INVALID_PARAMETER",
+                  json_pack("{s:s}", "raw_label", "at most 200 bytes"), "raw label is too long");
+        return;
+    }
+    json_t *body = api_body_object(r);
+    if (!body)
+        return;
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (strcmp(k, "event_type"))
+            param_invalid(r, k, "unknown field");
+    }
+    json_t *t = json_object_get(body, "event_type");
+    if (!t)
+        param_invalid(r, "event_type", "is required");
+    else
+        check_text(r, t, "event_type", false, 200);
+    if (param_reject(r)) {
+        json_decref(body);
+        return;
+    }
+    const char *p[2] = {label, json_string_value(t)};
+    PGresult *res = api_query(
+        r, false,
+        "INSERT INTO event_type_map AS m (raw_label, event_type) VALUES ($1, $2)"
+        " ON CONFLICT (raw_label) DO UPDATE SET event_type = EXCLUDED.event_type"
+        " RETURNING json_build_object('raw_label', raw_label, 'event_type', event_type,"
+        " 'created_at', created_at)::text, (xmax = 0)",
+        2, p);
+    json_decref(body);
+    if (!res)
+        return;
+    bool created = PQgetvalue(res, 0, 1)[0] == 't';
+    api_json_text(r, created ? 201 : 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+}
+
+void h_typemap_delete(api_req *r)
+{
+    const char *p[1] = {r->seg[1]};
+    PGresult *res =
+        api_query(r, false, "DELETE FROM event_type_map WHERE raw_label = $1 RETURNING 1", 1, p);
+    if (!res)
+        return;
+    if (PQntuples(res))
+        api_no_content(r);
+    else
+        api_error(r, 404, "MAPPING_NOT_FOUND", json_pack("{s:s}", "raw_label", r->seg[1]),
+                  "no mapping for label %s", r->seg[1]);
+    PQclear(res);
+}

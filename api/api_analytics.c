@@ -1,0 +1,123 @@
+/* api_analytics.c - GET /analytics/summary and /analytics/cameras/{id}.
+ *
+ * Event figures come from event_rollups (one row per minute, camera and
+ * type, maintained by ruth-worker in the same transaction as the events),
+ * so the cost follows the time range, not the number of events. Violation
+ * figures come from violations, which grow by incidents, not frames. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_BUCKETS 10000
+
+static const char summary_sql[] =
+    "WITH r AS ("
+    "  SELECT minute, camera_id, event_type, count, max_confidence FROM event_rollups"
+    "   WHERE minute >= date_trunc('minute', $1::timestamptz) AND minute < $2::timestamptz"
+    "     AND ($3::text IS NULL OR camera_id = $3)),"
+    " vio AS ("
+    "  SELECT status, type, camera_id FROM violations"
+    "   WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
+    "     AND ($3::text IS NULL OR camera_id = $3))"
+    " SELECT json_build_object("
+    "  'from', $1::timestamptz, 'to', $2::timestamptz, 'granularity', $4::text,"
+    "  'camera_id', $3::text,"
+    "  'totals', json_build_object("
+    "     'events', (SELECT coalesce(sum(count), 0) FROM r),"
+    "     'violations', (SELECT count(*) FROM vio),"
+    "     'events_by_type', (SELECT coalesce(json_object_agg(event_type, n ORDER BY event_type),"
+    "        '{}') FROM (SELECT event_type, sum(count) n FROM r GROUP BY 1) x),"
+    "     'violations_by_status', (SELECT coalesce(json_object_agg(status, n ORDER BY status),"
+    "        '{}') FROM (SELECT status, count(*) n FROM vio GROUP BY 1) x),"
+    "     'violations_by_type', (SELECT coalesce(json_object_agg(type, n ORDER BY type),"
+    "        '{}') FROM (SELECT type, count(*) n FROM vio GROUP BY 1) x)),"
+    "  'by_camera', (SELECT coalesce(json_agg(x ORDER BY x.events DESC, x.camera_id), '[]') FROM ("
+    "     SELECT c.camera_id, coalesce(e.events, 0) AS events, e.max_confidence,"
+    "            coalesce(v.violations, 0) AS violations"
+    "       FROM (SELECT camera_id FROM r UNION SELECT camera_id FROM vio) c"
+    "       LEFT JOIN (SELECT camera_id, sum(count) AS events, max(max_confidence) AS"
+    "                  max_confidence FROM r GROUP BY 1) e USING (camera_id)"
+    "       LEFT JOIN (SELECT camera_id, count(*) AS violations FROM vio GROUP BY 1) v"
+    "              USING (camera_id)) x),"
+    "  'time_series', (SELECT coalesce(json_agg(x ORDER BY x.bucket), '[]') FROM ("
+    "     SELECT date_trunc($4::text, minute) AS bucket, sum(count) AS events,"
+    "            max(max_confidence) AS max_confidence"
+    "       FROM r GROUP BY 1) x)"
+    ")::text";
+
+static void summary(api_req *r, const char *camera)
+{
+    const char *gran = "hour";
+    char from[48] = "", to[48] = "";
+    param_time(r, "from", from, sizeof from);
+    param_time(r, "to", to, sizeof to);
+    param_enum(r, "granularity", "minute|hour|day", &gran);
+    if (!camera)
+        camera = param_str(r, "camera_id");
+    if (r->details) {
+        param_reject(r);
+        return;
+    }
+    /* Defaults: the last 24 hours up to now. */
+    time_t now = time(NULL);
+    if (!to[0]) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(to, sizeof to, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+    }
+    const char *p2[2] = {to, from[0] ? from : NULL};
+    PGresult *res = api_query(r, true,
+                              "SELECT coalesce($2::timestamptz, $1::timestamptz - interval '24 "
+                              "hours')::text,"
+                              " extract(epoch FROM $1::timestamptz - coalesce($2::timestamptz,"
+                              " $1::timestamptz - interval '24 hours'))",
+                              2, p2);
+    if (!res)
+        return;
+    snprintf(from, sizeof from, "%s", PQgetvalue(res, 0, 0));
+    double span = atof(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (span <= 0) {
+        param_invalid(r, "to", "must be later than from");
+        param_reject(r);
+        return;
+    }
+    double bucket = !strcmp(gran, "minute") ? 60 : !strcmp(gran, "hour") ? 3600 : 86400;
+    if (span / bucket > MAX_BUCKETS) {
+        param_invalid(r, "granularity", "gives more than %d buckets for this range; use a "
+                                        "coarser one or a shorter range", MAX_BUCKETS);
+        param_reject(r);
+        return;
+    }
+    const char *p[4] = {from, to, camera, gran};
+    res = api_query(r, true, summary_sql, 4, p);
+    if (!res)
+        return;
+    api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+}
+
+void h_analytics_summary(api_req *r)
+{
+    summary(r, NULL);
+}
+
+void h_analytics_camera(api_req *r)
+{
+    const char *id = r->seg[2];
+    const char *p[1] = {id};
+    PGresult *res = api_query(r, true, "SELECT 1 FROM cameras WHERE id = $1", 1, p);
+    if (!res)
+        return;
+    int n = PQntuples(res);
+    PQclear(res);
+    if (n == 0) {
+        api_error(r, 404, "DEVICE_NOT_FOUND", json_pack("{s:s}", "id", id),
+                  "camera %s is not known", id);
+        return;
+    }
+    summary(r, id);
+}

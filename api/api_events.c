@@ -1,0 +1,102 @@
+/* api_events.c - GET /events and GET /events/{id}.
+ *
+ * events is partitioned by day on "timestamp"; time-range filters prune
+ * partitions and the (camera_id, timestamp) and (event_type, timestamp)
+ * indexes serve the common filtered lists. */
+#include "api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define EVENT_FIELDS                                                                              \
+    "'id', e.id, 'camera_id', e.camera_id, 'stream_id', e.stream_id,"                             \
+    " 'event_type', e.event_type, 'type_detail', e.type_detail, 'confidence', e.confidence,"      \
+    " 'timestamp', e.\"timestamp\", 'model_id', e.model_id, 'model_version', e.model_version,"    \
+    " 'bounding_boxes', e.bounding_boxes, 'frame_id', e.frame_id,"                                \
+    " 'inference_time_ms', e.inference_time_ms, 'runtime_id', e.runtime_id,"                      \
+    " 'error_code', e.error_code, 'error_message', e.error_message,"                              \
+    " 'attributes', e.attributes, 'violation_id', e.violation_id, 'created_at', e.created_at"
+
+void h_events_list(api_req *r)
+{
+    const char *type = param_str(r, "event_type"), *camera = param_str(r, "camera_id");
+    const char *violation = NULL, *order = "desc";
+    char from[48] = "", to[48] = "", conf[32] = "";
+    double cmin = 0;
+    bool has_cmin;
+    param_uuid(r, "violation_id", &violation);
+    param_time(r, "from", from, sizeof from);
+    param_time(r, "to", to, sizeof to);
+    param_double(r, "confidence_min", 0, 1, &cmin, &has_cmin);
+    param_enum(r, "sort_order", "asc|desc", &order);
+    char tag[16];
+    snprintf(tag, sizeof tag, "e:%s", order);
+    api_page pg;
+    list_page(r, 100, 1000, tag, &pg);
+    if (param_reject(r))
+        return;
+    if (has_cmin)
+        snprintf(conf, sizeof conf, "%.17g", cmin);
+    bool desc = !strcmp(order, "desc");
+
+    sqlw w = {0};
+    sqlw_add(&w, "e.event_type = $?", type);
+    sqlw_add(&w, "e.camera_id = $?", camera);
+    sqlw_add(&w, "e.violation_id = $?::uuid", violation);
+    sqlw_add(&w, "e.\"timestamp\" >= $?::timestamptz", from[0] ? from : NULL);
+    sqlw_add(&w, "e.\"timestamp\" < $?::timestamptz", to[0] ? to : NULL);
+    sqlw_add(&w, "e.confidence >= $?::float8", conf[0] ? conf : NULL);
+    char fw[1024];
+    snprintf(fw, sizeof fw, "FROM events e%s", sqlw_sql(&w));
+    bool exact;
+    long long total = list_count(r, fw, w.n, w.params, &exact);
+    if (total < 0) {
+        sqlw_free(&w);
+        return;
+    }
+    if (pg.keyset)
+        sqlw_add2(&w,
+                  desc ? "(e.\"timestamp\", e.id) < ('epoch'::timestamptz + $?::bigint * interval "
+                         "'1 microsecond', $?::uuid)"
+                       : "(e.\"timestamp\", e.id) > ('epoch'::timestamptz + $?::bigint * interval "
+                         "'1 microsecond', $?::uuid)",
+                  pg.after_key, pg.after_id);
+    char lim[24], off[24];
+    snprintf(lim, sizeof lim, "%ld", pg.limit + 1);
+    snprintf(off, sizeof off, "%ld", pg.offset);
+    int plim = sqlw_param(&w, lim), poff = sqlw_param(&w, off);
+    char sql[4096];
+    snprintf(sql, sizeof sql,
+             "SELECT json_build_object(" EVENT_FIELDS ")::text,"
+             " (extract(epoch FROM e.\"timestamp\") * 1000000)::bigint::text, e.id::text"
+             " FROM events e%s ORDER BY e.\"timestamp\" %s, e.id %s LIMIT $%d OFFSET $%d",
+             sqlw_sql(&w), order, order, plim, poff);
+    PGresult *res = api_query(r, true, sql, w.n, w.params);
+    sqlw_free(&w);
+    if (!res)
+        return;
+    list_respond(r, "events", res, &pg, tag, total, exact);
+    PQclear(res);
+}
+
+void h_event_get(api_req *r)
+{
+    const char *id = r->seg[1];
+    if (!api_is_uuid(id)) {
+        api_error(r, 400, "INVALID_PARAMETER", json_pack("{s:s}", "id", "must be a UUID"),
+                  "event id must be a UUID");
+        return;
+    }
+    const char *p[1] = {id};
+    PGresult *res = api_query(
+        r, true, "SELECT json_build_object(" EVENT_FIELDS ")::text FROM events e WHERE e.id = $1",
+        1, p);
+    if (!res)
+        return;
+    if (PQntuples(res) == 0)
+        api_error(r, 404, "EVENT_NOT_FOUND", json_pack("{s:s}", "id", id),
+                  "event %s does not exist", id);
+    else
+        api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+}

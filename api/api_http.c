@@ -1,0 +1,667 @@
+/* api_http.c - the life of one request.
+ *
+ *   1. first callback: request id, client address, body size check
+ *   2. body callbacks: accumulate up to RUTH_API_MAX_BODY_BYTES
+ *   3. last callback: CORS preflight, rate limit, route, authenticate,
+ *      authorise, run the handler, queue the response
+ *   4. completion: access log line, metrics, free
+ * Every response carries X-Request-ID; every error is the contract's body. */
+#include "api.h"
+
+#include "embedded.h"
+#include "log.h"
+#include "pg.h"
+#include "outbox.h"
+#include "xmalloc.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+double api_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- responses ---- */
+
+void api_json_text(api_req *r, unsigned status, const char *json, size_t len)
+{
+    r->status = status;
+    buf_set(&r->out, json, len);
+}
+
+void api_json_steal(api_req *r, unsigned status, json_t *body)
+{
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    api_json_text(r, status, s, strlen(s));
+    free(s);
+}
+
+void api_no_content(api_req *r)
+{
+    r->status = 204;
+    buf_reset(&r->out);
+}
+
+static void iso_now(char *out, size_t n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char s[32];
+    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%03ldZ", s, ts.tv_nsec / 1000000);
+}
+
+void api_error(api_req *r, unsigned status, const char *code, json_t *details, const char *fmt,
+               ...)
+{
+    char desc[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(desc, sizeof desc, fmt, ap);
+    va_end(ap);
+    char ts[40];
+    iso_now(ts, sizeof ts);
+    json_t *b = json_pack("{s:s, s:s, s:i, s:o, s:s, s:s}", "error", code, "error_description",
+                          desc, "status_code", (int)status, "details",
+                          details ? details : json_object(), "request_id", r->request_id,
+                          "timestamp", ts);
+    api_json_steal(r, status, b);
+}
+
+void api_db_error(api_req *r, const char *what, const char *err)
+{
+    log_ctx ctx = LOG_CTX_INIT;
+    ctx.request_id = r->request_id;
+    log_at(LOG_ERROR, &ctx, "%s: %s", what, err);
+    metric_inc(r->a->m_db_errors);
+    /* The database's own message stays in the log: it can name tables and
+     * values the caller has no business seeing. */
+    api_error(r, 500, "DATABASE_ERROR", NULL, "the database could not complete the request");
+}
+
+PGconn *api_db(api_req *r, bool read_only)
+{
+    if (r->db)
+        return r->db;
+    char err[512];
+    api_pool *p = read_only ? r->a->read_pool : r->a->pool;
+    r->db = api_pool_get(p, 2000, err, sizeof err);
+    r->db_pool = p;
+    if (!r->db) {
+        log_ctx ctx = LOG_CTX_INIT;
+        ctx.request_id = r->request_id;
+        log_at(LOG_WARN, &ctx, "no database connection: %s", err);
+        metric_inc(r->a->m_db_errors);
+        snprintf(r->retry_after, sizeof r->retry_after, "1");
+        api_error(r, 503, "DATABASE_ERROR", NULL, "the database is unavailable; retry shortly");
+    }
+    return r->db;
+}
+
+PGresult *api_query(api_req *r, bool read_only, const char *sql, int nparams,
+                    const char *const *params)
+{
+    PGconn *db = api_db(r, read_only);
+    if (!db)
+        return NULL;
+    char err[1024];
+    PGresult *res = pg_exec_params(db, sql, nparams, params, NULL, err, sizeof err);
+    if (!res)
+        api_db_error(r, "query failed", err);
+    return res;
+}
+
+void api_outbox_relay(api_req *r, const char *ids)
+{
+    const char *p[1] = {ids};
+    if (r->db && outbox_relay(r->db, r->a->producer, &r->a->delivery_failures,
+                              "id = ANY($1::bigint[])", 1, p) < 0) {
+        log_ctx ctx = LOG_CTX_INIT;
+        ctx.request_id = r->request_id;
+        log_at(LOG_WARN, &ctx, "outbox relay failed; the background sweep will publish later");
+    }
+}
+
+/* ---- rate limiting: a token bucket per client address ---- */
+
+#define RL_SLOTS 4096
+
+typedef struct rl_slot {
+    char client[64];
+    double tokens;
+    double at;
+} rl_slot;
+
+struct api_ratelimit {
+    int rps;
+    pthread_mutex_t mu;
+    rl_slot slots[RL_SLOTS];
+};
+
+api_ratelimit *api_ratelimit_new(int rps)
+{
+    api_ratelimit *rl = xcalloc(1, sizeof *rl);
+    rl->rps = rps;
+    pthread_mutex_init(&rl->mu, NULL);
+    return rl;
+}
+
+void api_ratelimit_free(api_ratelimit *rl)
+{
+    if (!rl)
+        return;
+    pthread_mutex_destroy(&rl->mu);
+    free(rl);
+}
+
+bool api_ratelimit_take(api_ratelimit *rl, const char *client, double now, int *retry_after_sec)
+{
+    if (!rl || rl->rps <= 0)
+        return true;
+    uint32_t h = 2166136261u;
+    for (const char *p = client; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    double burst = rl->rps * 2.0;
+    pthread_mutex_lock(&rl->mu);
+    /* A client sharing a slot with another evicts it: the evicted one starts
+     * with a full bucket, which only errs towards letting requests in. */
+    rl_slot *s = &rl->slots[h % RL_SLOTS];
+    if (strcmp(s->client, client)) {
+        snprintf(s->client, sizeof s->client, "%s", client);
+        s->tokens = burst;
+        s->at = now;
+    }
+    s->tokens += (now - s->at) * rl->rps;
+    if (s->tokens > burst)
+        s->tokens = burst;
+    s->at = now;
+    bool ok = s->tokens >= 1.0;
+    if (ok)
+        s->tokens -= 1.0;
+    else
+        *retry_after_sec = (int)((1.0 - s->tokens) / rl->rps) + 1;
+    pthread_mutex_unlock(&rl->mu);
+    return ok;
+}
+
+/* ---- routing ---- */
+
+typedef void (*api_handler)(api_req *r);
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* segments below /api/v1; ":x" matches any one */
+    api_role role;       /* ROLE_NONE = public */
+    api_handler fn;
+    const char *name;    /* metrics label */
+    metric *count[6];    /* requests by status class 1xx..5xx */
+} route;
+
+static void h_health(api_req *r);
+static void h_ready(api_req *r);
+static void h_metrics(api_req *r);
+static void h_openapi(api_req *r);
+
+/* clang-format off */
+static route routes[] = {
+    {"GET",    "health",                      ROLE_NONE,     h_health,            "health", {0}},
+    {"GET",    "ready",                       ROLE_NONE,     h_ready,             "ready", {0}},
+    {"GET",    "metrics",                     ROLE_NONE,     h_metrics,           "metrics", {0}},
+    {"GET",    "openapi.json",                ROLE_VIEWER,   h_openapi,           "openapi", {0}},
+    {"GET",    "violations",                  ROLE_VIEWER,   h_violations_list,   "violations_list", {0}},
+    {"GET",    "violations/stream",           ROLE_VIEWER,   h_violations_stream, "violations_stream", {0}},
+    {"GET",    "violations/:id",              ROLE_VIEWER,   h_violation_get,     "violation_get", {0}},
+    {"PATCH",  "violations/:id",              ROLE_OPERATOR, h_violation_patch,   "violation_patch", {0}},
+    {"GET",    "events",                      ROLE_VIEWER,   h_events_list,       "events_list", {0}},
+    {"GET",    "events/:id",                  ROLE_VIEWER,   h_event_get,         "event_get", {0}},
+    {"GET",    "analytics/summary",           ROLE_VIEWER,   h_analytics_summary, "analytics_summary", {0}},
+    {"GET",    "analytics/cameras/:id",       ROLE_VIEWER,   h_analytics_camera,  "analytics_camera", {0}},
+    {"GET",    "devices",                     ROLE_VIEWER,   h_devices_list,      "devices_list", {0}},
+    {"GET",    "devices/:id",                 ROLE_VIEWER,   h_device_get,        "device_get", {0}},
+    {"POST",   "devices/:id/start-inference", ROLE_ADMIN,    h_device_start,      "device_start", {0}},
+    {"POST",   "devices/:id/stop-inference",  ROLE_ADMIN,    h_device_stop,       "device_stop", {0}},
+    {"GET",    "models/status",               ROLE_VIEWER,   h_models_status,     "models_status", {0}},
+    {"POST",   "internal/runtime/register",   ROLE_OPERATOR, h_runtime_register,  "runtime_register", {0}},
+    {"GET",    "rules",                       ROLE_VIEWER,   h_rules_list,        "rules_list", {0}},
+    {"POST",   "rules",                       ROLE_ADMIN,    h_rule_create,       "rule_create", {0}},
+    {"GET",    "rules/:id",                   ROLE_VIEWER,   h_rule_get,          "rule_get", {0}},
+    {"PATCH",  "rules/:id",                   ROLE_ADMIN,    h_rule_patch,        "rule_patch", {0}},
+    {"DELETE", "rules/:id",                   ROLE_ADMIN,    h_rule_delete,       "rule_delete", {0}},
+    {"GET",    "event-type-map",              ROLE_VIEWER,   h_typemap_list,      "typemap_list", {0}},
+    {"PUT",    "event-type-map/:label",       ROLE_ADMIN,    h_typemap_put,       "typemap_put", {0}},
+    {"DELETE", "event-type-map/:label",       ROLE_ADMIN,    h_typemap_delete,    "typemap_delete", {0}},
+};
+/* clang-format on */
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+static bool route_match(const route *rt, api_req *r)
+{
+    const char *p = rt->pattern;
+    int i = 0;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t k = slash ? (size_t)(slash - p) : strlen(p);
+        if (i >= r->nseg)
+            return false;
+        if (p[0] != ':' && (strlen(r->seg[i]) != k || strncmp(p, r->seg[i], k)))
+            return false;
+        i++;
+        p += k + (slash ? 1 : 0);
+    }
+    return i == r->nseg;
+}
+
+/* Split `url` into r->seg: "/api/v1/x/y" and "/x/y" (the operational
+ * endpoints and /openapi.json are served at the root too). false when the
+ * path is not under a known prefix or has too many segments. */
+static bool split_path(api_req *r, const char *url, char *copy, size_t copysz)
+{
+    const char *p = url;
+    if (!strncmp(p, "/api/v1/", 8))
+        p += 8;
+    else if (!strcmp(p, "/api/v1"))
+        p += 7;
+    else if (*p == '/')
+        p += 1;
+    else
+        return false;
+    snprintf(copy, copysz, "%s", p);
+    r->nseg = 0;
+    for (char *s = copy; *s;) {
+        if (r->nseg == API_MAX_SEGMENTS)
+            return false;
+        r->seg[r->nseg++] = s;
+        char *slash = strchr(s, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        s = slash + 1;
+        if (!*s)
+            break; /* trailing slash */
+    }
+    for (int i = 0; i < r->nseg; i++)
+        if (!*r->seg[i] || !api_is_utf8(r->seg[i], strlen(r->seg[i])))
+            return false;
+    return true;
+}
+
+static void authenticate(api_req *r, const route *rt)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7)) {
+        api_error(r, 401, "INVALID_TOKEN", NULL, "a Bearer token is required");
+        return;
+    }
+    char why[128];
+    auth_result ar = auth_verify(h + 7, r->a->cfg->jwt_secret_key, (int64_t)time(NULL), &r->who,
+                                 why, sizeof why);
+    if (ar == AUTH_EXPIRED) {
+        api_error(r, 401, "TOKEN_EXPIRED", NULL, "%s", why);
+        return;
+    }
+    if (ar != AUTH_OK) {
+        api_error(r, 401, "INVALID_TOKEN", NULL, "%s", why);
+        return;
+    }
+    api_role need = rt->role;
+    if (r->who.role < need) {
+        api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
+                  json_pack("{s:s, s:s}", "required_role", api_role_name(need), "role",
+                            api_role_name(r->who.role)),
+                  "this operation needs the %s role", api_role_name(need));
+        return;
+    }
+    rt->fn(r);
+}
+
+static route *dispatch(api_req *r, const char *url)
+{
+    char path[2048];
+    if (strlen(url) >= sizeof path || !split_path(r, url, path, sizeof path)) {
+        api_error(r, 404, "NOT_FOUND", NULL, "no such resource");
+        return NULL;
+    }
+    bool path_known = false;
+    for (size_t i = 0; i < NROUTES; i++) {
+        if (!route_match(&routes[i], r))
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, r->method))
+            continue;
+        if (routes[i].role == ROLE_NONE)
+            routes[i].fn(r);
+        else
+            authenticate(r, &routes[i]);
+        return &routes[i];
+    }
+    if (path_known)
+        api_error(r, 405, "METHOD_NOT_ALLOWED", NULL, "%s is not allowed here", r->method);
+    else
+        api_error(r, 404, "NOT_FOUND", NULL, "no such resource");
+    return NULL;
+}
+
+/* ---- operational endpoints ---- */
+
+extern const struct embedded_file api_openapi_files[];
+
+static void h_openapi(api_req *r)
+{
+    api_json_text(r, 200, api_openapi_files[0].data, api_openapi_files[0].len);
+}
+
+static void h_metrics(api_req *r)
+{
+    size_t len;
+    char *s = metrics_render(r->a->reg, &len);
+    r->status = 200;
+    buf_set(&r->out, s, len);
+    free(s);
+    r->sse = false;
+}
+
+static void h_ready(api_req *r)
+{
+    char err[256];
+    if (!api_pool_ping(r->a->pool, err, sizeof err)) {
+        api_error(r, 503, "DATABASE_ERROR", NULL, "not ready: database unavailable");
+        return;
+    }
+    api_json_steal(r, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static void h_health(api_req *r)
+{
+    char err[256];
+    bool db = api_pool_ping(r->a->pool, err, sizeof err);
+    const struct rd_kafka_metadata *md = NULL;
+    bool kafka = rd_kafka_metadata(r->a->producer, 0, NULL, &md, 1000) ==
+                 RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    const char *vas = r->a->cfg->vas_base_url && *r->a->cfg->vas_base_url ? "configured"
+                                                                           : "not_configured";
+    json_t *b = json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}", "status",
+                          db && kafka ? "healthy" : "degraded", "components", "database",
+                          "status", db ? "up" : "down", "kafka", "status", kafka ? "up" : "down",
+                          "vas", "status", vas);
+    api_json_steal(r, 200, b);
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static void request_id(api_req *r)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-ID");
+    if (h) {
+        size_t n = strlen(h);
+        bool ok = n > 0 && n < 64;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
+                 (h[i] >= '0' && h[i] <= '9') || h[i] == '-' || h[i] == '_' || h[i] == '.' ||
+                 h[i] == ':';
+        if (ok) {
+            memcpy(r->request_id, h, n + 1);
+            return;
+        }
+    }
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+        memset(b, 0, sizeof b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(r->request_id, sizeof r->request_id,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+}
+
+static void client_addr(api_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(r->client, sizeof r->client, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client,
+                  sizeof r->client);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client,
+                  sizeof r->client);
+}
+
+/* Access-Control-Allow-Origin for `origin` when it is allowed. */
+static bool cors_allowed(const api *a, const char *origin)
+{
+    const char *list = a->cfg->api_cors_origins;
+    if (!origin || !list || !*list)
+        return false;
+    size_t n = strlen(origin);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',')
+            end++;
+        const char *e = end;
+        while (e > p && e[-1] == ' ')
+            e--;
+        if ((e - p == 1 && *p == '*') || ((size_t)(e - p) == n && !strncmp(p, origin, n)))
+            return true;
+        p = end;
+    }
+    return false;
+}
+
+static enum MHD_Result queue(api_req *r)
+{
+    struct MHD_Response *resp;
+    if (r->sse) {
+        resp = r->stream_response;
+        r->stream_response = NULL;
+    } else {
+        size_t len = r->out.len;
+        unsigned char *data = r->out.data;
+        r->out.data = NULL;
+        r->out.len = r->out.cap = 0;
+        resp = MHD_create_response_from_buffer(len, data ? data : (unsigned char *)"",
+                                               data ? MHD_RESPMEM_MUST_FREE
+                                                    : MHD_RESPMEM_PERSISTENT);
+        if (r->status != 204)
+            MHD_add_response_header(resp, "Content-Type",
+                                    r->seg[0] && !strcmp(r->seg[0], "metrics") && r->nseg == 1 &&
+                                            r->status == 200
+                                        ? "text/plain; version=0.0.4"
+                                        : "application/json");
+    }
+    MHD_add_response_header(resp, "X-Request-ID", r->request_id);
+    if (r->etag[0])
+        MHD_add_response_header(resp, "ETag", r->etag);
+    if (r->retry_after[0])
+        MHD_add_response_header(resp, "Retry-After", r->retry_after);
+    const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+    if (cors_allowed(r->a, origin)) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(resp, "Vary", "Origin");
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                "X-Request-ID, ETag, Retry-After");
+        if (!strcmp(r->method, "OPTIONS")) {
+            MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+                                    "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+            MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                    "Authorization, Content-Type, If-Match, X-Request-ID, "
+                                    "Last-Event-ID");
+            MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+        }
+    }
+    enum MHD_Result ok = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static void handle(api_req *r, const char *url)
+{
+    api *a = r->a;
+    if (!strcmp(r->method, "OPTIONS")) {
+        api_no_content(r);
+        return;
+    }
+    int retry = 0;
+    if (!api_ratelimit_take(a->rl, r->client, api_now(), &retry)) {
+        metric_inc(a->m_rate_limited);
+        snprintf(r->retry_after, sizeof r->retry_after, "%d", retry);
+        api_error(r, 429, "RATE_LIMITED", json_pack("{s:i}", "retry_after_seconds", retry),
+                  "too many requests from this client");
+        return;
+    }
+    if (r->body_too_large) {
+        api_error(r, 413, "PAYLOAD_TOO_LARGE",
+                  json_pack("{s:i}", "max_body_bytes", a->cfg->api_max_body_bytes),
+                  "request body is larger than %d bytes", a->cfg->api_max_body_bytes);
+        return;
+    }
+    route *rt = dispatch(r, url);
+    if (rt) {
+        unsigned cls = r->status / 100;
+        if (cls >= 1 && cls <= 5)
+            metric_inc(rt->count[cls]);
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    api *a = cls;
+    api_req *r = *con_cls;
+    if (!r) {
+        r = xcalloc(1, sizeof *r);
+        r->a = a;
+        r->conn = conn;
+        r->method = method;
+        r->url = url;
+        r->started = api_now();
+        request_id(r);
+        client_addr(r);
+        metric_add(a->m_requests_inflight, 1);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoll(cl, NULL, 10) > a->cfg->api_max_body_bytes)
+            r->body_too_large = true;
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!r->body_too_large) {
+            if (r->body.len + *upload_size > (size_t)a->cfg->api_max_body_bytes) {
+                r->body_too_large = true;
+                buf_free(&r->body);
+            } else {
+                buf_append(&r->body, upload, *upload_size);
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    handle(r, url);
+    if (r->db) {
+        api_pool_put(r->db_pool, r->db);
+        r->db = NULL;
+    }
+    return queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    api *a = cls;
+    api_req *r = *con_cls;
+    if (!r)
+        return;
+    double ms = (api_now() - r->started) * 1000.0;
+    metric_add(a->m_requests_inflight, -1);
+    metric_observe(a->m_latency, ms / 1000.0);
+    log_level lvl = r->status >= 500 ? LOG_WARN : LOG_INFO;
+    if (log_enabled(lvl)) {
+        char extra[256];
+        snprintf(extra, sizeof extra, "\"method\":\"%s\",\"status\":%u,\"duration_ms\":%.2f",
+                 r->method, r->status, ms);
+        log_ctx ctx = LOG_CTX_INIT;
+        ctx.request_id = r->request_id;
+        ctx.extra_json = extra;
+        log_at(lvl, &ctx, "%s %s -> %u", r->method, r->url, r->status);
+    }
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->sse)
+        log_debug("request %s ended early (code %d)", r->request_id, (int)toe);
+    if (r->stream_response)
+        MHD_destroy_response(r->stream_response);
+    json_decref(r->details);
+    buf_free(&r->body);
+    buf_free(&r->out);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_warn("http: %s", msg);
+}
+
+struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size_t errsz)
+{
+    static const double bounds[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                    0.05,   0.1,   0.25,  0.5,   1,    2.5};
+    a->m_requests_inflight = metrics_gauge(a->reg, "ruth_api_requests_in_flight",
+                                           "Requests being handled.", NULL);
+    a->m_db_errors = metrics_counter(a->reg, "ruth_api_database_errors_total",
+                                     "Requests that failed on the database.", NULL);
+    a->m_rate_limited = metrics_counter(a->reg, "ruth_api_rate_limited_total",
+                                        "Requests refused with 429.", NULL);
+    a->m_latency = metrics_histogram(a->reg, "ruth_api_request_seconds",
+                                     "Request handling time.", NULL, bounds,
+                                     sizeof bounds / sizeof bounds[0]);
+    for (size_t i = 0; i < NROUTES; i++)
+        for (int c = 1; c <= 5; c++) {
+            char labels[128];
+            snprintf(labels, sizeof labels, "route=\"%s\",status=\"%dxx\"", routes[i].name, c);
+            routes[i].count[c] = metrics_counter(a->reg, "ruth_api_requests_total",
+                                                 "Requests answered, by route and status class.",
+                                                 labels);
+        }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->cfg->api_max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    if (!d)
+        snprintf(err, errsz, "cannot listen on port %d (in use?)", port);
+    return d;
+}
+
+int api_http_port(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return di ? di->port : -1;
+}

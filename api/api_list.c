@@ -1,0 +1,238 @@
+/* api_list.c - pagination shared by every list endpoint.
+ *
+ * Offset paging is the contract's; keyset paging (`cursor` / `next_cursor`)
+ * is for deep pages at scale: the cursor is base64url("<sort tag>|<sort
+ * value>|<row id>") of the last row returned, and the next page starts
+ * strictly after it in the same order, so its cost does not grow with depth.
+ *
+ * `total` is exact up to LIST_COUNT_EXACT_MAX matching rows, above that it
+ * is PostgreSQL's row estimate for the same query and
+ * `pagination.total_exact` is false. Counts are cached for one second per
+ * query and parameters, so dashboards polling the same list do not count on
+ * every request. */
+#include "api.h"
+
+#include "xmalloc.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COUNT_CACHE_SLOTS 512
+#define COUNT_CACHE_TTL 1.0
+
+typedef struct count_slot {
+    uint64_t hash;
+    char *key;
+    long long total;
+    bool exact;
+    double at;
+} count_slot;
+
+static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
+static count_slot count_cache[COUNT_CACHE_SLOTS];
+
+bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag, api_page *pg)
+{
+    memset(pg, 0, sizeof *pg);
+    pg->limit = dflt_limit;
+    bool ok = param_int(r, "limit", 1, max_limit, &pg->limit);
+    ok = param_int(r, "offset", 0, 1000000000L, &pg->offset) && ok;
+    pg->cursor = param_str(r, "cursor");
+    if (!pg->cursor)
+        return ok;
+    if (pg->offset) {
+        param_invalid(r, "cursor", "cannot be combined with offset");
+        return false;
+    }
+    buf b = {0};
+    bool good = strlen(pg->cursor) < 512 &&
+                api_b64url_decode(pg->cursor, strlen(pg->cursor), &b);
+    buf_append_byte(&b, 0);
+    char *s = (char *)b.data;
+    char *bar1 = good ? strchr(s, '|') : NULL;
+    char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
+    if (bar2) {
+        *bar1 = *bar2 = '\0';
+        good = !strcmp(s, sort_tag) && api_is_uuid(bar2 + 1) &&
+               strlen(bar1 + 1) < sizeof pg->after_key && bar1[1] &&
+               api_is_utf8(bar1 + 1, strlen(bar1 + 1));
+        if (good) {
+            snprintf(pg->after_key, sizeof pg->after_key, "%s", bar1 + 1);
+            snprintf(pg->after_id, sizeof pg->after_id, "%s", bar2 + 1);
+        }
+    } else {
+        good = false;
+    }
+    buf_free(&b);
+    if (!good) {
+        param_invalid(r, "cursor", "is not a cursor issued for this list and sort order");
+        return false;
+    }
+    pg->keyset = true;
+    return ok;
+}
+
+static uint64_t fnv(const char *s, uint64_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (h ^ 0xff) * 1099511628211ull;
+}
+
+static long long plan_rows(api_req *r, const char *from_where, int nparams,
+                           const char *const *params)
+{
+    buf sql = {0};
+    buf_printf(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 %s", from_where);
+    buf_append_byte(&sql, 0);
+    PGresult *res = api_query(r, true, (const char *)sql.data, nparams, params);
+    buf_free(&sql);
+    if (!res)
+        return -1;
+    json_t *j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    json_t *rows = json_object_get(json_object_get(json_array_get(j, 0), "Plan"), "Plan Rows");
+    long long n = (long long)json_number_value(rows);
+    json_decref(j);
+    return n;
+}
+
+long long list_count(api_req *r, const char *from_where, int nparams, const char *const *params,
+                     bool *exact)
+{
+    buf key = {0};
+    buf_append_str(&key, from_where);
+    for (int i = 0; i < nparams; i++) {
+        buf_append_byte(&key, 0x1f);
+        buf_append_str(&key, params[i] ? params[i] : "\x1e");
+    }
+    buf_append_byte(&key, 0);
+    uint64_t h = fnv((const char *)key.data, 1469598103934665603ull);
+    double now = api_now();
+    pthread_mutex_lock(&count_mu);
+    count_slot *s = &count_cache[h % COUNT_CACHE_SLOTS];
+    if (s->key && s->hash == h && now - s->at < COUNT_CACHE_TTL &&
+        !strcmp(s->key, (const char *)key.data)) {
+        long long total = s->total;
+        *exact = s->exact;
+        pthread_mutex_unlock(&count_mu);
+        buf_free(&key);
+        return total;
+    }
+    pthread_mutex_unlock(&count_mu);
+
+    buf sql = {0};
+    buf_printf(&sql, "SELECT count(*) FROM (SELECT 1 %s LIMIT %d) c", from_where,
+               LIST_COUNT_EXACT_MAX + 1);
+    buf_append_byte(&sql, 0);
+    PGresult *res = api_query(r, true, (const char *)sql.data, nparams, params);
+    buf_free(&sql);
+    if (!res) {
+        buf_free(&key);
+        return -1;
+    }
+    long long total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    *exact = true;
+    if (total > LIST_COUNT_EXACT_MAX) {
+        long long est = plan_rows(r, from_where, nparams, params);
+        if (est < 0) {
+            buf_free(&key);
+            return -1;
+        }
+        total = est > total ? est : total;
+        *exact = false;
+    }
+    pthread_mutex_lock(&count_mu);
+    free(s->key);
+    s->key = (char *)key.data; /* the cache takes the key */
+    s->hash = h;
+    s->total = total;
+    s->exact = *exact;
+    s->at = now;
+    pthread_mutex_unlock(&count_mu);
+    return total;
+}
+
+void list_respond(api_req *r, const char *items, PGresult *res, const api_page *pg,
+                  const char *sort_tag, long long total, bool exact)
+{
+    int rows = PQntuples(res);
+    bool more = rows > pg->limit;
+    int n = more ? (int)pg->limit : rows;
+    buf *o = &r->out;
+    buf_reset(o);
+    buf_printf(o, "{\"%s\":[", items);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            buf_append_byte(o, ',');
+        buf_append(o, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+    }
+    /* On a keyset page the offset of the page is unknown; report 0. */
+    buf_printf(o, "],\"pagination\":{\"total\":%lld,\"limit\":%ld,\"offset\":%ld,\"has_more\":%s,"
+                  "\"total_exact\":%s,\"next_cursor\":",
+               total, pg->limit, pg->offset, more ? "true" : "false", exact ? "true" : "false");
+    if (more && sort_tag) {
+        buf c = {0};
+        buf_printf(&c, "%s|%s|%s", sort_tag, PQgetvalue(res, n - 1, 1), PQgetvalue(res, n - 1, 2));
+        buf_append_byte(o, '"');
+        api_b64url_encode(o, c.data, c.len);
+        buf_append_byte(o, '"');
+        buf_free(&c);
+    } else {
+        buf_append_str(o, "null");
+    }
+    buf_append_str(o, "}}");
+    r->status = 200;
+}
+
+static void sqlw__cond(sqlw *w, const char *cond, const char *const *values, int nvalues)
+{
+    if (w->n + nvalues > SQLW_MAX_PARAMS)
+        return; /* callers use a fixed, smaller number of conditions */
+    if (w->where.len && w->where.data[w->where.len - 1] == 0)
+        w->where.len--; /* drop the terminator sqlw_sql() added */
+    buf_append_str(&w->where, w->where.len ? " AND " : " WHERE ");
+    int k = 0;
+    for (const char *p = cond; *p; p++) {
+        if (p[0] == '$' && p[1] == '?' && k < nvalues) {
+            w->params[w->n] = values[k++];
+            buf_printf(&w->where, "$%d", ++w->n);
+            p++;
+        } else {
+            buf_append_byte(&w->where, (unsigned char)*p);
+        }
+    }
+}
+
+void sqlw_add(sqlw *w, const char *cond, const char *value)
+{
+    if (value)
+        sqlw__cond(w, cond, &value, 1);
+}
+
+void sqlw_add2(sqlw *w, const char *cond, const char *v1, const char *v2)
+{
+    const char *v[2] = {v1, v2};
+    sqlw__cond(w, cond, v, 2);
+}
+
+int sqlw_param(sqlw *w, const char *value)
+{
+    w->params[w->n] = value;
+    return ++w->n;
+}
+
+const char *sqlw_sql(sqlw *w)
+{
+    if (!w->where.len || w->where.data[w->where.len - 1] != 0)
+        buf_append_byte(&w->where, 0);
+    return (const char *)w->where.data;
+}
+
+void sqlw_free(sqlw *w)
+{
+    buf_free(&w->where);
+}

@@ -1,0 +1,154 @@
+/* api_main.c - ruth-api: start-up, the background outbox sweep, shutdown.
+ *
+ * Serves the REST API of ARCHITECTURE §8 under /api/v1 plus /health, /ready,
+ * /metrics and /openapi.json on RUTH_API_PORT. */
+#include "api.h"
+
+#include "kafka.h"
+#include "log.h"
+#include "outbox.h"
+#include "pg.h"
+#include "shutdown.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size_t errsz);
+int api_http_port(struct MHD_Daemon *d);
+
+static const char usage[] =
+    "Usage: ruth-api [--help]\n"
+    "\n"
+    "Serves the Ruth AI REST API (/api/v1: violations, events, analytics, devices,\n"
+    "models, rules, event-type map, the live violation stream) from PostgreSQL,\n"
+    "plus /health, /ready, /metrics and /openapi.json. Every /api/v1 endpoint\n"
+    "needs an HS256 bearer token (mint one with ruth-token).\n";
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    api *a = opaque;
+    if (m->err) {
+        atomic_fetch_add(&a->delivery_failures, 1);
+        log_error("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                  rd_kafka_err2str(m->err));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    ruth_config cfg;
+    int st = config_startup(argc, argv, CFG_API, "ruth-api", usage, &cfg);
+    if (st)
+        return st == 1 ? 0 : 2;
+    shutdown_install();
+    int rc = 1;
+    char err[512];
+    api a = {0};
+    a.cfg = &cfg;
+    a.reg = metrics_new();
+    PGconn *sweep_db = NULL;
+
+    int threads = cfg.api_threads > 0 ? cfg.api_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    a.codec = codec_new(cfg.schema_registry_url, err, sizeof err);
+    if (!a.codec) {
+        log_error("%s", err);
+        goto done;
+    }
+    /* Two connections per HTTP thread at least would only queue in PostgreSQL. */
+    a.pool = api_pool_new(cfg.database_url, cfg.api_db_pool, err, sizeof err);
+    if (!a.pool) {
+        log_error("%s", err);
+        goto done;
+    }
+    if (cfg.database_read_url && *cfg.database_read_url) {
+        a.read_pool = api_pool_new(cfg.database_read_url, cfg.api_db_pool, err, sizeof err);
+        if (!a.read_pool) {
+            log_error("%s", err);
+            goto done;
+        }
+    } else {
+        a.read_pool = a.pool;
+    }
+    rd_kafka_conf_t *pconf = kafka_conf_new(cfg.kafka_bootstrap_servers, "ruth-api", err,
+                                            sizeof err);
+    if (!pconf) {
+        log_error("%s", err);
+        goto done;
+    }
+    rd_kafka_conf_set_dr_msg_cb(pconf, on_delivery);
+    rd_kafka_conf_set_opaque(pconf, &a);
+    a.producer = kafka_producer_new(pconf, err, sizeof err); /* takes pconf */
+    if (!a.producer) {
+        log_error("%s", err);
+        goto done;
+    }
+    atomic_store(&a.stream, api_stream_start(&a, cfg.api_stream_buffer, err, sizeof err));
+    if (!atomic_load(&a.stream))
+        log_warn("live violation stream not started yet (%s); /violations/stream answers 503 "
+                 "until it is",
+                 err);
+    a.rl = api_ratelimit_new(cfg.api_rate_limit_rps);
+    a.daemon = api_http_start(&a, cfg.api_port, threads, err, sizeof err);
+    if (!a.daemon) {
+        log_error("%s", err);
+        goto done;
+    }
+    {
+        log_ctx ctx = LOG_CTX_INIT;
+        char extra[64];
+        int port = api_http_port(a.daemon);
+        snprintf(extra, sizeof extra, "\"api_port\":%d", port);
+        ctx.extra_json = extra;
+        log_at(LOG_INFO, &ctx, "serving the API on port %d with %d threads, %d database "
+                               "connections",
+               port, threads, cfg.api_db_pool);
+    }
+
+    /* Outbox rows a request committed but could not relay (Kafka down, the
+     * process crashed last time) are published from here. */
+    int tick = 0;
+    while (g_run) {
+        usleep(200 * 1000);
+        if (++tick % 25)
+            continue;
+        if (!atomic_load(&a.stream)) {
+            atomic_store(&a.stream, api_stream_start(&a, cfg.api_stream_buffer, err, sizeof err));
+            if (atomic_load(&a.stream))
+                log_info("live violation stream started");
+        }
+        if (!sweep_db || PQstatus(sweep_db) != CONNECTION_OK) {
+            pg_close(sweep_db);
+            sweep_db = pg_connect(cfg.database_url, "ruth-api-outbox", 5, err, sizeof err);
+            if (!sweep_db)
+                continue;
+        }
+        outbox_sweep(sweep_db, a.producer, &a.delivery_failures);
+    }
+    log_info("stopping: closing streams and connections");
+    rc = 0;
+
+done:
+    if (a.daemon) {
+        /* Streams end at their next read once g_run is 0; wake the parked ones. */
+        api_stream_kick(atomic_load(&a.stream));
+        MHD_stop_daemon(a.daemon);
+    }
+    api_stream_stop(atomic_load(&a.stream));
+    api_ratelimit_free(a.rl);
+    if (a.producer) {
+        rd_kafka_flush(a.producer, 5000);
+        rd_kafka_destroy(a.producer);
+    }
+    pg_close(sweep_db);
+    if (a.read_pool != a.pool)
+        api_pool_free(a.read_pool);
+    api_pool_free(a.pool);
+    codec_destroy(a.codec);
+    metrics_destroy(a.reg);
+    config_free(&cfg);
+    return rc;
+}

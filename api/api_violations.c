@@ -1,0 +1,396 @@
+/* api_violations.c - GET /violations, GET and PATCH /violations/{id}.
+ *
+ * Item JSON is built by PostgreSQL (json_build_object) in one round trip; C
+ * only stitches rows into the list envelope. A review (PATCH) changes the
+ * row, writes its ViolationChange into the outbox in the same transaction,
+ * and relays it after COMMIT, so a change is never lost to a crash: the
+ * background sweep publishes whatever a crashed request left behind. */
+#include "api.h"
+
+#include "log.h"
+#include "pg.h"
+#include "violation_row.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The violation body, shared by the list and the single-item endpoints.
+ * `v` is the violation, `s`/`b` its snapshot and bookmark evidence rows. */
+#define VIOLATION_FIELDS                                                                          \
+    "'id', v.id, 'type', v.type, 'camera_id', v.camera_id, 'stream_id', v.stream_id,"             \
+    " 'model_id', v.model_id, 'rule_id', v.rule_id, 'status', v.status,"                          \
+    " 'severity', v.severity, 'confidence', v.confidence, 'max_confidence', v.max_confidence,"    \
+    " 'event_count', v.event_count, 'bounding_boxes', v.bounding_boxes,"                          \
+    " 'first_event_at', v.first_event_at, 'last_event_at', v.last_event_at,"                      \
+    " 'ended_at', v.ended_at, 'ongoing', v.ended_at IS NULL, 'reviewed_by', v.reviewed_by,"       \
+    " 'reviewed_at', v.reviewed_at, 'resolution_notes', v.resolution_notes,"                      \
+    " 'version', v.version, 'created_at', v.created_at, 'updated_at', v.updated_at,"              \
+    " 'snapshot_status', s.status, 'snapshot_url', s.url,"                                        \
+    " 'bookmark_status', b.status, 'bookmark_url', b.url"
+
+#define VIOLATION_FROM                                                                            \
+    " FROM violations v"                                                                          \
+    " LEFT JOIN evidence s ON s.violation_id = v.id AND s.kind = 'snapshot'"                      \
+    " LEFT JOIN evidence b ON b.violation_id = v.id AND b.kind = 'bookmark'"
+
+/* Sort columns: the SQL expression, its cursor value as text, and how a
+ * cursor value is cast back. */
+typedef struct sort_col {
+    const char *name, *expr, *key_text, *key_cast;
+} sort_col;
+
+static const sort_col sorts[] = {
+    {"created_at", "v.created_at", "(extract(epoch FROM v.created_at) * 1000000)::bigint::text",
+     "'epoch'::timestamptz + $?::bigint * interval '1 microsecond'"},
+    {"confidence", "v.confidence", "v.confidence::text", "$?::float8"},
+    {"status", "v.status", "v.status", "$?::text"},
+};
+
+void h_violations_list(api_req *r)
+{
+    const char *status = NULL, *type = param_str(r, "type"), *camera = param_str(r, "camera_id");
+    const char *sort_by = "created_at", *order = "desc";
+    char from[48] = "", to[48] = "", conf[32] = "";
+    double cmin = 0;
+    bool has_cmin;
+    param_enum(r, "status", "open|reviewed|dismissed|resolved", &status);
+    param_time(r, "from", from, sizeof from);
+    param_time(r, "to", to, sizeof to);
+    param_double(r, "confidence_min", 0, 1, &cmin, &has_cmin);
+    param_enum(r, "sort_by", "created_at|confidence|status", &sort_by);
+    param_enum(r, "sort_order", "asc|desc", &order);
+    char tag[48];
+    snprintf(tag, sizeof tag, "v:%s:%s", sort_by, order);
+    api_page pg;
+    list_page(r, 50, 100, tag, &pg);
+    if (param_reject(r))
+        return;
+    if (has_cmin)
+        snprintf(conf, sizeof conf, "%.17g", cmin);
+
+    const sort_col *sc = &sorts[0];
+    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
+        if (!strcmp(sorts[i].name, sort_by))
+            sc = &sorts[i];
+    bool desc = !strcmp(order, "desc");
+
+    sqlw w = {0};
+    sqlw_add(&w, "v.status = $?", status);
+    sqlw_add(&w, "v.type = $?", type);
+    sqlw_add(&w, "v.camera_id = $?", camera);
+    sqlw_add(&w, "v.created_at >= $?::timestamptz", from[0] ? from : NULL);
+    sqlw_add(&w, "v.created_at < $?::timestamptz", to[0] ? to : NULL);
+    sqlw_add(&w, "v.confidence >= $?::float8", conf[0] ? conf : NULL);
+
+    char fw[1024];
+    snprintf(fw, sizeof fw, "FROM violations v%s", sqlw_sql(&w));
+    bool exact;
+    long long total = list_count(r, fw, w.n, w.params, &exact);
+    if (total < 0) {
+        sqlw_free(&w);
+        return;
+    }
+    if (pg.keyset) {
+        char cond[256];
+        snprintf(cond, sizeof cond, "(%s, v.id) %s (%s, $?::uuid)", sc->expr, desc ? "<" : ">",
+                 sc->key_cast);
+        sqlw_add2(&w, cond, pg.after_key, pg.after_id);
+    }
+    char lim[24], off[24];
+    snprintf(lim, sizeof lim, "%ld", pg.limit + 1);
+    snprintf(off, sizeof off, "%ld", pg.offset);
+    int plim = sqlw_param(&w, lim), poff = sqlw_param(&w, off);
+    char sql[4096];
+    snprintf(sql, sizeof sql,
+             "SELECT json_build_object(" VIOLATION_FIELDS ")::text, %s, v.id::text" VIOLATION_FROM
+             "%s ORDER BY %s %s, v.id %s LIMIT $%d OFFSET $%d",
+             sc->key_text, sqlw_sql(&w), sc->expr, order, order, plim, poff);
+    PGresult *res = api_query(r, true, sql, w.n, w.params);
+    sqlw_free(&w);
+    if (!res)
+        return;
+    list_respond(r, "violations", res, &pg, tag, total, exact);
+    PQclear(res);
+}
+
+/* Path id -> validated UUID, or respond 400 and return NULL. */
+static const char *path_uuid(api_req *r, int seg, const char *what)
+{
+    const char *id = r->seg[seg];
+    if (!api_is_uuid(id)) {
+        api_error(r, 400, "INVALID_PARAMETER", json_pack("{s:s}", "id", "must be a UUID"),
+                  "%s id must be a UUID", what);
+        return NULL;
+    }
+    return id;
+}
+
+/* The full violation body (with events and evidence) into r->out; false
+ * after responding (404 or database error). */
+static bool violation_body(api_req *r, const char *id, bool read_only)
+{
+    static const char sql[] =
+        "SELECT json_build_object(" VIOLATION_FIELDS ","
+        " 'events', (SELECT coalesce(json_agg(ev), '[]') FROM ("
+        "    SELECT e.id, e.camera_id, e.stream_id, e.event_type, e.type_detail, e.confidence,"
+        "           e.\"timestamp\", e.model_id, e.model_version, e.bounding_boxes, e.frame_id,"
+        "           e.violation_id, e.created_at"
+        "      FROM events e WHERE e.violation_id = v.id"
+        "     ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT 50) ev),"
+        " 'evidence', (SELECT coalesce(json_agg(x ORDER BY x.kind), '[]') FROM ("
+        "    SELECT id, kind, status, url, vas_id, center_timestamp, before_seconds,"
+        "           after_seconds, attempts, last_error, requested_at, completed_at, updated_at"
+        "      FROM evidence WHERE violation_id = v.id) x)"
+        ")::text, v.version" VIOLATION_FROM " WHERE v.id = $1";
+    const char *p[1] = {id};
+    PGresult *res = api_query(r, read_only, sql, 1, p);
+    if (!res)
+        return false;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        api_error(r, 404, "VIOLATION_NOT_FOUND", json_pack("{s:s}", "id", id),
+                  "violation %s does not exist", id);
+        return false;
+    }
+    api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    snprintf(r->etag, sizeof r->etag, "\"%s\"", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return true;
+}
+
+void h_violation_get(api_req *r)
+{
+    const char *id = path_uuid(r, 1, "violation");
+    if (id)
+        violation_body(r, id, true);
+}
+
+/* ---- PATCH ---- */
+
+static const char *const transitions[][4] = {
+    /* from, allowed to... */
+    {"open", "reviewed", "dismissed", NULL},
+    {"reviewed", "dismissed", "resolved", NULL},
+    {"dismissed", "open", NULL, NULL},
+    {"resolved", NULL, NULL, NULL},
+};
+
+static const char *const *allowed_from(const char *status)
+{
+    for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++)
+        if (!strcmp(transitions[i][0], status))
+            return &transitions[i][1];
+    return &transitions[3][1];
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* If-Match: "*", a version number, or an ETag ("3", W/"3"). -1 = absent,
+ * -2 = malformed, 0 = any. */
+static long long if_match(api_req *r)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "If-Match");
+    if (!h)
+        return -1;
+    while (*h == ' ')
+        h++;
+    if (!strcmp(h, "*"))
+        return 0;
+    if (!strncmp(h, "W/", 2))
+        h += 2;
+    char tmp[32];
+    size_t n = strlen(h);
+    if (n >= sizeof tmp)
+        return -2;
+    memcpy(tmp, h, n + 1);
+    char *p = tmp;
+    if (*p == '"' && n >= 2 && p[n - 1] == '"') {
+        p[n - 1] = '\0';
+        p++;
+    }
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (!*p || *end || v < 1)
+        return -2;
+    return v;
+}
+
+void h_violation_patch(api_req *r)
+{
+    const char *id = path_uuid(r, 1, "violation");
+    if (!id)
+        return;
+    long long want_version = if_match(r);
+    if (want_version == -2) {
+        api_error(r, 400, "INVALID_PARAMETER",
+                  json_pack("{s:s}", "If-Match", "must be a version number or its ETag"),
+                  "If-Match is malformed");
+        return;
+    }
+    json_t *body = api_body_object(r);
+    if (!body)
+        return;
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (strcmp(k, "status") && strcmp(k, "resolution_notes"))
+            param_invalid(r, k, "unknown field");
+    }
+    json_t *js = json_object_get(body, "status");
+    json_t *jn = json_object_get(body, "resolution_notes");
+    const char *status = NULL;
+    if (js) {
+        status = json_string_value(js);
+        if (!status || (strcmp(status, "open") && strcmp(status, "reviewed") &&
+                        strcmp(status, "dismissed") && strcmp(status, "resolved"))) {
+            param_invalid(r, "status", "must be one of open, reviewed, dismissed, resolved");
+            status = NULL;
+        }
+    }
+    if (jn && !json_is_null(jn) &&
+        (!json_is_string(jn) || utf8_chars(json_string_value(jn)) > 2000))
+        param_invalid(r, "resolution_notes", "must be a string of at most 2000 characters");
+    if (!js && !jn)
+        param_invalid(r, "body", "give status and/or resolution_notes");
+    if (param_reject(r)) {
+        json_decref(body);
+        return;
+    }
+
+    PGconn *db = api_db(r, false);
+    char err[1024];
+    if (!db || !pg_exec_ok(db, "BEGIN", err, sizeof err)) {
+        if (db)
+            api_db_error(r, "cannot begin", err);
+        json_decref(body);
+        return;
+    }
+    const char *p1[1] = {id};
+    PGresult *res = api_query(r, false,
+                              "SELECT status, version FROM violations WHERE id = $1 FOR UPDATE",
+                              1, p1);
+    if (!res)
+        goto failed;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        pg_rollback_quietly(db);
+        api_error(r, 404, "VIOLATION_NOT_FOUND", json_pack("{s:s}", "id", id),
+                  "violation %s does not exist", id);
+        json_decref(body);
+        return;
+    }
+    char current[16];
+    snprintf(current, sizeof current, "%s", PQgetvalue(res, 0, 0));
+    long long version = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    if (want_version > 0 && want_version != version) {
+        pg_rollback_quietly(db);
+        snprintf(r->etag, sizeof r->etag, "\"%lld\"", version);
+        api_error(r, 412, "PRECONDITION_FAILED",
+                  json_pack("{s:I, s:I}", "current_version", (json_int_t)version,
+                            "if_match_version", (json_int_t)want_version),
+                  "violation %s is at version %lld, not %lld", id, version, want_version);
+        json_decref(body);
+        return;
+    }
+    if (status) {
+        const char *const *allowed = allowed_from(current);
+        bool ok = false;
+        json_t *list = json_array();
+        for (int i = 0; allowed[i]; i++) {
+            json_array_append_new(list, json_string(allowed[i]));
+            ok = ok || !strcmp(allowed[i], status);
+        }
+        if (!ok) {
+            pg_rollback_quietly(db);
+            api_error(r, 400, "INVALID_STATUS_TRANSITION",
+                      json_pack("{s:s, s:s, s:o}", "current_status", current, "requested_status",
+                                status, "allowed_transitions", list),
+                      "a violation cannot go from %s to %s", current, status);
+            json_decref(body);
+            return;
+        }
+        json_decref(list);
+    }
+    const char *p5[5] = {id, status, jn ? "t" : "f", json_string_value(jn), r->who.sub};
+    res = api_query(r, false,
+                    "UPDATE violations SET status = coalesce($2, status),"
+                    " resolution_notes = CASE WHEN $3::bool THEN $4 ELSE resolution_notes END,"
+                    " reviewed_by = $5, reviewed_at = now() WHERE id = $1",
+                    5, p5);
+    if (!res)
+        goto failed;
+    PQclear(res);
+
+    /* The ViolationChange, from the row as committed. */
+    char ids[48];
+    snprintf(ids, sizeof ids, "{%s}", id);
+    const char *pi[1] = {ids};
+    res = api_query(r, false, violation_row_select, 1, pi);
+    if (!res)
+        goto failed;
+    violation_change_msg vc = {0};
+    codec_bbox *boxes = NULL;
+    violation_row_msg(res, 0, &vc.violation, &boxes);
+    vc.violation_id = vc.violation.id;
+    vc.change = status ? "status_changed" : "updated";
+    vc.occurred_at_us = vc.violation.updated_at_us;
+    vc.version = vc.violation.version;
+    buf payload = {0};
+    codec_error cerr;
+    int enc = codec_encode_violation_change(r->a->codec, CODEC_FMT_SINGLE_OBJECT, &vc, &payload,
+                                            &cerr);
+    char camera[256];
+    snprintf(camera, sizeof camera, "%s", vc.violation.camera_id);
+    free(boxes);
+    PQclear(res);
+    if (enc != 0) {
+        buf_free(&payload);
+        log_error("cannot encode ViolationChange for %s: %s", id, cerr.message);
+        pg_rollback_quietly(db);
+        api_error(r, 500, "INTERNAL_ERROR", NULL, "the change could not be encoded");
+        json_decref(body);
+        return;
+    }
+    const char *pt[3] = {r->a->cfg->topic_violations, camera, NULL};
+    const int lens[3] = {0, 0, (int)payload.len};
+    const int fmts[3] = {0, 0, 1};
+    pt[2] = (const char *)payload.data;
+    res = PQexecParams(db, "INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3)"
+                           " RETURNING id::text",
+                       3, NULL, pt, lens, fmts, 0);
+    buf_free(&payload);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_describe_error(db, res, "outbox insert", err, sizeof err);
+        PQclear(res);
+        api_db_error(r, "outbox insert failed", err);
+        goto failed;
+    }
+    char outbox_ids[48];
+    snprintf(outbox_ids, sizeof outbox_ids, "{%s}", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!pg_exec_ok(db, "COMMIT", err, sizeof err)) {
+        api_db_error(r, "commit failed", err);
+        goto failed;
+    }
+    log_ctx ctx = LOG_CTX_INIT;
+    ctx.request_id = r->request_id;
+    ctx.violation_id = id;
+    log_at(LOG_INFO, &ctx, "violation %s by %s: %s -> %s", status ? "reviewed" : "annotated",
+           r->who.sub, current, status ? status : current);
+    api_outbox_relay(r, outbox_ids);
+    json_decref(body);
+    violation_body(r, id, false);
+    return;
+failed:
+    pg_rollback_quietly(db);
+    json_decref(body);
+}

@@ -1,0 +1,78 @@
+/* outbox.c - see outbox.h. */
+#include "outbox.h"
+
+#include "buf.h"
+#include "kafka.h"
+#include "log.h"
+#include "pg.h"
+
+#include <stdio.h>
+
+int outbox_relay(PGconn *db, rd_kafka_t *producer, atomic_int *delivery_failures,
+                 const char *where, int nparams, const char *const *params)
+{
+    char err[512];
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT id::text, topic, key, payload FROM outbox WHERE %s ORDER BY id LIMIT 1000"
+             " FOR UPDATE SKIP LOCKED",
+             where);
+    if (!pg_exec_ok(db, "BEGIN", err, sizeof err)) {
+        log_warn("outbox: %s", err);
+        return -1;
+    }
+    /* Binary results: the payload comes back as raw bytes. */
+    PGresult *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_describe_error(db, res, "outbox", err, sizeof err);
+        log_warn("%s", err);
+        PQclear(res);
+        pg_rollback_quietly(db);
+        return -1;
+    }
+    int rows = PQntuples(res);
+    buf ids = {0};
+    buf_append(&ids, "{", 1);
+    int rc = 0;
+    for (int row = 0; row < rows && rc == 0; row++) {
+        char id[32], topic[256], key[512];
+        snprintf(id, sizeof id, "%.*s", PQgetlength(res, row, 0), PQgetvalue(res, row, 0));
+        snprintf(topic, sizeof topic, "%.*s", PQgetlength(res, row, 1), PQgetvalue(res, row, 1));
+        snprintf(key, sizeof key, "%.*s", PQgetlength(res, row, 2), PQgetvalue(res, row, 2));
+        buf_printf(&ids, "%s%s", row ? "," : "", id);
+        rc = kafka_produce_copy(producer, topic, key, PQgetvalue(res, row, 3),
+                                (size_t)PQgetlength(res, row, 3));
+    }
+    buf_append(&ids, "}", 2);
+    PQclear(res);
+    if (rows && rc == 0 && rd_kafka_flush(producer, OUTBOX_FLUSH_TIMEOUT_MS)) {
+        log_error("outbox: Kafka did not acknowledge within %d ms", OUTBOX_FLUSH_TIMEOUT_MS);
+        rc = -1;
+    }
+    if (rows && rc == 0 && atomic_exchange(delivery_failures, 0) > 0)
+        rc = -1;
+    if (rows && rc == 0) {
+        const char *p[1] = {(const char *)ids.data};
+        if (!pg_exec_params_ok(db, "DELETE FROM outbox WHERE id = ANY($1::bigint[])", 1, p, NULL,
+                               err, sizeof err)) {
+            log_warn("outbox: %s", err);
+            rc = -1;
+        }
+    }
+    buf_free(&ids);
+    if (rc == 0 && pg_exec_ok(db, "COMMIT", err, sizeof err))
+        return rows;
+    pg_rollback_quietly(db);
+    return -1;
+}
+
+int outbox_sweep(PGconn *db, rd_kafka_t *producer, atomic_int *delivery_failures)
+{
+    if (!db || PQstatus(db) != CONNECTION_OK)
+        return 0;
+    int n = outbox_relay(db, producer, delivery_failures,
+                         "created_at < now() - interval '5 seconds'", 0, NULL);
+    if (n > 0)
+        log_info("published %d outbox rows left by an earlier writer", n);
+    return n;
+}
