@@ -137,6 +137,25 @@ static inline int itest_run(const char *prog, const char *const *args)
     return itest_wait_exit(itest_spawn(prog, args, NULL), 120);
 }
 
+/* The integer after `key` (e.g. "\"metrics_port\":") in the first log line
+ * that has it; -1 when none does (yet). Ports picked by the kernel
+ * (RUTH_*_PORT=0) are found this way. */
+static inline int itest_log_int(const char *log, const char *key)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    int v = -1;
+    while (v < 0 && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, key);
+        if (p)
+            v = atoi(p + strlen(key));
+    }
+    fclose(f);
+    return v;
+}
+
 /* Own database and topics for this program: `tag` names them. */
 static inline void itest_setup(const char *tag, int partitions)
 {

@@ -101,22 +101,6 @@ static void crash_and_restart_stores_everything_once(void)
         CHECK_EQ_INT(exits[i], 0);
 }
 
-static int metrics_port(const char *log)
-{
-    FILE *f = fopen(log, "r");
-    if (!f)
-        return -1;
-    char line[4096];
-    int port = -1;
-    while (port < 0 && fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, "\"metrics_port\":");
-        if (p)
-            port = atoi(p + 15);
-    }
-    fclose(f);
-    return port;
-}
-
 static long http_status(int port, const char *path)
 {
     char url[128];
@@ -148,7 +132,7 @@ static void database_outage_pauses_and_recovers(void)
     pid_t w = start_worker(3); /* a log of its own: its metrics port is read from it */
     double t = itest_now();
     int port;
-    while ((port = metrics_port(logs[3])) < 0 && itest_now() - t < 20)
+    while ((port = itest_log_int(logs[3], "\"metrics_port\":")) < 0 && itest_now() - t < 20)
         usleep(100 * 1000);
     CHECK(port > 0);
     while (http_status(port, "/ready") != 200 && itest_now() - t < 30)

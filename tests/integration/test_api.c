@@ -1,0 +1,946 @@
+/* test_api.c - ruth-api against real PostgreSQL and Kafka: the REST
+ * contract (bodies, status codes, error codes, every review transition,
+ * roles, pagination edges, cursors), the ViolationChange a review publishes,
+ * the live stream with resume, and hostile input (injection, oversize and
+ * deeply nested bodies, bad UTF-8, floods, rate limits, CORS).
+ *
+ * Rows are written directly with SQL, so the API is tested on its own. */
+#include "itest.h"
+
+#include "api.h"
+#include "codec.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#define SECRET "test-secret-key"
+#define V1 "11111111-1111-4111-8111-000000000001"
+#define V2 "11111111-1111-4111-8111-000000000002"
+#define V3 "11111111-1111-4111-8111-000000000003"
+#define NOPE "99999999-9999-4999-8999-999999999999"
+
+static int port;
+static char tok_viewer[1024], tok_operator[1024], tok_admin[1024];
+
+typedef struct resp {
+    long status;
+    buf body;
+    char request_id[80];
+    char etag[32];
+    char retry_after[16];
+    char allow_origin[128];
+    json_t *json;
+} resp;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+    buf_append(arg, p, sz * n);
+    return sz * n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *arg)
+{
+    resp *r = arg;
+    size_t len = sz * n;
+    struct {
+        const char *name;
+        char *out;
+        size_t outsz;
+    } h[] = {{"x-request-id:", r->request_id, sizeof r->request_id},
+             {"etag:", r->etag, sizeof r->etag},
+             {"retry-after:", r->retry_after, sizeof r->retry_after},
+             {"access-control-allow-origin:", r->allow_origin, sizeof r->allow_origin}};
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
+        size_t k = strlen(h[i].name);
+        if (len > k && !strncasecmp(p, h[i].name, k)) {
+            const char *v = p + k;
+            while (*v == ' ')
+                v++;
+            size_t vl = len - (size_t)(v - p);
+            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+                vl--;
+            snprintf(h[i].out, h[i].outsz, "%.*s", (int)vl, v);
+        }
+    }
+    return len;
+}
+
+static void resp_free(resp *r)
+{
+    buf_free(&r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+/* One request; `token` NULL = none; `hdr` an extra header line or NULL. */
+static void req_at(int p, const char *method, const char *path, const char *token,
+                   const char *body, const char *hdr, resp *out)
+{
+    resp_free(out);
+    char url[4096], auth[1100];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *hs = NULL;
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hs = curl_slist_append(hs, auth);
+    }
+    if (hdr)
+        hs = curl_slist_append(hs, hdr);
+    if (body)
+        hs = curl_slist_append(hs, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(c);
+    out->json = out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL)
+                              : NULL;
+}
+
+static void req(const char *method, const char *path, const char *token, const char *body,
+                resp *out)
+{
+    req_at(port, method, path, token, body, NULL, out);
+}
+
+static const char *jstr(const json_t *j, const char *path)
+{
+    /* "a.b.c" lookups on objects */
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    const json_t *cur = j;
+    for (char *save = NULL, *k = strtok_r(tmp, ".", &save); k && cur;
+         k = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, k);
+    return json_string_value(cur);
+}
+
+static long long jint(const json_t *j, const char *path)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    const json_t *cur = j;
+    for (char *save = NULL, *k = strtok_r(tmp, ".", &save); k && cur;
+         k = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, k);
+    return json_is_integer(cur) ? json_integer_value(cur) : -999;
+}
+
+/* An error response per the contract: code, status_code, request id, timestamp. */
+#define CHECK_ERROR(r, st, code)                                                                  \
+    do {                                                                                          \
+        CHECK_MSG((r).status == (st), "status %ld, body %.*s", (r).status, (int)(r).body.len,     \
+                  (const char *)(r).body.data);                                                   \
+        CHECK_EQ_STR(jstr((r).json, "error"), code);                                              \
+        CHECK_EQ_INT(jint((r).json, "status_code"), st);                                          \
+        CHECK(jstr((r).json, "error_description") && *jstr((r).json, "error_description"));       \
+        CHECK(json_is_object(json_object_get((r).json, "details")));                              \
+        CHECK(jstr((r).json, "timestamp") != NULL);                                               \
+        CHECK_EQ_STR(jstr((r).json, "request_id"), (r).request_id);                               \
+    } while (0)
+
+static bool sql(const char *s)
+{
+    return itest_exec(itest_db_url, s);
+}
+
+static void seed(void)
+{
+    sql("INSERT INTO cameras (id, name, location) VALUES ('cam-a', 'Dock A', 'north'),"
+        " ('cam-b', 'Dock B', 'south');"
+        "INSERT INTO cameras (id, discovered) VALUES ('cam-new', true);");
+    sql("INSERT INTO violations (id, type, camera_id, confidence, max_confidence, first_event_at,"
+        " last_event_at, ended_at, created_at, severity) VALUES"
+        " ('" V1 "', 'fall_detected', 'cam-a', 0.91, 0.95, now() - interval '3 hours',"
+        "  now() - interval '3 hours', now() - interval '2 hours', now() - interval '3 hours', 'high'),"
+        " ('" V2 "', 'ppe_violation', 'cam-b', 0.72, 0.80, now() - interval '2 hours',"
+        "  now() - interval '2 hours', NULL, now() - interval '2 hours', 'medium'),"
+        " ('" V3 "', 'fall_detected', 'cam-a', 0.85, 0.85, now() - interval '1 hours',"
+        "  now() - interval '1 hours', NULL, now() - interval '1 hours', 'high')");
+    sql("INSERT INTO events (camera_id, event_type, type_detail, confidence, \"timestamp\","
+        " model_id, idempotency_key, violation_id)"
+        " SELECT CASE WHEN g % 2 = 0 THEN 'cam-a' ELSE 'cam-b' END,"
+        "  CASE WHEN g % 3 = 0 THEN 'no_fall' ELSE 'fall_detected' END, NULL, (g % 100) / 100.0,"
+        "  now() - interval '3 hours' + g * interval '1 minute', 'fall-v1', 'k' || g,"
+        "  CASE WHEN g <= 4 THEN '" V1 "'::uuid END FROM generate_series(1, 120) g");
+    sql("INSERT INTO event_rollups SELECT date_trunc('minute', \"timestamp\"), camera_id,"
+        " event_type, count(*), max(confidence) FROM events GROUP BY 1, 2, 3");
+    sql("INSERT INTO evidence (violation_id, kind, camera_id, status, url) VALUES"
+        " ('" V1 "', 'snapshot', 'cam-a', 'ready', 'http://vas/s.jpg'),"
+        " ('" V1 "', 'bookmark', 'cam-a', 'pending', NULL)");
+}
+
+/* ---- auth and roles ---- */
+
+static void test_auth(void)
+{
+    resp r = {0};
+    req("GET", "/health", NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(jstr(r.json, "components.database.status"), "up");
+    req("GET", "/api/v1/violations", NULL, NULL, &r);
+    CHECK_ERROR(r, 401, "INVALID_TOKEN");
+    req("GET", "/api/v1/violations", "not.a.token", NULL, &r);
+    CHECK_ERROR(r, 401, "INVALID_TOKEN");
+    /* Signed with another key. */
+    char *other = auth_mint("other-key", "eve", ROLE_ADMIN, time(NULL), time(NULL) + 600);
+    req("GET", "/api/v1/violations", other, NULL, &r);
+    free(other);
+    CHECK_ERROR(r, 401, "INVALID_TOKEN");
+    /* alg "none" with the same claims and no signature. */
+    req("GET", "/api/v1/violations",
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJldmUiLCJyb2xlIjoiYWRtaW4iLCJleHAiOjQx"
+        "MDI0NDQ4MDB9.",
+        NULL, &r);
+    CHECK_ERROR(r, 401, "INVALID_TOKEN");
+    char *old = auth_mint(SECRET, "bob", ROLE_ADMIN, time(NULL) - 7200, time(NULL) - 3600);
+    req("GET", "/api/v1/violations", old, NULL, &r);
+    free(old);
+    CHECK_ERROR(r, 401, "TOKEN_EXPIRED");
+    req("PATCH", "/api/v1/violations/" V2, tok_viewer, "{\"status\":\"reviewed\"}", &r);
+    CHECK_ERROR(r, 403, "INSUFFICIENT_PERMISSIONS");
+    req("POST", "/api/v1/devices/cam-a/start-inference", tok_operator, NULL, &r);
+    CHECK_ERROR(r, 403, "INSUFFICIENT_PERMISSIONS");
+    /* The caller's request id is echoed in the header and the error body. */
+    req_at(port, "GET", "/api/v1/violations", NULL, NULL, "X-Request-ID: trace-42", &r);
+    CHECK_EQ_STR(r.request_id, "trace-42");
+    CHECK_EQ_STR(jstr(r.json, "request_id"), "trace-42");
+    req("GET", "/api/v1/nothing-here", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 404, "NOT_FOUND");
+    req("DELETE", "/api/v1/violations", tok_admin, NULL, &r);
+    CHECK_ERROR(r, 405, "METHOD_NOT_ALLOWED");
+    resp_free(&r);
+}
+
+/* ---- violations ---- */
+
+static void ids_of(const json_t *list, char *out, size_t n)
+{
+    out[0] = '\0';
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        size_t len = strlen(out);
+        snprintf(out + len, n - len, "%s%c", json_string_value(json_object_get(v, "id")) + 35,
+                 i + 1 < json_array_size(list) ? ',' : '\0');
+    }
+}
+
+static void test_violations_list(void)
+{
+    resp r = {0};
+    char ids[256];
+    req("GET", "/api/v1/violations", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 3);
+    CHECK_EQ_INT(jint(r.json, "pagination.limit"), 50);
+    CHECK_EQ_INT(jint(r.json, "pagination.offset"), 0);
+    CHECK(json_is_false(json_object_get(json_object_get(r.json, "pagination"), "has_more")));
+    ids_of(json_object_get(r.json, "violations"), ids, sizeof ids);
+    CHECK_EQ_STR(ids, "3,2,1"); /* newest first */
+    json_t *v1 = json_array_get(json_object_get(r.json, "violations"), 2);
+    CHECK_EQ_STR(jstr(v1, "snapshot_status"), "ready");
+    CHECK_EQ_STR(jstr(v1, "snapshot_url"), "http://vas/s.jpg");
+    CHECK_EQ_STR(jstr(v1, "type"), "fall_detected");
+    CHECK_EQ_STR(jstr(v1, "severity"), "high");
+    CHECK_EQ_INT(jint(v1, "version"), 1);
+
+    req("GET", "/api/v1/violations?type=fall_detected&camera_id=cam-a", tok_viewer, NULL, &r);
+    ids_of(json_object_get(r.json, "violations"), ids, sizeof ids);
+    CHECK_EQ_STR(ids, "3,1");
+    req("GET", "/api/v1/violations?confidence_min=0.8&sort_by=confidence&sort_order=asc",
+        tok_viewer, NULL, &r);
+    ids_of(json_object_get(r.json, "violations"), ids, sizeof ids);
+    CHECK_EQ_STR(ids, "3,1");
+    req("GET", "/api/v1/violations?status=open&limit=1&offset=1", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 3);
+    CHECK(json_is_true(json_object_get(json_object_get(r.json, "pagination"), "has_more")));
+    ids_of(json_object_get(r.json, "violations"), ids, sizeof ids);
+    CHECK_EQ_STR(ids, "2");
+    /* Time range on created_at, ISO 8601 with an offset. */
+    req("GET", "/api/v1/violations?from=2000-01-01T00:00:00%2B02:00&to=2999-01-01T00:00:00Z",
+        tok_viewer, NULL, &r);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 3);
+    /* Offset past the end: an empty page, not an error. */
+    req("GET", "/api/v1/violations?offset=500", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(json_array_size(json_object_get(r.json, "violations")), 0);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 3);
+    /* Limits and malformed parameters: every bad field named. */
+    req("GET", "/api/v1/violations?limit=0", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    CHECK(jstr(r.json, "details.limit") != NULL);
+    req("GET", "/api/v1/violations?limit=101&status=closed&sort_by=name&from=yesterday"
+               "&confidence_min=2",
+        tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    const char *bad[] = {"limit", "status", "sort_by", "from", "confidence_min"};
+    for (int i = 0; i < 5; i++)
+        CHECK_MSG(json_object_get(json_object_get(r.json, "details"), bad[i]), "%s", bad[i]);
+    req("GET", "/api/v1/violations?limit=100", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+}
+
+static void test_violations_cursor(void)
+{
+    resp r = {0};
+    char path[512], seen[256] = "";
+    const char *orders[] = {"sort_by=created_at", "sort_by=confidence&sort_order=asc",
+                            "sort_by=status"};
+    for (int o = 0; o < 3; o++) {
+        seen[0] = '\0';
+        snprintf(path, sizeof path, "/api/v1/violations?limit=1&%s", orders[o]);
+        int pages = 0;
+        for (;;) {
+            req("GET", path, tok_viewer, NULL, &r);
+            CHECK_EQ_INT(r.status, 200);
+            json_t *list = json_object_get(r.json, "violations");
+            CHECK_EQ_INT(json_array_size(list), 1);
+            strcat(seen, jstr(json_array_get(list, 0), "id") + 35);
+            pages++;
+            const char *next = jstr(r.json, "pagination.next_cursor");
+            if (!next)
+                break;
+            CHECK(pages < 5);
+            snprintf(path, sizeof path, "/api/v1/violations?limit=1&%s&cursor=%s", orders[o],
+                     next);
+        }
+        CHECK_EQ_INT(pages, 3);
+        /* Every violation exactly once. */
+        CHECK(strchr(seen, '1') && strchr(seen, '2') && strchr(seen, '3'));
+    }
+    /* A cursor is bound to its sort order, and must be one we issued. */
+    req("GET", "/api/v1/violations?limit=1", tok_viewer, NULL, &r);
+    snprintf(path, sizeof path, "/api/v1/violations?sort_by=confidence&cursor=%s",
+             jstr(r.json, "pagination.next_cursor"));
+    req("GET", path, tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("GET", "/api/v1/violations?cursor=bm90LWEtY3Vyc29y", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    CHECK(jstr(r.json, "details.cursor") != NULL);
+    resp_free(&r);
+}
+
+static void test_violation_get(void)
+{
+    resp r = {0};
+    req("GET", "/api/v1/violations/" V1, tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(jstr(r.json, "id"), V1);
+    CHECK_EQ_STR(r.etag, "\"1\"");
+    json_t *ev = json_object_get(r.json, "events");
+    CHECK_EQ_INT(json_array_size(ev), 4);
+    /* newest first */
+    CHECK(strcmp(jstr(json_array_get(ev, 0), "timestamp"), jstr(json_array_get(ev, 3), "timestamp")) > 0);
+    json_t *evid = json_object_get(r.json, "evidence");
+    CHECK_EQ_INT(json_array_size(evid), 2);
+    CHECK_EQ_STR(jstr(json_array_get(evid, 0), "kind"), "bookmark");
+    CHECK_EQ_STR(jstr(json_array_get(evid, 0), "status"), "pending");
+    req("GET", "/api/v1/violations/" NOPE, tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 404, "VIOLATION_NOT_FOUND");
+    req("GET", "/api/v1/violations/not-a-uuid", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "INVALID_PARAMETER");
+    resp_free(&r);
+}
+
+/* Every (from, to) pair of the transition table, on a real row. */
+static void test_transitions(void)
+{
+    static const char *st[] = {"open", "reviewed", "dismissed", "resolved"};
+    static const bool ok[4][4] = {
+        /* to:   open   reviewed dismissed resolved */
+        /* open */ {false, true, true, false},
+        /* reviewed */ {false, false, true, true},
+        /* dismissed */ {true, false, false, false},
+        /* resolved */ {false, false, false, false},
+    };
+    resp r = {0};
+    char q[256], body[128];
+    for (int f = 0; f < 4; f++)
+        for (int t = 0; t < 4; t++) {
+            snprintf(q, sizeof q, "UPDATE violations SET status = '%s' WHERE id = '" V3 "'",
+                     st[f]);
+            CHECK(sql(q));
+            long long before = itest_query("SELECT version FROM violations WHERE id = '" V3 "'");
+            snprintf(body, sizeof body, "{\"status\":\"%s\"}", st[t]);
+            req("PATCH", "/api/v1/violations/" V3, tok_operator, body, &r);
+            if (ok[f][t]) {
+                CHECK_MSG(r.status == 200, "%s -> %s gave %ld", st[f], st[t], r.status);
+                CHECK_EQ_STR(jstr(r.json, "status"), st[t]);
+                CHECK_EQ_STR(jstr(r.json, "reviewed_by"), "olga");
+                CHECK(jstr(r.json, "reviewed_at") != NULL);
+                CHECK_EQ_INT(jint(r.json, "version"), before + 1);
+            } else {
+                CHECK_ERROR(r, 400, "INVALID_STATUS_TRANSITION");
+                CHECK_EQ_STR(jstr(r.json, "details.current_status"), st[f]);
+                CHECK_EQ_STR(jstr(r.json, "details.requested_status"), st[t]);
+                json_t *allowed = json_object_get(json_object_get(r.json, "details"),
+                                                  "allowed_transitions");
+                CHECK(json_is_array(allowed));
+                int n = 0;
+                for (int k = 0; k < 4; k++)
+                    n += ok[f][k];
+                CHECK_EQ_INT(json_array_size(allowed), n);
+                CHECK_EQ_INT(itest_query("SELECT version FROM violations WHERE id = '" V3 "'"),
+                             before);
+            }
+        }
+    resp_free(&r);
+}
+
+static long changes_seen;
+static void count_changes(const rd_kafka_message_t *m, void *arg)
+{
+    codec *c = arg;
+    violation_change_msg vc;
+    void *arena = NULL;
+    codec_error err;
+    if (codec_decode_violation_change(c, m->payload, m->len, &vc, &arena, &err) == 0 &&
+        !strcmp(vc.violation_id, V2) && !strcmp(vc.change, "status_changed") &&
+        !strcmp(vc.violation.status, "reviewed") && vc.version == 2 &&
+        vc.violation.reviewed_by && !strcmp(vc.violation.reviewed_by, "olga") &&
+        vc.violation.resolution_notes && !strcmp(vc.violation.resolution_notes, "checked"))
+        changes_seen++;
+    codec_arena_free(arena);
+}
+
+static void test_patch_publishes(void)
+{
+    resp r = {0};
+    /* Stale If-Match: 412, nothing changes. */
+    req_at(port, "PATCH", "/api/v1/violations/" V2, tok_operator, "{\"status\":\"reviewed\"}",
+           "If-Match: \"7\"", &r);
+    CHECK_ERROR(r, 412, "PRECONDITION_FAILED");
+    CHECK_EQ_INT(jint(r.json, "details.current_version"), 1);
+    /* Validation: notes too long, unknown field, bad status, empty body. */
+    char big[2100 + 40];
+    snprintf(big, sizeof big, "{\"resolution_notes\":\"%02100d\"}", 0);
+    req("PATCH", "/api/v1/violations/" V2, tok_operator, big, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    CHECK(jstr(r.json, "details.resolution_notes") != NULL);
+    req("PATCH", "/api/v1/violations/" V2, tok_operator, "{\"status\":\"closed\",\"x\":1}", &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    CHECK(jstr(r.json, "details.status") && jstr(r.json, "details.x"));
+    req("PATCH", "/api/v1/violations/" V2, tok_operator, "{}", &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("PATCH", "/api/v1/violations/" V2, tok_operator, "[1,2", &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("PATCH", "/api/v1/violations/" NOPE, tok_operator, "{\"status\":\"reviewed\"}", &r);
+    CHECK_ERROR(r, 404, "VIOLATION_NOT_FOUND");
+    /* The real change, with the matching version. */
+    req_at(port, "PATCH", "/api/v1/violations/" V2, tok_operator,
+           "{\"status\":\"reviewed\",\"resolution_notes\":\"checked\"}", "If-Match: \"1\"", &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(r.etag, "\"2\"");
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM violations WHERE id = '" V2 "' AND status ="
+                             " 'reviewed' AND reviewed_by = 'olga' AND resolution_notes ="
+                             " 'checked' AND version = 2"),
+                 1);
+    /* Published to ruth.violations.v1 and gone from the outbox. */
+    CHECK_EQ_INT(itest_wait_query("SELECT count(*) FROM outbox", 0, 15), 0);
+    char err[256];
+    codec *c = codec_new(NULL, err, sizeof err);
+    changes_seen = 0;
+    itest_consume(getenv("RUTH_TOPIC_VIOLATIONS"), 3, count_changes, c);
+    codec_destroy(c);
+    CHECK_EQ_INT(changes_seen, 1);
+    resp_free(&r);
+}
+
+/* ---- events ---- */
+
+static void test_events(void)
+{
+    resp r = {0};
+    req("GET", "/api/v1/events", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 120);
+    CHECK_EQ_INT(jint(r.json, "pagination.limit"), 100);
+    CHECK_EQ_INT(json_array_size(json_object_get(r.json, "events")), 100);
+    req("GET", "/api/v1/events?camera_id=cam-a&event_type=no_fall&limit=1000", tok_viewer, NULL,
+        &r);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 20); /* g even and divisible by 3 */
+    req("GET", "/api/v1/events?violation_id=" V1, tok_viewer, NULL, &r);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 4);
+    req("GET", "/api/v1/events?confidence_min=0.95", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 5); /* g = 95..99 */
+    req("GET", "/api/v1/events?limit=1001", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("GET", "/api/v1/events?violation_id=x", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    /* Keyset paging over all 120 in pages of 50: each row once, in order. */
+    char path[512] = "/api/v1/events?limit=50";
+    int rows = 0, pages = 0;
+    char last[64] = "9999";
+    for (;;) {
+        req("GET", path, tok_viewer, NULL, &r);
+        CHECK_EQ_INT(r.status, 200);
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(r.json, "events"), i, e)
+        {
+            CHECK(strcmp(jstr(e, "timestamp"), last) < 0);
+            snprintf(last, sizeof last, "%s", jstr(e, "timestamp"));
+            rows++;
+        }
+        pages++;
+        const char *next = jstr(r.json, "pagination.next_cursor");
+        if (!next || pages > 5)
+            break;
+        snprintf(path, sizeof path, "/api/v1/events?limit=50&cursor=%s", next);
+    }
+    CHECK_EQ_INT(rows, 120);
+    CHECK_EQ_INT(pages, 3);
+    char one[128];
+    PGconn *db = PQconnectdb(itest_db_url);
+    PGresult *res = PQexec(db, "SELECT id FROM events ORDER BY \"timestamp\" LIMIT 1");
+    snprintf(one, sizeof one, "/api/v1/events/%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(db);
+    req("GET", one, tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(jstr(r.json, "camera_id"), "cam-b");
+    req("GET", "/api/v1/events/" NOPE, tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 404, "EVENT_NOT_FOUND");
+    resp_free(&r);
+}
+
+/* ---- analytics ---- */
+
+static void test_analytics(void)
+{
+    resp r = {0};
+    req("GET", "/api/v1/analytics/summary", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(jint(r.json, "totals.events"), 120);
+    CHECK_EQ_INT(jint(r.json, "totals.violations"), 3);
+    CHECK_EQ_INT(jint(r.json, "totals.events_by_type.no_fall"), 40);
+    json_t *cams = json_object_get(r.json, "by_camera");
+    CHECK_EQ_INT(json_array_size(cams), 2);
+    json_t *series = json_object_get(r.json, "time_series");
+    long long sum = 0;
+    size_t i;
+    json_t *b;
+    json_array_foreach(series, i, b) sum += jint(b, "events");
+    CHECK_EQ_INT(sum, 120);
+    CHECK(json_array_size(series) >= 2 && json_array_size(series) <= 4); /* hourly */
+    req("GET", "/api/v1/analytics/summary?granularity=minute&camera_id=cam-a", tok_viewer, NULL,
+        &r);
+    CHECK_EQ_INT(jint(r.json, "totals.events"), 60);
+    CHECK_EQ_INT(json_array_size(json_object_get(r.json, "time_series")), 60);
+    req("GET", "/api/v1/analytics/summary?granularity=minute&from=2020-01-01T00:00:00Z",
+        tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("GET", "/api/v1/analytics/summary?granularity=week", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("GET", "/api/v1/analytics/cameras/cam-b", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(jint(r.json, "totals.events"), 60);
+    CHECK_EQ_INT(jint(r.json, "totals.violations"), 1);
+    req("GET", "/api/v1/analytics/cameras/nowhere", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
+    resp_free(&r);
+}
+
+/* ---- devices, models, runtimes ---- */
+
+static void test_devices(void)
+{
+    resp r = {0};
+    req("GET", "/api/v1/devices", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 3);
+    json_t *a = json_array_get(json_object_get(r.json, "devices"), 0);
+    CHECK_EQ_STR(jstr(a, "id"), "cam-a");
+    CHECK_EQ_INT(jint(a, "stats_24h.events"), 60);
+    req("GET", "/api/v1/devices?discovered=true", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 1);
+    req("GET", "/api/v1/devices/cam-zzz", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
+    req("POST", "/api/v1/devices/cam-a/start-inference", tok_admin, "{\"model_id\":\"fall-v2\"}",
+        &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(json_is_true(json_object_get(r.json, "inference_active")));
+    CHECK_EQ_STR(jstr(r.json, "inference_model_id"), "fall-v2");
+    req("POST", "/api/v1/devices/cam-a/start-inference", tok_admin, NULL, &r);
+    CHECK_ERROR(r, 409, "INFERENCE_ALREADY_ACTIVE");
+    req("POST", "/api/v1/devices/cam-a/stop-inference", tok_admin, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(json_is_false(json_object_get(r.json, "inference_active")));
+    req("POST", "/api/v1/devices/cam-a/stop-inference", tok_admin, NULL, &r);
+    CHECK_ERROR(r, 404, "INFERENCE_NOT_ACTIVE");
+    req("POST", "/api/v1/devices/cam-zzz/start-inference", tok_admin, NULL, &r);
+    CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM cameras WHERE inference_active"), 0);
+
+    req("POST", "/api/v1/internal/runtime/register", tok_operator,
+        "{\"runtime_id\":\"rt-1\",\"name\":\"gpu box\",\"endpoint\":\"http://rt-1:9000\","
+        "\"capabilities\":{\"gpu\":true},\"models\":[{\"model_id\":\"ppe-v3\",\"version\":\"3.1\"},"
+        "\"fall-v1\"]}",
+        &r);
+    CHECK_EQ_INT(r.status, 201);
+    CHECK_EQ_STR(jstr(r.json, "runtime_id"), "rt-1");
+    req("POST", "/api/v1/internal/runtime/register", tok_operator,
+        "{\"runtime_id\":\"rt-1\",\"models\":[\"ppe-v3\"]}", &r);
+    CHECK_EQ_INT(r.status, 200);
+    req("POST", "/api/v1/internal/runtime/register", tok_operator, "{\"models\":[1]}", &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    CHECK(jstr(r.json, "details.runtime_id") && jstr(r.json, "details.models"));
+    req("GET", "/api/v1/models/status", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    json_t *models = json_object_get(r.json, "models");
+    bool ppe = false;
+    size_t i;
+    json_t *m;
+    json_array_foreach(models, i, m) if (!strcmp(jstr(m, "model_id"), "ppe-v3"))
+    {
+        ppe = true;
+        CHECK_EQ_STR(jstr(m, "status"), "idle"); /* declared, checked in, no events */
+        CHECK_EQ_INT(json_array_size(json_object_get(m, "runtimes")), 1);
+    }
+    CHECK(ppe);
+    resp_free(&r);
+}
+
+/* ---- rules and the event-type map ---- */
+
+static void test_admin(void)
+{
+    resp r = {0};
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"camera_id\":\"cam-a\",\"event_type\":\"fall_detected\",\"min_confidence\":0.9,"
+        "\"min_hits\":3,\"severity\":\"critical\"}",
+        &r);
+    CHECK_EQ_INT(r.status, 201);
+    char id[64], path[128];
+    snprintf(id, sizeof id, "%s", jstr(r.json, "id"));
+    CHECK_EQ_INT(jint(r.json, "cooldown_seconds"), 60); /* default */
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"camera_id\":\"cam-a\",\"event_type\":\"fall_detected\"}", &r);
+    CHECK_ERROR(r, 409, "RULE_CONFLICT");
+    req("POST", "/api/v1/rules", tok_admin, "{\"min_confidence\":7,\"severity\":\"huge\"}", &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    CHECK(jstr(r.json, "details.event_type") && jstr(r.json, "details.min_confidence") &&
+          jstr(r.json, "details.severity"));
+    snprintf(path, sizeof path, "/api/v1/rules/%s", id);
+    req("PATCH", path, tok_admin, "{\"enabled\":false,\"description\":\"night shift\"}", &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(json_is_false(json_object_get(r.json, "enabled")));
+    CHECK_EQ_INT(jint(r.json, "min_hits"), 3); /* untouched */
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM rules WHERE camera_id = 'cam-a' AND NOT"
+                             " enabled AND description = 'night shift'"),
+                 1);
+    req("GET", "/api/v1/rules?camera_id=cam-a", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(json_array_size(json_object_get(r.json, "rules")), 1);
+    req("DELETE", path, tok_admin, NULL, &r);
+    CHECK_EQ_INT(r.status, 204);
+    req("GET", path, tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 404, "RULE_NOT_FOUND");
+
+    req("PUT", "/api/v1/event-type-map/man_down", tok_admin, "{\"event_type\":\"fall_detected\"}",
+        &r);
+    CHECK_EQ_INT(r.status, 201);
+    req("PUT", "/api/v1/event-type-map/man_down", tok_admin, "{\"event_type\":\"person_down\"}",
+        &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM event_type_map WHERE raw_label = 'man_down'"
+                             " AND event_type = 'person_down'"),
+                 1);
+    req("GET", "/api/v1/event-type-map", tok_viewer, NULL, &r);
+    CHECK(json_array_size(json_object_get(r.json, "mappings")) > 20); /* seeded + ours */
+    req("DELETE", "/api/v1/event-type-map/man_down", tok_admin, NULL, &r);
+    CHECK_EQ_INT(r.status, 204);
+    req("DELETE", "/api/v1/event-type-map/man_down", tok_admin, NULL, &r);
+    CHECK_ERROR(r, 404, "MAPPING_NOT_FOUND");
+    req("PUT", "/api/v1/event-type-map/x", tok_operator, "{\"event_type\":\"y\"}", &r);
+    CHECK_ERROR(r, 403, "INSUFFICIENT_PERMISSIONS");
+    resp_free(&r);
+}
+
+/* ---- live stream ---- */
+
+typedef struct sse_read {
+    buf data;
+    const char *want;
+} sse_read;
+
+static size_t on_sse(char *p, size_t sz, size_t n, void *arg)
+{
+    sse_read *s = arg;
+    buf_append(&s->data, p, sz * n);
+    buf_append_byte(&s->data, 0);
+    s->data.len--;
+    return strstr((const char *)s->data.data, s->want) ? 0 : sz * n; /* 0 ends the transfer */
+}
+
+/* Read the stream (optionally resuming) until `want` appears or 15 s pass. */
+static void sse_until(const char *last_id, const char *want, sse_read *s)
+{
+    char url[256], auth[1100], resume[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/violations/stream", port);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok_viewer);
+    struct curl_slist *hs = curl_slist_append(NULL, auth);
+    if (last_id) {
+        snprintf(resume, sizeof resume, "Last-Event-ID: %s", last_id);
+        hs = curl_slist_append(hs, resume);
+    }
+    s->want = want;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_sse);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+    curl_easy_perform(c);
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(c);
+}
+
+static void *patch_later(void *arg)
+{
+    usleep(1500 * 1000);
+    resp r = {0};
+    req("PATCH", "/api/v1/violations/" V1, tok_operator, (const char *)arg, &r);
+    resp_free(&r);
+    return NULL;
+}
+
+static void test_stream(void)
+{
+    /* The stream starts once Kafka answers; give it a moment on a fresh topic. */
+    resp r = {0};
+    for (int i = 0; i < 40; i++) {
+        req("GET", "/api/v1/violations/stream?last_event_id=x", tok_viewer, NULL, &r);
+        if (r.status == 400)
+            break;
+        usleep(250 * 1000);
+    }
+    CHECK_ERROR(r, 400, "INVALID_PARAMETER");
+    resp_free(&r);
+    pthread_t th;
+    pthread_create(&th, NULL, patch_later, "{\"resolution_notes\":\"first note\"}");
+    sse_read s = {{0}, NULL};
+    sse_until(NULL, "first note", &s);
+    pthread_join(th, NULL);
+    const char *d = (const char *)s.data.data;
+    CHECK_MSG(d && strstr(d, "event: violation_change") && strstr(d, V1), "stream: %s",
+              d ? d : "(nothing)");
+    /* The id of that change, then a second change while disconnected. */
+    const char *id = strstr(d, "id: ");
+    CHECK(id);
+    char last[128];
+    snprintf(last, sizeof last, "%.*s", (int)strcspn(id + 4, "\n"), id + 4);
+    buf_free(&s.data);
+    req("PATCH", "/api/v1/violations/" V1, tok_operator, "{\"resolution_notes\":\"second note\"}",
+        &r);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+    sse_read s2 = {{0}, NULL};
+    sse_until(last, "second note", &s2);
+    d = (const char *)s2.data.data;
+    CHECK_MSG(d && strstr(d, "second note") && !strstr(d, "first note"), "resumed: %s",
+              d ? d : "(nothing)");
+    buf_free(&s2.data);
+}
+
+/* ---- hostile input ---- */
+
+static void test_hostile(void)
+{
+    resp r = {0};
+    /* Injection attempts in every filter are just values. */
+    const char *inj[] = {
+        "/api/v1/violations?camera_id=x%27%20OR%201%3D1%20--",
+        "/api/v1/violations?type=%27%3B%20DROP%20TABLE%20violations%3B%20--",
+        "/api/v1/events?camera_id=%27%20OR%20%27%27%3D%27&event_type=%22%29%3B--",
+        "/api/v1/analytics/summary?camera_id=%27%20UNION%20SELECT%201%20--",
+        "/api/v1/rules?event_type=%27%20OR%201%3D1%20--",
+    };
+    for (size_t i = 0; i < sizeof inj / sizeof inj[0]; i++) {
+        req("GET", inj[i], tok_viewer, NULL, &r);
+        CHECK_MSG(r.status == 200, "%s -> %ld", inj[i], r.status);
+        json_t *p = json_object_get(r.json, "pagination");
+        if (p)
+            CHECK_EQ_INT(jint(p, "total"), 0);
+    }
+    req("GET", "/api/v1/devices/x%27%20OR%201%3D1%20--", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM violations"), 3);
+    /* Malformed UTF-8 in a filter and in a path. */
+    req("GET", "/api/v1/violations?camera_id=%C3%28", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("GET", "/api/v1/devices/%FF%FE", tok_viewer, NULL, &r);
+    CHECK(r.status == 404 || r.status == 400);
+    req("PUT", "/api/v1/event-type-map/a", tok_admin, "{\"event_type\":\"\xc3\x28\"}", &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    /* Oversize body (limit 65536 by default). */
+    buf big = {0};
+    buf_append_str(&big, "{\"resolution_notes\":\"");
+    for (int i = 0; i < 70000; i++)
+        buf_append_byte(&big, 'a');
+    buf_append_str(&big, "\"}");
+    buf_append_byte(&big, 0);
+    req("PATCH", "/api/v1/violations/" V2, tok_operator, (const char *)big.data, &r);
+    buf_free(&big);
+    CHECK_ERROR(r, 413, "PAYLOAD_TOO_LARGE");
+    /* Deeply nested JSON never reaches the recursive parser. */
+    buf deep = {0};
+    for (int i = 0; i < 60000; i++) /* under the body limit */
+        buf_append_byte(&deep, '[');
+    buf_append_byte(&deep, 0);
+    req("POST", "/api/v1/rules", tok_admin, (const char *)deep.data, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    buf_free(&deep);
+    req("POST", "/api/v1/rules", tok_admin, "{\"event_type\":\"x\",\"description\":{\"a\":"
+                                            "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}}",
+        &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("GET", "/health", NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+}
+
+/* A second instance with tight limits: rate limiting, connection flood,
+ * slow clients, CORS. */
+static void test_limits(void)
+{
+    setenv("RUTH_API_RATE_LIMIT_RPS", "5", 1);
+    setenv("RUTH_API_MAX_CONNECTIONS", "20", 1);
+    setenv("RUTH_API_CORS_ORIGINS", "https://dash.example", 1);
+    char log[256];
+    snprintf(log, sizeof log, "/tmp/test_api_limits_%d.log", (int)getpid());
+    unlink(log);
+    pid_t pid = itest_spawn("ruth-api", NULL, log);
+    unsetenv("RUTH_API_RATE_LIMIT_RPS");
+    unsetenv("RUTH_API_MAX_CONNECTIONS");
+    unsetenv("RUTH_API_CORS_ORIGINS");
+    int p2 = -1;
+    double t = itest_now();
+    while ((p2 = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - t < 20)
+        usleep(100 * 1000);
+    CHECK(p2 > 0);
+    resp r = {0};
+    int limited = 0, okc = 0;
+    for (int i = 0; i < 30; i++) {
+        req_at(p2, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL, NULL, &r);
+        if (r.status == 429) {
+            limited++;
+            CHECK_ERROR(r, 429, "RATE_LIMITED");
+            CHECK(atoi(r.retry_after) >= 1);
+        } else if (r.status == 200) {
+            okc++;
+        }
+    }
+    CHECK_MSG(limited > 0 && okc >= 10, "limited %d ok %d", limited, okc);
+    sleep(2); /* the bucket refills */
+
+    /* Flood: 60 idle connections against a limit of 20; the server refuses
+     * the excess and keeps serving once they go. Slow clients (a request
+     * line and no more) are among them. */
+    int fds[60];
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p2)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < 60; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0 && i % 2 == 0) {
+            const char *partial = "GET /api/v1/violations HTTP/1.1\r\nHost: x\r\n";
+            ssize_t w = write(fds[i], partial, strlen(partial));
+            (void)w;
+        }
+    }
+    usleep(300 * 1000);
+    for (int i = 0; i < 60; i++)
+        close(fds[i]);
+    usleep(300 * 1000);
+    req_at(p2, "GET", "/health", NULL, NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(kill(pid, 0) == 0);
+
+    /* CORS: preflight for an allowed origin, nothing for another. */
+    req_at(p2, "OPTIONS", "/api/v1/violations", NULL, NULL, "Origin: https://dash.example", &r);
+    CHECK_EQ_INT(r.status, 204);
+    CHECK_EQ_STR(r.allow_origin, "https://dash.example");
+    req_at(p2, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL, "Origin: https://evil.example",
+           &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(r.allow_origin, "");
+    resp_free(&r);
+    kill(pid, SIGTERM);
+    CHECK_EQ_INT(itest_wait_exit(pid, 15), 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    itest_setup("api", 3);
+    seed();
+    setenv("JWT_SECRET_KEY", SECRET, 1);
+    setenv("RUTH_API_PORT", "0", 1);
+    setenv("RUTH_API_DB_POOL", "4", 1);
+    char *t;
+    int64_t now = time(NULL);
+    t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
+    snprintf(tok_viewer, sizeof tok_viewer, "%s", t);
+    free(t);
+    t = auth_mint(SECRET, "olga", ROLE_OPERATOR, now, now + 3600);
+    snprintf(tok_operator, sizeof tok_operator, "%s", t);
+    free(t);
+    t = auth_mint(SECRET, "adam", ROLE_ADMIN, now, now + 3600);
+    snprintf(tok_admin, sizeof tok_admin, "%s", t);
+    free(t);
+
+    char log[256];
+    snprintf(log, sizeof log, "/tmp/test_api_%d.log", (int)getpid());
+    unlink(log);
+    pid_t pid = itest_spawn("ruth-api", NULL, log);
+    double start = itest_now();
+    while ((port = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - start < 30)
+        usleep(100 * 1000);
+    if (port < 0) {
+        fprintf(stderr, "ruth-api did not start; log: %s\n", log);
+        return 1;
+    }
+    TEST_RUN(test_auth);
+    TEST_RUN(test_violations_list);
+    TEST_RUN(test_violations_cursor);
+    TEST_RUN(test_violation_get);
+    TEST_RUN(test_events);
+    TEST_RUN(test_analytics);
+    TEST_RUN(test_devices);
+    TEST_RUN(test_admin);
+    TEST_RUN(test_patch_publishes);
+    TEST_RUN(test_transitions);
+    TEST_RUN(test_stream);
+    TEST_RUN(test_hostile);
+    TEST_RUN(test_limits);
+
+    kill(pid, SIGTERM);
+    int st = itest_wait_exit(pid, 20);
+    if (st != 0) {
+        fprintf(stderr, "ruth-api exited with %d on SIGTERM; log: %s\n", st, log);
+        testlib_failures++;
+    }
+    if (testlib_failures)
+        fprintf(stderr, "ruth-api log: %s\n", log);
+    itest_teardown();
+    curl_global_cleanup();
+    return TEST_EXIT();
+}
