@@ -1,0 +1,96 @@
+/* test_api_auth.c - HS256 tokens: what ruth-api accepts and what it refuses. */
+#include "testlib.h"
+
+#include "api.h"
+
+#include <time.h>
+
+#define KEY "unit-secret"
+
+/* "header.claims." with an empty signature: a hand-made hostile token. */
+static char *unsigned_token(const char *header_json, const char *claims_json)
+{
+    buf t = {0};
+    api_b64url_encode(&t, (const unsigned char *)header_json, strlen(header_json));
+    buf_append_byte(&t, '.');
+    api_b64url_encode(&t, (const unsigned char *)claims_json, strlen(claims_json));
+    buf_append_byte(&t, '.');
+    buf_append_byte(&t, 0);
+    char *s = strdup((const char *)t.data);
+    buf_free(&t);
+    return s;
+}
+
+static void test_round_trip(void)
+{
+    int64_t now = time(NULL);
+    char *t = auth_mint(KEY, "alice", ROLE_OPERATOR, now, now + 60);
+    auth_claims c;
+    char why[128];
+    CHECK_EQ_INT(auth_verify(t, KEY, now, &c, why, sizeof why), AUTH_OK);
+    CHECK_EQ_STR(c.sub, "alice");
+    CHECK_EQ_INT(c.role, ROLE_OPERATOR);
+    CHECK_EQ_INT(auth_verify(t, "other", now, &c, why, sizeof why), AUTH_INVALID);
+    /* Within the leeway after exp: still fine; beyond: expired. */
+    CHECK_EQ_INT(auth_verify(t, KEY, now + 60 + AUTH_LEEWAY_SEC, &c, why, sizeof why), AUTH_OK);
+    CHECK_EQ_INT(auth_verify(t, KEY, now + 61 + AUTH_LEEWAY_SEC, &c, why, sizeof why),
+                 AUTH_EXPIRED);
+    /* A flipped signature character. */
+    size_t n = strlen(t);
+    t[n - 2] = t[n - 2] == 'A' ? 'B' : 'A';
+    CHECK_EQ_INT(auth_verify(t, KEY, now, &c, why, sizeof why), AUTH_INVALID);
+    free(t);
+}
+
+static void test_refused(void)
+{
+    auth_claims c;
+    char why[128];
+    const char *bad[] = {"", "a", "a.b", "a.b.c.d", "!!!.###.$$$", "e30.e30.", "e30.e30.e30"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_MSG(auth_verify(bad[i], KEY, 0, &c, why, sizeof why) == AUTH_INVALID, "%s", bad[i]);
+    static const char claims[] = "{\"sub\":\"x\",\"role\":\"admin\",\"exp\":9999999999}";
+    char *none = unsigned_token("{\"alg\":\"none\"}", claims);
+    CHECK_EQ_INT(auth_verify(none, KEY, 0, &c, why, sizeof why), AUTH_INVALID);
+    CHECK(strstr(why, "HS256") != NULL);
+    free(none);
+    char *rs = unsigned_token("{\"alg\":\"RS256\"}", claims);
+    CHECK_EQ_INT(auth_verify(rs, KEY, 0, &c, why, sizeof why), AUTH_INVALID);
+    free(rs);
+    /* Valid signatures over unusable claims. */
+    int64_t now = time(NULL);
+    char *t = auth_mint(KEY, "bob", ROLE_NONE, now, now + 60); /* role "none" */
+    CHECK_EQ_INT(auth_verify(t, KEY, now, &c, why, sizeof why), AUTH_INVALID);
+    free(t);
+    t = auth_mint(KEY, "bob", ROLE_VIEWER, now + 3600, now + 7200); /* iat in the future */
+    CHECK_EQ_INT(auth_verify(t, KEY, now, &c, why, sizeof why), AUTH_INVALID);
+    free(t);
+}
+
+static void test_roles_and_b64(void)
+{
+    CHECK_EQ_INT(api_role_parse("viewer"), ROLE_VIEWER);
+    CHECK_EQ_INT(api_role_parse("Admin"), ROLE_NONE);
+    CHECK(ROLE_VIEWER < ROLE_OPERATOR && ROLE_OPERATOR < ROLE_ADMIN);
+    buf b = {0};
+    CHECK(api_b64url_decode("aGk", 3, &b) && b.len == 2 && !memcmp(b.data, "hi", 2));
+    buf_reset(&b);
+    CHECK(!api_b64url_decode("aGl", 3, &b)); /* non-zero trailing bits */
+    CHECK(!api_b64url_decode("a", 1, &b));
+    CHECK(!api_b64url_decode("aG+k", 4, &b)); /* '+' is not base64url */
+    buf_free(&b);
+    CHECK(api_is_utf8("caf\xc3\xa9", 5));
+    CHECK(!api_is_utf8("\xc3\x28", 2));
+    CHECK(!api_is_utf8("\xed\xa0\x80", 3)); /* surrogate */
+    CHECK(!api_is_utf8("\xc0\xaf", 2));     /* overlong */
+    CHECK(api_is_uuid("11111111-1111-4111-8111-000000000001"));
+    CHECK(!api_is_uuid("11111111-1111-4111-8111-00000000000g"));
+}
+
+int main(void)
+{
+    TEST_RUN(test_round_trip);
+    TEST_RUN(test_refused);
+    TEST_RUN(test_roles_and_b64);
+    return TEST_EXIT();
+}
