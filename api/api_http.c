@@ -61,7 +61,7 @@ static void iso_now(char *out, size_t n)
     gmtime_r(&ts.tv_sec, &tm);
     char s[32];
     strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, n, "%s.%03ldZ", s, ts.tv_nsec / 1000000);
+    snprintf(out, n, "%.20s.%03dZ", s, (int)(ts.tv_nsec / 1000000 % 1000));
 }
 
 void api_error(api_req *r, unsigned status, const char *code, json_t *details, const char *fmt,
