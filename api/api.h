@@ -86,6 +86,11 @@ PGconn *api_pool_get(api_pool *p, int timeout_ms, char *err, size_t errsz);
 /* Return a borrowed connection. A connection in a failed state or inside a
  * transaction is reset or closed, never handed out again as is. */
 void api_pool_put(api_pool *p, PGconn *c);
+/* Run `sql` on borrowed connection `c` as a statement prepared once per
+ * connection and query text. Text parameters and results. The result on
+ * success (caller PQclear()s), NULL with err filled otherwise. */
+PGresult *api_pool_exec(api_pool *p, PGconn *c, const char *sql, int nparams,
+                        const char *const *params, char *err, size_t errsz);
 /* true when a connection can be had and answers SELECT 1. */
 bool api_pool_ping(api_pool *p, char *err, size_t errsz);
 
@@ -122,7 +127,9 @@ typedef struct api_req {
     char request_id[72];
     char client[64];   /* client address, for rate limiting and logs */
     double started;    /* monotonic seconds */
-    /* path below /api/v1, split on '/' (URL-decoded by libmicrohttpd) */
+    /* path below /api/v1, split on '/' (URL-decoded by libmicrohttpd) into
+     * r->path, which the request owns */
+    char *path;
     char *seg[API_MAX_SEGMENTS];
     int nseg;
     /* request body */
@@ -135,6 +142,8 @@ typedef struct api_req {
     buf out;
     char etag[32];
     char retry_after[16];
+    char allow[64];   /* methods for a 405 */
+    bool text_plain;  /* /metrics */
     bool sse; /* handler turned the response into a stream (api_stream.c) */
     struct MHD_Response *stream_response;
     /* validation errors collected by api_params.c: {"field": "message"} */
@@ -211,8 +220,11 @@ typedef struct api_page {
 } api_page;
 
 /* Read limit/offset/cursor (limit default/max per endpoint). The cursor must
- * have been issued for the same `sort_tag`. false after recording errors. */
-bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag, api_page *pg);
+ * have been issued for the same `sort_tag`, and its sort value must be of
+ * `key_kind`: 'i' (integer >= 0), 'f' (number 0..1) or 's' (text). false
+ * after recording errors. */
+bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag, char key_kind,
+               api_page *pg);
 
 /* A count of the rows `from_where` selects (with `params`), exact up to
  * LIST_COUNT_EXACT_MAX, else PostgreSQL's estimate (*exact = false). Cached

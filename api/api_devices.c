@@ -34,7 +34,7 @@ void h_devices_list(api_req *r)
     param_bool(r, "inference_active", &inference);
     param_bool(r, "discovered", &discovered);
     api_page pg;
-    list_page(r, 50, 100, "d", &pg);
+    list_page(r, 50, 100, "d", 's', &pg);
     if (pg.keyset)
         param_invalid(r, "cursor", "device lists page by offset only");
     if (param_reject(r))

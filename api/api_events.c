@@ -32,7 +32,7 @@ void h_events_list(api_req *r)
     char tag[16];
     snprintf(tag, sizeof tag, "e:%s", order);
     api_page pg;
-    list_page(r, 100, 1000, tag, &pg);
+    list_page(r, 100, 1000, tag, 'i', &pg);
     if (param_reject(r))
         return;
     if (has_cmin)

@@ -41,10 +41,27 @@ void api_json_text(api_req *r, unsigned status, const char *json, size_t len)
 
 void api_json_steal(api_req *r, unsigned status, json_t *body)
 {
-    char *s = json_dumps(body, JSON_COMPACT);
+    char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    if (!s) {
+        /* Only reachable through a bug (a NULL or unencodable body): never crash on it. */
+        static const char fallback[] = "{\"error\":\"INTERNAL_ERROR\",\"error_description\":"
+                                       "\"the response could not be encoded\",\"status_code\":500,"
+                                       "\"details\":{}}";
+        log_error("response body could not be encoded (request %s)", r->request_id);
+        api_json_text(r, 500, fallback, sizeof fallback - 1);
+        return;
+    }
     api_json_text(r, status, s, strlen(s));
     free(s);
+}
+
+/* Cut `s` back to the last complete UTF-8 character (after truncation). */
+static void utf8_trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && !api_is_utf8(s, n))
+        s[--n] = '\0';
 }
 
 void api_no_content(api_req *r)
@@ -72,6 +89,7 @@ void api_error(api_req *r, unsigned status, const char *code, json_t *details, c
     va_start(ap, fmt);
     vsnprintf(desc, sizeof desc, fmt, ap);
     va_end(ap);
+    utf8_trim(desc);
     char ts[40];
     iso_now(ts, sizeof ts);
     json_t *b = json_pack("{s:s, s:s, s:i, s:o, s:s, s:s}", "error", code, "error_description",
@@ -118,7 +136,7 @@ PGresult *api_query(api_req *r, bool read_only, const char *sql, int nparams,
     if (!db)
         return NULL;
     char err[1024];
-    PGresult *res = pg_exec_params(db, sql, nparams, params, NULL, err, sizeof err);
+    PGresult *res = api_pool_exec(r->db_pool, db, sql, nparams, params, err, sizeof err);
     if (!res)
         api_db_error(r, "query failed", err);
     return res;
@@ -264,23 +282,34 @@ static bool route_match(const route *rt, api_req *r)
     return i == r->nseg;
 }
 
-/* Split `url` into r->seg: "/api/v1/x/y" and "/x/y" (the operational
- * endpoints and /openapi.json are served at the root too). false when the
- * path is not under a known prefix or has too many segments. */
-static bool split_path(api_req *r, const char *url, char *copy, size_t copysz)
+/* Split `url` into r->seg (pointing into r->path, which lives as long as
+ * the request): "/api/v1/x/y", or "/x" for the operational endpoints and
+ * /openapi.json, which are served at the root too. false when the path is
+ * not under a known prefix or has too many segments. */
+static bool split_path(api_req *r, const char *url)
 {
+    static const char *const root_ok[] = {"health", "ready", "metrics", "openapi.json"};
     const char *p = url;
+    bool v1 = true;
     if (!strncmp(p, "/api/v1/", 8))
         p += 8;
     else if (!strcmp(p, "/api/v1"))
         p += 7;
     else if (*p == '/')
-        p += 1;
+        p += 1, v1 = false;
     else
         return false;
-    snprintf(copy, copysz, "%s", p);
+    if (!v1) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof root_ok / sizeof root_ok[0]; i++)
+            ok = ok || !strcmp(p, root_ok[i]);
+        if (!ok)
+            return false;
+    }
+    free(r->path);
+    r->path = xstrdup(p);
     r->nseg = 0;
-    for (char *s = copy; *s;) {
+    for (char *s = r->path; *s;) {
         if (r->nseg == API_MAX_SEGMENTS)
             return false;
         r->seg[r->nseg++] = s;
@@ -329,18 +358,21 @@ static void authenticate(api_req *r, const route *rt)
 
 static route *dispatch(api_req *r, const char *url)
 {
-    char path[2048];
-    if (strlen(url) >= sizeof path || !split_path(r, url, path, sizeof path)) {
+    if (strlen(url) > 4096 || !split_path(r, url)) {
         api_error(r, 404, "NOT_FOUND", NULL, "no such resource");
         return NULL;
     }
     bool path_known = false;
+    r->allow[0] = '\0';
     for (size_t i = 0; i < NROUTES; i++) {
         if (!route_match(&routes[i], r))
             continue;
         path_known = true;
-        if (strcmp(routes[i].method, r->method))
+        if (strcmp(routes[i].method, r->method)) {
+            size_t n = strlen(r->allow);
+            snprintf(r->allow + n, sizeof r->allow - n, "%s%s", n ? ", " : "", routes[i].method);
             continue;
+        }
         if (routes[i].role == ROLE_NONE)
             routes[i].fn(r);
         else
@@ -370,7 +402,7 @@ static void h_metrics(api_req *r)
     r->status = 200;
     buf_set(&r->out, s, len);
     free(s);
-    r->sse = false;
+    r->text_plain = true;
 }
 
 static void h_ready(api_req *r)
@@ -484,16 +516,16 @@ static enum MHD_Result queue(api_req *r)
                                                     : MHD_RESPMEM_PERSISTENT);
         if (r->status != 204)
             MHD_add_response_header(resp, "Content-Type",
-                                    r->seg[0] && !strcmp(r->seg[0], "metrics") && r->nseg == 1 &&
-                                            r->status == 200
-                                        ? "text/plain; version=0.0.4"
-                                        : "application/json");
+                                    r->text_plain ? "text/plain; version=0.0.4"
+                                                  : "application/json");
     }
     MHD_add_response_header(resp, "X-Request-ID", r->request_id);
     if (r->etag[0])
         MHD_add_response_header(resp, "ETag", r->etag);
     if (r->retry_after[0])
         MHD_add_response_header(resp, "Retry-After", r->retry_after);
+    if (r->status == 405 && r->allow[0])
+        MHD_add_response_header(resp, "Allow", r->allow);
     const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
     if (cors_allowed(r->a, origin)) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
@@ -609,6 +641,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         log_debug("request %s ended early (code %d)", r->request_id, (int)toe);
     if (r->stream_response)
         MHD_destroy_response(r->stream_response);
+    free(r->path);
     json_decref(r->details);
     buf_free(&r->body);
     buf_free(&r->out);

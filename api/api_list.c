@@ -14,6 +14,7 @@
 
 #include "xmalloc.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,24 @@ typedef struct count_slot {
 static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
 static count_slot count_cache[COUNT_CACHE_SLOTS];
 
-bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag, api_page *pg)
+/* A cursor's sort value must parse as the sort column's type. */
+static bool key_ok(const char *k, char kind)
+{
+    char *end;
+    if (kind == 'i') {
+        errno = 0;
+        long long v = strtoll(k, &end, 10);
+        return !*end && !errno && v >= 0;
+    }
+    if (kind == 'f') {
+        double d = strtod(k, &end);
+        return !*end && d >= 0 && d <= 1;
+    }
+    return true;
+}
+
+bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag, char key_kind,
+               api_page *pg)
 {
     memset(pg, 0, sizeof *pg);
     pg->limit = dflt_limit;
@@ -57,7 +75,7 @@ bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag
         *bar1 = *bar2 = '\0';
         good = !strcmp(s, sort_tag) && api_is_uuid(bar2 + 1) &&
                strlen(bar1 + 1) < sizeof pg->after_key && bar1[1] &&
-               api_is_utf8(bar1 + 1, strlen(bar1 + 1));
+               api_is_utf8(bar1 + 1, strlen(bar1 + 1)) && key_ok(bar1 + 1, key_kind);
         if (good) {
             snprintf(pg->after_key, sizeof pg->after_key, "%s", bar1 + 1);
             snprintf(pg->after_id, sizeof pg->after_id, "%s", bar2 + 1);

@@ -230,6 +230,10 @@ bool param_time(api_req *r, const char *name, char *out, size_t outsz)
         param_invalid(r, name, "must be an ISO 8601 date-time with offset or microseconds since "
                                "the epoch");
         return false;
+    } else if (us < 0 || us > 253402300799000000LL) {
+        /* An offset can move a 1970 or 9999 date out of the representable range. */
+        param_invalid(r, name, "must be between 1970-01-01 and 9999-12-31 UTC");
+        return false;
     }
     time_t secs = (time_t)(us / 1000000);
     struct tm tm;

@@ -1,9 +1,13 @@
-/* api_pool.c - a fixed-size pool of PostgreSQL connections.
+/* api_pool.c - a fixed-size pool of PostgreSQL connections with a
+ * prepared-statement cache per connection.
  *
  * Connections are opened lazily (the API starts while the database is still
  * coming up, and reports not-ready until it answers) and dropped when they
  * come back broken or mid-transaction, so a request never inherits another
- * request's failed state. */
+ * request's failed state. Every query text a handler runs is prepared once
+ * per connection (handlers assemble their SQL from fixed fragments, so the
+ * set of texts is small and bounded) and executed by name afterwards:
+ * PostgreSQL parses and plans it once instead of on every request. */
 #include "api.h"
 
 #include "log.h"
@@ -16,14 +20,26 @@
 #include <string.h>
 #include <time.h>
 
+#define STMT_SLOTS 128 /* distinct query texts kept prepared per connection */
+
+typedef struct stmt {
+    uint64_t hash;
+    char *sql; /* NULL = free */
+} stmt;
+
+typedef struct slot {
+    PGconn *c;  /* NULL = not open */
+    bool busy;
+    stmt stmts[STMT_SLOTS];
+    unsigned next_name;
+} slot;
+
 struct api_pool {
     char *url;
     int size;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    PGconn **idle; /* stack of idle open connections */
-    int nidle;
-    int nopen;      /* open connections, idle or borrowed */
+    slot *slots;
 };
 
 api_pool *api_pool_new(const char *url, int size, char *err, size_t errsz)
@@ -35,21 +51,31 @@ api_pool *api_pool_new(const char *url, int size, char *err, size_t errsz)
     api_pool *p = xcalloc(1, sizeof *p);
     p->url = xstrdup(url);
     p->size = size;
-    p->idle = xcalloc((size_t)size, sizeof *p->idle);
+    p->slots = xcalloc((size_t)size, sizeof *p->slots);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     return p;
+}
+
+static void slot_close(slot *s)
+{
+    pg_close(s->c);
+    s->c = NULL;
+    for (int i = 0; i < STMT_SLOTS; i++) {
+        free(s->stmts[i].sql);
+        s->stmts[i].sql = NULL;
+    }
 }
 
 void api_pool_free(api_pool *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->nidle; i++)
-        pg_close(p->idle[i]);
+    for (int i = 0; i < p->size; i++)
+        slot_close(&p->slots[i]);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
-    free(p->idle);
+    free(p->slots);
     free(p->url);
     free(p);
 }
@@ -66,22 +92,31 @@ PGconn *api_pool_get(api_pool *p, int timeout_ms, char *err, size_t errsz)
     }
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        if (p->nidle > 0) {
-            PGconn *c = p->idle[--p->nidle];
-            pthread_mutex_unlock(&p->mu);
-            return c;
+        slot *closed = NULL;
+        for (int i = 0; i < p->size; i++) {
+            slot *s = &p->slots[i];
+            if (s->busy)
+                continue;
+            if (s->c) {
+                s->busy = true;
+                pthread_mutex_unlock(&p->mu);
+                return s->c;
+            }
+            if (!closed)
+                closed = s;
         }
-        if (p->nopen < p->size) {
-            p->nopen++; /* reserve the slot, connect outside the lock */
+        if (closed) {
+            closed->busy = true; /* reserve it, connect outside the lock */
             pthread_mutex_unlock(&p->mu);
             PGconn *c = pg_connect(p->url, "ruth-api", 5, err, errsz);
-            if (c)
-                return c;
             pthread_mutex_lock(&p->mu);
-            p->nopen--;
-            pthread_cond_signal(&p->cv);
+            closed->c = c;
+            if (!c) {
+                closed->busy = false;
+                pthread_cond_signal(&p->cv);
+            }
             pthread_mutex_unlock(&p->mu);
-            return NULL;
+            return c;
         }
         if (pthread_cond_timedwait(&p->cv, &p->mu, &deadline) == ETIMEDOUT) {
             pthread_mutex_unlock(&p->mu);
@@ -91,20 +126,28 @@ PGconn *api_pool_get(api_pool *p, int timeout_ms, char *err, size_t errsz)
     }
 }
 
+static slot *slot_of(api_pool *p, PGconn *c)
+{
+    for (int i = 0; i < p->size; i++)
+        if (p->slots[i].c == c)
+            return &p->slots[i];
+    return NULL;
+}
+
 void api_pool_put(api_pool *p, PGconn *c)
 {
     if (!c)
         return;
     bool healthy = PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
-    if (!healthy) {
+    if (!healthy)
         log_warn("dropping a database connection returned in a bad state");
-        pg_close(c);
-    }
     pthread_mutex_lock(&p->mu);
-    if (healthy)
-        p->idle[p->nidle++] = c;
-    else
-        p->nopen--;
+    slot *s = slot_of(p, c);
+    if (s) {
+        if (!healthy)
+            slot_close(s);
+        s->busy = false;
+    }
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -117,4 +160,55 @@ bool api_pool_ping(api_pool *p, char *err, size_t errsz)
     bool ok = pg_exec_ok(c, "SELECT 1", err, errsz);
     api_pool_put(p, c);
     return ok;
+}
+
+static uint64_t sql_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+PGresult *api_pool_exec(api_pool *p, PGconn *c, const char *sql, int nparams,
+                        const char *const *params, char *err, size_t errsz)
+{
+    /* The slot is this caller's while borrowed: no lock needed for its cache. */
+    pthread_mutex_lock(&p->mu);
+    slot *s = slot_of(p, c);
+    pthread_mutex_unlock(&p->mu);
+    if (!s)
+        return pg_exec_params(c, sql, nparams, params, NULL, err, errsz);
+    uint64_t h = sql_hash(sql);
+    stmt *st = &s->stmts[h % STMT_SLOTS];
+    char name[32];
+    if (!st->sql || st->hash != h || strcmp(st->sql, sql)) {
+        if (st->sql) {
+            /* Evict the text that shared the slot. */
+            snprintf(name, sizeof name, "s%llx", (unsigned long long)st->hash);
+            char dealloc[64];
+            snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);
+            PQclear(PQexec(c, dealloc));
+            free(st->sql);
+            st->sql = NULL;
+        }
+        snprintf(name, sizeof name, "s%llx", (unsigned long long)h);
+        PGresult *res = PQprepare(c, name, sql, nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            pg_describe_error(c, res, NULL, err, errsz);
+            PQclear(res);
+            return NULL;
+        }
+        PQclear(res);
+        st->hash = h;
+        st->sql = xstrdup(sql);
+    }
+    snprintf(name, sizeof name, "s%llx", (unsigned long long)h);
+    PGresult *res = PQexecPrepared(c, name, nparams, params, NULL, NULL, 0);
+    ExecStatusType rs = PQresultStatus(res);
+    if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+        return res;
+    pg_describe_error(c, res, NULL, err, errsz);
+    PQclear(res);
+    return NULL;
 }

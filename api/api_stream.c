@@ -342,12 +342,16 @@ void h_violations_stream(api_req *r)
 {
     api_stream *s = atomic_load(&r->a->stream);
     if (!s) {
-        api_error(r, 503, "INTERNAL_ERROR", NULL, "the live stream is not available");
+        snprintf(r->retry_after, sizeof r->retry_after, "5");
+        api_error(r, 503, "INTERNAL_ERROR", NULL,
+                  "the live stream is not available yet (Kafka unreachable); retry shortly");
         return;
     }
     const char *last = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
     if (!last)
         last = param_str(r, "last_event_id");
+    if (param_reject(r))
+        return;
     int64_t *resume = NULL;
     if (last && !(resume = parse_position(last, s->nparts))) {
         api_error(r, 400, "INVALID_PARAMETER",

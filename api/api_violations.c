@@ -63,7 +63,8 @@ void h_violations_list(api_req *r)
     char tag[48];
     snprintf(tag, sizeof tag, "v:%s:%s", sort_by, order);
     api_page pg;
-    list_page(r, 50, 100, tag, &pg);
+    list_page(r, 50, 100, tag,
+              !strcmp(sort_by, "confidence") ? 'f' : !strcmp(sort_by, "status") ? 's' : 'i', &pg);
     if (param_reject(r))
         return;
     if (has_cmin)
