@@ -215,6 +215,115 @@ bool api_ratelimit_take(api_ratelimit *rl, const char *client, double now, int *
     return ok;
 }
 
+/* ---- microcache ----
+ * Dashboards poll the same few lists and summaries; identical GETs within
+ * RUTH_API_CACHE_MS share one answer instead of each running the same
+ * queries. Keyed by path and query string (never by caller: every cached
+ * route answers the same to every role allowed to call it, and the cache is
+ * consulted only after authentication). Any write this process performs
+ * clears it; other replicas' writes show up within the TTL. */
+
+#define MICROCACHE_SLOTS 128
+#define MICROCACHE_MAX_BODY (256 * 1024)
+
+typedef struct mc_entry {
+    uint64_t hash;
+    char *key;
+    double at;
+    char *body;
+    size_t len;
+    char etag[32];
+} mc_entry;
+
+static pthread_mutex_t mc_mu = PTHREAD_MUTEX_INITIALIZER;
+static mc_entry mc[MICROCACHE_SLOTS];
+
+static enum MHD_Result mc__arg(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    buf *b = cls;
+    buf_printf(b, "%s=%s&", k, v ? v : "");
+    return MHD_YES;
+}
+
+static void mc__key(api_req *r, buf *key)
+{
+    buf_append_str(key, r->url);
+    buf_append_byte(key, '?');
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, mc__arg, key);
+    buf_append_byte(key, 0);
+}
+
+static uint64_t mc__hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static bool mc_get(api_req *r, const char *key, uint64_t h)
+{
+    bool hit = false;
+    pthread_mutex_lock(&mc_mu);
+    mc_entry *e = &mc[h % MICROCACHE_SLOTS];
+    if (e->key && e->hash == h && api_now() - e->at < r->a->cfg->api_cache_ms / 1000.0 &&
+        !strcmp(e->key, key)) {
+        api_json_text(r, 200, e->body, e->len);
+        memcpy(r->etag, e->etag, sizeof r->etag);
+        hit = true;
+    }
+    pthread_mutex_unlock(&mc_mu);
+    return hit;
+}
+
+static void mc_put(api_req *r, char *key, uint64_t h)
+{
+    pthread_mutex_lock(&mc_mu);
+    mc_entry *e = &mc[h % MICROCACHE_SLOTS];
+    free(e->key);
+    free(e->body);
+    e->key = key; /* the cache takes the key */
+    e->hash = h;
+    e->at = api_now();
+    e->body = xmalloc(r->out.len);
+    memcpy(e->body, r->out.data, r->out.len);
+    e->len = r->out.len;
+    memcpy(e->etag, r->etag, sizeof e->etag);
+    pthread_mutex_unlock(&mc_mu);
+}
+
+static void mc_clear(void)
+{
+    pthread_mutex_lock(&mc_mu);
+    for (int i = 0; i < MICROCACHE_SLOTS; i++) {
+        free(mc[i].key);
+        free(mc[i].body);
+        mc[i].key = mc[i].body = NULL;
+    }
+    pthread_mutex_unlock(&mc_mu);
+}
+
+/* Run a GET handler through the microcache. */
+static void run_cached(api_req *r, void (*fn)(api_req *))
+{
+    if (r->a->cfg->api_cache_ms <= 0) {
+        fn(r);
+        return;
+    }
+    buf key = {0};
+    mc__key(r, &key);
+    uint64_t h = mc__hash((const char *)key.data);
+    if (mc_get(r, (const char *)key.data, h)) {
+        buf_free(&key);
+        return;
+    }
+    fn(r);
+    if (r->status == 200 && r->out.len <= MICROCACHE_MAX_BODY)
+        mc_put(r, (char *)key.data, h);
+    else
+        buf_free(&key);
+}
+
 /* ---- routing ---- */
 
 typedef void (*api_handler)(api_req *r);
@@ -225,6 +334,7 @@ typedef struct route {
     api_role role;       /* ROLE_NONE = public */
     api_handler fn;
     const char *name;    /* metrics label */
+    bool cache;          /* a GET whose answer the microcache may share */
     metric *count[6];    /* requests by status class 1xx..5xx */
 } route;
 
@@ -235,32 +345,32 @@ static void h_openapi(api_req *r);
 
 /* clang-format off */
 static route routes[] = {
-    {"GET",    "health",                      ROLE_NONE,     h_health,            "health", {0}},
-    {"GET",    "ready",                       ROLE_NONE,     h_ready,             "ready", {0}},
-    {"GET",    "metrics",                     ROLE_NONE,     h_metrics,           "metrics", {0}},
-    {"GET",    "openapi.json",                ROLE_VIEWER,   h_openapi,           "openapi", {0}},
-    {"GET",    "violations",                  ROLE_VIEWER,   h_violations_list,   "violations_list", {0}},
-    {"GET",    "violations/stream",           ROLE_VIEWER,   h_violations_stream, "violations_stream", {0}},
-    {"GET",    "violations/:id",              ROLE_VIEWER,   h_violation_get,     "violation_get", {0}},
-    {"PATCH",  "violations/:id",              ROLE_OPERATOR, h_violation_patch,   "violation_patch", {0}},
-    {"GET",    "events",                      ROLE_VIEWER,   h_events_list,       "events_list", {0}},
-    {"GET",    "events/:id",                  ROLE_VIEWER,   h_event_get,         "event_get", {0}},
-    {"GET",    "analytics/summary",           ROLE_VIEWER,   h_analytics_summary, "analytics_summary", {0}},
-    {"GET",    "analytics/cameras/:id",       ROLE_VIEWER,   h_analytics_camera,  "analytics_camera", {0}},
-    {"GET",    "devices",                     ROLE_VIEWER,   h_devices_list,      "devices_list", {0}},
-    {"GET",    "devices/:id",                 ROLE_VIEWER,   h_device_get,        "device_get", {0}},
-    {"POST",   "devices/:id/start-inference", ROLE_ADMIN,    h_device_start,      "device_start", {0}},
-    {"POST",   "devices/:id/stop-inference",  ROLE_ADMIN,    h_device_stop,       "device_stop", {0}},
-    {"GET",    "models/status",               ROLE_VIEWER,   h_models_status,     "models_status", {0}},
-    {"POST",   "internal/runtime/register",   ROLE_OPERATOR, h_runtime_register,  "runtime_register", {0}},
-    {"GET",    "rules",                       ROLE_VIEWER,   h_rules_list,        "rules_list", {0}},
-    {"POST",   "rules",                       ROLE_ADMIN,    h_rule_create,       "rule_create", {0}},
-    {"GET",    "rules/:id",                   ROLE_VIEWER,   h_rule_get,          "rule_get", {0}},
-    {"PATCH",  "rules/:id",                   ROLE_ADMIN,    h_rule_patch,        "rule_patch", {0}},
-    {"DELETE", "rules/:id",                   ROLE_ADMIN,    h_rule_delete,       "rule_delete", {0}},
-    {"GET",    "event-type-map",              ROLE_VIEWER,   h_typemap_list,      "typemap_list", {0}},
-    {"PUT",    "event-type-map/:label",       ROLE_ADMIN,    h_typemap_put,       "typemap_put", {0}},
-    {"DELETE", "event-type-map/:label",       ROLE_ADMIN,    h_typemap_delete,    "typemap_delete", {0}},
+    {"GET",    "health",                      ROLE_NONE,     h_health,            "health", false, {0}},
+    {"GET",    "ready",                       ROLE_NONE,     h_ready,             "ready", false, {0}},
+    {"GET",    "metrics",                     ROLE_NONE,     h_metrics,           "metrics", false, {0}},
+    {"GET",    "openapi.json",                ROLE_VIEWER,   h_openapi,           "openapi", false, {0}},
+    {"GET",    "violations",                  ROLE_VIEWER,   h_violations_list,   "violations_list", true, {0}},
+    {"GET",    "violations/stream",           ROLE_VIEWER,   h_violations_stream, "violations_stream", false, {0}},
+    {"GET",    "violations/:id",              ROLE_VIEWER,   h_violation_get,     "violation_get", true, {0}},
+    {"PATCH",  "violations/:id",              ROLE_OPERATOR, h_violation_patch,   "violation_patch", false, {0}},
+    {"GET",    "events",                      ROLE_VIEWER,   h_events_list,       "events_list", true, {0}},
+    {"GET",    "events/:id",                  ROLE_VIEWER,   h_event_get,         "event_get", true, {0}},
+    {"GET",    "analytics/summary",           ROLE_VIEWER,   h_analytics_summary, "analytics_summary", true, {0}},
+    {"GET",    "analytics/cameras/:id",       ROLE_VIEWER,   h_analytics_camera,  "analytics_camera", true, {0}},
+    {"GET",    "devices",                     ROLE_VIEWER,   h_devices_list,      "devices_list", true, {0}},
+    {"GET",    "devices/:id",                 ROLE_VIEWER,   h_device_get,        "device_get", true, {0}},
+    {"POST",   "devices/:id/start-inference", ROLE_ADMIN,    h_device_start,      "device_start", false, {0}},
+    {"POST",   "devices/:id/stop-inference",  ROLE_ADMIN,    h_device_stop,       "device_stop", false, {0}},
+    {"GET",    "models/status",               ROLE_VIEWER,   h_models_status,     "models_status", true, {0}},
+    {"POST",   "internal/runtime/register",   ROLE_OPERATOR, h_runtime_register,  "runtime_register", false, {0}},
+    {"GET",    "rules",                       ROLE_VIEWER,   h_rules_list,        "rules_list", true, {0}},
+    {"POST",   "rules",                       ROLE_ADMIN,    h_rule_create,       "rule_create", false, {0}},
+    {"GET",    "rules/:id",                   ROLE_VIEWER,   h_rule_get,          "rule_get", true, {0}},
+    {"PATCH",  "rules/:id",                   ROLE_ADMIN,    h_rule_patch,        "rule_patch", false, {0}},
+    {"DELETE", "rules/:id",                   ROLE_ADMIN,    h_rule_delete,       "rule_delete", false, {0}},
+    {"GET",    "event-type-map",              ROLE_VIEWER,   h_typemap_list,      "typemap_list", true, {0}},
+    {"PUT",    "event-type-map/:label",       ROLE_ADMIN,    h_typemap_put,       "typemap_put", false, {0}},
+    {"DELETE", "event-type-map/:label",       ROLE_ADMIN,    h_typemap_delete,    "typemap_delete", false, {0}},
 };
 /* clang-format on */
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -353,7 +463,13 @@ static void authenticate(api_req *r, const route *rt)
                   "this operation needs the %s role", api_role_name(need));
         return;
     }
+    if (rt->cache) {
+        run_cached(r, rt->fn);
+        return;
+    }
     rt->fn(r);
+    if (strcmp(r->method, "GET") && r->status < 300)
+        mc_clear(); /* this process changed something: no stale answers from here */
 }
 
 static route *dispatch(api_req *r, const char *url)

@@ -111,6 +111,10 @@ const config_row config_rows[] = {
     {"RUTH_API_STREAM_BUFFER", CFG_T_INT, "10000", 16, 1000000, NULL, CFG_API, 0, false,
      OFF(api_stream_buffer),
      "ViolationChanges kept for /violations/stream clients resuming with Last-Event-ID"},
+    {"RUTH_API_CACHE_MS", CFG_T_INT, "1000", 0, 60000, NULL, CFG_API, 0, false,
+     OFF(api_cache_ms),
+     "Identical GET requests within this many ms share one answer (per process; writes "
+     "through this process clear it); 0 = off"},
 };
 /* clang-format on */
 const size_t config_nrows = sizeof config_rows / sizeof config_rows[0];

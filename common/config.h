@@ -75,6 +75,7 @@ typedef struct ruth_config {
     int api_rate_limit_rps;
     char *api_cors_origins;
     int api_stream_buffer;
+    int api_cache_ms;
 } ruth_config;
 
 typedef enum { CFG_T_STRING, CFG_T_INT, CFG_T_ENUM } config_type;

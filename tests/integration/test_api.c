@@ -445,11 +445,17 @@ static void test_patch_publishes(void)
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     req("PATCH", "/api/v1/violations/" NOPE, tok_operator, "{\"status\":\"reviewed\"}", &r);
     CHECK_ERROR(r, 404, "VIOLATION_NOT_FOUND");
+    /* Read it first: the answer is now in the microcache... */
+    req("GET", "/api/v1/violations/" V2, tok_viewer, NULL, &r);
+    CHECK_EQ_STR(jstr(r.json, "status"), "open");
     /* The real change, with the matching version. */
     req_at(port, "PATCH", "/api/v1/violations/" V2, tok_operator,
            "{\"status\":\"reviewed\",\"resolution_notes\":\"checked\"}", "If-Match: \"1\"", &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_STR(r.etag, "\"2\"");
+    /* ...which the write cleared: the next read sees the review. */
+    req("GET", "/api/v1/violations/" V2, tok_viewer, NULL, &r);
+    CHECK_EQ_STR(jstr(r.json, "status"), "reviewed");
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM violations WHERE id = '" V2 "' AND status ="
                              " 'reviewed' AND reviewed_by = 'olga' AND resolution_notes ="
                              " 'checked' AND version = 2"),
