@@ -225,6 +225,7 @@ bool api_ratelimit_take(api_ratelimit *rl, const char *client, double now, int *
 
 #define MICROCACHE_SLOTS 128
 #define MICROCACHE_MAX_BODY (256 * 1024)
+#define MICROCACHE_REFRESH_SEC 5.0 /* longest a stale answer is served while refreshing */
 
 typedef struct mc_entry {
     uint64_t hash;
@@ -233,6 +234,7 @@ typedef struct mc_entry {
     char *body;
     size_t len;
     char etag[32];
+    double refresh_at; /* > 0 while a request recomputes it */
 } mc_entry;
 
 static pthread_mutex_t mc_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -264,13 +266,21 @@ static uint64_t mc__hash(const char *s)
 static bool mc_get(api_req *r, const char *key, uint64_t h)
 {
     bool hit = false;
+    double now = api_now(), ttl = r->a->cfg->api_cache_ms / 1000.0;
     pthread_mutex_lock(&mc_mu);
     mc_entry *e = &mc[h % MICROCACHE_SLOTS];
-    if (e->key && e->hash == h && api_now() - e->at < r->a->cfg->api_cache_ms / 1000.0 &&
-        !strcmp(e->key, key)) {
-        api_json_text(r, 200, e->body, e->len);
-        memcpy(r->etag, e->etag, sizeof r->etag);
-        hit = true;
+    if (e->key && e->hash == h && !strcmp(e->key, key)) {
+        double age = now - e->at;
+        /* Fresh; or stale while one request refreshes it (no stampede of
+         * identical slow queries when an entry expires under load). */
+        bool refreshing = e->refresh_at > 0 && now - e->refresh_at < MICROCACHE_REFRESH_SEC;
+        if (age < ttl || (refreshing && age < ttl + MICROCACHE_REFRESH_SEC)) {
+            api_json_text(r, 200, e->body, e->len);
+            memcpy(r->etag, e->etag, sizeof r->etag);
+            hit = true;
+        } else {
+            e->refresh_at = now; /* this request refreshes it */
+        }
     }
     pthread_mutex_unlock(&mc_mu);
     return hit;
@@ -289,6 +299,7 @@ static void mc_put(api_req *r, char *key, uint64_t h)
     memcpy(e->body, r->out.data, r->out.len);
     e->len = r->out.len;
     memcpy(e->etag, r->etag, sizeof e->etag);
+    e->refresh_at = 0;
     pthread_mutex_unlock(&mc_mu);
 }
 
