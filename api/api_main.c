@@ -50,9 +50,11 @@ int main(int argc, char **argv)
     a.reg = metrics_new();
     PGconn *sweep_db = NULL;
 
-    int threads = cfg.api_threads > 0 ? cfg.api_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (threads < 1)
-        threads = 1;
+    /* libmicrohttpd pins each connection to one pool thread, so a slow query
+     * stalls every connection of its thread: several threads per core keep
+     * that to a small share of the clients. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = cfg.api_threads > 0 ? cfg.api_threads : 4 * (int)(cores > 0 ? cores : 1);
     a.codec = codec_new(cfg.schema_registry_url, err, sizeof err);
     if (!a.codec) {
         log_error("%s", err);

@@ -97,7 +97,7 @@ const config_row config_rows[] = {
     {"RUTH_EVIDENCE_GROUP", CFG_T_STRING, "ruth-evidence", 0, 0, NULL, CFG_EVIDENCE, 0, false,
      OFF(evidence_group), "Consumer group of ruth-evidence"},
     {"RUTH_API_THREADS", CFG_T_INT, "0", 0, 256, NULL, CFG_API, 0, false, OFF(api_threads),
-     "HTTP worker threads; 0 = one per core"},
+     "HTTP worker threads; 0 = four per core"},
     {"RUTH_API_DB_POOL", CFG_T_INT, "8", 1, 256, NULL, CFG_API, 0, false, OFF(api_db_pool),
      "PostgreSQL connections held by ruth-api"},
     {"RUTH_API_MAX_CONNECTIONS", CFG_T_INT, "1024", 1, 100000, NULL, CFG_API, 0, false,
