@@ -145,7 +145,7 @@ static const char *const TABLES[] = {
     "rule_state", "violations", "evidence", "runtimes", "outbox", "schema_migrations", NULL};
 
 static const char *const INDEXES[] = {
-    "violations_ongoing_key", "violations_created_idx", "violations_status_created_idx",
+    "violations_ongoing_key", "violations_created_id_idx", "violations_status_created_idx",
     "violations_camera_created_idx", "violations_type_created_idx", "violations_confidence_idx",
     "events_idempotency_key", "events_camera_time_idx", "events_type_time_idx",
     "events_violation_idx", "events_time_idx", "rules_scope_key", "evidence_unfinished_idx",
