@@ -18,38 +18,8 @@
 
 bool api_is_utf8(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        unsigned c = *p;
-        if (c == 0)
-            return false; /* PostgreSQL text cannot hold NUL */
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        size_t k;
-        unsigned min;
-        if ((c & 0xe0) == 0xc0) {
-            k = 1, c &= 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2, c &= 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3, c &= 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - p) <= k)
-            return false;
-        for (size_t i = 1; i <= k; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            c = (c << 6) | (p[i] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-            return false;
-        p += k + 1;
-    }
-    return true;
+    /* PostgreSQL text cannot hold NUL, which UTF-8 itself allows. */
+    return !memchr(s, 0, n) && codec_utf8_valid(s, n);
 }
 
 bool api_is_uuid(const char *s)
@@ -150,65 +120,19 @@ bool param_double(api_req *r, const char *name, double min, double max, double *
     return true;
 }
 
-/* Days from 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+/* The codec's ISO 8601 parser, after restoring a '+' of the zone that
+ * arrived URL-decoded as a space ("...T10:00:00 02:00"). */
+static bool parse_iso(const char *v, int64_t *us)
 {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* Strict ISO 8601 date-time with a zone ("Z" or +hh:mm) -> microseconds. */
-static bool parse_iso(const char *s, int64_t *us)
-{
-    int y, mo, d, h, mi, sec, n = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+    char tmp[64];
+    size_t n = strlen(v);
+    if (n >= sizeof tmp)
         return false;
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-        sec > 60 || h < 0 || mi < 0 || sec < 0)
-        return false;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100) || y % 400 == 0)))
-        return false;
-    const char *p = s + 19;
-    int64_t frac = 0;
-    if (*p == '.') {
-        int digits = 0;
-        p++;
-        while (isdigit((unsigned char)*p)) {
-            if (digits < 6)
-                frac = frac * 10 + (*p - '0');
-            digits++;
-            p++;
-        }
-        if (digits == 0 || digits > 9)
-            return false;
-        for (; digits < 6; digits++)
-            frac *= 10;
-    }
-    int off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-' || *p == ' ') {
-        /* ' ' is a '+' that was not URL-encoded. */
-        int sign = *p == '-' ? -1 : 1, oh, om, k = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5 || oh > 23 || om > 59 ||
-            oh < 0 || om < 0)
-            return false;
-        off = sign * (oh * 60 + om);
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p)
-        return false;
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-                   (sec > 59 ? 59 : sec) - (int64_t)off * 60;
-    *us = secs * 1000000 + frac;
-    return true;
+    memcpy(tmp, v, n + 1);
+    char *sp = n > 19 ? strchr(tmp + 19, ' ') : NULL;
+    if (sp)
+        *sp = '+';
+    return codec_parse_iso8601(tmp, us);
 }
 
 bool param_time(api_req *r, const char *name, char *out, size_t outsz)
@@ -286,63 +210,6 @@ bool param_bool(api_req *r, const char *name, const char **out)
     return param_enum(r, name, "true|false", out);
 }
 
-static int json_depth(const json_t *j)
-{
-    int max = 0;
-    if (json_is_object(j)) {
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)j, k, v)
-        {
-            int d = json_depth(v);
-            if (d > max)
-                max = d;
-            if (max > BODY_MAX_DEPTH)
-                break;
-        }
-        return max + 1;
-    }
-    if (json_is_array(j)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(j, i, v)
-        {
-            int d = json_depth(v);
-            if (d > max)
-                max = d;
-            if (max > BODY_MAX_DEPTH)
-                break;
-        }
-        return max + 1;
-    }
-    return 0;
-}
-
-/* Nesting depth of raw JSON text, so a hostile body never reaches the
- * recursive parser deeper than BODY_MAX_DEPTH. */
-static bool json_text_shallow(const unsigned char *p, size_t n)
-{
-    int depth = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > BODY_MAX_DEPTH)
-                return false;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return true;
-}
-
 json_t *api_body_object(api_req *r)
 {
     if (r->body.len == 0) {
@@ -355,7 +222,8 @@ json_t *api_body_object(api_req *r)
                   "request body is not valid UTF-8");
         return NULL;
     }
-    if (!json_text_shallow(r->body.data, r->body.len)) {
+    if (codec_json_depth((const char *)r->body.data, r->body.len, BODY_MAX_DEPTH) >
+        BODY_MAX_DEPTH) {
         api_error(r, 400, "VALIDATION_ERROR",
                   json_pack("{s:s}", "body", "nested deeper than 16 levels"),
                   "request body is nested too deeply");
@@ -363,7 +231,7 @@ json_t *api_body_object(api_req *r)
     }
     json_error_t je;
     json_t *j = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
-    if (!j || !json_is_object(j) || json_depth(j) > BODY_MAX_DEPTH) {
+    if (!j || !json_is_object(j)) {
         char msg[256];
         snprintf(msg, sizeof msg, j ? "must be a JSON object" : "invalid JSON: %s", je.text);
         json_decref(j);

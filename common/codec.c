@@ -175,7 +175,7 @@ void inference_result_free(inference_result *r)
 
 /* ---- small validators ---- */
 
-bool codec__utf8_valid(const char *str, size_t n)
+bool codec_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str, *end = s + n;
     while (s < end) {
@@ -250,7 +250,7 @@ static bool codec__digits(const char **p, int n, int *out)
     return true;
 }
 
-bool codec__parse_iso8601(const char *s, int64_t *us)
+bool codec_parse_iso8601(const char *s, int64_t *us)
 {
     int Y, M, D, h, m, sec;
     const char *p = s;
@@ -323,7 +323,7 @@ static int codec__check_str(const char *field, const char *s, codec_error *err)
     if (n > CODEC_MAX_STRING)
         return codec__fail(err, CODEC_E_TOO_LARGE, "%s is longer than %d bytes", field,
                            CODEC_MAX_STRING);
-    if (!codec__utf8_valid(s, n))
+    if (!codec_utf8_valid(s, n))
         return codec__fail(err, CODEC_E_INVALID_UTF8, "%s is not valid UTF-8", field);
     return 0;
 }
@@ -460,7 +460,7 @@ static int avro_in_string(avro_in *in, const char **out, const char *field)
     if (n > CODEC_MAX_STRING)
         return codec__fail(in->err, CODEC_E_TOO_LARGE, "%s is longer than %d bytes", field,
                            CODEC_MAX_STRING);
-    if (!codec__utf8_valid((const char *)in->p, (size_t)n))
+    if (!codec_utf8_valid((const char *)in->p, (size_t)n))
         return codec__fail(in->err, CODEC_E_INVALID_UTF8, "%s is not valid UTF-8", field);
     if (memchr(in->p, 0, (size_t)n))
         return codec__fail(in->err, CODEC_E_INVALID_VALUE, "%s contains a NUL byte", field);

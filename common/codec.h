@@ -224,4 +224,12 @@ int codec_register_inference_schema(codec *c, const char *subject, int32_t *sche
  * CRC-64-AVRO fingerprint; NULL if unknown. */
 const char *codec_schema_json(const codec *c, const char *name, uint64_t *fingerprint);
 
+/* Text checks shared with the REST API. */
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+bool codec_utf8_valid(const char *s, size_t n);
+/* ISO 8601 date-time with a zone ("Z", +hh:mm or +hhmm) -> microseconds since the epoch. */
+bool codec_parse_iso8601(const char *s, int64_t *us);
+/* Deepest {/[ nesting of JSON text, scanning stops once it passes `limit`. */
+int codec_json_depth(const char *s, size_t len, int limit);
+
 #endif

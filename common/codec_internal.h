@@ -17,11 +17,8 @@ char *codec__arena_strndup(codec_arena *a, const char *s, size_t n);
 int codec__fail(codec_error *err, codec_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-bool codec__utf8_valid(const char *s, size_t n);
 /* Canonical lower-case UUID text into out[37]; false if `s` is not a UUID. */
 bool codec__uuid_normalize(const char *s, char out[37]);
-/* ISO 8601 with offset -> microseconds since the epoch. */
-bool codec__parse_iso8601(const char *s, int64_t *us);
 
 /* Semantic checks shared by every input format (see codec_decode_inference). */
 int codec__validate_inference(inference_result *r, codec_error *err);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* Nesting depth of a JSON text, stopping at `limit` + 1. */
-static int json__depth(const char *s, size_t len, int limit)
+int codec_json_depth(const char *s, size_t len, int limit)
 {
     int depth = 0, max = 0;
     bool in_str = false;
@@ -37,7 +37,7 @@ static int json__depth(const char *s, size_t len, int limit)
 
 static int json__load(const char *data, size_t len, json_t **root, codec_error *err)
 {
-    if (json__depth(data, len, CODEC_JSON_MAX_DEPTH) > CODEC_JSON_MAX_DEPTH)
+    if (codec_json_depth(data, len, CODEC_JSON_MAX_DEPTH) > CODEC_JSON_MAX_DEPTH)
         return codec__fail(err, CODEC_E_JSON_TOO_DEEP, "JSON nested deeper than %d levels",
                            CODEC_JSON_MAX_DEPTH);
     json_error_t jerr;
@@ -111,7 +111,7 @@ static int json__timestamp(json_t *obj, const char *name, bool required, int64_t
         return 0;
     }
     if (json_is_string(v)) {
-        if (!codec__parse_iso8601(json_string_value(v), out))
+        if (!codec_parse_iso8601(json_string_value(v), out))
             return codec__fail(err, CODEC_E_INVALID_VALUE,
                                "%s is not ISO 8601 with an offset (e.g. 2026-11-22T10:00:00Z)",
                                name);
