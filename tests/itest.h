@@ -156,6 +156,20 @@ static inline int itest_log_int(const char *log, const char *key)
     return v;
 }
 
+/* Number of lines of `log` containing `needle` (-1: no such file). */
+static inline int itest_log_count(const char *log, const char *needle)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
 /* Own database and topics for this program: `tag` names them. */
 static inline void itest_setup(const char *tag, int partitions)
 {

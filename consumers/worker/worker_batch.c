@@ -2,10 +2,12 @@
  *
  * Order inside the transaction (each step one round trip for the whole batch):
  *   1. unknown cameras registered (discovered = true)
- *   2. events COPYed into a temp staging table, then INSERT .. ON CONFLICT
- *      (idempotency_key, "timestamp") DO NOTHING RETURNING id: only rows
- *      that are really new count below, so a redelivered message changes
- *      nothing anywhere
+ *   2. events COPYed straight into `events` inside a savepoint; when a
+ *      unique violation shows the batch was (partly) stored before (a
+ *      redelivery), COPYed into a temp staging table instead, then INSERT ..
+ *      ON CONFLICT (idempotency_key, "timestamp") DO NOTHING RETURNING id:
+ *      only rows that are really new count below, so a redelivered message
+ *      changes nothing anywhere
  *   3. per-minute rollups upserted from the new rows, aggregated in C
  *   4. rule_state of every (camera, type) with new qualifying events locked
  *      FOR UPDATE and run through worker_rules.c
@@ -521,26 +523,36 @@ static int batch__cmp_id(const void *a, const void *b)
     return strcmp(((const worker_event *const *)a)[0]->id, ((const worker_event *const *)b)[0]->id);
 }
 
-static int batch__events(worker *w, worker_event *ev, size_t n, size_t *ninserted, char *err,
-                         size_t errsz)
+#define EVENT_COLUMNS                                                                              \
+    "id, camera_id, stream_id, event_type, type_detail, confidence, \"timestamp\", model_id,"     \
+    " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"        \
+    " error_message, attributes, idempotency_key"
+
+/* Stream `rows` through `copy_sql` (a COPY .. FROM STDIN binary with the 17
+ * columns of EVENT_COLUMNS, in that order). On failure `sqlstate` tells why. */
+static int batch__copy(worker *w, const char *copy_sql, worker_event *const *rows, size_t n,
+                       char sqlstate[6], char *err, size_t errsz)
 {
-    PGresult *res = PQexec(w->db, "COPY stage_events FROM STDIN (FORMAT binary)");
+    sqlstate[0] = '\0';
+    PGresult *res = PQexec(w->db, copy_sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
-        pg_describe_error(w->db, res, "COPY stage_events", err, errsz);
+        pg_describe_error(w->db, res, copy_sql, err, errsz);
         PQclear(res);
         return -1;
     }
     PQclear(res);
     buf b = {0}, json = {0};
     buf_append(&b, copy_bin_header, sizeof copy_bin_header);
-    for (size_t i = 0; i < n; i++) {
-        const inference_result *r = &ev[i].r;
+    bool sent = true;
+    for (size_t i = 0; i < n && sent; i++) {
+        const worker_event *e = rows[i];
+        const inference_result *r = &e->r;
         buf_append(&b, "\0\x11", 2); /* 17 columns */
-        bin_uuid(&b, ev[i].id);
+        bin_uuid(&b, e->id);
         bin_text(&b, r->camera_id);
         bin_text(&b, r->stream_id);
-        bin_text(&b, ev[i].event_type);
-        bin_text(&b, ev[i].type_detail);
+        bin_text(&b, e->event_type);
+        bin_text(&b, e->type_detail);
         bin_f8(&b, r->confidence, true);
         bin_ts(&b, r->timestamp_us);
         bin_text(&b, r->model_id);
@@ -556,40 +568,47 @@ static int batch__events(worker *w, worker_event *ev, size_t n, size_t *ninserte
         buf_reset(&json);
         json_attrs(&json, r->attributes, r->nattributes);
         bin_jsonb(&b, &json);
-        bin_text(&b, ev[i].idem_key);
-        if (i + 1 == n)
-            buf_append(&b, "\xff\xff", 2); /* trailer */
-        if (b.len > (1 << 20) || i + 1 == n) {
-            if (PQputCopyData(w->db, (const char *)b.data, (int)b.len) != 1)
-                break;
+        bin_text(&b, e->idem_key);
+        if (b.len > (1 << 20)) {
+            sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
             buf_reset(&b);
         }
     }
-    if (n == 0) { /* header and trailer alone: an empty, valid stream */
-        buf_append(&b, "\xff\xff", 2);
-        PQputCopyData(w->db, (const char *)b.data, (int)b.len);
-    }
+    buf_append(&b, "\xff\xff", 2); /* trailer */
+    if (sent)
+        sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
     buf_free(&json);
     buf_free(&b);
-    if (PQputCopyEnd(w->db, NULL) != 1) {
-        pg_describe_error(w->db, NULL, "COPY stage_events", err, errsz);
+    if (PQputCopyEnd(w->db, sent ? NULL : "client failed to send the rows") != 1) {
+        pg_describe_error(w->db, NULL, copy_sql, err, errsz);
         return -1;
     }
     res = PQgetResult(w->db);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        pg_describe_error(w->db, res, "COPY stage_events", err, errsz);
+    if (!ok) {
+        pg_describe_error(w->db, res, copy_sql, err, errsz);
+        const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        snprintf(sqlstate, 6, "%s", st ? st : "");
+    }
     PQclear(res);
     while ((res = PQgetResult(w->db)))
         PQclear(res);
-    if (!ok)
-        return -1;
+    return ok ? 0 : -1;
+}
 
-    res = pg_exec_params(
+/* The slow path, for a batch holding results already stored (a redelivery):
+ * COPY into the staging table, INSERT .. ON CONFLICT DO NOTHING RETURNING
+ * id, and mark the rows that came back. `uniq` is sorted by id. */
+static int batch__events_staged(worker *w, worker_event **uniq, size_t n, size_t *ninserted,
+                                char *err, size_t errsz)
+{
+    char sqlstate[6];
+    if (batch__copy(w, "COPY stage_events FROM STDIN (FORMAT binary)", uniq, n, sqlstate, err,
+                    errsz))
+        return -1;
+    PGresult *res = pg_exec_params(
         w->db,
-        "INSERT INTO events (id, camera_id, stream_id, event_type, type_detail, confidence,"
-        " \"timestamp\", model_id, model_version, bounding_boxes, frame_id, inference_time_ms,"
-        " runtime_id, error_code, error_message, attributes, idempotency_key)"
+        "INSERT INTO events (" EVENT_COLUMNS ")"
         " SELECT id, camera_id, stream_id, event_type, type_detail, confidence, ts, model_id,"
         " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"
         " error_message, attributes, idempotency_key FROM stage_events"
@@ -597,31 +616,60 @@ static int batch__events(worker *w, worker_event *ev, size_t n, size_t *ninserte
         0, NULL, NULL, err, errsz);
     if (!res)
         return -1;
-    /* Mark the new ones: sort pointers by id, look each returned id up. */
-    worker_event **byid = xmalloc(n * sizeof *byid);
-    for (size_t i = 0; i < n; i++)
-        byid[i] = &ev[i];
-    qsort(byid, n, sizeof *byid, batch__cmp_id);
-    *ninserted = 0;
     for (int row = 0; row < PQntuples(res); row++) {
         worker_event probe;
         snprintf(probe.id, sizeof probe.id, "%s", PQgetvalue(res, row, 0));
         worker_event *pp = &probe;
-        worker_event **hit = bsearch(&pp, byid, n, sizeof *byid, batch__cmp_id);
-        if (!hit)
-            continue;
-        while (hit > byid && !strcmp((*(hit - 1))->id, probe.id))
-            hit--; /* first of equal ids (a result repeated inside the batch) */
-        while (hit < byid + n && !strcmp((*hit)->id, probe.id) && (*hit)->inserted)
-            hit++;
-        if (hit < byid + n && !strcmp((*hit)->id, probe.id)) {
+        worker_event **hit = bsearch(&pp, uniq, n, sizeof *uniq, batch__cmp_id);
+        if (hit && !(*hit)->inserted) {
             (*hit)->inserted = true;
             (*ninserted)++;
         }
     }
-    free(byid);
     PQclear(res);
     return 0;
+}
+
+/* Store the batch's events exactly once. A result repeated inside the batch
+ * (a retrying producer) is written once. Normally every result is new, so
+ * the rows are COPYed straight into `events` inside a savepoint; a unique
+ * violation there means some were stored before (a redelivery after a crash
+ * or rebalance): roll back to the savepoint and take the staged path, which
+ * skips the stored ones. Marks `inserted` on the events that are new. */
+static int batch__events(worker *w, worker_event *ev, size_t n, size_t *ninserted, char *err,
+                         size_t errsz)
+{
+    *ninserted = 0;
+    worker_event **uniq = xmalloc((n ? n : 1) * sizeof *uniq);
+    for (size_t i = 0; i < n; i++)
+        uniq[i] = &ev[i];
+    qsort(uniq, n, sizeof *uniq, batch__cmp_id);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(uniq[k - 1]->id, uniq[i]->id))
+            uniq[k++] = uniq[i];
+
+    int rc = -1;
+    char sqlstate[6];
+    if (!pg_exec_ok(w->db, "SAVEPOINT events_copy", err, errsz))
+        goto done;
+    if (batch__copy(w, "COPY events (" EVENT_COLUMNS ") FROM STDIN (FORMAT binary)", uniq, k,
+                    sqlstate, err, errsz) == 0) {
+        for (size_t i = 0; i < k; i++)
+            uniq[i]->inserted = true;
+        *ninserted = k;
+        rc = pg_exec_ok(w->db, "RELEASE SAVEPOINT events_copy", err, errsz) ? 0 : -1;
+        goto done;
+    }
+    if (strcmp(sqlstate, "23505")) /* anything but unique_violation is a real failure */
+        goto done;
+    if (!pg_exec_ok(w->db, "ROLLBACK TO SAVEPOINT events_copy", err, errsz))
+        goto done;
+    log_info("batch of %zu results holds some stored before (redelivery): skipping those", n);
+    rc = batch__events_staged(w, uniq, k, ninserted, err, errsz);
+done:
+    free(uniq);
+    return rc;
 }
 
 typedef struct rollup {

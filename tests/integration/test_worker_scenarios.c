@@ -6,6 +6,7 @@
 
 static rd_kafka_t *prod;
 static int64_t t0; /* capture-time base: ten minutes ago */
+static char worker_log[256];
 
 /* One JSON result. `ts_s` is seconds after t0. */
 static void send_result(const char *camera, const char *type, double conf, double ts_s,
@@ -194,6 +195,32 @@ static void retried_result_is_one_event(void)
     CHECK_EQ_INT(q("SELECT event_count FROM violations WHERE camera_id = '%s'", "cam-dup"), 1);
 }
 
+/* A result stored in an earlier, committed batch and sent again (a
+ * redelivery after a crash between COMMIT and the offset commit, or a
+ * producer retrying late) beside a new one: the batch's COPY into events
+ * hits the unique key, the worker takes the staged path, and only the new
+ * result counts anywhere. */
+static void redelivered_result_after_commit_is_skipped(void)
+{
+    const char *id = "0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d";
+    send_result("cam-redo", "fall_detected", 0.9, 700, id);
+    total_events += 1;
+    wait_events(total_events);
+    send_result("cam-redo", "fall_detected", 0.9, 700, id);
+    send_result("cam-redo", "fall_detected", 0.8, 702, NULL);
+    total_events += 1;
+    wait_events(total_events);
+    sleep(1);
+    CHECK(itest_log_count(worker_log, "stored before (redelivery)") >= 1);
+    CHECK_EQ_INT(q(EVENTS, "cam-redo"), 2);
+    CHECK_EQ_INT(q("SELECT sum(count) FROM event_rollups WHERE camera_id = '%s'", "cam-redo"), 2);
+    CHECK_EQ_INT(q("SELECT event_count FROM violations WHERE camera_id = '%s'", "cam-redo"), 2);
+    CHECK_EQ_INT(q("SELECT count(*) FROM events e JOIN violations v ON v.id = e.violation_id"
+                   " WHERE v.camera_id = '%s'",
+                   "cam-redo"),
+                 2);
+}
+
 typedef struct dlq_seen {
     int n, with_reason, missing_field, too_large, skew, framing;
 } dlq_seen;
@@ -306,9 +333,8 @@ int main(void)
     setenv("RUTH_MAX_MESSAGE_BYTES", "4096", 1);
     prod = itest_producer();
     t0 = itest_wall_us() - 600LL * 1000000;
-    char log[256];
-    snprintf(log, sizeof log, "/tmp/%s-worker.log", itest_db_name);
-    pid_t w = itest_spawn("ruth-worker", NULL, log);
+    snprintf(worker_log, sizeof worker_log, "/tmp/%s-worker.log", itest_db_name);
+    pid_t w = itest_spawn("ruth-worker", NULL, worker_log);
     TEST_RUN(threshold_edges);
     TEST_RUN(debounce_min_hits);
     TEST_RUN(cooldown_attach_then_new_incident);
@@ -317,18 +343,19 @@ int main(void)
     TEST_RUN(dismissed_incident_keeps_attaching);
     TEST_RUN(ppe_labels_mapped);
     TEST_RUN(retried_result_is_one_event);
+    TEST_RUN(redelivered_result_after_commit_is_skipped);
     TEST_RUN(malformed_go_to_dlq_and_good_ones_persist);
     TEST_RUN(subscribers_receive_events_and_changes);
     kill(w, SIGTERM);
     int st = itest_wait_exit(w, 15);
     if (st != 0) {
-        fprintf(stderr, "ruth-worker exited %d after SIGTERM (log: %s)\n", st, log);
+        fprintf(stderr, "ruth-worker exited %d after SIGTERM (log: %s)\n", st, worker_log);
         testlib_failures++;
     }
     rd_kafka_destroy(prod);
     if (!testlib_failures)
         itest_teardown();
     else
-        fprintf(stderr, "database %s kept for inspection; worker log %s\n", itest_db_name, log);
+        fprintf(stderr, "database %s kept for inspection; worker log %s\n", itest_db_name, worker_log);
     return TEST_EXIT();
 }
