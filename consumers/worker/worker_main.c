@@ -1,7 +1,8 @@
 /* ruth-worker - the stateless consumer that turns inference results into
  * events and violations (ARCHITECTURE §5).
  *
- * Loop: poll up to RUTH_WORKER_BATCH_MAX messages or RUTH_WORKER_BATCH_MS;
+ * Loop: wait for a message, then take what is already fetched (at most
+ * RUTH_WORKER_BATCH_MAX messages or RUTH_WORKER_BATCH_MS of collecting);
  * decode and validate each (bad ones to the DLQ with the reason in headers);
  * write the valid ones in one transaction (worker_batch.c); then commit the
  * batch's offsets. When PostgreSQL is down the assigned partitions are
@@ -295,7 +296,7 @@ static int batch_decode(worker *w, batch *b)
     return 0;
 }
 
-/* Highest offset + 1 per partition of the batch, committed synchronously. */
+/* Commit the highest offset + 1 per partition of the batch. */
 static int batch_commit(worker *w, batch *b)
 {
     if (b->nmsgs == 0)
@@ -401,19 +402,19 @@ static int worker_run(worker *w)
     while (!shutdown_requested()) {
         double deadline = 0;
         while (b.nmsgs < b.cap && !shutdown_requested()) {
+            /* Wait for the first message; then take what is already
+             * fetched, without waiting for more: a caught-up worker writes
+             * small batches at once (low latency), a worker behind finds
+             * its queue full and writes large ones (throughput). */
             int timeout = 100;
             if (b.nmsgs) {
-                double left = deadline - mono_s();
-                if (left <= 0)
+                if (mono_s() >= deadline)
                     break;
-                timeout = (int)(left * 1000) + 1;
+                timeout = 0;
             }
             rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, timeout);
-            if (!m) {
-                if (b.nmsgs == 0)
-                    break;
-                continue;
-            }
+            if (!m)
+                break;
             if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                     log_warn("consumer: %s", rd_kafka_message_errstr(m));
@@ -517,8 +518,11 @@ int main(int argc, char **argv)
     /* Bound the prefetch queue (per partition in this librdkafka: 100,000
      * messages or 64 MB by default); it dominates the worker's memory and
      * buys nothing beyond a couple of batches. */
+    /* Heartbeat every second (default 3 s): a replica joining or leaving
+     * is noticed by the others, and the group settles, that much sooner. */
     if (!kafka_conf_set(cconf, "queued.max.messages.kbytes", "2048", err, sizeof err) ||
-        !kafka_conf_set(cconf, "queued.min.messages", "5000", err, sizeof err)) {
+        !kafka_conf_set(cconf, "queued.min.messages", "5000", err, sizeof err) ||
+        !kafka_conf_set(cconf, "heartbeat.interval.ms", "1000", err, sizeof err)) {
         log_error("%s", err);
         rd_kafka_conf_destroy(cconf);
         goto done;
