@@ -15,7 +15,8 @@
  *      order because of the one-ongoing-per-(camera, type) unique index;
  *      events linked; evidence rows; rule_state written back
  *   6. ViolationChange and EvidenceRequest messages written to the outbox
- *   7. Event messages produced and flushed (idempotent producer), COMMIT
+ *   7. Event messages produced (idempotent producer; those no rule can link
+ *      to a violation already after step 2) and flushed, COMMIT
  *   8. the outbox rows just written published and deleted
  *
  * Delivery guarantee: offsets are committed only after COMMIT (worker_main.c),
@@ -789,14 +790,9 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
 {
     worker_event **q = xmalloc((n ? n : 1) * sizeof *q);
     size_t nq = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!ev[i].inserted)
-            continue;
-        const rule *r = rules_match(w->rules, w->nrules, ev[i].r.camera_id, ev[i].r.model_id,
-                                    ev[i].event_type);
-        if (r && ev[i].r.confidence >= r->min_confidence)
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].inserted && ev[i].qualifies)
             q[nq++] = &ev[i];
-    }
     if (nq == 0) {
         free(q);
         return 0;
@@ -1201,12 +1197,14 @@ static int batch__flush(worker *w)
     return 0;
 }
 
-static int batch__publish_events(worker *w, worker_event *ev, size_t n, int64_t created_us)
+/* Produce the Event of every new row whose `qualifies` equals `qualifying`. */
+static int batch__publish_events(worker *w, worker_event *ev, size_t n, bool qualifying,
+                                 int64_t created_us)
 {
     buf b = {0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!ev[i].inserted)
+        if (!ev[i].inserted || ev[i].qualifies != qualifying)
             continue;
         const inference_result *r = &ev[i].r;
         event_msg m = {ev[i].id, r->camera_id, r->stream_id, ev[i].event_type, ev[i].type_detail,
@@ -1241,20 +1239,33 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
         batch__normalize(w, &ev[i]);
         ev[i].inserted = false;
         ev[i].violation_id[0] = '\0';
+        const rule *r = rules_match(w->rules, w->nrules, ev[i].r.camera_id, ev[i].r.model_id,
+                                    ev[i].event_type);
+        ev[i].qualifies = r && ev[i].r.confidence >= r->min_confidence;
     }
     if (!pg_exec_ok(w->db, "BEGIN", err, sizeof err))
         goto failed_nolock;
     size_t inserted = 0;
     pgarr outbox_ids = {0};
     arr_begin(&outbox_ids);
+    /* Events (and this batch's dead letters, produced while decoding) must be
+     * acknowledged by Kafka before the rows become durable. Events that no
+     * rule can link to a violation (most of them) are produced as soon as
+     * their rows are in, so their acknowledgements arrive while PostgreSQL
+     * works on rollups and rules; the qualifying ones wait for their
+     * violation id. */
+    int64_t created_us = batch__now_us();
     if (batch__cameras(w, ev, n, err, sizeof err) ||
-        batch__events(w, ev, n, &inserted, err, sizeof err) ||
-        batch__rollups(w, ev, n, err, sizeof err) ||
+        batch__events(w, ev, n, &inserted, err, sizeof err))
+        goto failed;
+    if (batch__publish_events(w, ev, n, false, created_us)) {
+        snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
+        goto failed;
+    }
+    if (batch__rollups(w, ev, n, err, sizeof err) ||
         batch__rules(w, ev, n, &outbox_ids, err, sizeof err))
         goto failed;
-    /* Events (and this batch's dead letters, produced while decoding) must be
-     * acknowledged by Kafka before the rows become durable. */
-    if (batch__publish_events(w, ev, n, batch__now_us()) || batch__flush(w)) {
+    if (batch__publish_events(w, ev, n, true, created_us) || batch__flush(w)) {
         snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
         goto failed;
     }
