@@ -20,18 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#define STMT_SLOTS 128 /* distinct query texts kept prepared per connection */
-
-typedef struct stmt {
-    uint64_t hash;
-    char *sql; /* NULL = free */
-} stmt;
-
 typedef struct slot {
     PGconn *c;  /* NULL = not open */
     bool busy;
-    stmt stmts[STMT_SLOTS];
-    unsigned next_name;
+    pg_stmts *stmts; /* prepared statements of c */
 } slot;
 
 struct api_pool {
@@ -52,6 +44,8 @@ api_pool *api_pool_new(const char *url, int size, char *err, size_t errsz)
     p->url = xstrdup(url);
     p->size = size;
     p->slots = xcalloc((size_t)size, sizeof *p->slots);
+    for (int i = 0; i < size; i++)
+        p->slots[i].stmts = pg_stmts_new();
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     return p;
@@ -61,18 +55,17 @@ static void slot_close(slot *s)
 {
     pg_close(s->c);
     s->c = NULL;
-    for (int i = 0; i < STMT_SLOTS; i++) {
-        free(s->stmts[i].sql);
-        s->stmts[i].sql = NULL;
-    }
+    pg_stmts_reset(s->stmts);
 }
 
 void api_pool_free(api_pool *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->size; i++)
+    for (int i = 0; i < p->size; i++) {
         slot_close(&p->slots[i]);
+        pg_stmts_free(p->slots[i].stmts);
+    }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->slots);
@@ -162,14 +155,6 @@ bool api_pool_ping(api_pool *p, char *err, size_t errsz)
     return ok;
 }
 
-static uint64_t sql_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 PGresult *api_pool_exec(api_pool *p, PGconn *c, const char *sql, int nparams,
                         const char *const *params, char *err, size_t errsz)
 {
@@ -179,36 +164,5 @@ PGresult *api_pool_exec(api_pool *p, PGconn *c, const char *sql, int nparams,
     pthread_mutex_unlock(&p->mu);
     if (!s)
         return pg_exec_params(c, sql, nparams, params, NULL, err, errsz);
-    uint64_t h = sql_hash(sql);
-    stmt *st = &s->stmts[h % STMT_SLOTS];
-    char name[32];
-    if (!st->sql || st->hash != h || strcmp(st->sql, sql)) {
-        if (st->sql) {
-            /* Evict the text that shared the slot. */
-            snprintf(name, sizeof name, "s%llx", (unsigned long long)st->hash);
-            char dealloc[64];
-            snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);
-            PQclear(PQexec(c, dealloc));
-            free(st->sql);
-            st->sql = NULL;
-        }
-        snprintf(name, sizeof name, "s%llx", (unsigned long long)h);
-        PGresult *res = PQprepare(c, name, sql, nparams, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            pg_describe_error(c, res, NULL, err, errsz);
-            PQclear(res);
-            return NULL;
-        }
-        PQclear(res);
-        st->hash = h;
-        st->sql = xstrdup(sql);
-    }
-    snprintf(name, sizeof name, "s%llx", (unsigned long long)h);
-    PGresult *res = PQexecPrepared(c, name, nparams, params, NULL, NULL, 0);
-    ExecStatusType rs = PQresultStatus(res);
-    if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
-        return res;
-    pg_describe_error(c, res, NULL, err, errsz);
-    PQclear(res);
-    return NULL;
+    return pg_stmts_exec(s->stmts, c, sql, nparams, params, NULL, err, errsz);
 }

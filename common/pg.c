@@ -2,8 +2,11 @@
 #include "pg.h"
 
 #include "log.h"
+#include "xmalloc.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Append printf-style text to errstr at *len, never past errsz-1. */
@@ -134,12 +137,12 @@ bool pg_exec_ok(PGconn *conn, const char *sql, char *errstr, size_t errsz)
     return ok;
 }
 
-PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params,
-                         char sqlstate[6], char *errstr, size_t errsz)
+/* `res` when it succeeded; else NULL, with errstr and sqlstate filled. */
+static PGresult *pg__checked(PGconn *conn, PGresult *res, char sqlstate[6], char *errstr,
+                             size_t errsz)
 {
     if (sqlstate)
         sqlstate[0] = '\0';
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
         return res;
@@ -151,6 +154,92 @@ PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char 
     }
     PQclear(res);
     return NULL;
+}
+
+PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                         char sqlstate[6], char *errstr, size_t errsz)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    return pg__checked(conn, res, sqlstate, errstr, errsz);
+}
+
+/* ---- prepared-statement cache ---- */
+
+#define PG_STMT_SLOTS 128
+
+typedef struct pg_stmt {
+    uint64_t hash;
+    char *sql; /* NULL = free */
+} pg_stmt;
+
+struct pg_stmts {
+    pg_stmt slot[PG_STMT_SLOTS];
+};
+
+pg_stmts *pg_stmts_new(void)
+{
+    return xcalloc(1, sizeof(pg_stmts));
+}
+
+void pg_stmts_reset(pg_stmts *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < PG_STMT_SLOTS; i++) {
+        free(s->slot[i].sql);
+        s->slot[i].sql = NULL;
+    }
+}
+
+void pg_stmts_free(pg_stmts *s)
+{
+    pg_stmts_reset(s);
+    free(s);
+}
+
+static uint64_t pg__hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
+                        const char *const *params, char sqlstate[6], char *errstr, size_t errsz)
+{
+    uint64_t h = pg__hash(sql);
+    char name[32];
+    snprintf(name, sizeof name, "s%016llx", (unsigned long long)h);
+    pg_stmt *st = &s->slot[h % PG_STMT_SLOTS];
+    if (!st->sql || st->hash != h || strcmp(st->sql, sql)) {
+        if (st->sql) { /* evict the text sharing the slot */
+            char dealloc[64];
+            snprintf(dealloc, sizeof dealloc, "DEALLOCATE s%016llx", (unsigned long long)st->hash);
+            PQclear(PQexec(conn, dealloc));
+            free(st->sql);
+            st->sql = NULL;
+        }
+        PGresult *res = PQprepare(conn, name, sql, nparams, NULL);
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        /* 42P05: still prepared because an earlier DEALLOCATE failed (it
+         * cannot run in an aborted transaction); the name is the text's. */
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && !(state && !strcmp(state, "42P05")))
+            return pg__checked(conn, res, sqlstate, errstr, errsz);
+        PQclear(res);
+        st->hash = h;
+        st->sql = xstrdup(sql);
+    }
+    PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+    return pg__checked(conn, res, sqlstate, errstr, errsz);
+}
+
+bool pg_stmts_exec_ok(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
+                      const char *const *params, char sqlstate[6], char *errstr, size_t errsz)
+{
+    PGresult *res = pg_stmts_exec(s, conn, sql, nparams, params, sqlstate, errstr, errsz);
+    PQclear(res);
+    return res != NULL;
 }
 
 bool pg_exec_params_ok(PGconn *conn, const char *sql, int nparams, const char *const *params,

@@ -56,6 +56,26 @@ bool pg_exec_params_ok(PGconn *conn, const char *sql, int nparams, const char *c
 bool pg_query_value(PGconn *conn, const char *sql, int nparams, const char *const *params,
                     char *out, size_t outsz, bool *isnull, char *errstr, size_t errsz);
 
+/* Prepared statements of one connection: every query text is prepared on
+ * its first use (named after a hash of the text) and executed by name after
+ * that, so PostgreSQL parses and plans it once per connection. Texts must
+ * come from a small, fixed set (string constants, or SQL assembled from
+ * fixed fragments); 128 are kept, a text colliding with another replaces
+ * it. Call pg_stmts_reset() when the connection is replaced. Not
+ * thread-safe: one cache per connection, used by its owner only. */
+typedef struct pg_stmts pg_stmts;
+pg_stmts *pg_stmts_new(void);
+void pg_stmts_reset(pg_stmts *s);
+void pg_stmts_free(pg_stmts *s);
+
+/* pg_exec_params through the cache of `conn`. */
+PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
+                        const char *const *params, char sqlstate[6], char *errstr, size_t errsz);
+
+/* pg_stmts_exec for statements whose result is not needed. */
+bool pg_stmts_exec_ok(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
+                      const char *const *params, char sqlstate[6], char *errstr, size_t errsz);
+
 /* ROLLBACK, ignoring the outcome: for failed: paths of a transaction. */
 void pg_rollback_quietly(PGconn *conn);
 

@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "config.h"
 #include "metrics.h"
+#include "pg.h"
 #include "worker_rules.h"
 
 #include <libpq-fe.h>
@@ -47,6 +48,7 @@ typedef struct worker {
     rd_kafka_t *producer;
     codec *codec;
     PGconn *db;
+    pg_stmts *stmts; /* prepared statements of db */
     metrics *reg;
     worker_metrics m;
     atomic_bool db_ok; /* read by /ready on the HTTP thread */

@@ -466,6 +466,7 @@ int main(int argc, char **argv)
     char err[512];
     worker w = {0};
     w.cfg = &cfg;
+    w.stmts = pg_stmts_new();
     w.reg = metrics_new();
     worker_metrics_init(&w);
     ops_http *ops = NULL;
@@ -565,6 +566,7 @@ done:
     }
     ops_http_stop(ops);
     pg_close(w.db);
+    pg_stmts_free(w.stmts);
     worker_caches_free(&w);
     codec_destroy(w.codec);
     metrics_destroy(w.reg);
