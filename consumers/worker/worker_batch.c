@@ -499,12 +499,12 @@ static int batch__cameras(worker *w, worker_event *ev, size_t n, char *err, size
     if (nadded) {
         const char *params[2] = {arr_end(&ids), arr_end(&streams)};
         rc = pg_stmts_exec_ok(w->stmts, w->db,
-                               "INSERT INTO cameras (id, stream_id, discovered)"
-                               " SELECT c, s, true FROM unnest($1::text[], $2::text[]) u(c, s)"
-                               " ON CONFLICT (id) DO UPDATE SET stream_id ="
-                               " coalesce(cameras.stream_id, EXCLUDED.stream_id)"
-                               " WHERE cameras.stream_id IS NULL",
-                               2, params, NULL, err, errsz)
+                              "INSERT INTO cameras (id, stream_id, discovered)"
+                              " SELECT c, s, true FROM unnest($1::text[], $2::text[]) u(c, s)"
+                              " ON CONFLICT (id) DO UPDATE SET stream_id ="
+                              " coalesce(cameras.stream_id, EXCLUDED.stream_id)"
+                              " WHERE cameras.stream_id IS NULL",
+                              2, params, NULL, err, errsz)
                  ? 0
                  : -1;
         if (rc == 0) { /* remember them (only after success) */
@@ -530,8 +530,8 @@ static int batch__cmp_id(const void *a, const void *b)
 }
 
 #define EVENT_COLUMNS                                                                              \
-    "id, camera_id, stream_id, event_type, type_detail, confidence, \"timestamp\", model_id,"     \
-    " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"        \
+    "id, camera_id, stream_id, event_type, type_detail, confidence, \"timestamp\", model_id,"      \
+    " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"         \
     " error_message, attributes, idempotency_key"
 
 /* Stream `rows` through `copy_sql` (a COPY .. FROM STDIN binary with the 17
@@ -832,10 +832,10 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
     buf payload = {0};
 
     if (!pg_stmts_exec_ok(w->stmts, w->db,
-                           "INSERT INTO rule_state (camera_id, event_type)"
-                           " SELECT c, t FROM unnest($1::text[], $2::text[]) u(c, t)"
-                           " ON CONFLICT DO NOTHING",
-                           2, kp, NULL, err, errsz))
+                          "INSERT INTO rule_state (camera_id, event_type)"
+                          " SELECT c, t FROM unnest($1::text[], $2::text[]) u(c, t)"
+                          " ON CONFLICT DO NOTHING",
+                          2, kp, NULL, err, errsz))
         goto done;
     res = pg_stmts_exec(
         w->stmts, w->db,
@@ -1057,11 +1057,11 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
     if (nlink) {
         const char *p[3] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2])};
         if (!pg_stmts_exec_ok(w->stmts, w->db,
-                               "UPDATE events e SET violation_id = u.v"
-                               " FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) u(id, t, v)"
-                               " WHERE e.id = u.id AND e.\"timestamp\" ="
-                               "   'epoch'::timestamptz + u.t * interval '1 microsecond'",
-                               3, p, NULL, err, errsz))
+                              "UPDATE events e SET violation_id = u.v"
+                              " FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) u(id, t, v)"
+                              " WHERE e.id = u.id AND e.\"timestamp\" ="
+                              "   'epoch'::timestamptz + u.t * interval '1 microsecond'",
+                              3, p, NULL, err, errsz))
             goto done;
     }
     /* D. rule state back. */
@@ -1163,10 +1163,10 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         res = NULL;
         const char *p3[3] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2])};
         res = pg_stmts_exec(w->stmts, w->db,
-                             "INSERT INTO outbox (topic, key, payload)"
-                             " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])"
-                             " RETURNING id",
-                             3, p3, NULL, err, errsz);
+                            "INSERT INTO outbox (topic, key, payload)"
+                            " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])"
+                            " RETURNING id",
+                            3, p3, NULL, err, errsz);
         if (!res)
             goto done;
         for (int row = 0; row < PQntuples(res); row++)
@@ -1244,8 +1244,8 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
         batch__normalize(w, &ev[i]);
         ev[i].inserted = false;
         ev[i].violation_id[0] = '\0';
-        const rule *r = rules_match(w->rules, w->nrules, ev[i].r.camera_id, ev[i].r.model_id,
-                                    ev[i].event_type);
+        const rule *r =
+            rules_match(w->rules, w->nrules, ev[i].r.camera_id, ev[i].r.model_id, ev[i].event_type);
         ev[i].qualifies = r && ev[i].r.confidence >= r->min_confidence;
     }
     if (!pg_exec_ok(w->db, "BEGIN", err, sizeof err))

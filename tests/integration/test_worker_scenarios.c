@@ -356,6 +356,7 @@ int main(void)
     if (!testlib_failures)
         itest_teardown();
     else
-        fprintf(stderr, "database %s kept for inspection; worker log %s\n", itest_db_name, worker_log);
+        fprintf(stderr, "database %s kept for inspection; worker log %s\n", itest_db_name,
+                worker_log);
     return TEST_EXIT();
 }
