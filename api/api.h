@@ -253,6 +253,10 @@ int sqlw_param(sqlw *w, const char *value);
 const char *sqlw_sql(sqlw *w);
 void sqlw_free(sqlw *w);
 
+/* `fw` = "FROM <from>" plus the conditions of `w`, and list_count() of it.
+ * -1 after an error response, with `w` freed. */
+long long list_total(api_req *r, const char *from, sqlw *w, char *fw, size_t fwsz, bool *exact);
+
 /* Emit {"<items>": [rows...], "pagination": {...}} where each row of `res`
  * has the item JSON in column 0 and its cursor sort value in column 1 and id
  * in column 2; `res` holds up to limit+1 rows. `sort_tag` NULL: offset

@@ -44,13 +44,10 @@ void h_devices_list(api_req *r)
     sqlw_add(&w, "c.inference_active = $?::bool", inference);
     sqlw_add(&w, "c.discovered = $?::bool", discovered);
     char fw[512];
-    snprintf(fw, sizeof fw, "FROM cameras c%s", sqlw_sql(&w));
     bool exact;
-    long long total = list_count(r, fw, w.n, w.params, &exact);
-    if (total < 0) {
-        sqlw_free(&w);
+    long long total = list_total(r, "cameras c", &w, fw, sizeof fw, &exact);
+    if (total < 0)
         return;
-    }
     char lim[24], off[24];
     snprintf(lim, sizeof lim, "%ld", pg.limit + 1);
     snprintf(off, sizeof off, "%ld", pg.offset);

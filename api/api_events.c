@@ -47,13 +47,10 @@ void h_events_list(api_req *r)
     sqlw_add(&w, "e.\"timestamp\" < $?::timestamptz", to[0] ? to : NULL);
     sqlw_add(&w, "e.confidence >= $?::float8", conf[0] ? conf : NULL);
     char fw[1024];
-    snprintf(fw, sizeof fw, "FROM events e%s", sqlw_sql(&w));
     bool exact;
-    long long total = list_count(r, fw, w.n, w.params, &exact);
-    if (total < 0) {
-        sqlw_free(&w);
+    long long total = list_total(r, "events e", &w, fw, sizeof fw, &exact);
+    if (total < 0)
         return;
-    }
     if (pg.keyset)
         sqlw_add2(&w,
                   desc ? "(e.\"timestamp\", e.id) < ('epoch'::timestamptz + $?::bigint * interval "

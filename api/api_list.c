@@ -254,3 +254,12 @@ void sqlw_free(sqlw *w)
 {
     buf_free(&w->where);
 }
+
+long long list_total(api_req *r, const char *from, sqlw *w, char *fw, size_t fwsz, bool *exact)
+{
+    snprintf(fw, fwsz, "FROM %s%s", from, sqlw_sql(w));
+    long long total = list_count(r, fw, w->n, w->params, exact);
+    if (total < 0)
+        sqlw_free(w);
+    return total;
+}

@@ -85,13 +85,10 @@ void h_violations_list(api_req *r)
     sqlw_add(&w, "v.confidence >= $?::float8", conf[0] ? conf : NULL);
 
     char fw[1024];
-    snprintf(fw, sizeof fw, "FROM violations v%s", sqlw_sql(&w));
     bool exact;
-    long long total = list_count(r, fw, w.n, w.params, &exact);
-    if (total < 0) {
-        sqlw_free(&w);
+    long long total = list_total(r, "violations v", &w, fw, sizeof fw, &exact);
+    if (total < 0)
         return;
-    }
     if (pg.keyset) {
         char cond[256];
         snprintf(cond, sizeof cond, "(%s, v.id) %s (%s, $?::uuid)", sc->expr, desc ? "<" : ">",
