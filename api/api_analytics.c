@@ -1,8 +1,9 @@
 /* api_analytics.c - GET /analytics/summary and /analytics/cameras/{id}.
  *
- * Event figures come from event_rollups (one row per minute, camera and
- * type, maintained by ruth-worker in the same transaction as the events),
- * so the cost follows the time range, not the number of events. Violation
+ * Event figures come from event_rollups and event_rollups_hourly (one row
+ * per minute or hour, camera and type, maintained by ruth-worker in the same
+ * transaction as the events), so the cost follows the time range, not the
+ * number of events. Violation
  * figures come from violations, which grow by incidents, not frames. */
 #include "api.h"
 
@@ -15,14 +16,27 @@
 
 /* One pass over the rollups: `r` aggregates the range to (bucket, camera,
  * type) once, which is at most buckets x cameras x types rows, and every
- * figure below is computed from that small set. */
+ * figure below is computed from that small set. With hourly or daily
+ * buckets the whole hours [$5, $6) come from event_rollups_hourly and only
+ * the ragged minutes before $5 and from $6 on from event_rollups ($5 and $6
+ * NULL: minutes only). */
 static const char summary_sql[] =
-    "WITH r AS MATERIALIZED ("
-    "  SELECT date_trunc($4::text, minute) AS bucket, camera_id, event_type,"
-    "         sum(count) AS n, max(max_confidence) AS mc FROM event_rollups"
-    "   WHERE minute >= date_trunc('minute', $1::timestamptz) AND minute < $2::timestamptz"
+    "WITH src AS ("
+    "  SELECT minute AS at, camera_id, event_type, count, max_confidence FROM event_rollups"
+    "   WHERE minute >= date_trunc('minute', $1::timestamptz)"
+    "     AND minute < coalesce($5::timestamptz, $2::timestamptz)"
     "     AND ($3::text IS NULL OR camera_id = $3)"
-    "   GROUP BY 1, 2, 3),"
+    "  UNION ALL"
+    "  SELECT minute, camera_id, event_type, count, max_confidence FROM event_rollups"
+    "   WHERE $5::timestamptz IS NOT NULL AND minute >= $6::timestamptz"
+    "     AND minute < $2::timestamptz AND ($3::text IS NULL OR camera_id = $3)"
+    "  UNION ALL"
+    "  SELECT hour, camera_id, event_type, count, max_confidence FROM event_rollups_hourly"
+    "   WHERE hour >= $5::timestamptz AND hour < $6::timestamptz"
+    "     AND ($3::text IS NULL OR camera_id = $3)),"
+    " r AS MATERIALIZED ("
+    "  SELECT date_trunc($4::text, at) AS bucket, camera_id, event_type,"
+    "         sum(count) AS n, max(max_confidence) AS mc FROM src GROUP BY 1, 2, 3),"
     " vio AS MATERIALIZED ("
     "  SELECT status, type, camera_id, count(*) AS n FROM violations"
     "   WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
@@ -72,17 +86,27 @@ static void summary(api_req *r, const char *camera)
         gmtime_r(&now, &tm);
         strftime(to, sizeof to, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
     }
-    const char *p2[2] = {to, from[0] ? from : NULL};
-    PGresult *res = api_query(r, true,
-                              "SELECT coalesce($2::timestamptz, $1::timestamptz - interval '24 "
-                              "hours')::text,"
-                              " extract(epoch FROM $1::timestamptz - coalesce($2::timestamptz,"
-                              " $1::timestamptz - interval '24 hours'))",
-                              2, p2);
+    const char *p2[3] = {to, from[0] ? from : NULL, gran};
+    /* The range, its length, and its whole hours when the buckets are hours
+     * or days: first hour boundary at or after `from`, last at or before `to`. */
+    PGresult *res = api_query(
+        r, true,
+        "SELECT f::text, extract(epoch FROM $1::timestamptz - f),"
+        " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h0::text END,"
+        " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h1::text END"
+        " FROM (SELECT f, date_trunc('hour', date_trunc('minute', f) + interval '59 minutes') h0,"
+        "              date_trunc('hour', $1::timestamptz) h1"
+        "       FROM (SELECT coalesce($2::timestamptz, $1::timestamptz - interval '24 hours') f)"
+        "       a) b",
+        3, p2);
     if (!res)
         return;
+    char h0[48], h1[48];
     snprintf(from, sizeof from, "%s", PQgetvalue(res, 0, 0));
     double span = atof(PQgetvalue(res, 0, 1));
+    bool hours = !PQgetisnull(res, 0, 2);
+    snprintf(h0, sizeof h0, "%s", PQgetvalue(res, 0, 2));
+    snprintf(h1, sizeof h1, "%s", PQgetvalue(res, 0, 3));
     PQclear(res);
     if (span <= 0) {
         param_invalid(r, "to", "must be later than from");
@@ -96,8 +120,8 @@ static void summary(api_req *r, const char *camera)
         param_reject(r);
         return;
     }
-    const char *p[4] = {from, to, camera, gran};
-    res = api_query(r, true, summary_sql, 4, p);
+    const char *p[6] = {from, to, camera, gran, hours ? h0 : NULL, hours ? h1 : NULL};
+    res = api_query(r, true, summary_sql, 6, p);
     if (!res)
         return;
     api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));

@@ -8,7 +8,8 @@
  *      ON CONFLICT (idempotency_key, "timestamp") DO NOTHING RETURNING id:
  *      only rows that are really new count below, so a redelivered message
  *      changes nothing anywhere
- *   3. per-minute rollups upserted from the new rows, aggregated in C
+ *   3. per-minute rollups (aggregated in C) and per-hour rollups upserted
+ *      from the new rows, one statement
  *   4. rule_state of every (camera, type) with new qualifying events locked
  *      FOR UPDATE and run through worker_rules.c
  *   5. violations ended/attached (UPDATE), then opened (INSERT) - in that
@@ -736,13 +737,21 @@ static int batch__rollups(worker *w, worker_event *ev, size_t n, char *err, size
         const char *p[5] = {arr_end(&m), arr_end(&c), arr_end(&t), arr_end(&cnt), arr_end(&mx)};
         rc = pg_stmts_exec_ok(
                  w->stmts, w->db,
-                 "INSERT INTO event_rollups (minute, camera_id, event_type, count, max_confidence)"
-                 " SELECT 'epoch'::timestamptz + m * interval '1 microsecond', c, t, n, x"
-                 " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::float8[])"
-                 " AS u(m, c, t, n, x)"
-                 " ON CONFLICT (minute, camera_id, event_type) DO UPDATE SET"
-                 " count = event_rollups.count + EXCLUDED.count,"
-                 " max_confidence = greatest(event_rollups.max_confidence, EXCLUDED.max_confidence)",
+                 "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[],"
+                "   $4::bigint[], $5::float8[]) AS u(m, c, t, n, x)),"
+                " per_minute AS ("
+                "  INSERT INTO event_rollups (minute, camera_id, event_type, count, max_confidence)"
+                "  SELECT 'epoch'::timestamptz + m * interval '1 microsecond', c, t, n, x FROM u"
+                "  ON CONFLICT (minute, camera_id, event_type) DO UPDATE SET"
+                "  count = event_rollups.count + EXCLUDED.count, max_confidence ="
+                "  greatest(event_rollups.max_confidence, EXCLUDED.max_confidence))"
+                " INSERT INTO event_rollups_hourly (hour, camera_id, event_type, count,"
+                "  max_confidence)"
+                " SELECT 'epoch'::timestamptz + (m / 3600000000) * interval '1 hour', c, t,"
+                "  sum(n), max(x) FROM u GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+                " ON CONFLICT (hour, camera_id, event_type) DO UPDATE SET"
+                " count = event_rollups_hourly.count + EXCLUDED.count, max_confidence ="
+                " greatest(event_rollups_hourly.max_confidence, EXCLUDED.max_confidence)",
                  5, p, NULL, err, errsz)
                  ? 0
                  : -1;

@@ -141,15 +141,17 @@ static long long user_relations(void)
 /* ---- cases -------------------------------------------------------------- */
 
 static const char *const TABLES[] = {
-    "cameras", "events", "events_default", "event_rollups", "event_type_map", "rules",
-    "rule_state", "violations", "evidence", "runtimes", "outbox", "schema_migrations", NULL};
+    "cameras", "events", "events_default", "event_rollups", "event_rollups_hourly",
+    "event_type_map", "rules", "rule_state", "violations", "evidence", "runtimes", "outbox",
+    "schema_migrations", NULL};
 
 static const char *const INDEXES[] = {
     "violations_ongoing_key", "violations_created_id_idx", "violations_status_created_idx",
     "violations_camera_created_idx", "violations_type_created_idx", "violations_confidence_idx",
     "events_idempotency_key", "events_camera_time_idx", "events_type_time_idx",
     "events_violation_idx", "events_time_idx", "rules_scope_key", "evidence_unfinished_idx",
-    "evidence_violation_id_kind_key", "event_rollups_pkey", "rule_state_pkey", NULL};
+    "evidence_violation_id_kind_key", "event_rollups_pkey", "event_rollups_hourly_pkey",
+    "rule_state_pkey", NULL};
 
 /* Columns other processes rely on, table.column. */
 static const char *const COLUMNS[] = {
@@ -580,6 +582,30 @@ static void test_other_constraints(void)
                    " ('ruth.violations.v1', 'cam-ev', '\\x00c301'::bytea)"));
 }
 
+/* 0005 builds the hourly rollups from the per-minute ones already there. */
+static void test_hourly_rollups_backfilled(void)
+{
+    CHECK_EQ_INT(migrate_run("up", NULL, NULL, 0), 0);
+    CHECK_EQ_INT(migrate_run("down", NULL, NULL, 0), 0); /* the newest: 0005 */
+    CHECK(query_num("SELECT count(*) FROM pg_class WHERE relname = 'event_rollups_hourly'") == 0);
+    CHECK(exec_sql("INSERT INTO event_rollups (minute, camera_id, event_type, count,"
+                   " max_confidence) VALUES ('2026-03-01T10:00:00Z', 'cam-h', 'fall', 2, 0.5),"
+                   " ('2026-03-01T10:59:00Z', 'cam-h', 'fall', 3, 0.9),"
+                   " ('2026-03-01T11:00:00Z', 'cam-h', 'fall', 4, 0.7)"));
+    CHECK_EQ_INT(migrate_run("up", NULL, NULL, 0), 0);
+    CHECK_EQ_INT(query_num("SELECT count FROM event_rollups_hourly WHERE camera_id = 'cam-h'"
+                           " AND hour = '2026-03-01T10:00:00Z'"),
+                 5);
+    CHECK_EQ_INT(query_num("SELECT (max_confidence * 10)::int FROM event_rollups_hourly"
+                           " WHERE camera_id = 'cam-h' AND hour = '2026-03-01T10:00:00Z'"),
+                 9);
+    CHECK_EQ_INT(query_num("SELECT count FROM event_rollups_hourly WHERE camera_id = 'cam-h'"
+                           " AND hour = '2026-03-01T11:00:00Z'"),
+                 4);
+    CHECK(exec_sql("DELETE FROM event_rollups WHERE camera_id = 'cam-h'"));
+    CHECK(exec_sql("DELETE FROM event_rollups_hourly WHERE camera_id = 'cam-h'"));
+}
+
 static void test_library_load_rejects_bad_sets(void)
 {
     char err[512];
@@ -654,6 +680,7 @@ int main(void)
     TEST_RUN(test_event_idempotency);
     TEST_RUN(test_partitions);
     TEST_RUN(test_other_constraints);
+    TEST_RUN(test_hourly_rollups_backfilled);
 
     pg_close(g_conn);
     char *drop = xasprintf("DROP DATABASE %s WITH (FORCE)", db);

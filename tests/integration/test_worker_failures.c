@@ -80,6 +80,7 @@ static void crash_and_restart_stores_everything_once(void)
     CHECK_MSG(got == N_CRASH, "%lld events stored for %ld results", got, N_CRASH);
     CHECK_EQ_INT(itest_query("SELECT count(DISTINCT idempotency_key) FROM events"), N_CRASH);
     CHECK_EQ_INT(itest_query("SELECT sum(count) FROM event_rollups"), N_CRASH);
+    CHECK_EQ_INT(itest_query("SELECT sum(count) FROM event_rollups_hourly"), N_CRASH);
     /* Each violation's event_count equals the events linked to it. */
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM violations v WHERE event_count <>"
                              " (SELECT count(*) FROM events e WHERE e.violation_id = v.id)"),

@@ -214,6 +214,8 @@ static void redelivered_result_after_commit_is_skipped(void)
     CHECK(itest_log_count(worker_log, "stored before (redelivery)") >= 1);
     CHECK_EQ_INT(q(EVENTS, "cam-redo"), 2);
     CHECK_EQ_INT(q("SELECT sum(count) FROM event_rollups WHERE camera_id = '%s'", "cam-redo"), 2);
+    CHECK_EQ_INT(
+        q("SELECT sum(count) FROM event_rollups_hourly WHERE camera_id = '%s'", "cam-redo"), 2);
     CHECK_EQ_INT(q("SELECT event_count FROM violations WHERE camera_id = '%s'", "cam-redo"), 2);
     CHECK_EQ_INT(q("SELECT count(*) FROM events e JOIN violations v ON v.id = e.violation_id"
                    " WHERE v.camera_id = '%s'",
