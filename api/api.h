@@ -159,6 +159,8 @@ typedef struct api_req {
  * ready JSON; api_json_steal takes ownership of `body` (jansson reference). */
 void api_json_text(api_req *r, unsigned status, const char *json, size_t len);
 void api_json_steal(api_req *r, unsigned status, json_t *body);
+/* api_json_text of the JSON text in row 0, column 0 of `res`. */
+void api_json_row(api_req *r, unsigned status, const PGresult *res);
 void api_no_content(api_req *r);
 /* The contract's error body {error, error_description, status_code, details,
  * request_id, timestamp}. `details` (may be NULL) is stolen. */
@@ -204,6 +206,13 @@ void param_invalid(api_req *r, const char *field, const char *fmt, ...)
 bool param_reject(api_req *r);
 bool api_is_uuid(const char *s);
 bool api_is_utf8(const char *s, size_t n);
+/* Whether `s` is one of "a|b|c". */
+bool api_is_choice(const char *s, const char *choices);
+/* Path segment `seg` when it is a UUID; else respond 400 INVALID_PARAMETER
+ * ("<what> id must be a UUID") and return NULL. */
+const char *api_path_uuid(api_req *r, int seg, const char *what);
+/* Record "unknown field" for every member of `body` not in "a|b|c". */
+void param_known_fields(api_req *r, json_t *body, const char *fields);
 
 /* Parse the request body as a JSON object (depth- and size-limited); NULL
  * after responding 400 VALIDATION_ERROR. The caller json_decref()s it. */
@@ -257,12 +266,14 @@ void sqlw_free(sqlw *w);
  * -1 after an error response, with `w` freed. */
 long long list_total(api_req *r, const char *from, sqlw *w, char *fw, size_t fwsz, bool *exact);
 
-/* Emit {"<items>": [rows...], "pagination": {...}} where each row of `res`
- * has the item JSON in column 0 and its cursor sort value in column 1 and id
- * in column 2; `res` holds up to limit+1 rows. `sort_tag` NULL: offset
- * paging only, next_cursor is always null. */
-void list_respond(api_req *r, const char *items, PGresult *res, const api_page *pg,
-                  const char *sort_tag, long long total, bool exact);
+/* Run `select` (a SELECT over the conditions of `w`, ending in its ORDER
+ * BY) for one page, LIMIT and OFFSET bound as the next parameters of `w`,
+ * and emit {"<items>": [rows...], "pagination": {...}}. Each row has the
+ * item JSON in column 0, its cursor sort value in column 1 and its id in
+ * column 2. `sort_tag` NULL: offset paging only, next_cursor is always
+ * null. Frees `w`. */
+void list_fetch(api_req *r, const char *items, sqlw *w, const api_page *pg, const char *sort_tag,
+                long long total, bool exact, const char *select);
 
 /* ---- handlers ---- */
 

@@ -38,7 +38,7 @@ void h_rules_list(api_req *r)
     sqlw_free(&w);
     if (!res)
         return;
-    api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    api_json_row(r, 200, res);
     PQclear(res);
 }
 
@@ -90,8 +90,7 @@ static void rule_validate(api_req *r, json_t *body)
             check_int(r, v, k, 0, 86400);
         } else if (!strcmp(k, "severity")) {
             const char *s = json_string_value(v);
-            if (!s || (strcmp(s, "low") && strcmp(s, "medium") && strcmp(s, "high") &&
-                       strcmp(s, "critical")))
+            if (!s || !api_is_choice(s, "low|medium|high|critical"))
                 param_invalid(r, k, "must be one of low, medium, high, critical");
         } else {
             param_invalid(r, k, "unknown field");
@@ -158,17 +157,8 @@ void h_rule_create(api_req *r)
     free(j);
     if (!res)
         return;
-    api_json_text(r, 201, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    api_json_row(r, 201, res);
     PQclear(res);
-}
-
-static const char *rule_id(api_req *r)
-{
-    if (api_is_uuid(r->seg[1]))
-        return r->seg[1];
-    api_error(r, 400, "INVALID_PARAMETER", json_pack("{s:s}", "id", "must be a UUID"),
-              "rule id must be a UUID");
-    return NULL;
 }
 
 static void rule_not_found(api_req *r, const char *id)
@@ -179,7 +169,7 @@ static void rule_not_found(api_req *r, const char *id)
 
 void h_rule_get(api_req *r)
 {
-    const char *id = rule_id(r);
+    const char *id = api_path_uuid(r, 1, "rule");
     if (!id)
         return;
     const char *p[1] = {id};
@@ -187,7 +177,7 @@ void h_rule_get(api_req *r)
     if (!res)
         return;
     if (PQntuples(res))
-        api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        api_json_row(r, 200, res);
     else
         rule_not_found(r, id);
     PQclear(res);
@@ -195,7 +185,7 @@ void h_rule_get(api_req *r)
 
 void h_rule_patch(api_req *r)
 {
-    const char *id = rule_id(r);
+    const char *id = api_path_uuid(r, 1, "rule");
     if (!id)
         return;
     json_t *body = api_body_object(r);
@@ -224,7 +214,7 @@ void h_rule_patch(api_req *r)
     if (!res)
         return;
     if (PQntuples(res))
-        api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        api_json_row(r, 200, res);
     else
         rule_not_found(r, id);
     PQclear(res);
@@ -232,7 +222,7 @@ void h_rule_patch(api_req *r)
 
 void h_rule_delete(api_req *r)
 {
-    const char *id = rule_id(r);
+    const char *id = api_path_uuid(r, 1, "rule");
     if (!id)
         return;
     const char *p[1] = {id};
@@ -258,7 +248,7 @@ void h_typemap_list(api_req *r)
         0, NULL);
     if (!res)
         return;
-    api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    api_json_row(r, 200, res);
     PQclear(res);
 }
 
@@ -273,13 +263,7 @@ void h_typemap_put(api_req *r)
     json_t *body = api_body_object(r);
     if (!body)
         return;
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        if (strcmp(k, "event_type"))
-            param_invalid(r, k, "unknown field");
-    }
+    param_known_fields(r, body, "event_type");
     json_t *t = json_object_get(body, "event_type");
     if (!t)
         param_invalid(r, "event_type", "is required");
@@ -301,7 +285,7 @@ void h_typemap_put(api_req *r)
     if (!res)
         return;
     bool created = PQgetvalue(res, 0, 1)[0] == 't';
-    api_json_text(r, created ? 201 : 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    api_json_row(r, created ? 201 : 200, res);
     PQclear(res);
 }
 

@@ -124,7 +124,7 @@ static void summary(api_req *r, const char *camera)
     res = api_query(r, true, summary_sql, 6, p);
     if (!res)
         return;
-    api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    api_json_row(r, 200, res);
     PQclear(res);
 }
 

@@ -48,21 +48,11 @@ void h_devices_list(api_req *r)
     long long total = list_total(r, "cameras c", &w, fw, sizeof fw, &exact);
     if (total < 0)
         return;
-    char lim[24], off[24];
-    snprintf(lim, sizeof lim, "%ld", pg.limit + 1);
-    snprintf(off, sizeof off, "%ld", pg.offset);
-    int plim = sqlw_param(&w, lim), poff = sqlw_param(&w, off);
     char sql[4096];
-    snprintf(sql, sizeof sql,
-             "SELECT " DEVICE_JSON ", c.id, c.id FROM cameras c%s ORDER BY c.id LIMIT $%d OFFSET $%d",
-             sqlw_sql(&w), plim, poff);
-    PGresult *res = api_query(r, true, sql, w.n, w.params);
-    sqlw_free(&w);
-    if (!res)
-        return;
+    snprintf(sql, sizeof sql, "SELECT " DEVICE_JSON ", c.id, c.id FROM cameras c%s ORDER BY c.id",
+             sqlw_sql(&w));
     /* Offset paging only: no cursor is issued for devices. */
-    list_respond(r, "devices", res, &pg, NULL, total, exact);
-    PQclear(res);
+    list_fetch(r, "devices", &w, &pg, NULL, total, exact, sql);
 }
 
 static bool device_respond(api_req *r, const char *id, bool read_only)
@@ -74,7 +64,7 @@ static bool device_respond(api_req *r, const char *id, bool read_only)
         return false;
     bool found = PQntuples(res) > 0;
     if (found)
-        api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        api_json_row(r, 200, res);
     else
         api_error(r, 404, "DEVICE_NOT_FOUND", json_pack("{s:s}", "id", id),
                   "device %s is not known", id);
@@ -96,13 +86,7 @@ void h_device_start(api_req *r)
         body = api_body_object(r);
         if (!body)
             return;
-        const char *k;
-        json_t *v;
-        json_object_foreach(body, k, v)
-        {
-            if (strcmp(k, "model_id"))
-                param_invalid(r, k, "unknown field");
-        }
+        param_known_fields(r, body, "model_id");
         json_t *m = json_object_get(body, "model_id");
         if (m && !json_is_null(m)) {
             model = json_string_value(m);
@@ -213,7 +197,7 @@ void h_models_status(api_req *r)
     PGresult *res = api_query(r, true, sql, 0, NULL);
     if (!res)
         return;
-    api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    api_json_row(r, 200, res);
     PQclear(res);
 }
 
@@ -241,14 +225,7 @@ void h_runtime_register(api_req *r)
     json_t *body = api_body_object(r);
     if (!body)
         return;
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        if (strcmp(k, "runtime_id") && strcmp(k, "name") && strcmp(k, "version") &&
-            strcmp(k, "endpoint") && strcmp(k, "capabilities") && strcmp(k, "models"))
-            param_invalid(r, k, "unknown field");
-    }
+    param_known_fields(r, body, "runtime_id|name|version|endpoint|capabilities|models");
     const char *id, *name, *version, *endpoint;
     short_string(r, body, "runtime_id", true, &id);
     short_string(r, body, "name", false, &name);
@@ -296,6 +273,6 @@ void h_runtime_register(api_req *r)
     if (!res)
         return;
     bool created = PQgetvalue(res, 0, 1)[0] == 't';
-    api_json_text(r, created ? 201 : 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    api_json_row(r, created ? 201 : 200, res);
     PQclear(res);
 }

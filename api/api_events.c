@@ -58,32 +58,20 @@ void h_events_list(api_req *r)
                        : "(e.\"timestamp\", e.id) > ('epoch'::timestamptz + $?::bigint * interval "
                          "'1 microsecond', $?::uuid)",
                   pg.after_key, pg.after_id);
-    char lim[24], off[24];
-    snprintf(lim, sizeof lim, "%ld", pg.limit + 1);
-    snprintf(off, sizeof off, "%ld", pg.offset);
-    int plim = sqlw_param(&w, lim), poff = sqlw_param(&w, off);
     char sql[4096];
     snprintf(sql, sizeof sql,
              "SELECT json_build_object(" EVENT_FIELDS ")::text,"
              " (extract(epoch FROM e.\"timestamp\") * 1000000)::bigint::text, e.id::text"
-             " FROM events e%s ORDER BY e.\"timestamp\" %s, e.id %s LIMIT $%d OFFSET $%d",
-             sqlw_sql(&w), order, order, plim, poff);
-    PGresult *res = api_query(r, true, sql, w.n, w.params);
-    sqlw_free(&w);
-    if (!res)
-        return;
-    list_respond(r, "events", res, &pg, tag, total, exact);
-    PQclear(res);
+             " FROM events e%s ORDER BY e.\"timestamp\" %s, e.id %s",
+             sqlw_sql(&w), order, order);
+    list_fetch(r, "events", &w, &pg, tag, total, exact, sql);
 }
 
 void h_event_get(api_req *r)
 {
-    const char *id = r->seg[1];
-    if (!api_is_uuid(id)) {
-        api_error(r, 400, "INVALID_PARAMETER", json_pack("{s:s}", "id", "must be a UUID"),
-                  "event id must be a UUID");
+    const char *id = api_path_uuid(r, 1, "event");
+    if (!id)
         return;
-    }
     const char *p[1] = {id};
     PGresult *res = api_query(
         r, true, "SELECT json_build_object(" EVENT_FIELDS ")::text FROM events e WHERE e.id = $1",
@@ -94,6 +82,6 @@ void h_event_get(api_req *r)
         api_error(r, 404, "EVENT_NOT_FOUND", json_pack("{s:s}", "id", id),
                   "event %s does not exist", id);
     else
-        api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        api_json_row(r, 200, res);
     PQclear(res);
 }

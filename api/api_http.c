@@ -39,6 +39,11 @@ void api_json_text(api_req *r, unsigned status, const char *json, size_t len)
     buf_set(&r->out, json, len);
 }
 
+void api_json_row(api_req *r, unsigned status, const PGresult *res)
+{
+    api_json_text(r, status, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+}
+
 void api_json_steal(api_req *r, unsigned status, json_t *body)
 {
     char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;

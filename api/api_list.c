@@ -174,8 +174,8 @@ long long list_count(api_req *r, const char *from_where, int nparams, const char
     return total;
 }
 
-void list_respond(api_req *r, const char *items, PGresult *res, const api_page *pg,
-                  const char *sort_tag, long long total, bool exact)
+static void list_respond(api_req *r, const char *items, PGresult *res, const api_page *pg,
+                         const char *sort_tag, long long total, bool exact)
 {
     int rows = PQntuples(res);
     bool more = rows > pg->limit;
@@ -262,4 +262,22 @@ long long list_total(api_req *r, const char *from, sqlw *w, char *fw, size_t fws
     if (total < 0)
         sqlw_free(w);
     return total;
+}
+
+void list_fetch(api_req *r, const char *items, sqlw *w, const api_page *pg, const char *sort_tag,
+                long long total, bool exact, const char *select)
+{
+    char lim[24], off[24];
+    snprintf(lim, sizeof lim, "%ld", pg->limit + 1); /* one more tells has_more */
+    snprintf(off, sizeof off, "%ld", pg->offset);
+    int plim = sqlw_param(w, lim), poff = sqlw_param(w, off);
+    buf sql = {0};
+    buf_printf(&sql, "%s LIMIT $%d OFFSET $%d", select, plim, poff);
+    PGresult *res = api_query(r, true, buf_cstr(&sql), w->n, w->params);
+    buf_free(&sql);
+    sqlw_free(w);
+    if (!res)
+        return;
+    list_respond(r, items, res, pg, sort_tag, total, exact);
+    PQclear(res);
 }

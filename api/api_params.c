@@ -168,20 +168,27 @@ bool param_time(api_req *r, const char *name, char *out, size_t outsz)
     return true;
 }
 
+bool api_is_choice(const char *s, const char *choices)
+{
+    size_t n = strlen(s);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t k = bar ? (size_t)(bar - p) : strlen(p);
+        if (k == n && !strncmp(p, s, n))
+            return true;
+        p += k + (bar ? 1 : 0);
+    }
+    return false;
+}
+
 bool param_enum(api_req *r, const char *name, const char *choices, const char **out)
 {
     const char *v = param_str(r, name);
     if (!v)
         return true;
-    size_t n = strlen(v);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t k = bar ? (size_t)(bar - p) : strlen(p);
-        if (k == n && !strncmp(p, v, n)) {
-            *out = v;
-            return true;
-        }
-        p += k + (bar ? 1 : 0);
+    if (api_is_choice(v, choices)) {
+        *out = v;
+        return true;
     }
     char list[256];
     snprintf(list, sizeof list, "%s", choices);
@@ -190,6 +197,27 @@ bool param_enum(api_req *r, const char *name, const char *choices, const char **
             *q = ',';
     param_invalid(r, name, "must be one of %s", list);
     return false;
+}
+
+const char *api_path_uuid(api_req *r, int seg, const char *what)
+{
+    const char *id = r->seg[seg];
+    if (api_is_uuid(id))
+        return id;
+    api_error(r, 400, "INVALID_PARAMETER", json_pack("{s:s}", "id", "must be a UUID"),
+              "%s id must be a UUID", what);
+    return NULL;
+}
+
+void param_known_fields(api_req *r, json_t *body, const char *fields)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (!api_is_choice(k, fields))
+            param_invalid(r, k, "unknown field");
+    }
 }
 
 bool param_uuid(api_req *r, const char *name, const char **out)

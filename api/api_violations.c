@@ -95,33 +95,12 @@ void h_violations_list(api_req *r)
                  sc->key_cast);
         sqlw_add2(&w, cond, pg.after_key, pg.after_id);
     }
-    char lim[24], off[24];
-    snprintf(lim, sizeof lim, "%ld", pg.limit + 1);
-    snprintf(off, sizeof off, "%ld", pg.offset);
-    int plim = sqlw_param(&w, lim), poff = sqlw_param(&w, off);
     char sql[4096];
     snprintf(sql, sizeof sql,
              "SELECT json_build_object(" VIOLATION_FIELDS ")::text, %s, v.id::text" VIOLATION_FROM
-             "%s ORDER BY %s %s, v.id %s LIMIT $%d OFFSET $%d",
-             sc->key_text, sqlw_sql(&w), sc->expr, order, order, plim, poff);
-    PGresult *res = api_query(r, true, sql, w.n, w.params);
-    sqlw_free(&w);
-    if (!res)
-        return;
-    list_respond(r, "violations", res, &pg, tag, total, exact);
-    PQclear(res);
-}
-
-/* Path id -> validated UUID, or respond 400 and return NULL. */
-static const char *path_uuid(api_req *r, int seg, const char *what)
-{
-    const char *id = r->seg[seg];
-    if (!api_is_uuid(id)) {
-        api_error(r, 400, "INVALID_PARAMETER", json_pack("{s:s}", "id", "must be a UUID"),
-                  "%s id must be a UUID", what);
-        return NULL;
-    }
-    return id;
+             "%s ORDER BY %s %s, v.id %s",
+             sc->key_text, sqlw_sql(&w), sc->expr, order, order);
+    list_fetch(r, "violations", &w, &pg, tag, total, exact, sql);
 }
 
 /* The full violation body (with events and evidence) into r->out; false
@@ -151,7 +130,7 @@ static bool violation_body(api_req *r, const char *id, bool read_only)
                   "violation %s does not exist", id);
         return false;
     }
-    api_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    api_json_row(r, 200, res);
     snprintf(r->etag, sizeof r->etag, "\"%s\"", PQgetvalue(res, 0, 1));
     PQclear(res);
     return true;
@@ -159,7 +138,7 @@ static bool violation_body(api_req *r, const char *id, bool read_only)
 
 void h_violation_get(api_req *r)
 {
-    const char *id = path_uuid(r, 1, "violation");
+    const char *id = api_path_uuid(r, 1, "violation");
     if (id)
         violation_body(r, id, true);
 }
@@ -222,7 +201,7 @@ static long long if_match(api_req *r)
 
 void h_violation_patch(api_req *r)
 {
-    const char *id = path_uuid(r, 1, "violation");
+    const char *id = api_path_uuid(r, 1, "violation");
     if (!id)
         return;
     long long want_version = if_match(r);
@@ -235,20 +214,13 @@ void h_violation_patch(api_req *r)
     json_t *body = api_body_object(r);
     if (!body)
         return;
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        if (strcmp(k, "status") && strcmp(k, "resolution_notes"))
-            param_invalid(r, k, "unknown field");
-    }
+    param_known_fields(r, body, "status|resolution_notes");
     json_t *js = json_object_get(body, "status");
     json_t *jn = json_object_get(body, "resolution_notes");
     const char *status = NULL;
     if (js) {
         status = json_string_value(js);
-        if (!status || (strcmp(status, "open") && strcmp(status, "reviewed") &&
-                        strcmp(status, "dismissed") && strcmp(status, "resolved"))) {
+        if (!status || !api_is_choice(status, "open|reviewed|dismissed|resolved")) {
             param_invalid(r, "status", "must be one of open, reviewed, dismissed, resolved");
             status = NULL;
         }
