@@ -27,7 +27,8 @@ typedef struct worker_event {
     const char *event_type;   /* canonical (points into the type map or r) */
     const char *type_detail;  /* raw label when mapped, else NULL */
     bool inserted;            /* new row (not a redelivery) */
-    bool qualifies;           /* a rule matches and confidence reaches it */
+    const rule *rule;         /* the most specific enabled rule, NULL when none */
+    bool qualifies;           /* `rule` is set and confidence reaches it */
     char violation_id[37];    /* "" when none */
 } worker_event;
 

@@ -824,7 +824,7 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         rule_key *k = &keys[nk++];
         k->camera_id = q[i]->r.camera_id;
         k->event_type = q[i]->event_type;
-        k->r = rules_match(w->rules, w->nrules, k->camera_id, q[i]->r.model_id, k->event_type);
+        k->r = q[i]->rule;
         k->st = xcalloc(1, sizeof *k->st);
         k->stream_id = q[i]->r.stream_id;
         k->model_id = q[i]->r.model_id;
@@ -1255,6 +1255,7 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
         ev[i].violation_id[0] = '\0';
         const rule *r =
             rules_match(w->rules, w->nrules, ev[i].r.camera_id, ev[i].r.model_id, ev[i].event_type);
+        ev[i].rule = r;
         ev[i].qualifies = r && ev[i].r.confidence >= r->min_confidence;
     }
     if (!pg_exec_ok(w->db, "BEGIN", err, sizeof err))
