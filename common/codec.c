@@ -939,6 +939,80 @@ static int codec__resolved_to_result(avro_value_t *rec, inference_result *r, cod
     return 0;
 }
 
+/* Named types nested in the writer's schema (the box record) may carry the
+ * producer's names; avro-c's resolver crashes on a name mismatch below the
+ * top level instead of reporting it. So the reader adopts the writer's name
+ * for each nested record, enum or fixed at the same place, and a nested
+ * record lacking one of our fields is refused here, as incompatible. */
+static bool codec__adopt_names(json_t *ours, json_t *theirs, bool top, codec_error *err)
+{
+    if (json_is_array(ours)) { /* union: match branches by kind */
+        size_t i;
+        json_t *o;
+        json_array_foreach(ours, i, o)
+        {
+            const char *kind = json_string_value(json_object_get(o, "type"));
+            size_t k;
+            json_t *t;
+            json_array_foreach(theirs, k, t)
+            {
+                const char *tk = json_string_value(json_object_get(t, "type"));
+                if (kind && tk && !strcmp(kind, tk) && !codec__adopt_names(o, t, false, err))
+                    return false;
+            }
+        }
+        return true;
+    }
+    const char *kind = json_string_value(json_object_get(ours, "type"));
+    const char *tkind = json_string_value(json_object_get(theirs, "type"));
+    if (!kind || !tkind || strcmp(kind, tkind))
+        return true; /* primitives, or a mismatch the resolver reports itself */
+    if (!strcmp(kind, "array"))
+        return codec__adopt_names(json_object_get(ours, "items"),
+                                  json_object_get(theirs, "items"), false, err);
+    if (!strcmp(kind, "map"))
+        return codec__adopt_names(json_object_get(ours, "values"),
+                                  json_object_get(theirs, "values"), false, err);
+    if (strcmp(kind, "record") && strcmp(kind, "enum") && strcmp(kind, "fixed"))
+        return true;
+    if (!top) {
+        json_object_set(ours, "name", json_object_get(theirs, "name"));
+        json_t *ns = json_object_get(theirs, "namespace");
+        if (json_is_string(ns))
+            json_object_set(ours, "namespace", ns);
+        else
+            json_object_del(ours, "namespace");
+    }
+    if (strcmp(kind, "record"))
+        return true;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(ours, "fields"), i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        json_t *match = NULL;
+        size_t k;
+        json_t *wf;
+        json_array_foreach(json_object_get(theirs, "fields"), k, wf)
+        {
+            const char *wname = json_string_value(json_object_get(wf, "name"));
+            if (name && wname && !strcmp(name, wname))
+                match = wf;
+        }
+        if (!match) {
+            if (top)
+                continue; /* the top level is projected by the caller */
+            codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA, "writer's %s lacks field %s",
+                        json_string_value(json_object_get(theirs, "name")), name ? name : "?");
+            return false;
+        }
+        if (!codec__adopt_names(json_object_get(f, "type"), json_object_get(match, "type"), false,
+                                err))
+            return false;
+    }
+    return true;
+}
+
 /* avro-c's resolver cannot fill reader fields that the writer lacks from
  * their defaults, so the reader schema is our InferenceResult projected onto
  * the fields the writer has; what is missing keeps its default in
@@ -974,6 +1048,8 @@ static avro_schema_t codec__projected_reader(const codec *c, const char *writer_
         }
     }
     json_object_set_new(ours, "fields", kept);
+    if (!codec__adopt_names(ours, theirs, true, err))
+        goto done;
     json_object_set(ours, "name", json_object_get(theirs, "name"));
     json_t *wns = json_object_get(theirs, "namespace");
     if (json_is_string(wns))

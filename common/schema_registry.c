@@ -107,9 +107,16 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
     json_t *doc = NULL;
     if (registry__request(r, url, NULL, &resp, &status, err))
         goto done;
-    if (status != 200) {
+    if (status == 404) {
         codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: registry answered %ld", id,
                     status);
+        goto done;
+    }
+    if (status != 200) {
+        /* Credentials, redirects, proxies: the registry's problem, not the
+         * message's; retried, never dead-lettered. */
+        codec__fail(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema id %d: registry answered %ld",
+                    id, status);
         goto done;
     }
     doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);

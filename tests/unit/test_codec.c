@@ -792,6 +792,21 @@ static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, 
         json_t *j = json_pack("{ss}", "schema", url[13] == '5' ? int_camera_schema : acme_schema);
         body = json_dumps(j, 0);
         json_decref(j);
+    } else if (!strcmp(url, "/schemas/ids/7") || !strcmp(url, "/schemas/ids/8")) {
+        /* acme's schema with the box record under its own name (7), and
+         * without a height (8). */
+        char *text = xstrdup(acme_schema);
+        char *at = strstr(text, "BoundingBox");
+        memmove(at, at + 8, strlen(at + 8) + 1); /* "Box" */
+        if (url[13] == '8')
+            memcpy(strstr(text, "\"height\""), "\"length\"", 8);
+        json_t *j = json_pack("{ss}", "schema", text);
+        body = json_dumps(j, 0);
+        json_decref(j);
+        free(text);
+    } else if (!strcmp(url, "/schemas/ids/9")) {
+        status = 401;
+        body = xstrdup("{\"error_code\":401,\"message\":\"Unauthorized\"}");
     } else if (!strcmp(url, "/schemas/ids/4")) {
         status = 500;
         body = xstrdup("{\"error_code\":50001}");
@@ -935,6 +950,17 @@ static void confluent_with_registry(void)
          !strcmp(out.result_id, "0b9e3a52-7c4d-4e7a-9f0a-0123456789ab");
     inference_result_free(&out);
     CHECK(ok);
+
+    /* The same bytes under a schema whose box record has the producer's own
+     * name decode alike; a box record without a height is incompatible. */
+    h.data[4] = 7;
+    drc = codec_decode_inference(rc, h.data, h.len, &out, &err);
+    CHECK_MSG(drc == 0, "%s: %s", codec_errcode_name(err.code), err.message);
+    CHECK(out.nboxes == 1 && out.boxes[0].height == 4 && out.boxes[0].x == 1);
+    inference_result_free(&out);
+    h.data[4] = 8;
+    CHECK(codec_decode_inference(rc, h.data, h.len, &out, &err) == -1 &&
+          err.code == CODEC_E_INCOMPATIBLE_SCHEMA && strstr(err.message, "height"));
     buf_free(&h);
 
     /* (c) unknown id, (d) registry failing: transient, never dead-lettered. */
@@ -944,6 +970,10 @@ static void confluent_with_registry(void)
     memcpy(body, "\x00\x00\x00\x00\x04", 5);
     CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
           err.code == CODEC_E_REGISTRY_UNAVAILABLE && codec_error_is_transient(err.code));
+    /* A registry refusing our credentials is its problem, not the message's. */
+    memcpy(body, "\x00\x00\x00\x00\x09", 5);
+    CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
+          err.code == CODEC_E_REGISTRY_UNAVAILABLE);
     buf_free(&b);
     codec_destroy(rc);
     MHD_stop_daemon(d);
