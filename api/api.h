@@ -105,7 +105,6 @@ typedef struct api {
     api_pool *read_pool; /* DATABASE_READ_URL, or the same as pool */
     codec *codec;
     rd_kafka_t *producer;
-    atomic_int delivery_failures;
     _Atomic(api_stream *) stream; /* NULL until Kafka could be followed */
     api_ratelimit *rl;
     metrics *reg;

@@ -150,8 +150,10 @@ PGresult *api_query(api_req *r, bool read_only, const char *sql, int nparams,
 void api_outbox_relay(api_req *r, const char *ids)
 {
     const char *p[1] = {ids};
-    if (r->db && outbox_relay(r->db, r->a->producer, &r->a->delivery_failures,
-                              "id = ANY($1::bigint[])", 1, p) < 0) {
+    /* A request waits a second at most: a slow broker must not hold the
+     * client or the connection; what is not acknowledged by then stays for
+     * the background sweep. */
+    if (r->db && outbox_relay(r->db, r->a->producer, 1000, "id = ANY($1::bigint[])", 1, p) < 0) {
         log_ctx ctx = LOG_CTX_INIT;
         ctx.request_id = r->request_id;
         log_at(LOG_WARN, &ctx, "outbox relay failed; the background sweep will publish later");

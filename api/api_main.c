@@ -28,9 +28,9 @@ static const char usage[] =
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
-    api *a = opaque;
+    (void)opaque;
+    kafka_acks_on_delivery(m);
     if (m->err) {
-        atomic_fetch_add(&a->delivery_failures, 1);
         log_error("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
                   rd_kafka_err2str(m->err));
     }
@@ -128,7 +128,7 @@ int main(int argc, char **argv)
             if (!sweep_db)
                 continue;
         }
-        outbox_sweep(sweep_db, a.producer, &a.delivery_failures);
+        outbox_sweep(sweep_db, a.producer);
     }
     log_info("stopping: closing streams and connections");
     rc = 0;

@@ -6,9 +6,11 @@
 #include "xmalloc.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern char **environ;
 
@@ -129,14 +131,14 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *e
 }
 
 
-int kafka_produce_copy(rd_kafka_t *rk, const char *topic, const char *key, const void *val,
-                       size_t len)
+static int kafka__produce(rd_kafka_t *rk, const char *topic, const char *key, const void *val,
+                          size_t len, void *opaque)
 {
     for (int tries = 0; tries < 1000; tries++) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
             RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+            RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             return 0;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -147,4 +149,68 @@ int kafka_produce_copy(rd_kafka_t *rk, const char *topic, const char *key, const
     }
     log_error("cannot produce to %s: local queue stayed full", topic);
     return -1;
+}
+
+int kafka_produce_copy(rd_kafka_t *rk, const char *topic, const char *key, const void *val,
+                       size_t len)
+{
+    return kafka__produce(rk, topic, key, val, len, NULL);
+}
+
+/* refs: the waiter's one plus one per message not yet reported. */
+struct kafka_acks {
+    atomic_int refs;
+    atomic_int failed;
+};
+
+kafka_acks *kafka_acks_new(void)
+{
+    kafka_acks *a = xcalloc(1, sizeof *a);
+    atomic_init(&a->refs, 1);
+    atomic_init(&a->failed, 0);
+    return a;
+}
+
+static void kafka__acks_release(kafka_acks *a)
+{
+    if (atomic_fetch_sub(&a->refs, 1) == 1)
+        free(a);
+}
+
+int kafka_produce_tracked(rd_kafka_t *rk, kafka_acks *acks, const char *topic, const char *key,
+                          const void *val, size_t len)
+{
+    atomic_fetch_add(&acks->refs, 1);
+    if (kafka__produce(rk, topic, key, val, len, acks) == 0)
+        return 0;
+    kafka__acks_release(acks);
+    return -1;
+}
+
+void kafka_acks_on_delivery(const rd_kafka_message_t *m)
+{
+    kafka_acks *a = m->_private;
+    if (!a)
+        return;
+    if (m->err)
+        atomic_fetch_add(&a->failed, 1);
+    kafka__acks_release(a);
+}
+
+int kafka_acks_wait(rd_kafka_t *rk, kafka_acks *acks, int timeout_ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* Any thread polling the producer may serve our reports; we poll too so
+     * they arrive even when nobody else does. */
+    while (atomic_load(&acks->refs) > 1) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms >= timeout_ms)
+            break;
+        rd_kafka_poll(rk, 10);
+    }
+    int rc = atomic_load(&acks->refs) > 1 || atomic_load(&acks->failed) ? -1 : 0;
+    kafka__acks_release(acks);
+    return rc;
 }

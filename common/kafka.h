@@ -37,4 +37,21 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *e
 int kafka_produce_copy(rd_kafka_t *rk, const char *topic, const char *key, const void *val,
                        size_t len);
 
+/* Delivery tracking for one group of messages (one outbox relay), however
+ * many threads share the producer: each message carries the group as its
+ * opaque, and the producer's delivery-report callback must hand every report
+ * to kafka_acks_on_delivery(). Reference-counted, so a waiter that gives up
+ * leaves nothing dangling for reports that arrive later. */
+typedef struct kafka_acks kafka_acks;
+kafka_acks *kafka_acks_new(void);
+/* kafka_produce_copy() for a message of the group. */
+int kafka_produce_tracked(rd_kafka_t *rk, kafka_acks *acks, const char *topic, const char *key,
+                          const void *val, size_t len);
+/* Serve delivery reports until all of the group's are in or `timeout_ms`
+ * passes, then release the caller's reference. 0 when every message was
+ * acknowledged; -1 when one failed or is still unanswered. */
+int kafka_acks_wait(rd_kafka_t *rk, kafka_acks *acks, int timeout_ms);
+/* For the delivery-report callback; ignores messages produced untracked. */
+void kafka_acks_on_delivery(const rd_kafka_message_t *m);
+
 #endif

@@ -8,8 +8,8 @@
 
 #include <stdio.h>
 
-int outbox_relay(PGconn *db, rd_kafka_t *producer, atomic_int *delivery_failures,
-                 const char *where, int nparams, const char *const *params)
+int outbox_relay(PGconn *db, rd_kafka_t *producer, int timeout_ms, const char *where,
+                 int nparams, const char *const *params)
 {
     char err[512];
     char sql[512];
@@ -34,23 +34,22 @@ int outbox_relay(PGconn *db, rd_kafka_t *producer, atomic_int *delivery_failures
     buf ids = {0};
     buf_append(&ids, "{", 1);
     int rc = 0;
+    kafka_acks *acks = kafka_acks_new();
     for (int row = 0; row < rows && rc == 0; row++) {
         char id[32], topic[256], key[512];
         snprintf(id, sizeof id, "%.*s", PQgetlength(res, row, 0), PQgetvalue(res, row, 0));
         snprintf(topic, sizeof topic, "%.*s", PQgetlength(res, row, 1), PQgetvalue(res, row, 1));
         snprintf(key, sizeof key, "%.*s", PQgetlength(res, row, 2), PQgetvalue(res, row, 2));
         buf_printf(&ids, "%s%s", row ? "," : "", id);
-        rc = kafka_produce_copy(producer, topic, key, PQgetvalue(res, row, 3),
-                                (size_t)PQgetlength(res, row, 3));
+        rc = kafka_produce_tracked(producer, acks, topic, key, PQgetvalue(res, row, 3),
+                                   (size_t)PQgetlength(res, row, 3));
     }
     buf_append(&ids, "}", 2);
     PQclear(res);
-    if (rows && rc == 0 && rd_kafka_flush(producer, OUTBOX_FLUSH_TIMEOUT_MS)) {
-        log_error("outbox: Kafka did not acknowledge within %d ms", OUTBOX_FLUSH_TIMEOUT_MS);
+    if (kafka_acks_wait(producer, acks, rc ? 0 : timeout_ms) != 0 && rc == 0) {
+        log_warn("outbox: Kafka did not acknowledge every message within %d ms", timeout_ms);
         rc = -1;
     }
-    if (rows && rc == 0 && atomic_exchange(delivery_failures, 0) > 0)
-        rc = -1;
     if (rows && rc == 0) {
         const char *p[1] = {(const char *)ids.data};
         if (!pg_exec_params_ok(db, "DELETE FROM outbox WHERE id = ANY($1::bigint[])", 1, p, NULL,
@@ -66,11 +65,11 @@ int outbox_relay(PGconn *db, rd_kafka_t *producer, atomic_int *delivery_failures
     return -1;
 }
 
-int outbox_sweep(PGconn *db, rd_kafka_t *producer, atomic_int *delivery_failures)
+int outbox_sweep(PGconn *db, rd_kafka_t *producer)
 {
     if (!db || PQstatus(db) != CONNECTION_OK)
         return 0;
-    int n = outbox_relay(db, producer, delivery_failures,
+    int n = outbox_relay(db, producer, OUTBOX_FLUSH_TIMEOUT_MS,
                          "created_at < now() - interval '5 seconds'", 0, NULL);
     if (n > 0)
         log_info("published %d outbox rows left by an earlier writer", n);

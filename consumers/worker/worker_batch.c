@@ -1239,7 +1239,7 @@ static int batch__publish_events(worker *w, worker_event *ev, size_t n, bool qua
 
 void worker_outbox_sweep(worker *w)
 {
-    outbox_sweep(w->db, w->producer, &w->delivery_failures);
+    outbox_sweep(w->db, w->producer);
 }
 
 int worker_batch_write(worker *w, worker_event *ev, size_t n)
@@ -1290,7 +1290,7 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     metric_add(w->m.duplicates, (double)(n - inserted));
     if (outbox_ids.n) {
         const char *p[1] = {arr_end(&outbox_ids)};
-        if (outbox_relay(w->db, w->producer, &w->delivery_failures, "id = ANY($1::bigint[])", 1, p) < 0)
+        if (outbox_relay(w->db, w->producer, OUTBOX_FLUSH_TIMEOUT_MS, "id = ANY($1::bigint[])", 1, p) < 0)
             log_warn("outbox relay failed; the sweep will publish the rows later");
     }
     buf_free(&outbox_ids.b);

@@ -109,6 +109,7 @@ static void dlq_count(worker *w, const char *code)
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     worker *w = opaque;
+    kafka_acks_on_delivery(m);
     if (m->err) {
         atomic_fetch_add(&w->delivery_failures, 1);
         log_error("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
