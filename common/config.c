@@ -18,8 +18,10 @@ const ruth_config *g_cfg;
 
 /* clang-format off */
 const config_row config_rows[] = {
+    /* ruth-migrate needs PostgreSQL for all but `topics`, which checks the
+     * other way round (below). */
     {"DATABASE_URL", CFG_T_STRING, NULL, 0, 0, NULL,
-     CFG_MIGRATE | CONSUMERS_AND_API, CFG_MIGRATE | CONSUMERS_AND_API, true, OFF(database_url),
+     CFG_MIGRATE | CONSUMERS_AND_API, CONSUMERS_AND_API, true, OFF(database_url),
      "PostgreSQL connection URL (postgresql://user:password@host:port/db)"},
     {"DATABASE_READ_URL", CFG_T_STRING, NULL, 0, 0, NULL, CFG_API, 0, true, OFF(database_read_url),
      "Optional read-replica URL for ruth-api queries; unset = DATABASE_URL"},
@@ -28,7 +30,7 @@ const config_row config_rows[] = {
      OFF(kafka_bootstrap_servers),
      "Kafka brokers, host:port[,host:port]; any other KAFKA_* variable passes a librdkafka "
      "property (KAFKA_SECURITY_PROTOCOL -> security.protocol)"},
-    {"SCHEMA_REGISTRY_URL", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, 0, false,
+    {"SCHEMA_REGISTRY_URL", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, 0, true,
      OFF(schema_registry_url),
      "Confluent-compatible Schema Registry; unset = bundled schemas only (Confluent-framed "
      "messages are then dead-lettered as UNKNOWN_SCHEMA_ID)"},
@@ -224,6 +226,10 @@ void config_print_help(FILE *out, unsigned proc, const char *usage)
         if (!(r->used_by & proc))
             continue;
         fprintf(out, "  %-30s %s", r->env, r->desc);
+        if (r->type == CFG_T_INT)
+            fprintf(out, " [integer %ld..%ld]", r->min, r->max);
+        else if (r->type == CFG_T_ENUM)
+            fprintf(out, " [one of %s]", r->choices);
         if (r->required & proc)
             fprintf(out, " [required]");
         else if (r->dflt && *r->dflt)
@@ -257,6 +263,16 @@ static void config__print_procs(FILE *out, unsigned mask)
         fputs("-", out);
 }
 
+/* Text inside a Markdown table cell: a bare '|' would end the cell. */
+static void config__md_cell(FILE *out, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p == '|')
+            fputc('\\', out);
+        fputc(*p, out);
+    }
+}
+
 void config_print_markdown(FILE *out)
 {
     fputs("| variable | default | range / values | used by | required by | description |\n"
@@ -269,12 +285,14 @@ void config_print_markdown(FILE *out)
         if (r->type == CFG_T_INT)
             fprintf(out, "%ld–%ld", r->min, r->max);
         else if (r->type == CFG_T_ENUM)
-            fprintf(out, "%s", r->choices);
+            config__md_cell(out, r->choices);
         fputs(" | ", out);
         config__print_procs(out, r->used_by);
         fputs(" | ", out);
         config__print_procs(out, r->required);
-        fprintf(out, " | %s%s |\n", r->desc, r->secret ? " (secret, never logged)" : "");
+        fputs(" | ", out);
+        config__md_cell(out, r->desc);
+        fprintf(out, "%s |\n", r->secret ? " (secret, never logged)" : "");
     }
 }
 

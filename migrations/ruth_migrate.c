@@ -84,6 +84,14 @@ static int cmd_database(const ruth_config *cfg, const char *cmd, int n)
     migrate_set set = {0};
     PGconn *conn = NULL;
 
+    /* Not required by the config table: `topics` runs without it. */
+    if (!cfg->database_url || !*cfg->database_url) {
+        fprintf(stderr, "ruth-migrate: configuration error: DATABASE_URL is not set "
+                        "(PostgreSQL connection URL); `%s` needs it; see README "
+                        "\"Configuration\"\n",
+                cmd);
+        return 2;
+    }
     if (migrate_load(ruth_migration_files, ruth_migration_files_count, &set, err, sizeof err)) {
         log_error("%s", err);
         goto done;

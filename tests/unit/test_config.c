@@ -76,7 +76,30 @@ static void help_lists_only_own_rows(void)
     CHECK(strstr(text, "DATABASE_URL") != NULL);
     CHECK(strstr(text, "RUTH_WORKER_BATCH_MAX") != NULL);
     CHECK(strstr(text, "JWT_SECRET_KEY") == NULL);
+    /* Types and bounds come from the table too. */
+    CHECK(strstr(text, "[integer 1..") != NULL);
+    CHECK(strstr(text, "[one of debug|info|warn|error]") != NULL);
     free(text);
+}
+
+static void markdown_rows_have_six_cells(void)
+{
+    /* Enum choices ("debug|info|...") must not split a row into more cells. */
+    char *table = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&table, &len);
+    config_print_markdown(f);
+    fclose(f);
+    int rows = 0;
+    for (char *line = strtok(table, "\n"); line; line = strtok(NULL, "\n")) {
+        int bars = 0;
+        for (char *p = line; *p; p++)
+            bars += *p == '|' && (p == line || p[-1] != '\\');
+        CHECK_MSG(bars == 7, "%d cell borders in: %s", bars, line);
+        rows++;
+    }
+    CHECK(rows > 20);
+    free(table);
 }
 
 static void readme_configuration_matches_table(void)
@@ -108,6 +131,7 @@ static void readme_configuration_matches_table(void)
 int main(void)
 {
     TEST_RUN(missing_required_names_itself);
+    TEST_RUN(markdown_rows_have_six_cells);
     TEST_RUN(defaults_apply);
     TEST_RUN(malformed_int_rejected);
     TEST_RUN(enum_rejected);
