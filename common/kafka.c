@@ -171,19 +171,24 @@ kafka_acks *kafka_acks_new(void)
     return a;
 }
 
-static void kafka__acks_release(kafka_acks *a)
+void kafka_acks_drop(kafka_acks *a)
 {
     if (atomic_fetch_sub(&a->refs, 1) == 1)
         free(a);
 }
 
+void *kafka_acks_hold(kafka_acks *a)
+{
+    atomic_fetch_add(&a->refs, 1);
+    return a;
+}
+
 int kafka_produce_tracked(rd_kafka_t *rk, kafka_acks *acks, const char *topic, const char *key,
                           const void *val, size_t len)
 {
-    atomic_fetch_add(&acks->refs, 1);
-    if (kafka__produce(rk, topic, key, val, len, acks) == 0)
+    if (kafka__produce(rk, topic, key, val, len, kafka_acks_hold(acks)) == 0)
         return 0;
-    kafka__acks_release(acks);
+    kafka_acks_drop(acks);
     return -1;
 }
 
@@ -194,7 +199,7 @@ void kafka_acks_on_delivery(const rd_kafka_message_t *m)
         return;
     if (m->err)
         atomic_fetch_add(&a->failed, 1);
-    kafka__acks_release(a);
+    kafka_acks_drop(a);
 }
 
 int kafka_acks_wait(rd_kafka_t *rk, kafka_acks *acks, int timeout_ms)
@@ -211,6 +216,6 @@ int kafka_acks_wait(rd_kafka_t *rk, kafka_acks *acks, int timeout_ms)
         rd_kafka_poll(rk, 10);
     }
     int rc = atomic_load(&acks->refs) > 1 || atomic_load(&acks->failed) ? -1 : 0;
-    kafka__acks_release(acks);
+    kafka_acks_drop(acks);
     return rc;
 }

@@ -44,6 +44,11 @@ int kafka_produce_copy(rd_kafka_t *rk, const char *topic, const char *key, const
  * leaves nothing dangling for reports that arrive later. */
 typedef struct kafka_acks kafka_acks;
 kafka_acks *kafka_acks_new(void);
+/* One more message of the group, for callers producing it themselves: pass
+ * the result as the message's opaque; kafka_acks_drop() if librdkafka
+ * refuses the message. */
+void *kafka_acks_hold(kafka_acks *acks);
+void kafka_acks_drop(kafka_acks *acks);
 /* kafka_produce_copy() for a message of the group. */
 int kafka_produce_tracked(rd_kafka_t *rk, kafka_acks *acks, const char *topic, const char *key,
                           const void *val, size_t len);

@@ -108,8 +108,8 @@ static inline pid_t itest_spawn(const char *prog, const char *const *args, const
             (void)f;
             dup2(1, 2);
         }
-        char *argv[16] = {path};
-        for (int i = 0; args && args[i] && i < 14; i++)
+        char *argv[24] = {path};
+        for (int i = 0; args && args[i] && i < 22; i++)
             argv[i + 1] = (char *)args[i];
         execv(path, argv);
         _exit(127);

@@ -65,6 +65,12 @@ typedef struct worker {
     atomic_int delivery_failures; /* producer delivery reports with errors */
     rd_kafka_topic_partition_list_t *last_offsets; /* last batch's commit */
     atomic_bool commit_retry; /* an asynchronous commit failed */
+    /* While the database is down every partition is paused, including ones
+     * assigned meanwhile; a message that still arrives is held here for
+     * the next batch, never dropped. */
+    bool paused;
+    rd_kafka_message_t **held;
+    size_t nheld, capheld;
 } worker;
 
 /* worker_batch.c: persist `events` (valid results of one batch) in one
@@ -73,6 +79,9 @@ typedef struct worker {
  * 0 on success; -1 when the database failed (nothing committed; the caller
  * retries the same batch later, which is idempotent). */
 int worker_batch_write(worker *w, worker_event *events, size_t n);
+/* Hourly housekeeping: upcoming event partitions, and dropping the ones
+ * older than RUTH_EVENTS_RETENTION_DAYS (when set). */
+void worker_maintain(worker *w);
 /* Publish outbox rows left by crashed writers (older than a few seconds). */
 void worker_outbox_sweep(worker *w);
 /* (Re)connect to PostgreSQL and prepare statements; false while it is down. */

@@ -319,6 +319,12 @@ static const char *const batch__stage_sql =
     " error_code text, error_message text, attributes jsonb, idempotency_key text)"
     " ON COMMIT DELETE ROWS";
 
+/* Yesterday, today and the next two days (UTC) have their partitions; run
+ * at connect and hourly, so a long-running worker never writes into the
+ * default partition. */
+#define ENSURE_PARTITIONS_SQL \
+    "SELECT ruth_ensure_event_partitions((now() AT TIME ZONE 'UTC')::date - 1, 4)"
+
 bool worker_db_connect(worker *w)
 {
     if (w->db && PQstatus(w->db) == CONNECTION_OK) {
@@ -335,8 +341,7 @@ bool worker_db_connect(worker *w)
     pg_stmts_reset(w->stmts); /* a new connection has none prepared */
     if (!w->db || !pg_exec_ok(w->db, batch__stage_sql, err, sizeof err) ||
         !pg_exec_ok(w->db, "SET plan_cache_mode = force_custom_plan", err, sizeof err) ||
-        !pg_exec_ok(w->db, "SELECT ruth_ensure_event_partitions(current_date - 1, 3)", err,
-                    sizeof err)) {
+        !pg_exec_ok(w->db, ENSURE_PARTITIONS_SQL, err, sizeof err)) {
         log_warn("PostgreSQL unavailable: %s", err);
         pg_close(w->db);
         w->db = NULL;
@@ -1240,6 +1245,32 @@ static int batch__publish_events(worker *w, worker_event *ev, size_t n, bool qua
 void worker_outbox_sweep(worker *w)
 {
     outbox_sweep(w->db, w->producer);
+}
+
+void worker_maintain(worker *w)
+{
+    if (!w->db || PQstatus(w->db) != CONNECTION_OK)
+        return;
+    char err[512];
+    if (!pg_exec_ok(w->db, ENSURE_PARTITIONS_SQL, err, sizeof err)) {
+        log_warn("creating upcoming event partitions failed: %s", err);
+        return;
+    }
+    if (w->cfg->events_retention_days <= 0)
+        return;
+    char days[16];
+    snprintf(days, sizeof days, "%d", w->cfg->events_retention_days);
+    const char *p[1] = {days};
+    PGresult *r = PQexecParams(w->db,
+                               "SELECT ruth_drop_event_partitions("
+                               "(now() AT TIME ZONE 'UTC')::date - $1::integer)",
+                               1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        log_warn("dropping old event partitions failed: %s", PQresultErrorMessage(r));
+    else if (atoi(PQgetvalue(r, 0, 0)) > 0)
+        log_info("dropped %s event partition(s) older than %d days", PQgetvalue(r, 0, 0),
+                 w->cfg->events_retention_days);
+    PQclear(r);
 }
 
 int worker_batch_write(worker *w, worker_event *ev, size_t n)

@@ -14,6 +14,7 @@
 #include "kafka_admin.h"
 #include "log.h"
 #include "ops_http.h"
+#include "outbox.h"
 #include "pg.h"
 #include "shutdown.h"
 #include "xmalloc.h"
@@ -37,6 +38,7 @@ static const char usage[] =
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define SWEEP_EVERY_US (2 * 1000000LL)
+#define MAINTAIN_EVERY_US (3600 * 1000000LL)
 
 static int64_t now_us(void)
 {
@@ -159,6 +161,42 @@ static void commit_last(worker *w, const rd_kafka_topic_partition_list_t *only)
     rd_kafka_topic_partition_list_destroy(mine);
 }
 
+static void lag_set(worker *w, const char *topic, int32_t partition, double lag)
+{
+    char labels[300];
+    snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"%d\"", topic, partition);
+    metric_set(metrics_gauge(w->reg, "ruth_worker_consumer_lag",
+                             "Messages behind the high watermark per assigned partition, from "
+                             "the last committed offset (0 once the partition moved away).",
+                             labels),
+               lag);
+}
+
+/* Lag of every assigned partition with a committed offset. `query` asks
+ * the broker for the high watermark (paused partitions are not fetched, so
+ * the cached one stands still during an outage). */
+static void lag_report(worker *w, bool query)
+{
+    rd_kafka_topic_partition_list_t *mine = NULL;
+    if (!w->last_offsets || rd_kafka_assignment(w->consumer, &mine) || !mine)
+        return;
+    for (int i = 0; i < mine->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &mine->elems[i];
+        const rd_kafka_topic_partition_t *c =
+            rd_kafka_topic_partition_list_find(w->last_offsets, p->topic, p->partition);
+        int64_t lo, hi = -1;
+        if (!c || c->offset < 0)
+            continue;
+        if (query)
+            rd_kafka_query_watermark_offsets(w->consumer, p->topic, p->partition, &lo, &hi, 500);
+        else
+            rd_kafka_get_watermark_offsets(w->consumer, p->topic, p->partition, &lo, &hi);
+        if (hi >= 0)
+            lag_set(w, p->topic, p->partition, (double)(hi - c->offset));
+    }
+    rd_kafka_topic_partition_list_destroy(mine);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -170,6 +208,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (e) {
             log_error("incremental assign failed: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
+        } else if (w->paused) {
+            rd_kafka_pause_partitions(rk, parts); /* the database is still down */
         }
         atomic_store(&w->assigned_once, true);
     } else {
@@ -179,6 +219,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * idempotency key makes it harmless. */
         log_info("revoked %d partition(s)", parts->cnt);
         commit_last(w, parts);
+        for (int i = 0; i < parts->cnt; i++) {
+            lag_set(w, parts->elems[i].topic, parts->elems[i].partition, 0);
+            if (w->last_offsets) /* the next owner's progress, not ours, from now on */
+                rd_kafka_topic_partition_list_del(w->last_offsets, parts->elems[i].topic,
+                                                  parts->elems[i].partition);
+        }
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
         if (e) {
             log_error("incremental unassign failed: %s", rd_kafka_error_string(e));
@@ -189,8 +235,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- dead letters ---- */
 
-static int dlq_send(worker *w, const rd_kafka_message_t *m, const char *stage, const char *code,
-                    const char *message)
+static int dlq_send(worker *w, kafka_acks *acks, const rd_kafka_message_t *m, const char *stage,
+                    const char *code, const char *message)
 {
     rd_kafka_headers_t *orig = NULL;
     rd_kafka_headers_t *h = rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
@@ -212,12 +258,19 @@ static int dlq_send(worker *w, const rd_kafka_message_t *m, const char *stage, c
                               RD_KAFKA_V_KEY(m->key, m->key_len),
                               RD_KAFKA_V_VALUE(m->payload, m->len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                              RD_KAFKA_V_END);
+                              RD_KAFKA_V_OPAQUE(kafka_acks_hold(acks)), RD_KAFKA_V_END);
+        if (e)
+            kafka_acks_drop(acks);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(w->producer, 10);
     } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
     if (e) {
         rd_kafka_headers_destroy(h); /* not handed over on failure */
+        log_ctx ctx = LOG_CTX_INIT;
+        ctx.topic = topic;
+        ctx.partition = m->partition;
+        ctx.offset = m->offset;
+        log_at(LOG_ERROR, &ctx, "cannot dead-letter: %s", rd_kafka_err2str(e));
         return -1;
     }
     /* h now owned by the producer */
@@ -237,28 +290,49 @@ typedef struct batch {
     size_t nmsgs, cap;
     worker_event *events;
     size_t nevents;
+    size_t decoded; /* msgs[0..decoded) are events or acknowledged dead letters */
 } batch;
 
-static void batch_clear(batch *b)
+static void batch_forget_events(batch *b)
 {
     for (size_t i = 0; i < b->nevents; i++)
         inference_result_free(&b->events[i].r);
     b->nevents = 0;
+    b->decoded = 0;
+}
+
+static void batch_clear(batch *b)
+{
+    batch_forget_events(b);
     for (size_t i = 0; i < b->nmsgs; i++)
         rd_kafka_message_destroy(b->msgs[i]);
     b->nmsgs = 0;
 }
 
-/* Decode, validate, dead-letter. Returns -1 only on a transient decoding
- * failure (schema registry unreachable): the batch must be retried. A retried
- * batch dead-letters its bad messages again: the DLQ is at-least-once like
- * every other output, and nothing is committed before its acknowledgement. */
+/* Wait for this pass's dead letters. Unacknowledged ones mean decoding the
+ * whole batch again later (the DLQ is at-least-once like every output);
+ * nothing is committed before they are acknowledged. */
+static int batch_settle_dlq(worker *w, batch *b, kafka_acks *dlq)
+{
+    if (!dlq)
+        return 0;
+    if (kafka_acks_wait(w->producer, dlq, OUTBOX_FLUSH_TIMEOUT_MS) == 0)
+        return 0;
+    log_warn("dead letters of a batch were not acknowledged; the batch will be retried");
+    batch_forget_events(b);
+    return -1;
+}
+
+/* Decode, validate, dead-letter what is not decoded yet. Decoding happens
+ * once per message, so a batch retried through a database outage sends its
+ * dead letters once. Returns -1 on a transient failure (schema registry
+ * unreachable, dead letters unacknowledged): the batch must be retried. */
 static int batch_decode(worker *w, batch *b)
 {
-    b->nevents = 0;
+    kafka_acks *dlq = NULL;
     int64_t now = now_us();
-    for (size_t i = 0; i < b->nmsgs; i++) {
-        rd_kafka_message_t *m = b->msgs[i];
+    for (; b->decoded < b->nmsgs; b->decoded++) {
+        rd_kafka_message_t *m = b->msgs[b->decoded];
         worker_event *e = &b->events[b->nevents];
         memset(e, 0, sizeof *e);
         codec_error err = {0};
@@ -269,10 +343,12 @@ static int batch_decode(worker *w, batch *b)
                      w->cfg->max_message_bytes);
         } else if (codec_decode_inference(w->codec, m->payload, m->len, &e->r, &err) != 0) {
             if (codec_error_is_transient(err.code)) {
-                log_warn("cannot decode yet: %s", err.message);
-                for (size_t k = 0; k < b->nevents; k++)
-                    inference_result_free(&b->events[k].r);
-                b->nevents = 0;
+                log_ctx ctx = LOG_CTX_INIT;
+                ctx.topic = rd_kafka_topic_name(m->rkt);
+                ctx.partition = m->partition;
+                ctx.offset = m->offset;
+                log_at(LOG_WARN, &ctx, "cannot decode yet: %s", err.message);
+                batch_settle_dlq(w, b, dlq);
                 return -1;
             }
         } else if (codec_check_skew(e->r.timestamp_us, now, w->cfg->max_clock_skew_sec, &err)) {
@@ -291,20 +367,29 @@ static int batch_decode(worker *w, batch *b)
             b->nevents++;
             continue;
         }
-        if (dlq_send(w, m, stage, codec_errcode_name(err.code), err.message) != 0)
+        if (!dlq)
+            dlq = kafka_acks_new();
+        if (dlq_send(w, dlq, m, stage, codec_errcode_name(err.code), err.message) != 0) {
+            batch_settle_dlq(w, b, dlq);
             return -1;
+        }
     }
-    return 0;
+    return batch_settle_dlq(w, b, dlq);
 }
 
-/* Commit the highest offset + 1 per partition of the batch. */
+/* Commit the highest offset + 1 per partition of the batch, for the
+ * partitions still ours (one revoked while the batch waited for the
+ * database belongs to another member now, whose commits we must not undo). */
 static int batch_commit(worker *w, batch *b)
 {
-    if (b->nmsgs == 0)
+    rd_kafka_topic_partition_list_t *mine = NULL;
+    if (b->nmsgs == 0 || rd_kafka_assignment(w->consumer, &mine) || !mine)
         return 0;
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
     for (size_t i = 0; i < b->nmsgs; i++) {
         rd_kafka_message_t *m = b->msgs[i];
+        if (!rd_kafka_topic_partition_list_find(mine, rd_kafka_topic_name(m->rkt), m->partition))
+            continue;
         rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
             offs, rd_kafka_topic_name(m->rkt), m->partition);
         if (!p)
@@ -312,6 +397,11 @@ static int batch_commit(worker *w, batch *b)
                                                   m->partition);
         if (m->offset + 1 > p->offset)
             p->offset = m->offset + 1;
+    }
+    rd_kafka_topic_partition_list_destroy(mine);
+    if (offs->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(offs);
+        return 0;
     }
     /* Asynchronous while running (a lost commit only means a harmless
      * redelivery, and it saves a broker round trip per batch); synchronous
@@ -321,21 +411,16 @@ static int batch_commit(worker *w, batch *b)
     if (e)
         log_warn("offset commit failed (%s); the batch will be redelivered, which is harmless",
                  rd_kafka_err2str(e));
-    /* Lag per partition from the cached high watermark. */
-    for (int i = 0; i < offs->cnt; i++) {
-        int64_t lo, hi;
-        if (rd_kafka_get_watermark_offsets(w->consumer, offs->elems[i].topic,
-                                           offs->elems[i].partition, &lo, &hi) == 0 && hi >= 0) {
-            char labels[64];
-            snprintf(labels, sizeof labels, "partition=\"%d\"", offs->elems[i].partition);
-            metric_set(metrics_gauge(w->reg, "ruth_worker_consumer_lag",
-                                     "Messages behind the high watermark, per partition.", labels),
-                       (double)(hi - offs->elems[i].offset));
+    if (w->last_offsets) { /* keep the offsets of partitions this batch did not touch */
+        for (int i = 0; i < w->last_offsets->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &w->last_offsets->elems[i];
+            if (!rd_kafka_topic_partition_list_find(offs, p->topic, p->partition))
+                rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset = p->offset;
         }
-    }
-    if (w->last_offsets)
         rd_kafka_topic_partition_list_destroy(w->last_offsets);
+    }
     w->last_offsets = offs; /* re-committed synchronously at shutdown */
+    lag_report(w, false);
     return e ? -1 : 0;
 }
 
@@ -351,6 +436,15 @@ static void pause_all(worker *w, bool pause)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
+static void hold(worker *w, rd_kafka_message_t *m)
+{
+    if (w->nheld == w->capheld) {
+        w->capheld = w->capheld ? 2 * w->capheld : 64;
+        w->held = xrealloc(w->held, w->capheld * sizeof *w->held);
+    }
+    w->held[w->nheld++] = m;
+}
+
 /* Persist the batch, retrying with backoff (partitions paused) until it
  * succeeds or shutdown is requested. */
 static int batch_process(worker *w, batch *b)
@@ -358,6 +452,8 @@ static int batch_process(worker *w, batch *b)
     int backoff = BACKOFF_MIN_MS;
     bool paused = false;
     int rc = -1;
+    b->decoded = 0;
+    b->nevents = 0;
     while (!shutdown_requested() || !paused) {
         double t0 = mono_s();
         atomic_store(&w->delivery_failures, 0);
@@ -369,26 +465,28 @@ static int batch_process(worker *w, batch *b)
             break;
         }
         metric_inc(w->m.batches_failed);
-        for (size_t i = 0; i < b->nevents; i++)
-            inference_result_free(&b->events[i].r);
-        b->nevents = 0;
         if (shutdown_requested())
             break;
         if (!paused) {
             pause_all(w, true);
-            paused = true;
+            paused = w->paused = true;
         }
+        lag_report(w, true); /* the backlog grows while we wait */
         /* Keep serving the group (rebalances, heartbeats) while waiting. */
         double until = mono_s() + backoff / 1000.0;
         while (mono_s() < until && !shutdown_requested()) {
             rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 50);
-            if (m) /* paused partitions deliver nothing; anything else is an event */
+            if (m && !m->err)
+                hold(w, m); /* fetched before its partition was paused */
+            else if (m)
                 rd_kafka_message_destroy(m);
         }
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
-    if (paused)
+    if (paused) {
         pause_all(w, false);
+        w->paused = false;
+    }
     batch_clear(b);
     return rc;
 }
@@ -399,7 +497,7 @@ static int worker_run(worker *w)
     b.cap = (size_t)w->cfg->worker_batch_max;
     b.msgs = xcalloc(b.cap, sizeof *b.msgs);
     b.events = xcalloc(b.cap, sizeof *b.events);
-    int64_t last_sweep = 0;
+    int64_t last_sweep = 0, last_maintenance = 0;
     while (!shutdown_requested()) {
         double deadline = 0;
         while (b.nmsgs < b.cap && !shutdown_requested()) {
@@ -413,7 +511,13 @@ static int worker_run(worker *w)
                     break;
                 timeout = 0;
             }
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, timeout);
+            rd_kafka_message_t *m;
+            if (w->nheld) { /* held during an outage: first in line */
+                m = w->held[0];
+                memmove(w->held, w->held + 1, --w->nheld * sizeof *w->held);
+            } else {
+                m = rd_kafka_consumer_poll(w->consumer, timeout);
+            }
             if (!m)
                 break;
             if (m->err) {
@@ -447,12 +551,19 @@ static int worker_run(worker *w)
                 }
             }
             worker_outbox_sweep(w);
+            if (now - last_maintenance > MAINTAIN_EVERY_US && w->db) {
+                worker_maintain(w);
+                last_maintenance = now;
+            }
             last_sweep = now;
         }
     }
     batch_clear(&b);
     free(b.msgs);
     free(b.events);
+    for (size_t i = 0; i < w->nheld; i++) /* not committed: redelivered after a restart */
+        rd_kafka_message_destroy(w->held[i]);
+    free(w->held);
     return 0;
 }
 
