@@ -280,6 +280,132 @@ static void malformed_go_to_dlq_and_good_ones_persist(void)
     CHECK_EQ_INT(s.too_large, 1);
 }
 
+/* Dead letters as seen on the DLQ, to be matched against the originals. */
+typedef struct dead_letter {
+    int32_t partition;
+    int64_t offset;
+    char *key, *value;
+    size_t key_len, value_len;
+    char code[40], stage[16];
+    bool matched;
+} dead_letter;
+
+typedef struct dead_letters {
+    dead_letter *v;
+    size_t n, cap;
+    const char *topic;
+} dead_letters;
+
+static char *header_text(rd_kafka_headers_t *h, const char *name, char *out, size_t n)
+{
+    const void *v;
+    size_t len;
+    out[0] = '\0';
+    if (h && rd_kafka_header_get_last(h, name, &v, &len) == 0)
+        snprintf(out, n, "%.*s", (int)len, (const char *)v);
+    return out;
+}
+
+static void on_dead_letter(const rd_kafka_message_t *m, void *arg)
+{
+    dead_letters *d = arg;
+    rd_kafka_headers_t *h = NULL;
+    rd_kafka_message_headers(m, &h);
+    char text[64];
+    if (strcmp(header_text(h, "ruth.error.topic", text, sizeof text), d->topic))
+        return;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 256;
+        d->v = xrealloc(d->v, d->cap * sizeof *d->v);
+    }
+    dead_letter *l = &d->v[d->n++];
+    memset(l, 0, sizeof *l);
+    l->partition = (int32_t)atoi(header_text(h, "ruth.error.partition", text, sizeof text));
+    l->offset = atoll(header_text(h, "ruth.error.offset", text, sizeof text));
+    header_text(h, "ruth.error.code", l->code, sizeof l->code);
+    header_text(h, "ruth.error.stage", l->stage, sizeof l->stage);
+    l->key_len = m->key_len;
+    l->key = xmalloc(m->key_len + 1);
+    memcpy(l->key, m->key, m->key_len);
+    l->value_len = m->len;
+    l->value = xmalloc(m->len + 1);
+    memcpy(l->value, m->payload, m->len);
+}
+
+/* An original message: the dead letter naming its place must carry its bytes. */
+static void on_original(const rd_kafka_message_t *m, void *arg)
+{
+    dead_letters *d = arg;
+    for (size_t i = 0; i < d->n; i++) {
+        dead_letter *l = &d->v[i];
+        if (l->partition == m->partition && l->offset == m->offset)
+            l->matched = l->key_len == m->key_len && !memcmp(l->key, m->key, m->key_len) &&
+                         l->value_len == m->len && !memcmp(l->value, m->payload, m->len);
+    }
+}
+
+/* The simulator's malformed messages (every kind it makes, both framings)
+ * interleaved with valid traffic: each bad one is on the DLQ with its
+ * original key and bytes, its source place, stage and code; every good one
+ * is stored; the worker keeps running. */
+static void simulated_malformed_traffic_dead_lettered(void)
+{
+    const char *formats[] = {"json", "avro"};
+    long long malformed = 0;
+    for (int f = 0; f < 2; f++) {
+        char log[300];
+        snprintf(log, sizeof log, "/tmp/%s-simulate-%s.log", itest_db_name, formats[f]);
+        const char *args[] = {"--count", "1500", "--fps", "0", "--cameras", "6",
+                              "--camera-prefix", "cam-mal-", "--seed", "21", "--format",
+                              formats[f], "--malformed-fraction", "0.1", "--quiet", NULL};
+        pid_t sim = itest_spawn("ruth-simulate", args, log);
+        CHECK_EQ_INT(itest_wait_exit(sim, 60), 0);
+        int n = itest_log_int(log, "\"malformed\":"); /* the summary line */
+        CHECK_MSG(n > 50, "%d malformed messages in %s", n, log);
+        malformed += n;
+    }
+    long long good = 3000 - malformed;
+    total_events += good;
+    wait_events(total_events);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM events WHERE camera_id LIKE 'cam-mal-%'"),
+                 good);
+    dead_letters d = {.topic = getenv("RUTH_TOPIC_INFERENCE")};
+    itest_consume(getenv("RUTH_TOPIC_DLQ"), 3, on_dead_letter, &d);
+    CHECK_EQ_INT((long long)d.n, malformed + 4); /* + the hand-made ones above */
+    itest_consume(d.topic, 3, on_original, &d);
+    size_t matched = 0, staged = 0;
+    char codes[64][40];
+    size_t ncodes = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        matched += d.v[i].matched;
+        staged += !strcmp(d.v[i].stage, "decode") || !strcmp(d.v[i].stage, "validate");
+        size_t k = 0;
+        while (k < ncodes && strcmp(codes[k], d.v[i].code))
+            k++;
+        if (k == ncodes && ncodes < 64)
+            snprintf(codes[ncodes++], sizeof codes[0], "%s", d.v[i].code);
+        free(d.v[i].key);
+        free(d.v[i].value);
+    }
+    free(d.v);
+    CHECK_EQ_INT((long long)matched, (long long)d.n);
+    CHECK_EQ_INT((long long)staged, (long long)d.n);
+    CHECK_MSG(ncodes >= 8, "only %zu distinct error codes", ncodes);
+}
+
+/* Partitions of days before the retention (30 days here, set in main())
+ * are dropped by the worker's housekeeping; upcoming days have theirs. */
+static void old_event_partitions_dropped(void)
+{
+    const char *old = "SELECT count(*) FROM pg_class WHERE relname = 'events_p' ||"
+                      " to_char((now() AT TIME ZONE 'UTC')::date - 40, 'YYYYMMDD')";
+    CHECK_EQ_INT(itest_wait_query(old, 0, 15), 0);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM pg_class WHERE relname = 'events_p' ||"
+                             " to_char((now() AT TIME ZONE 'UTC')::date + 2, 'YYYYMMDD')"),
+                 1);
+    CHECK(q(EVENTS, "cam-thr-b") == 1); /* recent rows untouched */
+}
+
 typedef struct changes_seen {
     codec *c;
     int n, opened, updated, decoded, evidence;
@@ -336,6 +462,11 @@ int main(void)
     prod = itest_producer();
     t0 = itest_wall_us() - 600LL * 1000000;
     snprintf(worker_log, sizeof worker_log, "/tmp/%s-worker.log", itest_db_name);
+    /* A partition forty days old, for the retention housekeeping to drop. */
+    if (itest_query("SELECT ruth_ensure_event_partitions("
+                    "(now() AT TIME ZONE 'UTC')::date - 40, 1)") < 0)
+        testlib_failures++;
+    setenv("RUTH_EVENTS_RETENTION_DAYS", "30", 1);
     pid_t w = itest_spawn("ruth-worker", NULL, worker_log);
     TEST_RUN(threshold_edges);
     TEST_RUN(debounce_min_hits);
@@ -347,7 +478,9 @@ int main(void)
     TEST_RUN(retried_result_is_one_event);
     TEST_RUN(redelivered_result_after_commit_is_skipped);
     TEST_RUN(malformed_go_to_dlq_and_good_ones_persist);
+    TEST_RUN(simulated_malformed_traffic_dead_lettered);
     TEST_RUN(subscribers_receive_events_and_changes);
+    TEST_RUN(old_event_partitions_dropped);
     kill(w, SIGTERM);
     int st = itest_wait_exit(w, 15);
     if (st != 0) {
