@@ -134,6 +134,8 @@ typedef struct api_req {
     /* request body */
     buf body;
     bool body_too_large;
+    bool answered;     /* a response was queued before the body was read */
+    bool body_started; /* some of the body arrived */
     /* authenticated caller */
     auth_claims who;
     /* response */

@@ -725,21 +725,42 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         request_id(r);
         client_addr(r);
         metric_add(a->m_requests_inflight, 1);
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoll(cl, NULL, 10) > a->cfg->api_max_body_bytes)
-            r->body_too_large = true;
         *con_cls = r;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (!cl || strtoll(cl, NULL, 10) <= a->cfg->api_max_body_bytes)
+            return MHD_YES;
+        r->body_too_large = true; /* answered before the body is read */
+    }
+    if (r->answered) { /* the 413 went out: the rest of the body is not read */
+        *upload_size = 0;
         return MHD_YES;
     }
-    if (*upload_size) {
-        if (!r->body_too_large) {
-            if (r->body.len + *upload_size > (size_t)a->cfg->api_max_body_bytes) {
-                r->body_too_large = true;
-                buf_free(&r->body);
-            } else {
-                buf_append(&r->body, upload, *upload_size);
-            }
+    if (*upload_size)
+        r->body_started = true;
+    if (*upload_size && r->body.len + *upload_size > (size_t)a->cfg->api_max_body_bytes) {
+        r->body_too_large = true;
+        buf_free(&r->body);
+    }
+    if (r->body_too_large) {
+        *upload_size = 0;
+        if (r->body_started) {
+            /* Past the limit in mid-upload (chunked, or a lying length):
+             * libmicrohttpd cannot answer until the body ends, which may be
+             * never, so the connection is closed instead of read on. */
+            log_ctx ctx = LOG_CTX_INIT;
+            ctx.request_id = r->request_id;
+            log_at(LOG_WARN, &ctx, "request body passed %d bytes; connection closed",
+                   a->cfg->api_max_body_bytes);
+            return MHD_NO;
         }
+        /* Announced too large: answered before any of it is read, and the
+         * connection closed after the answer. */
+        handle(r, url);
+        r->answered = true;
+        return queue(r);
+    }
+    if (*upload_size) {
+        buf_append(&r->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -836,6 +837,60 @@ static void test_hostile(void)
     req("PATCH", "/api/v1/violations/" V2, tok_operator, (const char *)big.data, &r);
     buf_free(&big);
     CHECK_ERROR(r, 413, "PAYLOAD_TOO_LARGE");
+    /* An endless chunked upload is not read on once it passes the limit:
+     * the server closes the connection (it cannot answer before the body
+     * ends). A server reading on would take all 64 MB. */
+    {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        struct timeval tv = {5, 0};
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+        char head[1024];
+        int hn = snprintf(head, sizeof head,
+                          "POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                          "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                          tok_admin);
+        CHECK(send(fd, head, (size_t)hn, MSG_NOSIGNAL) == hn);
+        static char chunk[8192 + 16];
+        int cn = snprintf(chunk, sizeof chunk, "2000\r\n");
+        memset(chunk + cn, ' ', 8192);
+        memcpy(chunk + cn + 8192, "\r\n", 2);
+        size_t sent = 0;
+        int err = 0;
+        while (sent < (64u << 20)) {
+            ssize_t n = send(fd, chunk, (size_t)cn + 8194, MSG_NOSIGNAL);
+            if (n <= 0) {
+                err = errno;
+                break;
+            }
+            sent += (size_t)n;
+        }
+        close(fd);
+        CHECK_MSG(err == EPIPE || err == ECONNRESET, "after %zu bytes: %s", sent,
+                  err ? strerror(err) : "all sent");
+    }
+    /* A body announced too large is answered before it is sent. */
+    {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        struct timeval tv = {5, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+        char head[1024];
+        int hn = snprintf(head, sizeof head,
+                          "POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                          "Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n",
+                          tok_admin);
+        CHECK(send(fd, head, (size_t)hn, MSG_NOSIGNAL) == hn);
+        char answer[64] = "";
+        ssize_t n = recv(fd, answer, sizeof answer - 1, 0);
+        answer[n > 0 ? n : 0] = '\0';
+        close(fd);
+        CHECK_MSG(!strncmp(answer, "HTTP/1.1 413", 12), "answer: %.20s", answer);
+    }
     /* Deeply nested JSON never reaches the recursive parser. */
     buf deep = {0};
     for (int i = 0; i < 60000; i++) /* under the body limit */
