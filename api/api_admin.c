@@ -22,24 +22,26 @@
 void h_rules_list(api_req *r)
 {
     const char *type = param_str(r, "event_type"), *camera = param_str(r, "camera_id");
+    api_page pg;
+    list_page(r, 100, 1000, "r", 's', &pg);
+    if (pg.keyset)
+        param_invalid(r, "cursor", "rule lists page by offset only");
     if (param_reject(r))
         return;
     sqlw w = {0};
     sqlw_add(&w, "r.event_type = $?", type);
     sqlw_add(&w, "r.camera_id = $?", camera);
+    char fw[512];
+    bool exact;
+    long long total = list_total(r, "rules r", &w, fw, sizeof fw, &exact);
+    if (total < 0)
+        return;
     char sql[2048];
     snprintf(sql, sizeof sql,
-             "SELECT '{\"rules\":' || coalesce(json_agg(x.j ORDER BY x.event_type, x.camera_id"
-             " NULLS FIRST, x.model_id NULLS FIRST), '[]') || '}' FROM ("
-             " SELECT (" RULE_JSON ")::json AS j, r.event_type, r.camera_id, r.model_id"
-             " FROM rules r%s) x",
+             "SELECT " RULE_JSON ", r.id, r.id FROM rules r%s"
+             " ORDER BY r.event_type, r.camera_id NULLS FIRST, r.model_id NULLS FIRST, r.id",
              sqlw_sql(&w));
-    PGresult *res = api_query(r, true, sql, w.n, w.params);
-    sqlw_free(&w);
-    if (!res)
-        return;
-    api_json_row(r, 200, res);
-    PQclear(res);
+    list_fetch(r, "rules", &w, &pg, NULL, total, exact, sql);
 }
 
 static bool check_text(api_req *r, json_t *v, const char *k, bool nullable, size_t max)
@@ -240,16 +242,22 @@ void h_rule_delete(api_req *r)
 
 void h_typemap_list(api_req *r)
 {
-    PGresult *res = api_query(
-        r, true,
-        "SELECT '{\"mappings\":' || coalesce(json_agg(json_build_object('raw_label', raw_label,"
-        " 'event_type', event_type, 'created_at', created_at) ORDER BY raw_label), '[]') || '}'"
-        " FROM event_type_map",
-        0, NULL);
-    if (!res)
+    api_page pg;
+    list_page(r, 100, 1000, "m", 's', &pg);
+    if (pg.keyset)
+        param_invalid(r, "cursor", "mapping lists page by offset only");
+    if (param_reject(r))
         return;
-    api_json_row(r, 200, res);
-    PQclear(res);
+    sqlw w = {0};
+    char fw[512];
+    bool exact;
+    long long total = list_total(r, "event_type_map m", &w, fw, sizeof fw, &exact);
+    if (total < 0)
+        return;
+    list_fetch(r, "mappings", &w, &pg, NULL, total, exact,
+               "SELECT json_build_object('raw_label', m.raw_label, 'event_type', m.event_type,"
+               " 'created_at', m.created_at)::text, m.raw_label, m.raw_label"
+               " FROM event_type_map m ORDER BY m.raw_label");
 }
 
 void h_typemap_put(api_req *r)

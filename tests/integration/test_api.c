@@ -686,6 +686,17 @@ static void test_admin(void)
                  1);
     req("GET", "/api/v1/rules?camera_id=cam-a", tok_viewer, NULL, &r);
     CHECK_EQ_INT(json_array_size(json_object_get(r.json, "rules")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r.json, "pagination"), "total")),
+                 1);
+    /* Pages of the whole list: the seeded global rules and ours. */
+    long long nrules = itest_query("SELECT count(*) FROM rules");
+    req("GET", "/api/v1/rules?limit=1&offset=1", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(json_array_size(json_object_get(r.json, "rules")), 1);
+    json_t *pg = json_object_get(r.json, "pagination");
+    CHECK_EQ_INT(json_integer_value(json_object_get(pg, "total")), nrules);
+    CHECK(json_is_true(json_object_get(pg, "has_more")) == (nrules > 2));
+    req("GET", "/api/v1/rules?limit=0", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     req("DELETE", path, tok_admin, NULL, &r);
     CHECK_EQ_INT(r.status, 204);
     req("GET", path, tok_viewer, NULL, &r);
@@ -702,6 +713,10 @@ static void test_admin(void)
                  1);
     req("GET", "/api/v1/event-type-map", tok_viewer, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "mappings")) > 20); /* seeded + ours */
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r.json, "pagination"), "total")),
+                 itest_query("SELECT count(*) FROM event_type_map"));
+    req("GET", "/api/v1/event-type-map?offset=100000", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(json_array_size(json_object_get(r.json, "mappings")), 0);
     req("DELETE", "/api/v1/event-type-map/man_down", tok_admin, NULL, &r);
     CHECK_EQ_INT(r.status, 204);
     req("DELETE", "/api/v1/event-type-map/man_down", tok_admin, NULL, &r);
