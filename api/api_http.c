@@ -380,7 +380,7 @@ static route routes[] = {
     {"POST",   "devices/:id/start-inference", ROLE_ADMIN,    h_device_start,      "device_start", false, {0}},
     {"POST",   "devices/:id/stop-inference",  ROLE_ADMIN,    h_device_stop,       "device_stop", false, {0}},
     {"GET",    "models/status",               ROLE_VIEWER,   h_models_status,     "models_status", true, {0}},
-    {"POST",   "internal/runtime/register",   ROLE_OPERATOR, h_runtime_register,  "runtime_register", false, {0}},
+    {"POST",   "internal/runtime/register",   ROLE_ADMIN,    h_runtime_register,  "runtime_register", false, {0}},
     {"GET",    "rules",                       ROLE_VIEWER,   h_rules_list,        "rules_list", true, {0}},
     {"POST",   "rules",                       ROLE_ADMIN,    h_rule_create,       "rule_create", false, {0}},
     {"GET",    "rules/:id",                   ROLE_VIEWER,   h_rule_get,          "rule_get", true, {0}},

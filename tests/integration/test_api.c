@@ -627,17 +627,19 @@ static void test_devices(void)
     CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM cameras WHERE inference_active"), 0);
 
-    req("POST", "/api/v1/internal/runtime/register", tok_operator,
+    req("POST", "/api/v1/internal/runtime/register", tok_operator, "{\"runtime_id\":\"rt-x\"}", &r);
+    CHECK_ERROR(r, 403, "INSUFFICIENT_PERMISSIONS"); /* runtimes are admin business */
+    req("POST", "/api/v1/internal/runtime/register", tok_admin,
         "{\"runtime_id\":\"rt-1\",\"name\":\"gpu box\",\"endpoint\":\"http://rt-1:9000\","
         "\"capabilities\":{\"gpu\":true},\"models\":[{\"model_id\":\"ppe-v3\",\"version\":\"3.1\"},"
         "\"fall-v1\"]}",
         &r);
     CHECK_EQ_INT(r.status, 201);
     CHECK_EQ_STR(jstr(r.json, "runtime_id"), "rt-1");
-    req("POST", "/api/v1/internal/runtime/register", tok_operator,
+    req("POST", "/api/v1/internal/runtime/register", tok_admin,
         "{\"runtime_id\":\"rt-1\",\"models\":[\"ppe-v3\"]}", &r);
     CHECK_EQ_INT(r.status, 200);
-    req("POST", "/api/v1/internal/runtime/register", tok_operator, "{\"models\":[1]}", &r);
+    req("POST", "/api/v1/internal/runtime/register", tok_admin, "{\"models\":[1]}", &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     CHECK(jstr(r.json, "details.runtime_id") && jstr(r.json, "details.models"));
     req("GET", "/api/v1/models/status", tok_viewer, NULL, &r);
