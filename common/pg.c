@@ -205,12 +205,13 @@ static uint64_t pg__hash(const char *s)
     return h;
 }
 
-PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
-                        const char *const *params, char sqlstate[6], char *errstr, size_t errsz)
+/* Make sure `sql` is prepared on `conn` as `name` (out). NULL on success,
+ * else the failed result (for pg__checked). */
+static PGresult *pg__stmt_prepare(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
+                                  char name[32])
 {
     uint64_t h = pg__hash(sql);
-    char name[32];
-    snprintf(name, sizeof name, "s%016llx", (unsigned long long)h);
+    snprintf(name, 32, "s%016llx", (unsigned long long)h);
     pg_stmt *st = &s->slot[h % PG_STMT_SLOTS];
     if (!st->sql || st->hash != h || strcmp(st->sql, sql)) {
         if (st->sql) { /* evict the text sharing the slot */
@@ -225,13 +226,136 @@ PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
         /* 42P05: still prepared because an earlier DEALLOCATE failed (it
          * cannot run in an aborted transaction); the name is the text's. */
         if (PQresultStatus(res) != PGRES_COMMAND_OK && !(state && !strcmp(state, "42P05")))
-            return pg__checked(conn, res, sqlstate, errstr, errsz);
+            return res;
         PQclear(res);
         st->hash = h;
         st->sql = xstrdup(sql);
     }
+    return NULL;
+}
+
+PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
+                        const char *const *params, char sqlstate[6], char *errstr, size_t errsz)
+{
+    char name[32];
+    PGresult *failed = pg__stmt_prepare(s, conn, sql, nparams, name);
+    if (failed)
+        return pg__checked(conn, failed, sqlstate, errstr, errsz);
     PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
     return pg__checked(conn, res, sqlstate, errstr, errsz);
+}
+
+bool pg_stmts_pipeline(pg_stmts *s, PGconn *conn, const pg_step *steps, int nsteps,
+                       PGresult **last, char sqlstate[6], char *errstr, size_t errsz)
+{
+    if (last)
+        *last = NULL;
+    if (sqlstate)
+        sqlstate[0] = '\0';
+    /* Statements new to this connection are prepared first, one round trip
+     * each, once per connection. */
+    char names[PG_PIPELINE_MAX][32];
+    int sent = 0;
+    for (int i = 0; i < nsteps && i < PG_PIPELINE_MAX; i++) {
+        if (!steps[i].sql)
+            continue;
+        PGresult *failed = pg__stmt_prepare(s, conn, steps[i].sql, steps[i].nparams, names[i]);
+        if (failed)
+            return pg__checked(conn, failed, sqlstate, errstr, errsz) != NULL;
+    }
+    /* Two of the steps sharing a cache slot evict each other: run them one
+     * by one then (correct, only slower). */
+    for (int i = 0; i < nsteps && i < PG_PIPELINE_MAX; i++) {
+        if (!steps[i].sql)
+            continue;
+        const pg_stmt *st = &s->slot[pg__hash(steps[i].sql) % PG_STMT_SLOTS];
+        if (st->sql && !strcmp(st->sql, steps[i].sql))
+            continue;
+        for (int k = 0; k < nsteps; k++) {
+            if (!steps[k].sql)
+                continue;
+            PGresult *res = pg_stmts_exec(s, conn, steps[k].sql, steps[k].nparams,
+                                          steps[k].params, sqlstate, errstr, errsz);
+            if (!res) {
+                if (last && *last) {
+                    PQclear(*last);
+                    *last = NULL;
+                }
+                return false;
+            }
+            if (last) {
+                PQclear(*last);
+                *last = res;
+            } else {
+                PQclear(res);
+            }
+        }
+        return true;
+    }
+    if (!PQenterPipelineMode(conn)) {
+        snprintf(errstr, errsz, "cannot enter pipeline mode: %s", PQerrorMessage(conn));
+        return false;
+    }
+    bool ok = true;
+    for (int i = 0; i < nsteps && i < PG_PIPELINE_MAX && ok; i++) {
+        if (!steps[i].sql)
+            continue;
+        if (!PQsendQueryPrepared(conn, names[i], steps[i].nparams, steps[i].params, NULL, NULL,
+                                 0)) {
+            snprintf(errstr, errsz, "cannot send a statement: %s", PQerrorMessage(conn));
+            ok = false;
+            break;
+        }
+        sent++;
+    }
+    if (!PQpipelineSync(conn)) {
+        snprintf(errstr, errsz, "cannot sync the pipeline: %s", PQerrorMessage(conn));
+        ok = false;
+    } else {
+        /* Each statement's result, then NULL; the sync point ends it all. A
+         * failed statement aborts the ones after it. */
+        int got = 0, nulls = 0;
+        for (;;) {
+            PGresult *res = PQgetResult(conn);
+            if (!res) {
+                if (++nulls > sent + 2 || PQstatus(conn) == CONNECTION_BAD) {
+                    if (ok)
+                        snprintf(errstr, errsz, "connection lost in a pipeline: %s",
+                                 PQerrorMessage(conn));
+                    ok = false;
+                    break;
+                }
+                continue;
+            }
+            ExecStatusType st = PQresultStatus(res);
+            if (st == PGRES_PIPELINE_SYNC) {
+                PQclear(res);
+                break;
+            }
+            got++;
+            if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+                if (last && got == sent && ok)
+                    *last = res;
+                else
+                    PQclear(res);
+            } else {
+                if (ok && st != PGRES_PIPELINE_ABORTED)
+                    pg__checked(conn, res, sqlstate, errstr, errsz); /* clears res */
+                else
+                    PQclear(res);
+                ok = false;
+            }
+        }
+    }
+    if (!PQexitPipelineMode(conn) && ok) {
+        snprintf(errstr, errsz, "cannot leave pipeline mode: %s", PQerrorMessage(conn));
+        ok = false;
+    }
+    if (!ok && last && *last) {
+        PQclear(*last);
+        *last = NULL;
+    }
+    return ok;
 }
 
 bool pg_stmts_exec_ok(pg_stmts *s, PGconn *conn, const char *sql, int nparams,

@@ -76,6 +76,20 @@ PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
 bool pg_stmts_exec_ok(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
                       const char *const *params, char sqlstate[6], char *errstr, size_t errsz);
 
+/* Several statements in one round trip (libpq pipeline mode), in order,
+ * inside the caller's transaction. Steps whose sql is NULL are skipped. On
+ * success *last (when not NULL) holds the result of the last statement run,
+ * which the caller PQclear()s. On the first failure false with errstr (and
+ * sqlstate) filled; the statements after it did not run. */
+#define PG_PIPELINE_MAX 16
+typedef struct pg_step {
+    const char *sql;
+    int nparams;
+    const char *const *params;
+} pg_step;
+bool pg_stmts_pipeline(pg_stmts *s, PGconn *conn, const pg_step *steps, int nsteps,
+                       PGresult **last, char sqlstate[6], char *errstr, size_t errsz);
+
 /* ROLLBACK, ignoring the outcome: for failed: paths of a transaction. */
 void pg_rollback_quietly(PGconn *conn);
 

@@ -10,11 +10,13 @@
  *      changes nothing anywhere
  *   3. per-minute rollups (aggregated in C) and per-hour rollups upserted
  *      from the new rows, one statement
- *   4. rule_state of every (camera, type) with new qualifying events locked
- *      FOR UPDATE and run through worker_rules.c
+ *   4. rule_state of every (camera, type) with new qualifying events created
+ *      when missing and locked FOR UPDATE (two statements, one pipeline),
+ *      and run through worker_rules.c
  *   5. violations ended/attached (UPDATE), then opened (INSERT) - in that
  *      order because of the one-ongoing-per-(camera, type) unique index;
- *      events linked; evidence rows; rule_state written back
+ *      evidence rows; events linked; rule_state written back; the changed
+ *      violations read back - all in one pipeline (libpq pipeline mode)
  *   6. ViolationChange and EvidenceRequest messages written to the outbox
  *   7. Event messages produced (idempotent producer; those no rule can link
  *      to a violation already after step 2) and flushed, COMMIT
@@ -841,30 +843,34 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
     size_t nch = 0;
     int rc = -1;
     PGresult *res = NULL;
-    pgarr a[16];
+    /* Parameters, one slice per statement (evidence: 4 arrays + 2 values;
+     * outbox: 3 + the ids of the rows to read): the writes of steps A-D go
+     * out together in one pipeline, so all of them are alive at once. */
+    enum { A_UPD = 0, A_NEW = 8, A_EVD = 23, A_LINK = 29, A_RS = 32, A_OUT = 39, A_N = 43 };
+    pgarr a[A_N];
     memset(a, 0, sizeof a);
     buf payload = {0};
 
-    if (!pg_stmts_exec_ok(w->stmts, w->db,
-                          "INSERT INTO rule_state (camera_id, event_type)"
-                          " SELECT c, t FROM unnest($1::text[], $2::text[]) u(c, t)"
-                          " ON CONFLICT DO NOTHING",
-                          2, kp, NULL, err, errsz))
-        goto done;
-    res = pg_stmts_exec(
-        w->stmts, w->db,
-        "SELECT rs.camera_id, rs.event_type,"
-        " array_to_string(array(SELECT (extract(epoch FROM h) * 1000000)::bigint"
-        "   FROM unnest(rs.recent_hits) h), ','), " US("rs.last_hit_at") ", " US("rs.last_fired_at")
-        ", v.id, " US("v.first_event_at") ", " US("v.last_event_at") ","
-        " v.event_count, v.confidence, v.max_confidence"
-        " FROM rule_state rs JOIN unnest($1::text[], $2::text[]) k(c, t)"
-        "   ON rs.camera_id = k.c AND rs.event_type = k.t"
-        " LEFT JOIN violations v ON v.camera_id = rs.camera_id AND v.type = rs.event_type"
-        "   AND v.ended_at IS NULL"
-        " ORDER BY rs.camera_id, rs.event_type FOR UPDATE OF rs",
-        2, kp, NULL, err, errsz);
-    if (!res)
+    /* Rule state of every key, created when missing and locked, with its
+     * ongoing incident: one round trip. */
+    pg_step load[2] = {
+        {"INSERT INTO rule_state (camera_id, event_type)"
+         " SELECT c, t FROM unnest($1::text[], $2::text[]) u(c, t)"
+         " ON CONFLICT DO NOTHING",
+         2, kp},
+        {"SELECT rs.camera_id, rs.event_type,"
+         " array_to_string(array(SELECT (extract(epoch FROM h) * 1000000)::bigint"
+         "   FROM unnest(rs.recent_hits) h), ','), " US("rs.last_hit_at") ", " US("rs.last_fired_at")
+         ", v.id, " US("v.first_event_at") ", " US("v.last_event_at") ","
+         " v.event_count, v.confidence, v.max_confidence"
+         " FROM rule_state rs JOIN unnest($1::text[], $2::text[]) k(c, t)"
+         "   ON rs.camera_id = k.c AND rs.event_type = k.t"
+         " LEFT JOIN violations v ON v.camera_id = rs.camera_id AND v.type = rs.event_type"
+         "   AND v.ended_at IS NULL"
+         " ORDER BY rs.camera_id, rs.event_type FOR UPDATE OF rs",
+         2, kp},
+    };
+    if (!pg_stmts_pipeline(w->stmts, w->db, load, 2, &res, NULL, err, errsz))
         goto done;
     for (int row = 0; row < PQntuples(res); row++) {
         rule_key *k = NULL;
@@ -926,58 +932,62 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         if (keys[i].st->ongoing.changed)
             ch[nch++] = (changed_violation){keys[i].st->ongoing, &keys[i]};
 
-    /* A. existing incidents that ended or grew. */
-    for (int i = 0; i < 16; i++)
+    /* The writes: A-D and the changed violations' rows for E, one round
+     * trip (steps left NULL are skipped). */
+    enum { W_UPD, W_NEW, W_EVD, W_LINK, W_RS, W_ROWS, W_N };
+    pg_step wr[W_N] = {{0}};
+    const char *pa[A_N];
+    for (int i = 0; i < A_N; i++)
         arr_begin(&a[i]);
+    char before[16], after[16];
+    snprintf(before, sizeof before, "%d", w->cfg->evidence_before_sec);
+    snprintf(after, sizeof after, "%d", w->cfg->evidence_after_sec);
+
+    /* A. existing incidents that ended or grew. */
     size_t nupd = 0, nnew = 0;
     for (size_t i = 0; i < nch; i++) {
         const rule_incident *c = &ch[i].inc;
         if (c->is_new)
             continue;
         nupd++;
-        arr_add(&a[0], c->id);
-        arr_addf(&a[1], "%lld", (long long)c->event_count);
-        arr_addf(&a[2], "%.17g", c->max_confidence);
-        arr_addf(&a[3], "%lld", (long long)c->first_event_us);
-        arr_addf(&a[4], "%lld", (long long)c->last_event_us);
+        arr_add(&a[A_UPD + 0], c->id);
+        arr_addf(&a[A_UPD + 1], "%lld", (long long)c->event_count);
+        arr_addf(&a[A_UPD + 2], "%.17g", c->max_confidence);
+        arr_addf(&a[A_UPD + 3], "%lld", (long long)c->first_event_us);
+        arr_addf(&a[A_UPD + 4], "%lld", (long long)c->last_event_us);
         if (c->ended)
-            arr_addf(&a[5], "%lld", (long long)c->ended_at_us);
+            arr_addf(&a[A_UPD + 5], "%lld", (long long)c->ended_at_us);
         else
-            arr_add(&a[5], NULL);
+            arr_add(&a[A_UPD + 5], NULL);
         if (c->best_in_batch) {
             buf bj = {0};
             json_boxes(&bj, ev[c->best_event].r.boxes, ev[c->best_event].r.nboxes);
-            arr_add(&a[6], buf_cstr(&bj));
-            arr_add(&a[7], ev[c->best_event].id);
+            arr_add(&a[A_UPD + 6], buf_cstr(&bj));
+            arr_add(&a[A_UPD + 7], ev[c->best_event].id);
             buf_free(&bj);
         } else {
-            arr_add(&a[6], NULL);
-            arr_add(&a[7], NULL);
+            arr_add(&a[A_UPD + 6], NULL);
+            arr_add(&a[A_UPD + 7], NULL);
         }
     }
     if (nupd) {
-        const char *p[8];
         for (int i = 0; i < 8; i++)
-            p[i] = arr_end(&a[i]);
-        if (!pg_stmts_exec_ok(
-                w->stmts, w->db,
-                "UPDATE violations v SET event_count = u.n, max_confidence = u.mx,"
-                " first_event_at = least(v.first_event_at,"
-                "   'epoch'::timestamptz + u.f * interval '1 microsecond'),"
-                " last_event_at = 'epoch'::timestamptz + u.l * interval '1 microsecond',"
-                " ended_at = 'epoch'::timestamptz + u.e * interval '1 microsecond',"
-                " bounding_boxes = coalesce(u.b::jsonb, v.bounding_boxes),"
-                " best_event_id = coalesce(u.best, v.best_event_id)"
-                " FROM unnest($1::uuid[], $2::bigint[], $3::float8[], $4::bigint[], $5::bigint[],"
-                "   $6::bigint[], $7::text[], $8::uuid[]) u(id, n, mx, f, l, e, b, best)"
-                " WHERE v.id = u.id",
-                8, p, NULL, err, errsz))
-            goto done;
+            pa[A_UPD + i] = arr_end(&a[A_UPD + i]);
+        wr[W_UPD] = (pg_step){
+            "UPDATE violations v SET event_count = u.n, max_confidence = u.mx,"
+            " first_event_at = least(v.first_event_at,"
+            "   'epoch'::timestamptz + u.f * interval '1 microsecond'),"
+            " last_event_at = 'epoch'::timestamptz + u.l * interval '1 microsecond',"
+            " ended_at = 'epoch'::timestamptz + u.e * interval '1 microsecond',"
+            " bounding_boxes = coalesce(u.b::jsonb, v.bounding_boxes),"
+            " best_event_id = coalesce(u.best, v.best_event_id)"
+            " FROM unnest($1::uuid[], $2::bigint[], $3::float8[], $4::bigint[], $5::bigint[],"
+            "   $6::bigint[], $7::text[], $8::uuid[]) u(id, n, mx, f, l, e, b, best)"
+            " WHERE v.id = u.id",
+            8, pa + A_UPD};
     }
     /* B. new incidents (ended ones first is not needed: a batch ends an
      * incident before opening the next, and ended rows carry ended_at). */
-    for (int i = 0; i < 16; i++)
-        arr_begin(&a[i]);
     for (size_t i = 0; i < nch; i++) {
         const rule_incident *c = &ch[i].inc;
         const rule_key *k = ch[i].key;
@@ -985,149 +995,131 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
             continue;
         nnew++;
         const worker_event *best = &ev[c->best_event];
-        arr_add(&a[0], c->id);
-        arr_add(&a[1], k->event_type);
-        arr_add(&a[2], k->camera_id);
-        arr_add(&a[3], best->r.stream_id);
-        arr_add(&a[4], best->r.model_id);
-        arr_add(&a[5], k->r->id[0] ? k->r->id : NULL);
-        arr_add(&a[6], k->r->severity);
-        arr_addf(&a[7], "%.17g", c->confidence);
-        arr_addf(&a[8], "%.17g", c->max_confidence);
-        arr_addf(&a[9], "%lld", (long long)c->event_count);
-        arr_addf(&a[10], "%lld", (long long)c->first_event_us);
-        arr_addf(&a[11], "%lld", (long long)c->last_event_us);
+        arr_add(&a[A_NEW + 0], c->id);
+        arr_add(&a[A_NEW + 1], k->event_type);
+        arr_add(&a[A_NEW + 2], k->camera_id);
+        arr_add(&a[A_NEW + 3], best->r.stream_id);
+        arr_add(&a[A_NEW + 4], best->r.model_id);
+        arr_add(&a[A_NEW + 5], k->r->id[0] ? k->r->id : NULL);
+        arr_add(&a[A_NEW + 6], k->r->severity);
+        arr_addf(&a[A_NEW + 7], "%.17g", c->confidence);
+        arr_addf(&a[A_NEW + 8], "%.17g", c->max_confidence);
+        arr_addf(&a[A_NEW + 9], "%lld", (long long)c->event_count);
+        arr_addf(&a[A_NEW + 10], "%lld", (long long)c->first_event_us);
+        arr_addf(&a[A_NEW + 11], "%lld", (long long)c->last_event_us);
         if (c->ended)
-            arr_addf(&a[12], "%lld", (long long)c->ended_at_us);
+            arr_addf(&a[A_NEW + 12], "%lld", (long long)c->ended_at_us);
         else
-            arr_add(&a[12], NULL);
+            arr_add(&a[A_NEW + 12], NULL);
         buf bj = {0};
         json_boxes(&bj, best->r.boxes, best->r.nboxes);
-        arr_add(&a[13], buf_cstr(&bj));
+        arr_add(&a[A_NEW + 13], buf_cstr(&bj));
         buf_free(&bj);
-        arr_add(&a[14], best->id);
+        arr_add(&a[A_NEW + 14], best->id);
     }
     if (nnew) {
-        const char *p[15];
         for (int i = 0; i < 15; i++)
-            p[i] = arr_end(&a[i]);
-        if (!pg_stmts_exec_ok(
-                w->stmts, w->db,
-                "INSERT INTO violations (id, type, camera_id, stream_id, model_id, rule_id,"
-                " severity, confidence, max_confidence, event_count, first_event_at, last_event_at,"
-                " ended_at, bounding_boxes, best_event_id)"
-                " SELECT id, t, c, s, m, r, sev, conf, mx, n,"
-                " 'epoch'::timestamptz + f * interval '1 microsecond',"
-                " 'epoch'::timestamptz + l * interval '1 microsecond',"
-                " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best"
-                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
-                "   $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::bigint[],"
-                "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[])"
-                "   u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best)"
-                " ORDER BY e NULLS LAST", /* ended ones first: the ongoing index */
-                15, p, NULL, err, errsz))
-            goto done;
+            pa[A_NEW + i] = arr_end(&a[A_NEW + i]);
+        wr[W_NEW] = (pg_step){
+            "INSERT INTO violations (id, type, camera_id, stream_id, model_id, rule_id,"
+            " severity, confidence, max_confidence, event_count, first_event_at, last_event_at,"
+            " ended_at, bounding_boxes, best_event_id)"
+            " SELECT id, t, c, s, m, r, sev, conf, mx, n,"
+            " 'epoch'::timestamptz + f * interval '1 microsecond',"
+            " 'epoch'::timestamptz + l * interval '1 microsecond',"
+            " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best"
+            " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+            "   $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::bigint[],"
+            "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[])"
+            "   u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best)"
+            " ORDER BY e NULLS LAST", /* ended ones first: the ongoing index */
+            15, pa + A_NEW};
         /* Evidence: one snapshot and one bookmark per new violation. */
-        for (int i = 0; i < 16; i++)
-            arr_begin(&a[i]);
         for (size_t i = 0; i < nch; i++) {
             if (!ch[i].inc.is_new)
                 continue;
-            arr_add(&a[0], ch[i].inc.id);
-            arr_add(&a[1], ch[i].key->camera_id);
-            arr_add(&a[2], ev[ch[i].inc.best_event].r.stream_id);
-            arr_addf(&a[3], "%lld", (long long)ch[i].inc.first_event_us);
+            arr_add(&a[A_EVD + 0], ch[i].inc.id);
+            arr_add(&a[A_EVD + 1], ch[i].key->camera_id);
+            arr_add(&a[A_EVD + 2], ev[ch[i].inc.best_event].r.stream_id);
+            arr_addf(&a[A_EVD + 3], "%lld", (long long)ch[i].inc.first_event_us);
         }
-        char before[16], after[16];
-        snprintf(before, sizeof before, "%d", w->cfg->evidence_before_sec);
-        snprintf(after, sizeof after, "%d", w->cfg->evidence_after_sec);
-        const char *p2[6] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2]), arr_end(&a[3]),
-                             before, after};
-        if (!pg_stmts_exec_ok(
-                w->stmts, w->db,
-                "INSERT INTO evidence (violation_id, kind, camera_id, stream_id, center_timestamp,"
-                " before_seconds, after_seconds)"
-                " SELECT v, k, c, s, 'epoch'::timestamptz + t * interval '1 microsecond',"
-                "   CASE k WHEN 'bookmark' THEN $5::int ELSE 0 END,"
-                "   CASE k WHEN 'bookmark' THEN $6::int ELSE 0 END"
-                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) u(v, c, s, t),"
-                "   unnest(ARRAY['snapshot', 'bookmark']) k"
-                " ON CONFLICT (violation_id, kind) DO NOTHING",
-                6, p2, NULL, err, errsz))
-            goto done;
+        for (int i = 0; i < 4; i++)
+            pa[A_EVD + i] = arr_end(&a[A_EVD + i]);
+        pa[A_EVD + 4] = before;
+        pa[A_EVD + 5] = after;
+        wr[W_EVD] = (pg_step){
+            "INSERT INTO evidence (violation_id, kind, camera_id, stream_id, center_timestamp,"
+            " before_seconds, after_seconds)"
+            " SELECT v, k, c, s, 'epoch'::timestamptz + t * interval '1 microsecond',"
+            "   CASE k WHEN 'bookmark' THEN $5::int ELSE 0 END,"
+            "   CASE k WHEN 'bookmark' THEN $6::int ELSE 0 END"
+            " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) u(v, c, s, t),"
+            "   unnest(ARRAY['snapshot', 'bookmark']) k"
+            " ON CONFLICT (violation_id, kind) DO NOTHING",
+            6, pa + A_EVD};
     }
     /* C. link the events. */
-    for (int i = 0; i < 3; i++)
-        arr_begin(&a[i]);
     size_t nlink = 0;
     for (size_t i = 0; i < nq; i++) {
         if (!q[i]->violation_id[0])
             continue;
         nlink++;
-        arr_add(&a[0], q[i]->id);
-        arr_addf(&a[1], "%lld", (long long)q[i]->r.timestamp_us);
-        arr_add(&a[2], q[i]->violation_id);
+        arr_add(&a[A_LINK + 0], q[i]->id);
+        arr_addf(&a[A_LINK + 1], "%lld", (long long)q[i]->r.timestamp_us);
+        arr_add(&a[A_LINK + 2], q[i]->violation_id);
     }
     if (nlink) {
-        const char *p[3] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2])};
-        if (!pg_stmts_exec_ok(w->stmts, w->db,
-                              "UPDATE events e SET violation_id = u.v"
-                              " FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) u(id, t, v)"
-                              " WHERE e.id = u.id AND e.\"timestamp\" ="
-                              "   'epoch'::timestamptz + u.t * interval '1 microsecond'",
-                              3, p, NULL, err, errsz))
-            goto done;
+        for (int i = 0; i < 3; i++)
+            pa[A_LINK + i] = arr_end(&a[A_LINK + i]);
+        wr[W_LINK] = (pg_step){"UPDATE events e SET violation_id = u.v"
+                               " FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) u(id, t, v)"
+                               " WHERE e.id = u.id AND e.\"timestamp\" ="
+                               "   'epoch'::timestamptz + u.t * interval '1 microsecond'",
+                               3, pa + A_LINK};
     }
     /* D. rule state back. */
-    for (int i = 0; i < 7; i++)
-        arr_begin(&a[i]);
     for (size_t i = 0; i < nk; i++) {
         const rule_state *st = keys[i].st;
         buf hits = {0};
         for (int h = 0; h < st->nhits; h++)
             buf_printf(&hits, "%s%lld", h ? "," : "", (long long)st->hits[h]);
-        arr_add(&a[0], keys[i].camera_id);
-        arr_add(&a[1], keys[i].event_type);
-        arr_add(&a[2], buf_cstr(&hits));
+        arr_add(&a[A_RS + 0], keys[i].camera_id);
+        arr_add(&a[A_RS + 1], keys[i].event_type);
+        arr_add(&a[A_RS + 2], buf_cstr(&hits));
         buf_free(&hits);
-        arr_addf(&a[3], "%lld", (long long)st->last_hit_us);
+        arr_addf(&a[A_RS + 3], "%lld", (long long)st->last_hit_us);
         if (st->last_fired_us)
-            arr_addf(&a[4], "%lld", (long long)st->last_fired_us);
+            arr_addf(&a[A_RS + 4], "%lld", (long long)st->last_fired_us);
         else
-            arr_add(&a[4], NULL);
-        arr_add(&a[5], st->ongoing.exists ? st->ongoing.id : NULL);
-        arr_add(&a[6], keys[i].r->id[0] ? keys[i].r->id : NULL);
+            arr_add(&a[A_RS + 4], NULL);
+        arr_add(&a[A_RS + 5], st->ongoing.exists ? st->ongoing.id : NULL);
+        arr_add(&a[A_RS + 6], keys[i].r->id[0] ? keys[i].r->id : NULL);
     }
-    {
-        const char *p[7];
-        for (int i = 0; i < 7; i++)
-            p[i] = arr_end(&a[i]);
-        if (!pg_stmts_exec_ok(
-                w->stmts, w->db,
-                "UPDATE rule_state rs SET recent_hits = coalesce((SELECT array_agg("
-                "   'epoch'::timestamptz + h * interval '1 microsecond' ORDER BY h)"
-                "   FROM unnest(string_to_array(nullif(u.hits, ''), ',')::bigint[]) h), '{}'),"
-                " last_hit_at = 'epoch'::timestamptz + u.lh * interval '1 microsecond',"
-                " last_fired_at = coalesce('epoch'::timestamptz + u.lf * interval '1 microsecond',"
-                "   rs.last_fired_at),"
-                " ongoing_violation_id = u.v, rule_id = u.r"
-                " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
-                "   $6::uuid[], $7::uuid[]) u(c, t, hits, lh, lf, v, r)"
-                " WHERE rs.camera_id = u.c AND rs.event_type = u.t",
-                7, p, NULL, err, errsz))
-            goto done;
+    for (int i = 0; i < 7; i++)
+        pa[A_RS + i] = arr_end(&a[A_RS + i]);
+    wr[W_RS] = (pg_step){
+        "UPDATE rule_state rs SET recent_hits = coalesce((SELECT array_agg("
+        "   'epoch'::timestamptz + h * interval '1 microsecond' ORDER BY h)"
+        "   FROM unnest(string_to_array(nullif(u.hits, ''), ',')::bigint[]) h), '{}'),"
+        " last_hit_at = 'epoch'::timestamptz + u.lh * interval '1 microsecond',"
+        " last_fired_at = coalesce('epoch'::timestamptz + u.lf * interval '1 microsecond',"
+        "   rs.last_fired_at),"
+        " ongoing_violation_id = u.v, rule_id = u.r"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+        "   $6::uuid[], $7::uuid[]) u(c, t, hits, lh, lf, v, r)"
+        " WHERE rs.camera_id = u.c AND rs.event_type = u.t",
+        7, pa + A_RS};
+    /* E's input: the changed violations as they are now. */
+    if (nch) {
+        for (size_t i = 0; i < nch; i++)
+            arr_add(&a[A_OUT + 3], ch[i].inc.id);
+        pa[A_OUT + 3] = arr_end(&a[A_OUT + 3]);
+        wr[W_ROWS] = (pg_step){violation_row_select, 1, pa + A_OUT + 3};
     }
+    if (!pg_stmts_pipeline(w->stmts, w->db, wr, W_N, nch ? &res : NULL, NULL, err, errsz))
+        goto done;
     /* E. outbox: one ViolationChange per changed violation, evidence requests. */
     if (nch) {
-        arr_begin(&a[0]);
-        for (size_t i = 0; i < nch; i++)
-            arr_add(&a[0], ch[i].inc.id);
-        const char *p[1] = {arr_end(&a[0])};
-        res = pg_stmts_exec(w->stmts, w->db, violation_row_select, 1, p, NULL, err, errsz);
-        if (!res)
-            goto done;
-        for (int i = 0; i < 3; i++)
-            arr_begin(&a[i]);
         int64_t now = batch__now_us();
         for (int row = 0; row < PQntuples(res); row++) {
             violation_change_msg vc = {0};
@@ -1145,9 +1137,9 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
             buf_reset(&payload);
             if (codec_encode_violation_change(w->codec, CODEC_FMT_SINGLE_OBJECT, &vc, &payload,
                                               &cerr) == 0) {
-                arr_add(&a[0], w->cfg->topic_violations);
-                arr_add(&a[1], vc.violation.camera_id);
-                arr_bytes(&a[2], &payload);
+                arr_add(&a[A_OUT + 0], w->cfg->topic_violations);
+                arr_add(&a[A_OUT + 1], vc.violation.camera_id);
+                arr_bytes(&a[A_OUT + 2], &payload);
             } else {
                 log_error("cannot encode ViolationChange %s: %s", vc.violation.id, cerr.message);
             }
@@ -1162,9 +1154,9 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
                     buf_reset(&payload);
                     if (codec_encode_evidence_request(w->codec, CODEC_FMT_SINGLE_OBJECT, &er,
                                                       &payload, &cerr) == 0) {
-                        arr_add(&a[0], w->cfg->topic_evidence);
-                        arr_add(&a[1], vc.violation.camera_id);
-                        arr_bytes(&a[2], &payload);
+                        arr_add(&a[A_OUT + 0], w->cfg->topic_evidence);
+                        arr_add(&a[A_OUT + 1], vc.violation.camera_id);
+                        arr_bytes(&a[A_OUT + 2], &payload);
                     }
                 }
                 metric_inc(w->m.violations_opened);
@@ -1175,7 +1167,8 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         }
         PQclear(res);
         res = NULL;
-        const char *p3[3] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2])};
+        const char *p3[3] = {arr_end(&a[A_OUT + 0]), arr_end(&a[A_OUT + 1]),
+                             arr_end(&a[A_OUT + 2])};
         res = pg_stmts_exec(w->stmts, w->db,
                             "INSERT INTO outbox (topic, key, payload)"
                             " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])"
@@ -1189,7 +1182,7 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
     rc = 0;
 done:
     PQclear(res);
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < A_N; i++)
         buf_free(&a[i].b);
     buf_free(&payload);
     buf_free(&kc.b);
