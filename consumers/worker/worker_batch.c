@@ -917,7 +917,10 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         char seed[64];
         snprintf(seed, sizeof seed, "violation:%s", q[i]->id);
         worker_uuid_from_key(seed, new_id);
-        rule_outcome o = rules_apply(k->r, k->st, q[i]->r.timestamp_us, q[i]->r.confidence,
+        /* Each event under its own rule: two models on one camera may have
+         * rules of their own, sharing the (camera, type) state. */
+        k->r = q[i]->rule; /* written back with the state: the last one applied */
+        rule_outcome o = rules_apply(q[i]->rule, k->st, q[i]->r.timestamp_us, q[i]->r.confidence,
                                      (size_t)(q[i] - ev), new_id);
         if (k->st->ended.ended) {
             ch[nch++] = (changed_violation){k->st->ended, k};
@@ -1000,8 +1003,9 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         arr_add(&a[A_NEW + 2], k->camera_id);
         arr_add(&a[A_NEW + 3], best->r.stream_id);
         arr_add(&a[A_NEW + 4], best->r.model_id);
-        arr_add(&a[A_NEW + 5], k->r->id[0] ? k->r->id : NULL);
-        arr_add(&a[A_NEW + 6], k->r->severity);
+        const rule *opened_by = best->rule; /* the rule of the incident's best event */
+        arr_add(&a[A_NEW + 5], opened_by->id[0] ? opened_by->id : NULL);
+        arr_add(&a[A_NEW + 6], opened_by->severity);
         arr_addf(&a[A_NEW + 7], "%.17g", c->confidence);
         arr_addf(&a[A_NEW + 8], "%.17g", c->max_confidence);
         arr_addf(&a[A_NEW + 9], "%lld", (long long)c->event_count);

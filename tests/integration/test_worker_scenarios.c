@@ -8,19 +8,25 @@ static rd_kafka_t *prod;
 static int64_t t0; /* capture-time base: ten minutes ago */
 static char worker_log[256];
 
-/* One JSON result. `ts_s` is seconds after t0. */
-static void send_result(const char *camera, const char *type, double conf, double ts_s,
-                 const char *result_id)
+/* One JSON result of `model`. `ts_s` is seconds after t0. */
+static void send_model_result(const char *camera, const char *model, const char *type, double conf,
+                              double ts_s, const char *result_id)
 {
     char json[512];
     int n = snprintf(json, sizeof json,
-                     "{\"camera_id\":\"%s\",\"model_id\":\"m1\",\"timestamp\":%lld,"
+                     "{\"camera_id\":\"%s\",\"model_id\":\"%s\",\"timestamp\":%lld,"
                      "\"event_type\":\"%s\",\"confidence\":%.3f,\"stream_id\":\"s-%s\","
                      "\"bounding_boxes\":[{\"x\":10,\"y\":20,\"width\":30,\"height\":40}]%s%s%s}",
-                     camera, (long long)(t0 + (int64_t)(ts_s * 1e6)), type, conf, camera,
+                     camera, model, (long long)(t0 + (int64_t)(ts_s * 1e6)), type, conf, camera,
                      result_id ? ",\"result_id\":\"" : "", result_id ? result_id : "",
                      result_id ? "\"" : "");
     itest_produce(prod, getenv("RUTH_TOPIC_INFERENCE"), camera, json, (size_t)n);
+}
+
+static void send_result(const char *camera, const char *type, double conf, double ts_s,
+                        const char *result_id)
+{
+    send_model_result(camera, "m1", type, conf, ts_s, result_id);
 }
 
 static long long q(const char *fmt, const char *camera)
@@ -125,6 +131,26 @@ static void per_camera_rule_overrides_global(void)
     wait_events(total_events);
     CHECK_EQ_INT(q(VIOLATIONS, "cam-strict"), 0);
     CHECK_EQ_INT(q(VIOLATIONS, "cam-global"), 1);
+}
+
+/* Two models on one camera, each under its own rule, in one batch: a
+ * debounced model's result first must not impose its min_hits on the
+ * other's, and the incident takes the severity of its best event's rule. */
+static void each_model_under_its_own_rule(void)
+{
+    itest_exec(itest_db_url, "INSERT INTO rules (camera_id, model_id, event_type, min_confidence,"
+                             " min_hits, window_seconds, cooldown_seconds, severity) VALUES"
+                             " ('cam-mm', 'm2', 'fall_detected', 0.5, 3, 10, 60, 'low')");
+    sleep(6);
+    send_model_result("cam-mm", "m2", "fall_detected", 0.6, 400, NULL);
+    send_model_result("cam-mm", "m1", "fall_detected", 0.9, 401, NULL);
+    total_events += 2;
+    wait_events(total_events);
+    CHECK_EQ_INT(q(VIOLATIONS, "cam-mm"), 1);
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations v JOIN rules r ON r.id = v.rule_id"
+                   " WHERE v.camera_id = '%s' AND r.model_id IS NULL AND v.severity = r.severity",
+                   "cam-mm"),
+                 1);
 }
 
 static void no_fall_and_errors_stored_without_violation(void)
@@ -409,6 +435,11 @@ static void old_event_partitions_dropped(void)
 typedef struct changes_seen {
     codec *c;
     int n, opened, updated, decoded, evidence;
+    /* versions per violation, in topic order: never going back */
+    char ids[512][37];
+    int64_t last_version[512];
+    int nids, regressions, grown;
+    int windows_ok; /* evidence requests with the configured before/after */
 } changes_seen;
 
 static void on_change(const rd_kafka_message_t *m, void *arg)
@@ -422,6 +453,19 @@ static void on_change(const rd_kafka_message_t *m, void *arg)
         s->decoded++;
         s->opened += !strcmp(vc.change, "opened");
         s->updated += !strcmp(vc.change, "updated");
+        int k = 0;
+        while (k < s->nids && strcmp(s->ids[k], vc.violation_id))
+            k++;
+        if (k == s->nids && k < 512) {
+            snprintf(s->ids[k], sizeof s->ids[k], "%s", vc.violation_id);
+            s->last_version[k] = 0;
+            s->nids++;
+        }
+        if (k < 512) {
+            s->regressions += vc.version < s->last_version[k];
+            s->grown += vc.version > 1 && vc.version > s->last_version[k];
+            s->last_version[k] = vc.version;
+        }
     }
     codec_arena_free(arena);
 }
@@ -432,8 +476,13 @@ static void on_evidence(const rd_kafka_message_t *m, void *arg)
     evidence_request_msg er;
     void *arena = NULL;
     codec_error err;
-    if (codec_decode_evidence_request(s->c, m->payload, m->len, &er, &arena, &err) == 0)
+    if (codec_decode_evidence_request(s->c, m->payload, m->len, &er, &arena, &err) == 0) {
         s->evidence++;
+        s->windows_ok += !strcmp(er.kind, "snapshot")
+                             ? er.before_seconds == 0 && er.after_seconds == 0
+                             : !strcmp(er.kind, "bookmark") && er.before_seconds == 5 &&
+                                   er.after_seconds == 10;
+    }
     codec_arena_free(arena);
 }
 
@@ -443,7 +492,8 @@ static void subscribers_receive_events_and_changes(void)
     CHECK_MSG(events >= total_events, "%ld events published for %lld stored", events,
               total_events);
     char err[256];
-    changes_seen s = {codec_new(NULL, err, sizeof err), 0, 0, 0, 0, 0};
+    static changes_seen s; /* 23 KB: not on the stack */
+    s.c = codec_new(NULL, err, sizeof err);
     itest_consume(getenv("RUTH_TOPIC_VIOLATIONS"), 3, on_change, &s);
     itest_consume(getenv("RUTH_TOPIC_EVIDENCE"), 3, on_evidence, &s);
     codec_destroy(s.c);
@@ -452,6 +502,15 @@ static void subscribers_receive_events_and_changes(void)
     CHECK_MSG(s.opened >= opened, "%d opened changes for %lld violations", s.opened, opened);
     CHECK(s.updated >= 1); /* cam-dis: an existing incident gained an event */
     CHECK_EQ_INT(s.evidence, opened * 2);
+    CHECK_EQ_INT(s.windows_ok, s.evidence); /* snapshot 0/0, bookmark 5 s before, 10 s after */
+    CHECK_EQ_INT(s.regressions, 0);         /* a violation's version never goes back */
+    CHECK(s.grown >= 1);                    /* ...and grows with each change */
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM evidence e JOIN violations v"
+                             " ON v.id = e.violation_id AND e.center_timestamp = v.first_event_at"
+                             " WHERE (e.kind = 'snapshot' AND e.before_seconds = 0)"
+                             "    OR (e.kind = 'bookmark' AND e.before_seconds = 5"
+                             "        AND e.after_seconds = 10)"),
+                 opened * 2);
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM outbox"), 0);
 }
 
@@ -472,6 +531,7 @@ int main(void)
     TEST_RUN(debounce_min_hits);
     TEST_RUN(cooldown_attach_then_new_incident);
     TEST_RUN(per_camera_rule_overrides_global);
+    TEST_RUN(each_model_under_its_own_rule);
     TEST_RUN(no_fall_and_errors_stored_without_violation);
     TEST_RUN(dismissed_incident_keeps_attaching);
     TEST_RUN(ppe_labels_mapped);
