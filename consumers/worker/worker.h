@@ -9,6 +9,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "log.h"
 #include "metrics.h"
 #include "pg.h"
 #include "worker_rules.h"
@@ -72,6 +73,18 @@ typedef struct worker {
     rd_kafka_message_t **held;
     size_t nheld, capheld;
 } worker;
+
+/* Log context naming where a message came from (NULL: none). */
+static inline log_ctx worker_msg_ctx(const rd_kafka_message_t *m)
+{
+    log_ctx c = LOG_CTX_INIT;
+    if (m && m->rkt) {
+        c.topic = rd_kafka_topic_name(m->rkt);
+        c.partition = m->partition;
+        c.offset = m->offset;
+    }
+    return c;
+}
 
 /* worker_batch.c: persist `events` (valid results of one batch) in one
  * transaction with rollups, rules, violations, evidence and the outbox,

@@ -1161,6 +1161,9 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
                         arr_add(&a[A_OUT + 0], w->cfg->topic_evidence);
                         arr_add(&a[A_OUT + 1], vc.violation.camera_id);
                         arr_bytes(&a[A_OUT + 2], &payload);
+                    } else {
+                        log_error("cannot encode EvidenceRequest %s/%s: %s", vc.violation.id,
+                                  er.kind, cerr.message);
                     }
                 }
                 metric_inc(w->m.violations_opened);
@@ -1230,7 +1233,8 @@ static int batch__publish_events(worker *w, worker_event *ev, size_t n, bool qua
         codec_error cerr;
         buf_reset(&b);
         if (codec_encode_event(w->codec, CODEC_FMT_SINGLE_OBJECT, &m, &b, &cerr) != 0) {
-            log_error("cannot encode Event %s: %s", ev[i].id, cerr.message);
+            log_ctx ctx = worker_msg_ctx(ev[i].msg);
+            log_at(LOG_ERROR, &ctx, "cannot encode Event %s: %s", ev[i].id, cerr.message);
             continue;
         }
         rc = kafka_produce_copy(w->producer, w->cfg->topic_events, r->camera_id, b.data, b.len);
@@ -1329,7 +1333,9 @@ failed:
 failed_nolock:
     metric_inc(w->m.db_errors);
     batch__forget_cameras(w); /* ones registered in the rolled-back transaction are not there */
-    log_warn("batch of %zu results not persisted: %s", n, err);
+    /* Where the batch starts; it is retried whole, so that is where it is stuck. */
+    log_ctx ctx = worker_msg_ctx(n ? ev[0].msg : NULL);
+    log_at(LOG_WARN, &ctx, "batch of %zu results not persisted: %s", n, err);
     if (PQstatus(w->db) != CONNECTION_OK) {
         atomic_store(&w->db_ok, false);
         pg_close(w->db);

@@ -114,8 +114,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     kafka_acks_on_delivery(m);
     if (m->err) {
         atomic_fetch_add(&w->delivery_failures, 1);
-        log_error("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
-                  rd_kafka_err2str(m->err));
+        log_ctx ctx = worker_msg_ctx(m);
+        log_at(LOG_ERROR, &ctx, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+               rd_kafka_err2str(m->err));
     }
 }
 
@@ -266,18 +267,12 @@ static int dlq_send(worker *w, kafka_acks *acks, const rd_kafka_message_t *m, co
     } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
     if (e) {
         rd_kafka_headers_destroy(h); /* not handed over on failure */
-        log_ctx ctx = LOG_CTX_INIT;
-        ctx.topic = topic;
-        ctx.partition = m->partition;
-        ctx.offset = m->offset;
+        log_ctx ctx = worker_msg_ctx(m);
         log_at(LOG_ERROR, &ctx, "cannot dead-letter: %s", rd_kafka_err2str(e));
         return -1;
     }
     /* h now owned by the producer */
-    log_ctx ctx = LOG_CTX_INIT;
-    ctx.topic = topic;
-    ctx.partition = m->partition;
-    ctx.offset = m->offset;
+    log_ctx ctx = worker_msg_ctx(m);
     log_at(LOG_WARN, &ctx, "dead-lettered (%s/%s): %s", stage, code, message);
     dlq_count(w, code);
     return 0;
@@ -343,10 +338,7 @@ static int batch_decode(worker *w, batch *b)
                      w->cfg->max_message_bytes);
         } else if (codec_decode_inference(w->codec, m->payload, m->len, &e->r, &err) != 0) {
             if (codec_error_is_transient(err.code)) {
-                log_ctx ctx = LOG_CTX_INIT;
-                ctx.topic = rd_kafka_topic_name(m->rkt);
-                ctx.partition = m->partition;
-                ctx.offset = m->offset;
+                log_ctx ctx = worker_msg_ctx(m);
                 log_at(LOG_WARN, &ctx, "cannot decode yet: %s", err.message);
                 batch_settle_dlq(w, b, dlq);
                 return -1;
@@ -521,8 +513,10 @@ static int worker_run(worker *w)
             if (!m)
                 break;
             if (m->err) {
-                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                    log_warn("consumer: %s", rd_kafka_message_errstr(m));
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                    log_ctx ctx = worker_msg_ctx(m);
+                    log_at(LOG_WARN, &ctx, "consumer: %s", rd_kafka_message_errstr(m));
+                }
                 rd_kafka_message_destroy(m);
                 continue;
             }
