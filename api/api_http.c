@@ -7,6 +7,7 @@
  *   4. completion: access log line, metrics, free
  * Every response carries X-Request-ID; every error is the contract's body. */
 #include "api.h"
+#include "ops_http.h"
 
 #include "embedded.h"
 #include "log.h"
@@ -804,17 +805,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = '\0';
-    log_warn("http: %s", msg);
-}
-
 struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size_t errsz)
 {
     static const double bounds[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
@@ -839,7 +829,7 @@ struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, ops_http_mhd_log,
         NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->cfg->api_max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);

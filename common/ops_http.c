@@ -1,9 +1,11 @@
 /* ops_http.c - see ops_http.h. */
 #include "ops_http.h"
 
+#include "log.h"
 #include "xmalloc.h"
 
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,17 @@ static enum MHD_Result ops_http__handle(void *cls, struct MHD_Connection *conn, 
     return ops_http__reply(conn, MHD_HTTP_NOT_FOUND, "application/json", b, strlen(b));
 }
 
+void ops_http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_warn("http: %s", msg);
+}
+
 ops_http *ops_http_start(int port, metrics *reg, ops_http_ready_fn ready, void *arg, char *errstr,
                          size_t errsz)
 {
@@ -71,6 +84,7 @@ ops_http *ops_http_start(int port, metrics *reg, ops_http_ready_fn ready, void *
     h->arg = arg;
     h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
                                  (uint16_t)port, NULL, NULL, ops_http__handle, h,
+                                 MHD_OPTION_EXTERNAL_LOGGER, ops_http_mhd_log, NULL,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!h->daemon) {
