@@ -793,8 +793,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         ctx.extra_json = extra;
         log_at(lvl, &ctx, "%s %s -> %u", r->method, r->url, r->status);
     }
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->sse)
-        log_debug("request %s ended early (code %d)", r->request_id, (int)toe);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->sse && log_enabled(LOG_DEBUG)) {
+        log_ctx ctx = LOG_CTX_INIT;
+        ctx.request_id = r->request_id;
+        log_at(LOG_DEBUG, &ctx, "request ended early (code %d)", (int)toe);
+    }
     if (r->stream_response)
         MHD_destroy_response(r->stream_response);
     free(r->path);

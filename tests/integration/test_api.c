@@ -27,6 +27,7 @@
 #define NOPE "99999999-9999-4999-8999-999999999999"
 
 static int port;
+static char api_log[256]; /* ruth-api's log */
 static char tok_viewer[1024], tok_operator[1024], tok_admin[1024];
 
 typedef struct resp {
@@ -226,6 +227,21 @@ static void test_auth(void)
     req_at(port, "GET", "/api/v1/violations", NULL, NULL, "X-Request-ID: trace-42", &r);
     CHECK_EQ_STR(r.request_id, "trace-42");
     CHECK_EQ_STR(jstr(r.json, "request_id"), "trace-42");
+    /* None given, or one that is not a plain token: a fresh UUID instead. */
+    req("GET", "/api/v1/violations", NULL, NULL, &r);
+    CHECK_EQ_INT((long long)strlen(r.request_id), 36);
+    CHECK_EQ_STR(jstr(r.json, "request_id"), r.request_id);
+    req_at(port, "GET", "/api/v1/violations", NULL, NULL, "X-Request-ID: a b\"c", &r);
+    CHECK_EQ_INT((long long)strlen(r.request_id), 36);
+    /* ...and it is on the request's log line, as a field. */
+    req_at(port, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL, "X-Request-ID: trace-log-77",
+           &r);
+    CHECK_EQ_INT(r.status, 200);
+    usleep(200 * 1000);
+    CHECK(itest_log_count(api_log, "\"request_id\":\"trace-log-77\"") >= 1);
+    /* The document is not public either. */
+    req("GET", "/api/v1/openapi.json", NULL, NULL, &r);
+    CHECK_ERROR(r, 401, "INVALID_TOKEN");
     req("GET", "/api/v1/nothing-here", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 404, "NOT_FOUND");
     req("DELETE", "/api/v1/violations", tok_admin, NULL, &r);
@@ -435,6 +451,13 @@ static void test_patch_publishes(void)
            "If-Match: \"7\"", &r);
     CHECK_ERROR(r, 412, "PRECONDITION_FAILED");
     CHECK_EQ_INT(jint(r.json, "details.current_version"), 1);
+    req_at(port, "PATCH", "/api/v1/violations/" V2, tok_operator, "{\"status\":\"reviewed\"}",
+           "If-Match: W/\"7\"", &r);
+    CHECK_ERROR(r, 412, "PRECONDITION_FAILED");
+    req_at(port, "PATCH", "/api/v1/violations/" V2, tok_operator, "{\"status\":\"reviewed\"}",
+           "If-Match: version-one", &r);
+    CHECK_ERROR(r, 400, "INVALID_PARAMETER");
+    CHECK_EQ_INT(itest_query("SELECT version FROM violations WHERE id = '" V2 "'"), 1);
     /* Validation: notes too long, unknown field, bad status, empty body. */
     char big[2100 + 40];
     snprintf(big, sizeof big, "{\"resolution_notes\":\"%02100d\"}", 0);
@@ -1039,8 +1062,8 @@ int main(void)
     snprintf(tok_admin, sizeof tok_admin, "%s", t);
     free(t);
 
-    char log[256];
-    snprintf(log, sizeof log, "/tmp/test_api_%d.log", (int)getpid());
+    char *log = api_log;
+    snprintf(api_log, sizeof api_log, "/tmp/test_api_%d.log", (int)getpid());
     unlink(log);
     pid_t pid = itest_spawn("ruth-api", NULL, log);
     double start = itest_now();

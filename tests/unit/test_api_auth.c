@@ -3,6 +3,9 @@
 
 #include "api.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
 #include <time.h>
 
 #define KEY "unit-secret"
@@ -19,6 +22,72 @@ static char *unsigned_token(const char *header_json, const char *claims_json)
     char *s = strdup((const char *)t.data);
     buf_free(&t);
     return s;
+}
+
+/* "header.claims.signature" signed with KEY by `md` (HS256 unless told). */
+static char *signed_token(const EVP_MD *md, const char *header_json, const char *claims_json)
+{
+    char *t = unsigned_token(header_json, claims_json);
+    size_t n = strlen(t); /* ends in '.' */
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    HMAC(md, KEY, (int)strlen(KEY), (const unsigned char *)t, n - 1, mac, &len);
+    buf out = {0};
+    buf_append(&out, t, n);
+    api_b64url_encode(&out, mac, len);
+    buf_append_byte(&out, 0);
+    free(t);
+    t = strdup((const char *)out.data);
+    buf_free(&out);
+    return t;
+}
+
+static auth_result verify_claims(const EVP_MD *md, const char *alg, const char *claims,
+                                 int64_t now)
+{
+    char header[64];
+    snprintf(header, sizeof header, "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
+    char *t = signed_token(md, header, claims);
+    auth_claims c;
+    char why[128];
+    auth_result r = auth_verify(t, KEY, now, &c, why, sizeof why);
+    free(t);
+    return r;
+}
+
+static void test_claim_edges(void)
+{
+    int64_t now = 1800000000;
+    char claims[256];
+    /* Control: a well-formed token signed here is accepted. */
+    snprintf(claims, sizeof claims, "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld}",
+             (long long)now + 60);
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", claims, now), AUTH_OK);
+    /* The same claims under HS384 or HS512, correctly signed: refused. */
+    CHECK_EQ_INT(verify_claims(EVP_sha384(), "HS384", claims, now), AUTH_INVALID);
+    CHECK_EQ_INT(verify_claims(EVP_sha512(), "HS512", claims, now), AUTH_INVALID);
+    /* nbf beyond the leeway: not yet; within it: fine. */
+    snprintf(claims, sizeof claims,
+             "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld,\"nbf\":%lld}",
+             (long long)now + 600, (long long)now + AUTH_LEEWAY_SEC + 5);
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", claims, now), AUTH_INVALID);
+    snprintf(claims, sizeof claims,
+             "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld,\"nbf\":%lld}",
+             (long long)now + 600, (long long)now + AUTH_LEEWAY_SEC - 5);
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", claims, now), AUTH_OK);
+    /* exp missing, sub missing, a role nobody knows, exp not a number. */
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", "{\"sub\":\"x\",\"role\":\"viewer\"}", now),
+                 AUTH_INVALID);
+    snprintf(claims, sizeof claims, "{\"role\":\"viewer\",\"exp\":%lld}", (long long)now + 60);
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", claims, now), AUTH_INVALID);
+    snprintf(claims, sizeof claims, "{\"sub\":\"x\",\"role\":\"root\",\"exp\":%lld}",
+             (long long)now + 60);
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", claims, now), AUTH_INVALID);
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256",
+                               "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":\"soon\"}", now),
+                 AUTH_INVALID);
+    /* Claims that are not an object. */
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", "[1,2]", now), AUTH_INVALID);
 }
 
 static void test_round_trip(void)
@@ -90,6 +159,7 @@ static void test_roles_and_b64(void)
 int main(void)
 {
     TEST_RUN(test_round_trip);
+    TEST_RUN(test_claim_edges);
     TEST_RUN(test_refused);
     TEST_RUN(test_roles_and_b64);
     return TEST_EXIT();
