@@ -10,16 +10,32 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define REGISTRY_TIMEOUT_MS 5000
 #define REGISTRY_MAX_RESPONSE (1 << 20)
+/* Ids the registry said it does not know are not asked again for this long:
+ * a stream of messages with a bogus id costs one request, not one each. */
+#define REGISTRY_UNKNOWN_TTL_US (30 * 1000000LL)
+#define REGISTRY_UNKNOWN_SLOTS 64
 
 struct schema_registry {
     char *base;
     CURL *curl;
     schema_registry_entry *entries;
     size_t n, cap;
+    struct {
+        int32_t id;
+        int64_t until_us; /* 0 = free */
+    } unknown[REGISTRY_UNKNOWN_SLOTS];
 };
+
+static int64_t registry__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 schema_registry *schema_registry_new(const char *base_url, char *errstr, size_t errsz)
 {
@@ -99,6 +115,12 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
             return 0;
         }
     }
+    size_t slot = (uint32_t)id % REGISTRY_UNKNOWN_SLOTS;
+    if (r->unknown[slot].until_us && r->unknown[slot].id == id &&
+        registry__now_us() < r->unknown[slot].until_us)
+        return codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID,
+                           "schema id %d: unknown to the registry (asked less than %lld s ago)",
+                           id, REGISTRY_UNKNOWN_TTL_US / 1000000);
     char url[1024];
     snprintf(url, sizeof url, "%s/schemas/ids/%d", r->base, id);
     buf resp = {0};
@@ -110,6 +132,8 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
     if (status == 404) {
         codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: registry answered %ld", id,
                     status);
+        r->unknown[slot].id = id;
+        r->unknown[slot].until_us = registry__now_us() + REGISTRY_UNKNOWN_TTL_US;
         goto done;
     }
     if (status != 200) {

@@ -50,6 +50,16 @@
 
 #define CACHE_REFRESH_US (5 * 1000000LL)
 
+/* A batch slower than this is logged with the time of each step. */
+#define SLOW_BATCH_US (250 * 1000LL)
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int64_t batch__now_us(void)
 {
     struct timespec ts;
@@ -1302,6 +1312,8 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
      * works on rollups and rules; the qualifying ones wait for their
      * violation id. */
     int64_t created_us = batch__now_us();
+    int64_t t[6]; /* step boundaries, for the slow-batch warning */
+    t[0] = mono_us();
     if (batch__cameras(w, ev, n, err, sizeof err) ||
         batch__events(w, ev, n, &inserted, err, sizeof err))
         goto failed;
@@ -1309,15 +1321,29 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
         snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
         goto failed;
     }
-    if (batch__rollups(w, ev, n, err, sizeof err) ||
-        batch__rules(w, ev, n, &outbox_ids, err, sizeof err))
+    t[1] = mono_us();
+    if (batch__rollups(w, ev, n, err, sizeof err))
         goto failed;
+    t[2] = mono_us();
+    if (batch__rules(w, ev, n, &outbox_ids, err, sizeof err))
+        goto failed;
+    t[3] = mono_us();
     if (batch__publish_events(w, ev, n, true, created_us) || batch__flush(w)) {
         snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
         goto failed;
     }
+    t[4] = mono_us();
     if (!pg_exec_ok(w->db, "COMMIT", err, sizeof err))
         goto failed;
+    t[5] = mono_us();
+    if (t[5] - t[0] > SLOW_BATCH_US) {
+        log_ctx ctx = worker_msg_ctx(n ? ev[0].msg : NULL);
+        log_at(LOG_WARN, &ctx,
+               "slow batch of %zu results: %.0f ms (events %.0f, rollups %.0f, rules %.0f, "
+               "Kafka acknowledgements %.0f, COMMIT %.0f)",
+               n, (t[5] - t[0]) / 1e3, (t[1] - t[0]) / 1e3, (t[2] - t[1]) / 1e3,
+               (t[3] - t[2]) / 1e3, (t[4] - t[3]) / 1e3, (t[5] - t[4]) / 1e3);
+    }
     metric_add(w->m.persisted, (double)inserted);
     metric_add(w->m.duplicates, (double)(n - inserted));
     if (outbox_ids.n) {

@@ -967,6 +967,12 @@ static void confluent_with_registry(void)
     memcpy(body, "\x00\x00\x00\x00\x03", 5);
     CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
           err.code == CODEC_E_UNKNOWN_SCHEMA_ID && !codec_error_is_transient(err.code));
+    /* Asked once: more messages with that id do not reach the registry. */
+    gets = __atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 5; i++)
+        CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
+              err.code == CODEC_E_UNKNOWN_SCHEMA_ID);
+    CHECK_EQ_INT(__atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST), gets);
     memcpy(body, "\x00\x00\x00\x00\x04", 5);
     CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
           err.code == CODEC_E_REGISTRY_UNAVAILABLE && codec_error_is_transient(err.code));
