@@ -939,6 +939,20 @@ static int codec__resolved_to_result(avro_value_t *rec, inference_result *r, cod
     return 0;
 }
 
+/* The member of a record schema's `fields` named `name`, or NULL. */
+static json_t *codec__field(json_t *fields, const char *name)
+{
+    size_t k;
+    json_t *f;
+    json_array_foreach(fields, k, f)
+    {
+        const char *fname = json_string_value(json_object_get(f, "name"));
+        if (name && fname && !strcmp(name, fname))
+            return f;
+    }
+    return NULL;
+}
+
 /* Named types nested in the writer's schema (the box record) may carry the
  * producer's names; avro-c's resolver crashes on a name mismatch below the
  * top level instead of reporting it. So the reader adopts the writer's name
@@ -975,14 +989,12 @@ static bool codec__adopt_names(json_t *ours, json_t *theirs, bool top, codec_err
                                   json_object_get(theirs, "values"), false, err);
     if (strcmp(kind, "record") && strcmp(kind, "enum") && strcmp(kind, "fixed"))
         return true;
-    if (!top) {
-        json_object_set(ours, "name", json_object_get(theirs, "name"));
-        json_t *ns = json_object_get(theirs, "namespace");
-        if (json_is_string(ns))
-            json_object_set(ours, "namespace", ns);
-        else
-            json_object_del(ours, "namespace");
-    }
+    json_object_set(ours, "name", json_object_get(theirs, "name"));
+    json_t *ns = json_object_get(theirs, "namespace");
+    if (json_is_string(ns))
+        json_object_set(ours, "namespace", ns);
+    else
+        json_object_del(ours, "namespace");
     if (strcmp(kind, "record"))
         return true;
     size_t i;
@@ -990,15 +1002,7 @@ static bool codec__adopt_names(json_t *ours, json_t *theirs, bool top, codec_err
     json_array_foreach(json_object_get(ours, "fields"), i, f)
     {
         const char *name = json_string_value(json_object_get(f, "name"));
-        json_t *match = NULL;
-        size_t k;
-        json_t *wf;
-        json_array_foreach(json_object_get(theirs, "fields"), k, wf)
-        {
-            const char *wname = json_string_value(json_object_get(wf, "name"));
-            if (name && wname && !strcmp(name, wname))
-                match = wf;
-        }
+        json_t *match = codec__field(json_object_get(theirs, "fields"), name);
         if (!match) {
             if (top)
                 continue; /* the top level is projected by the caller */
@@ -1017,8 +1021,9 @@ static bool codec__adopt_names(json_t *ours, json_t *theirs, bool top, codec_err
  * their defaults, so the reader schema is our InferenceResult projected onto
  * the fields the writer has; what is missing keeps its default in
  * inference_result (NULL, 0, empty). A writer lacking a required field
- * fails later as MISSING_FIELD. The reader takes the writer's record name:
- * fields are matched by name, whatever the producer called its record. */
+ * fails later as MISSING_FIELD. The reader takes the writer's record names
+ * (codec__adopt_names): fields are matched by name, whatever the producer
+ * called its records. */
 static avro_schema_t codec__projected_reader(const codec *c, const char *writer_json,
                                              codec_error *err)
 {
@@ -1035,27 +1040,12 @@ static avro_schema_t codec__projected_reader(const codec *c, const char *writer_
     json_t *f;
     json_array_foreach(json_object_get(ours, "fields"), i, f)
     {
-        const char *name = json_string_value(json_object_get(f, "name"));
-        size_t k;
-        json_t *wf;
-        json_array_foreach(wfields, k, wf)
-        {
-            const char *wname = json_string_value(json_object_get(wf, "name"));
-            if (name && wname && !strcmp(name, wname)) {
-                json_array_append(kept, f);
-                break;
-            }
-        }
+        if (codec__field(wfields, json_string_value(json_object_get(f, "name"))))
+            json_array_append(kept, f);
     }
     json_object_set_new(ours, "fields", kept);
     if (!codec__adopt_names(ours, theirs, true, err))
         goto done;
-    json_object_set(ours, "name", json_object_get(theirs, "name"));
-    json_t *wns = json_object_get(theirs, "namespace");
-    if (json_is_string(wns))
-        json_object_set(ours, "namespace", wns);
-    else
-        json_object_del(ours, "namespace");
     char *text = json_dumps(ours, JSON_COMPACT);
     if (avro_schema_from_json_length(text, strlen(text), &reader))
         codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA, "cannot build a reader schema: %s",
