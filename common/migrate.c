@@ -18,6 +18,7 @@ typedef struct applied_row {
     int version;
     char name[128];
     char checksum[65];
+    char down_checksum[65]; /* "" when applied by a build that did not record it */
     char applied_at[40];
 } applied_row;
 
@@ -120,6 +121,7 @@ int migrate_load(const struct embedded_file *files, size_t nfiles, migrate_set *
             migrate_checksum(files[i].data, files[i].len, m->checksum);
         } else {
             m->down_sql = files[i].data;
+            migrate_checksum(files[i].data, files[i].len, m->down_checksum);
         }
     }
     for (size_t j = 0; j < set->count; j++) {
@@ -195,6 +197,7 @@ static const char SCHEMA_MIGRATIONS_DDL[] =
     " version integer PRIMARY KEY CHECK (version >= 0),"
     " name text NOT NULL,"
     " checksum text NOT NULL,"
+    " down_checksum text,"
     " applied_at timestamptz NOT NULL DEFAULT now(),"
     " execution_ms bigint NOT NULL DEFAULT 0)";
 
@@ -206,8 +209,12 @@ static int ensure_table(PGconn *conn, char *errstr, size_t errsz)
     if (!pg_query_value(conn, "SELECT to_regclass('schema_migrations')", 0, NULL, oid, sizeof oid,
                         &isnull, errstr, errsz))
         return -1;
-    if (!isnull)
-        return 0;
+    if (!isnull) /* created by a build that did not record down checksums yet */
+        return pg_exec_ok(conn,
+                          "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS down_checksum text",
+                          errstr, errsz)
+                   ? 0
+                   : -1;
     if (!pg_exec_ok(conn, SCHEMA_MIGRATIONS_DDL, errstr, errsz))
         return -1;
     log_info("created table schema_migrations");
@@ -220,8 +227,10 @@ static int read_applied(PGconn *conn, applied_list *out, char *errstr, size_t er
     PGresult *res = pg_exec_params(conn,
                                    "SELECT version, name, checksum,"
                                    " to_char(applied_at AT TIME ZONE 'UTC',"
-                                   "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-                                   " FROM schema_migrations ORDER BY version",
+                                   "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+                                   /* absent in tables older than the column */
+                                   " coalesce(to_jsonb(sm) ->> 'down_checksum', '')"
+                                   " FROM schema_migrations sm ORDER BY version",
                                    0, NULL, NULL, errstr, errsz);
     if (!res)
         return -1;
@@ -234,6 +243,7 @@ static int read_applied(PGconn *conn, applied_list *out, char *errstr, size_t er
         snprintf(r->name, sizeof r->name, "%s", PQgetvalue(res, i, 1));
         snprintf(r->checksum, sizeof r->checksum, "%s", PQgetvalue(res, i, 2));
         snprintf(r->applied_at, sizeof r->applied_at, "%s", PQgetvalue(res, i, 3));
+        snprintf(r->down_checksum, sizeof r->down_checksum, "%s", PQgetvalue(res, i, 4));
     }
     PQclear(res);
     return 0;
@@ -271,6 +281,36 @@ static int verify_checksums(const migrate_set *set, const applied_list *al, char
                      m->name, al->rows[i].applied_at, al->rows[i].checksum, m->checksum);
             return -1;
         }
+        if (m && al->rows[i].down_checksum[0] &&
+            strcmp(m->down_checksum, al->rows[i].down_checksum) != 0) {
+            snprintf(errstr, errsz,
+                     "migration file %s.down.sql changed after its step was applied on %s "
+                     "(checksum %.12s... in schema_migrations, %.12s... in this build); "
+                     "restore the file: the down step must undo what was applied",
+                     m->name, al->rows[i].applied_at, al->rows[i].down_checksum,
+                     m->down_checksum);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Record the down checksums of steps applied by builds that did not. */
+static int backfill_down_checksums(PGconn *conn, const migrate_set *set, const applied_list *al,
+                                   char *errstr, size_t errsz)
+{
+    for (size_t i = 0; i < al->count; i++) {
+        const migration *m = find_migration(set, al->rows[i].version);
+        if (!m || al->rows[i].down_checksum[0])
+            continue;
+        char version[16];
+        snprintf(version, sizeof version, "%d", m->version);
+        const char *params[] = {version, m->down_checksum};
+        if (!pg_exec_params_ok(conn,
+                               "UPDATE schema_migrations SET down_checksum = $2"
+                               " WHERE version = $1 AND down_checksum IS NULL",
+                               2, params, NULL, errstr, errsz))
+            return -1;
     }
     return 0;
 }
@@ -288,11 +328,11 @@ static int run_step(PGconn *conn, const migration *m, bool up, char *errstr, siz
         goto failed;
     if (up) {
         snprintf(elapsed, sizeof elapsed, "%.0f", now_ms() - t0);
-        const char *params[] = {version, m->name, m->checksum, elapsed};
+        const char *params[] = {version, m->name, m->checksum, elapsed, m->down_checksum};
         if (!pg_exec_params_ok(conn,
                                "INSERT INTO schema_migrations (version, name, checksum,"
-                               " execution_ms) VALUES ($1, $2, $3, $4)",
-                               4, params, NULL, err, sizeof err))
+                               " execution_ms, down_checksum) VALUES ($1, $2, $3, $4, $5)",
+                               5, params, NULL, err, sizeof err))
             goto failed;
     } else {
         const char *params[] = {version};
@@ -322,7 +362,8 @@ int migrate_up(PGconn *conn, const migrate_set *set, int *applied, char *errstr,
         return -1;
     if (ensure_table(conn, errstr, errsz) != 0 || read_applied(conn, &al, errstr, errsz) != 0)
         goto done;
-    if (verify_checksums(set, &al, errstr, errsz) != 0)
+    if (verify_checksums(set, &al, errstr, errsz) != 0 ||
+        backfill_down_checksums(conn, set, &al, errstr, errsz) != 0)
         goto done;
 
     int max_applied = al.count ? al.rows[al.count - 1].version : -1;
@@ -370,7 +411,8 @@ int migrate_down(PGconn *conn, const migrate_set *set, int n, int *reverted, cha
         return -1;
     if (ensure_table(conn, errstr, errsz) != 0 || read_applied(conn, &al, errstr, errsz) != 0)
         goto done;
-    if (verify_checksums(set, &al, errstr, errsz) != 0)
+    if (verify_checksums(set, &al, errstr, errsz) != 0 ||
+        backfill_down_checksums(conn, set, &al, errstr, errsz) != 0)
         goto done;
     for (size_t k = 0; k < al.count && done < n; k++) {
         const applied_row *r = &al.rows[al.count - 1 - k];
@@ -424,7 +466,8 @@ int migrate_status(PGconn *conn, const migrate_set *set, FILE *out, char *errstr
             rc = 1;
             j++;
         } else {
-            bool same = !strcmp(m->checksum, r->checksum);
+            bool same = !strcmp(m->checksum, r->checksum) &&
+                        (!r->down_checksum[0] || !strcmp(m->down_checksum, r->down_checksum));
             fprintf(out, "%04d     %-32s %-8s %s\n", m->version, m->name,
                     same ? "applied" : "CHANGED", r->applied_at);
             if (!same)

@@ -34,7 +34,8 @@ typedef struct migration {
     char *name;           /* "0001_core" (owned) */
     const char *up_sql;   /* borrowed from the file table */
     const char *down_sql; /* borrowed from the file table */
-    char checksum[65];    /* SHA-256 of the up file, lower-case hex */
+    char checksum[65];      /* SHA-256 of the up file, lower-case hex */
+    char down_checksum[65]; /* and of the down file */
 } migration;
 
 typedef struct migrate_set {

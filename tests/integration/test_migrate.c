@@ -360,6 +360,37 @@ static void test_concurrent_up_threads(void)
     CHECK_EQ_INT(query_num("SELECT count(*) FROM schema_migrations"), (long long)g_set.count);
 }
 
+/* The down files are guarded too; a table from a build that did not record
+ * their checksums gains the column and has them filled in. */
+static void test_down_checksums(void)
+{
+    CHECK(exec_sql("ALTER TABLE schema_migrations DROP COLUMN down_checksum"));
+    CHECK_EQ_INT(migrate_run("status", NULL, NULL, 0), 0); /* still readable */
+    CHECK_EQ_INT(migrate_run("up", NULL, NULL, 0), 0);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM schema_migrations WHERE version = 1 AND down_checksum = '%s'",
+             g_set.items[0].down_checksum);
+    CHECK_EQ_INT(query_num(sql), 1);
+    CHECK_EQ_INT(query_num("SELECT count(*) FROM schema_migrations WHERE down_checksum IS NULL"),
+                 0);
+    CHECK(exec_sql("UPDATE schema_migrations SET down_checksum = 'x' WHERE version = 1"));
+    char *out = NULL;
+    int rc = migrate_run("up", NULL, &out, 1);
+    bool named = strstr(out, "0001_core.down.sql") != NULL;
+    free(out);
+    int down = migrate_run("down", NULL, NULL, 1);
+    long long still = query_num("SELECT count(*) FROM schema_migrations");
+    snprintf(sql, sizeof sql, "UPDATE schema_migrations SET down_checksum = '%s' WHERE version = 1",
+             g_set.items[0].down_checksum);
+    CHECK(exec_sql(sql));
+    CHECK_EQ_INT(rc, 1);
+    CHECK_MSG(named, "ruth-migrate up did not name the changed down file");
+    CHECK_EQ_INT(down, 1);
+    CHECK_EQ_INT(still, (long long)g_set.count);
+    CHECK_EQ_INT(migrate_run("up", NULL, NULL, 0), 0);
+}
+
 static void test_tampered_checksum_refused(void)
 {
     CHECK(exec_sql("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1"));
@@ -675,6 +706,7 @@ int main(void)
     TEST_RUN(test_concurrent_up_processes);
     TEST_RUN(test_concurrent_up_threads);
     TEST_RUN(test_tampered_checksum_refused);
+    TEST_RUN(test_down_checksums);
     TEST_RUN(test_out_of_order_refused);
     TEST_RUN(test_one_ongoing_violation);
     TEST_RUN(test_event_idempotency);
