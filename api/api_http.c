@@ -540,10 +540,36 @@ static void h_metrics(api_req *r)
     r->text_plain = true;
 }
 
+/* What /health and /ready report, probed at most once a second whatever the
+ * request rate: both are public, and a flood of them must not turn into a
+ * flood of database pings and broker metadata requests (each up to a second
+ * when Kafka is down). Concurrent callers wait for the one probing. */
+static void probe(api *a, bool *db, bool *kafka)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static double at = -1;
+    static bool last_db, last_kafka;
+    pthread_mutex_lock(&mu);
+    if (at < 0 || api_now() - at >= 1.0) {
+        char err[256];
+        last_db = api_pool_ping(a->pool, err, sizeof err);
+        const struct rd_kafka_metadata *md = NULL;
+        last_kafka = rd_kafka_metadata(a->producer, 0, NULL, &md, 1000) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        at = api_now();
+    }
+    *db = last_db;
+    *kafka = last_kafka;
+    pthread_mutex_unlock(&mu);
+}
+
 static void h_ready(api_req *r)
 {
-    char err[256];
-    if (!api_pool_ping(r->a->pool, err, sizeof err)) {
+    bool db, kafka;
+    probe(r->a, &db, &kafka);
+    if (!db) {
         api_error(r, 503, "DATABASE_ERROR", NULL, "not ready: database unavailable");
         return;
     }
@@ -552,13 +578,8 @@ static void h_ready(api_req *r)
 
 static void h_health(api_req *r)
 {
-    char err[256];
-    bool db = api_pool_ping(r->a->pool, err, sizeof err);
-    const struct rd_kafka_metadata *md = NULL;
-    bool kafka = rd_kafka_metadata(r->a->producer, 0, NULL, &md, 1000) ==
-                 RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (md)
-        rd_kafka_metadata_destroy(md);
+    bool db, kafka;
+    probe(r->a, &db, &kafka);
     const char *vas = r->a->cfg->vas_base_url && *r->a->cfg->vas_base_url ? "configured"
                                                                            : "not_configured";
     json_t *b = json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}", "status",

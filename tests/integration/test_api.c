@@ -982,7 +982,7 @@ static void test_limits(void)
     snprintf(log, sizeof log, "/tmp/test_api_limits_%d.log", (int)getpid());
     unlink(log);
     pid_t pid = itest_spawn("ruth-api", NULL, log);
-    unsetenv("RUTH_API_RATE_LIMIT_RPS");
+    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
     unsetenv("RUTH_API_MAX_CONNECTIONS");
     unsetenv("RUTH_API_CORS_ORIGINS");
     int p2 = -1;
@@ -1052,6 +1052,7 @@ int main(void)
     itest_setup("api", 3);
     seed();
     setenv("JWT_SECRET_KEY", SECRET, 1);
+    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1); /* one client, many requests; limited on its own below */
     setenv("RUTH_API_PORT", "0", 1);
     setenv("RUTH_API_DB_POOL", "4", 1);
     char *t;
