@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STREAM_MAX_PARTITIONS 256
 #define STREAM_KEEPALIVE_SEC 15.0
@@ -63,6 +64,7 @@ struct sse_client {
     bool waiting;    /* suspended, to be resumed by news */
     bool reset_due;
     double last_write;
+    int64_t expires; /* the token's exp plus leeway: the stream ends then */
     buf pending;
     size_t sent;
     sse_client *prev, *next;
@@ -277,7 +279,10 @@ static ssize_t stream__read(void *cls, uint64_t pos, char *out, size_t max)
     if (c->sent == c->pending.len) {
         buf_reset(&c->pending);
         c->sent = 0;
-        if (atomic_load(&s->stop) || !g_run) {
+        /* Shutting down, or the token it was opened with expired (checked
+         * at least at every keep-alive): the client reconnects, with a
+         * fresh token and Last-Event-ID, and loses nothing. */
+        if (atomic_load(&s->stop) || !g_run || (int64_t)time(NULL) > c->expires) {
             pthread_mutex_unlock(&s->mu);
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
@@ -364,6 +369,7 @@ void h_violations_stream(api_req *r)
     c->conn = r->conn;
     c->resume = resume;
     c->last_write = api_now();
+    c->expires = r->who.exp + AUTH_LEEWAY_SEC;
     buf_append_str(&c->pending, "retry: 3000\n\n");
     pthread_mutex_lock(&s->mu);
     uint64_t oldest = s->head > s->cap ? s->head - s->cap : 0;

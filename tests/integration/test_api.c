@@ -767,12 +767,14 @@ static size_t on_sse(char *p, size_t sz, size_t n, void *arg)
     return strstr((const char *)s->data.data, s->want) ? 0 : sz * n; /* 0 ends the transfer */
 }
 
-/* Read the stream (optionally resuming) until `want` appears or 15 s pass. */
-static void sse_until(const char *last_id, const char *want, sse_read *s)
+/* Read the stream with `token` (optionally resuming) until `want` appears,
+ * the server ends it, or `timeout_s` pass; curl's result. */
+static CURLcode sse_read_with(const char *token, const char *last_id, const char *want,
+                              long timeout_s, sse_read *s)
 {
     char url[256], auth[1100], resume[160];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/violations/stream", port);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok_viewer);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     struct curl_slist *hs = curl_slist_append(NULL, auth);
     if (last_id) {
         snprintf(resume, sizeof resume, "Last-Event-ID: %s", last_id);
@@ -782,12 +784,19 @@ static void sse_until(const char *last_id, const char *want, sse_read *s)
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_sse);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-    curl_easy_perform(c);
+    CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(hs);
     curl_easy_cleanup(c);
+    return rc;
+}
+
+/* Read the stream (optionally resuming) until `want` appears or 15 s pass. */
+static void sse_until(const char *last_id, const char *want, sse_read *s)
+{
+    sse_read_with(tok_viewer, last_id, want, 15, s);
 }
 
 static void *patch_later(void *arg)
@@ -835,6 +844,18 @@ static void test_stream(void)
     CHECK_MSG(d && strstr(d, "second note") && !strstr(d, "first note"), "resumed: %s",
               d ? d : "(nothing)");
     buf_free(&s2.data);
+    /* A stream ends when the token it was opened with expires (checked at
+     * the latest at the 15 s keep-alive): this one is valid one more second. */
+    char *brief = auth_mint(SECRET, "vera", ROLE_VIEWER, time(NULL) - 60,
+                            time(NULL) - AUTH_LEEWAY_SEC + 1);
+    sse_read e = {{0}, NULL};
+    double t0 = itest_now();
+    CURLcode ended = sse_read_with(brief, NULL, "never sent", 30, &e);
+    double took = itest_now() - t0;
+    free(brief);
+    buf_free(&e.data);
+    CHECK_MSG(ended == CURLE_OK && took < 25, "stream with an expired token: %s after %.1f s",
+              curl_easy_strerror(ended), took);
 }
 
 /* ---- hostile input ---- */
