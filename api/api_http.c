@@ -250,6 +250,7 @@ static mc_entry mc[MICROCACHE_SLOTS];
 
 static enum MHD_Result mc__arg(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 {
+    (void)kind; /* query arguments only */
     buf *b = cls;
     buf_printf(b, "%s=%s&", k, v ? v : "");
     return MHD_YES;
@@ -735,6 +736,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
+    (void)version;
     api *a = cls;
     api_req *r = *con_cls;
     if (!r) {
@@ -797,6 +799,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    (void)conn;
     api *a = cls;
     api_req *r = *con_cls;
     if (!r)

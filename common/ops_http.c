@@ -33,6 +33,7 @@ static enum MHD_Result ops_http__handle(void *cls, struct MHD_Connection *conn, 
                                         const char *method, const char *version,
                                         const char *upload, size_t *upload_size, void **state)
 {
+    (void)version, (void)upload, (void)upload_size, (void)state; /* bodies are not read */
     ops_http *h = cls;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         char *b = xstrdup("{\"status\":\"method not allowed\"}");

@@ -110,6 +110,7 @@ static void dlq_count(worker *w, const char *code)
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
+    (void)rk;
     worker *w = opaque;
     kafka_acks_on_delivery(m);
     if (m->err) {
@@ -126,6 +127,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
+    (void)rk, (void)offsets;
     worker *w = opaque;
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
         log_warn("offset commit failed: %s; retrying", rd_kafka_err2str(err));

@@ -242,6 +242,7 @@ static int sim__parse_args(int argc, char **argv, sim_args *a)
 
 static void sim__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
+    (void)rk;
     sim_ctx *ctx = opaque;
     if (!m->err) {
         ctx->acked++;

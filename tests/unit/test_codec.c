@@ -766,6 +766,7 @@ static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, 
                                         const char *method, const char *version,
                                         const char *upload, size_t *upload_size, void **state)
 {
+    (void)cls, (void)version, (void)upload;
     if (!strcmp(method, "POST") && *state == NULL) {
         *state = (void *)1;
         return MHD_YES;
