@@ -997,23 +997,32 @@ static bool codec__adopt_names(json_t *ours, json_t *theirs, bool top, codec_err
         json_object_del(ours, "namespace");
     if (strcmp(kind, "record"))
         return true;
+    /* Fields the writer lacks: left out of the reader when they have a
+     * default (avro-c cannot fill it in; decoding leaves them unset, as for
+     * the top level, which the caller projects), refused when they have none. */
+    json_t *kept = json_array();
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(ours, "fields"), i, f)
     {
         const char *name = json_string_value(json_object_get(f, "name"));
         json_t *match = codec__field(json_object_get(theirs, "fields"), name);
+        if (!match && (top || json_object_get(f, "default")))
+            continue;
         if (!match) {
-            if (top)
-                continue; /* the top level is projected by the caller */
             codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA, "writer's %s lacks field %s",
                         json_string_value(json_object_get(theirs, "name")), name ? name : "?");
+            json_decref(kept);
             return false;
         }
         if (!codec__adopt_names(json_object_get(f, "type"), json_object_get(match, "type"), false,
-                                err))
+                                err)) {
+            json_decref(kept);
             return false;
+        }
+        json_array_append(kept, f);
     }
+    json_object_set_new(ours, "fields", kept);
     return true;
 }
 

@@ -805,6 +805,18 @@ static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, 
         body = json_dumps(j, 0);
         json_decref(j);
         free(text);
+    } else if (!strcmp(url, "/schemas/ids/10")) {
+        /* acme's schema with a box of coordinates only (our label and
+         * confidence have defaults). */
+        char *text = xstrdup(acme_schema);
+        const char *extra = ",{\"name\":\"label\",\"type\":[\"null\",\"string\"]},"
+                            "{\"name\":\"confidence\",\"type\":[\"null\",\"double\"]}";
+        char *at = strstr(text, extra);
+        memmove(at, at + strlen(extra), strlen(at + strlen(extra)) + 1);
+        json_t *j = json_pack("{ss}", "schema", text);
+        body = json_dumps(j, 0);
+        json_decref(j);
+        free(text);
     } else if (!strcmp(url, "/schemas/ids/9")) {
         status = 401;
         body = xstrdup("{\"error_code\":401,\"message\":\"Unauthorized\"}");
@@ -962,6 +974,25 @@ static void confluent_with_registry(void)
     h.data[4] = 8;
     CHECK(codec_decode_inference(rc, h.data, h.len, &out, &err) == -1 &&
           err.code == CODEC_E_INCOMPATIBLE_SCHEMA && strstr(err.message, "height"));
+    /* A box without the optional label and confidence decodes, without them. */
+    buf_reset(&h);
+    buf_append(&h, "\x00\x00\x00\x00\x0a", 5);
+    buf_avro_string(&h, "cam-9");
+    buf_avro_string(&h, "m");
+    buf_avro_long(&h, 1795000000000000LL);
+    buf_avro_string(&h, "e");
+    buf_append(&h, &fconf, 4);
+    buf_avro_long(&h, 1);
+    for (int i = 0; i < 4; i++)
+        buf_avro_double(&h, coords[i]);
+    buf_avro_long(&h, 0);
+    buf_avro_long(&h, 0); /* no attributes */
+    buf_avro_long(&h, 0); /* result_id null */
+    drc = codec_decode_inference(rc, h.data, h.len, &out, &err);
+    CHECK_MSG(drc == 0, "%s: %s", codec_errcode_name(err.code), err.message);
+    CHECK(out.nboxes == 1 && out.boxes[0].width == 3 && out.boxes[0].label == NULL &&
+          !out.boxes[0].has_confidence);
+    inference_result_free(&out);
     buf_free(&h);
 
     /* (c) unknown id, (d) registry failing: transient, never dead-lettered. */
