@@ -541,36 +541,50 @@ static void h_metrics(api_req *r)
     r->text_plain = true;
 }
 
-/* What /health and /ready report, probed at most once a second whatever the
- * request rate: both are public, and a flood of them must not turn into a
- * flood of database pings and broker metadata requests (each up to a second
- * when Kafka is down). Concurrent callers wait for the one probing. */
-static void probe(api *a, bool *db, bool *kafka)
+/* What /health and /ready report, each dependency probed at most once a
+ * second whatever the request rate: both endpoints are public, and a flood
+ * of them must not turn into a flood of database pings and broker metadata
+ * requests (a second each while Kafka is down). Concurrent callers wait for
+ * the one probing; /ready never waits on Kafka. */
+typedef struct probe_cache {
+    pthread_mutex_t mu;
+    double at; /* < 0: never probed */
+    bool up;
+} probe_cache;
+
+static bool probe_db(api *a)
 {
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    static double at = -1;
-    static bool last_db, last_kafka;
-    pthread_mutex_lock(&mu);
-    if (at < 0 || api_now() - at >= 1.0) {
-        char err[256];
-        last_db = api_pool_ping(a->pool, err, sizeof err);
-        const struct rd_kafka_metadata *md = NULL;
-        last_kafka = rd_kafka_metadata(a->producer, 0, NULL, &md, 1000) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        at = api_now();
-    }
-    *db = last_db;
-    *kafka = last_kafka;
-    pthread_mutex_unlock(&mu);
+    char err[256];
+    return api_pool_ping(a->pool, err, sizeof err);
 }
+
+static bool probe_kafka(api *a)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    bool up = rd_kafka_metadata(a->producer, 0, NULL, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return up;
+}
+
+static bool probe(probe_cache *c, bool (*fn)(api *), api *a)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->at < 0 || api_now() - c->at >= 1.0) {
+        c->up = fn(a);
+        c->at = api_now();
+    }
+    bool up = c->up;
+    pthread_mutex_unlock(&c->mu);
+    return up;
+}
+
+static probe_cache db_probe = {PTHREAD_MUTEX_INITIALIZER, -1, false};
+static probe_cache kafka_probe = {PTHREAD_MUTEX_INITIALIZER, -1, false};
 
 static void h_ready(api_req *r)
 {
-    bool db, kafka;
-    probe(r->a, &db, &kafka);
-    if (!db) {
+    if (!probe(&db_probe, probe_db, r->a)) {
         api_error(r, 503, "DATABASE_ERROR", NULL, "not ready: database unavailable");
         return;
     }
@@ -579,8 +593,7 @@ static void h_ready(api_req *r)
 
 static void h_health(api_req *r)
 {
-    bool db, kafka;
-    probe(r->a, &db, &kafka);
+    bool db = probe(&db_probe, probe_db, r->a), kafka = probe(&kafka_probe, probe_kafka, r->a);
     const char *vas = r->a->cfg->vas_base_url && *r->a->cfg->vas_base_url ? "configured"
                                                                            : "not_configured";
     json_t *b = json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}", "status",

@@ -209,12 +209,22 @@ static int ensure_table(PGconn *conn, char *errstr, size_t errsz)
     if (!pg_query_value(conn, "SELECT to_regclass('schema_migrations')", 0, NULL, oid, sizeof oid,
                         &isnull, errstr, errsz))
         return -1;
-    if (!isnull) /* created by a build that did not record down checksums yet */
-        return pg_exec_ok(conn,
-                          "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS down_checksum text",
-                          errstr, errsz)
-                   ? 0
-                   : -1;
+    if (!isnull) {
+        /* A table made by a build that did not record down checksums gets
+         * the column once (ALTER only then: it needs the owner and a lock). */
+        char n[16];
+        if (!pg_query_value(conn,
+                            "SELECT count(*) FROM pg_attribute WHERE attrelid ="
+                            " 'schema_migrations'::regclass AND attname = 'down_checksum'"
+                            " AND NOT attisdropped",
+                            0, NULL, n, sizeof n, NULL, errstr, errsz))
+            return -1;
+        if (atoi(n) == 0 &&
+            !pg_exec_ok(conn, "ALTER TABLE schema_migrations ADD COLUMN down_checksum text",
+                        errstr, errsz))
+            return -1;
+        return 0;
+    }
     if (!pg_exec_ok(conn, SCHEMA_MIGRATIONS_DDL, errstr, errsz))
         return -1;
     log_info("created table schema_migrations");

@@ -347,8 +347,12 @@ bool pg_stmts_pipeline(pg_stmts *s, PGconn *conn, const pg_step *steps, int nste
             }
         }
     }
-    if (!PQexitPipelineMode(conn) && ok) {
-        snprintf(errstr, errsz, "cannot leave pipeline mode: %s", PQerrorMessage(conn));
+    if (!PQexitPipelineMode(conn)) {
+        /* Results left unread (the sync failed, or the loop gave up on a
+         * connection going bad): the connection is not usable for plain
+         * statements any more; the caller closes it (PQpipelineStatus). */
+        if (ok)
+            snprintf(errstr, errsz, "cannot leave pipeline mode: %s", PQerrorMessage(conn));
         ok = false;
     }
     if (!ok && last && *last) {

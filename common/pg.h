@@ -80,7 +80,9 @@ bool pg_stmts_exec_ok(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
  * inside the caller's transaction. Steps whose sql is NULL are skipped. On
  * success *last (when not NULL) holds the result of the last statement run,
  * which the caller PQclear()s. On the first failure false with errstr (and
- * sqlstate) filled; the statements after it did not run. */
+ * sqlstate) filled; the statements after it did not run. A connection that
+ * could not leave pipeline mode (PQpipelineStatus() not PQ_PIPELINE_OFF)
+ * must be closed. */
 #define PG_PIPELINE_MAX 16
 typedef struct pg_step {
     const char *sql;

@@ -15,8 +15,10 @@
 #define REGISTRY_TIMEOUT_MS 5000
 #define REGISTRY_MAX_RESPONSE (1 << 20)
 /* Ids the registry said it does not know are not asked again for this long:
- * a stream of messages with a bogus id costs one request, not one each. */
-#define REGISTRY_UNKNOWN_TTL_US (30 * 1000000LL)
+ * a stream of messages with a bogus id costs a request every few seconds,
+ * not one each; short, as a schema may be registered (or a lagging replica
+ * catch up) right after. */
+#define REGISTRY_UNKNOWN_TTL_US (5 * 1000000LL)
 #define REGISTRY_UNKNOWN_SLOTS 64
 
 struct schema_registry {

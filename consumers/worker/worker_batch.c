@@ -1362,7 +1362,9 @@ failed_nolock:
     /* Where the batch starts; it is retried whole, so that is where it is stuck. */
     log_ctx ctx = worker_msg_ctx(n ? ev[0].msg : NULL);
     log_at(LOG_WARN, &ctx, "batch of %zu results not persisted: %s", n, err);
-    if (PQstatus(w->db) != CONNECTION_OK) {
+    /* Broken, or stuck in pipeline mode (a pipeline that could not be
+     * drained): start over on a new connection. */
+    if (PQstatus(w->db) != CONNECTION_OK || PQpipelineStatus(w->db) != PQ_PIPELINE_OFF) {
         atomic_store(&w->db_ok, false);
         pg_close(w->db);
         w->db = NULL;

@@ -114,7 +114,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     worker *w = opaque;
     kafka_acks_on_delivery(m);
     if (m->err) {
-        atomic_fetch_add(&w->delivery_failures, 1);
+        if (!m->_private) /* tracked ones (dead letters, outbox) are their waiter's */
+            atomic_fetch_add(&w->delivery_failures, 1);
         log_ctx ctx = worker_msg_ctx(m);
         log_at(LOG_ERROR, &ctx, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
                rd_kafka_err2str(m->err));
