@@ -64,6 +64,11 @@ int main(int argc, char **argv)
                         "uses\n");
         return 2;
     }
+    if (strlen(key) < 32) { /* ruth-api refuses shorter keys (RFC 7518 §3.2) */
+        fprintf(stderr, "ruth-token: JWT_SECRET_KEY is %zu bytes long; at least 32 are needed\n",
+                strlen(key));
+        return 2;
+    }
     if (!sub || !*sub) {
         fprintf(stderr, "ruth-token: --sub is required\n");
         return 2;

@@ -42,7 +42,9 @@ const config_row config_rows[] = {
      OFF(vas_client_secret), "VAS client secret"},
     {"VAS_TOKEN_REFRESH_MARGIN_SEC", CFG_T_INT, "300", 0, 86400, NULL, CFG_EVIDENCE | CFG_API, 0,
      false, OFF(vas_token_refresh_margin_sec), "Refresh the VAS token this many seconds before expiry"},
-    {"JWT_SECRET_KEY", CFG_T_STRING, NULL, 0, 0, NULL, CFG_API, CFG_API, true, OFF(jwt_secret_key),
+    /* For strings, min is the least length in bytes: an HS256 key as long as
+     * its hash (RFC 7518 §3.2). */
+    {"JWT_SECRET_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_API, CFG_API, true, OFF(jwt_secret_key),
      "HS256 secret for API bearer tokens"},
     {"JWT_ALGORITHM", CFG_T_ENUM, "HS256", 0, 0, "HS256", CFG_API, 0, false, OFF(jwt_algorithm),
      "JWT algorithm; only HS256 is accepted"},
@@ -170,6 +172,11 @@ int config_load(unsigned proc, ruth_config *cfg, char *errstr, size_t errsz)
         }
         switch (r->type) {
         case CFG_T_STRING:
+            if (r->min > 0 && (long)strlen(v) < r->min) { /* the value itself may be secret */
+                snprintf(errstr, errsz, "%s is %zu bytes long; at least %ld are needed", r->env,
+                         strlen(v), r->min);
+                goto failed;
+            }
             *config__str(cfg, r) = xstrdup(v);
             break;
         case CFG_T_ENUM:
@@ -229,6 +236,8 @@ void config_print_help(FILE *out, unsigned proc, const char *usage)
         fprintf(out, "  %-30s %s", r->env, r->desc);
         if (r->type == CFG_T_INT)
             fprintf(out, " [integer %ld..%ld]", r->min, r->max);
+        else if (r->type == CFG_T_STRING && r->min > 0)
+            fprintf(out, " [at least %ld bytes]", r->min);
         else if (r->type == CFG_T_ENUM)
             fprintf(out, " [one of %s]", r->choices);
         if (r->required & proc)
@@ -285,6 +294,8 @@ void config_print_markdown(FILE *out)
                 r->dflt && *r->dflt ? r->dflt : "", r->dflt && *r->dflt ? "`" : "");
         if (r->type == CFG_T_INT)
             fprintf(out, "%ld–%ld", r->min, r->max);
+        else if (r->type == CFG_T_STRING && r->min > 0)
+            fprintf(out, "≥ %ld bytes", r->min);
         else if (r->type == CFG_T_ENUM)
             config__md_cell(out, r->choices);
         fputs(" | ", out);

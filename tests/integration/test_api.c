@@ -20,7 +20,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
-#define SECRET "test-secret-key"
+#define SECRET "test-secret-key-of-at-least-32-bytes"
 #define V1 "11111111-1111-4111-8111-000000000001"
 #define V2 "11111111-1111-4111-8111-000000000002"
 #define V3 "11111111-1111-4111-8111-000000000003"
@@ -904,6 +904,36 @@ static void test_hostile(void)
     }
     req("GET", "/api/v1/devices/x%27%20OR%201%3D1%20--", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
+    /* ...and in the other filters, path ids and body fields. */
+    long long rules = itest_query("SELECT count(*) FROM rules");
+    long long maps = itest_query("SELECT count(*) FROM event_type_map");
+    req("GET", "/api/v1/rules?camera_id=%27%20OR%201%3D1%20--", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(jint(json_object_get(r.json, "pagination"), "total"), 0);
+    req("GET", "/api/v1/analytics/cameras/x%27%3B%20DROP%20TABLE%20events%3B%20--", tok_viewer,
+        NULL, &r);
+    CHECK(r.status == 200 || r.status == 404);
+    req("POST", "/api/v1/devices/x%27%20OR%20%271%27%3D%271/start-inference", tok_admin,
+        "{\"model_id\":\"m\"}", &r);
+    CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
+    req("DELETE", "/api/v1/event-type-map/x%27%20OR%20%271%27%3D%271", tok_admin, NULL, &r);
+    CHECK_ERROR(r, 404, "MAPPING_NOT_FOUND");
+    req("GET", "/api/v1/violations/stream?last_event_id=1%27%3B--", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "INVALID_PARAMETER");
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"event_type\":\"fall_detected\",\"camera_id\":\"c'); DELETE FROM rules; --\","
+        "\"min_confidence\":0.9}",
+        &r);
+    CHECK_EQ_INT(r.status, 201);
+    CHECK_EQ_STR(jstr(r.json, "camera_id"), "c'); DELETE FROM rules; --"); /* stored as text */
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM rules"), rules + 1);
+    char del[128];
+    snprintf(del, sizeof del, "/api/v1/rules/%s", jstr(r.json, "id"));
+    req("DELETE", del, tok_admin, NULL, &r);
+    CHECK_EQ_INT(r.status, 204);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM rules"), rules);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM event_type_map"), maps);
+    CHECK(itest_query("SELECT count(*) FROM events") > 0);
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM violations"), 3);
     /* Malformed UTF-8 in a filter and in a path. */
     req("GET", "/api/v1/violations?camera_id=%C3%28", tok_viewer, NULL, &r);

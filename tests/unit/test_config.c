@@ -60,10 +60,22 @@ static void enum_rejected(void)
     ruth_config cfg;
     setenv("KAFKA_BOOTSTRAP_SERVERS", "k:1", 1);
     setenv("DATABASE_URL", "x", 1);
-    setenv("JWT_SECRET_KEY", "s", 1);
+    setenv("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef", 1);
     setenv("JWT_ALGORITHM", "none", 1);
     CHECK(config_load(CFG_API, &cfg, err, sizeof err) == -1);
     CHECK_MSG(strstr(err, "JWT_ALGORITHM=\"none\" is not one of HS256") != NULL, "%s", err);
+}
+
+static void short_secret_rejected_without_printing_it(void)
+{
+    clear_env();
+    ruth_config cfg;
+    setenv("KAFKA_BOOTSTRAP_SERVERS", "k:1", 1);
+    setenv("DATABASE_URL", "x", 1);
+    setenv("JWT_SECRET_KEY", "hunter2", 1);
+    CHECK(config_load(CFG_API, &cfg, err, sizeof err) == -1);
+    CHECK_MSG(strstr(err, "JWT_SECRET_KEY is 7 bytes long; at least 32") != NULL, "%s", err);
+    CHECK(strstr(err, "hunter2") == NULL);
 }
 
 static void help_lists_only_own_rows(void)
@@ -131,6 +143,7 @@ static void readme_configuration_matches_table(void)
 int main(void)
 {
     TEST_RUN(missing_required_names_itself);
+    TEST_RUN(short_secret_rejected_without_printing_it);
     TEST_RUN(markdown_rows_have_six_cells);
     TEST_RUN(defaults_apply);
     TEST_RUN(malformed_int_rejected);
