@@ -1337,12 +1337,22 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
         goto failed;
     t[5] = mono_us();
     if (t[5] - t[0] > SLOW_BATCH_US) {
-        log_ctx ctx = worker_msg_ctx(n ? ev[0].msg : NULL);
-        log_at(LOG_WARN, &ctx,
-               "slow batch of %zu results: %.0f ms (events %.0f, rollups %.0f, rules %.0f, "
-               "Kafka acknowledgements %.0f, COMMIT %.0f)",
-               n, (t[5] - t[0]) / 1e3, (t[1] - t[0]) / 1e3, (t[2] - t[1]) / 1e3,
-               (t[3] - t[2]) / 1e3, (t[4] - t[3]) / 1e3, (t[5] - t[4]) / 1e3);
+        /* At most one line per 10 s (a worker catching up writes large,
+         * legitimately slow batches back to back), counting the others. */
+        static int64_t last_logged_us;
+        static unsigned unlogged;
+        if (t[5] - last_logged_us < 10 * 1000000LL) {
+            unlogged++;
+        } else {
+            log_ctx ctx = worker_msg_ctx(n ? ev[0].msg : NULL);
+            log_at(LOG_WARN, &ctx,
+                   "slow batch of %zu results: %.0f ms (events %.0f, rollups %.0f, rules %.0f, "
+                   "Kafka acknowledgements %.0f, COMMIT %.0f); %u more since the last report",
+                   n, (t[5] - t[0]) / 1e3, (t[1] - t[0]) / 1e3, (t[2] - t[1]) / 1e3,
+                   (t[3] - t[2]) / 1e3, (t[4] - t[3]) / 1e3, (t[5] - t[4]) / 1e3, unlogged);
+            last_logged_us = t[5];
+            unlogged = 0;
+        }
     }
     metric_add(w->m.persisted, (double)inserted);
     metric_add(w->m.duplicates, (double)(n - inserted));
