@@ -72,6 +72,10 @@ typedef struct worker {
     bool paused;
     rd_kafka_message_t **held;
     size_t nheld, capheld;
+    /* The batch being filled (not decoded yet), NULL otherwise: a revoked
+     * partition's messages are taken out of it, as the next owner reads
+     * them again from the committed offset. */
+    struct batch *filling;
 } worker;
 
 /* Log context naming where a message came from (NULL: none). */

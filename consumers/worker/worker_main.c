@@ -201,6 +201,8 @@ static void lag_report(worker *w, bool query)
     rd_kafka_topic_partition_list_destroy(mine);
 }
 
+static void drop_revoked(worker *w, const rd_kafka_topic_partition_list_t *parts);
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -223,6 +225,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * idempotency key makes it harmless. */
         log_info("revoked %d partition(s)", parts->cnt);
         commit_last(w, parts);
+        drop_revoked(w, parts);
         for (int i = 0; i < parts->cnt; i++) {
             lag_set(w, parts->elems[i].topic, parts->elems[i].partition, 0);
             if (w->last_offsets) /* the next owner's progress, not ours, from now on */
@@ -297,6 +300,31 @@ static void batch_forget_events(batch *b)
         inference_result_free(&b->events[i].r);
     b->nevents = 0;
     b->decoded = 0;
+}
+
+/* Messages of `parts` leave `msgs` (destroyed, order kept). */
+static size_t drop_partitions(rd_kafka_message_t **msgs, size_t n,
+                              const rd_kafka_topic_partition_list_t *parts)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(msgs[i]->rkt),
+                                               msgs[i]->partition))
+            rd_kafka_message_destroy(msgs[i]);
+        else
+            msgs[kept++] = msgs[i];
+    }
+    return kept;
+}
+
+/* A revoked partition's messages not persisted yet are not ours to persist:
+ * the next owner (perhaps this worker again) reads them from the committed
+ * offset. Persisting them anyway would make that a redelivery. */
+static void drop_revoked(worker *w, const rd_kafka_topic_partition_list_t *parts)
+{
+    if (w->filling)
+        w->filling->nmsgs = drop_partitions(w->filling->msgs, w->filling->nmsgs, parts);
+    w->nheld = drop_partitions(w->held, w->nheld, parts);
 }
 
 static void batch_clear(batch *b)
@@ -495,6 +523,7 @@ static int worker_run(worker *w)
     int64_t last_sweep = 0, last_maintenance = 0;
     while (!shutdown_requested()) {
         double deadline = 0;
+        w->filling = &b;
         while (b.nmsgs < b.cap && !shutdown_requested()) {
             /* Wait for the first message; then take what is already
              * fetched, without waiting for more: a caught-up worker writes
@@ -528,6 +557,7 @@ static int worker_run(worker *w)
             b.msgs[b.nmsgs++] = m;
             metric_inc(w->m.consumed);
         }
+        w->filling = NULL; /* decoded from here on: a revoke is handled by the commit */
         if (b.nmsgs)
             batch_process(w, &b);
         rd_kafka_poll(w->producer, 0);

@@ -246,6 +246,9 @@ static void sigterm_mid_stream_hands_over_cleanly(void)
     }
     while (itest_query("SELECT count(*) FROM events") < before + 4000)
         usleep(50 * 1000);
+    /* Redeliveries the other worker saw so far (a start-up rebalance that
+     * moves partitions in mid-batch causes some); the handover adds none. */
+    double dup0 = metric_value(port_b, "ruth_worker_events_duplicate_total");
     double t0 = itest_now();
     kill(a, SIGTERM);
     int st = itest_wait_exit(a, 15);
@@ -258,9 +261,11 @@ static void sigterm_mid_stream_hands_over_cleanly(void)
     CHECK_EQ_INT(st, 0);
     CHECK_MSG(took < 5, "SIGTERM took %.1f s", took);
     CHECK_MSG(got == want, "%lld events 15 s after the stream, want %lld", got, want);
-    /* It committed what it stored: the other worker saw no redelivery, and
-     * its own counters tell the story. */
-    CHECK_EQ_INT((long long)metric_value(port_b, "ruth_worker_events_duplicate_total"), 0);
+    /* It committed what it stored: the other worker saw no redelivery from
+     * the handover, and its own counters tell the story. */
+    CHECK(dup0 >= 0);
+    CHECK_EQ_INT((long long)metric_value(port_b, "ruth_worker_events_duplicate_total"),
+                 (long long)dup0);
     CHECK(metric_value(port_b, "ruth_worker_events_persisted_total") > 0);
     CHECK(metric_value(port_b, "ruth_worker_rebalances_total") >= 2);
     double t1 = itest_now();
