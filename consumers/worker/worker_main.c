@@ -176,29 +176,27 @@ static void lag_set(worker *w, const char *topic, int32_t partition, double lag)
                lag);
 }
 
-/* Lag of every assigned partition with a committed offset. `query` asks
+/* Lag of every partition with a committed offset: w->last_offsets holds
+ * exactly those still assigned (batch_commit adds only assigned ones, a
+ * revoke removes them), so no assignment lookup per batch. `query` asks
  * the broker for the high watermark (paused partitions are not fetched, so
  * the cached one stands still during an outage). */
 static void lag_report(worker *w, bool query)
 {
-    rd_kafka_topic_partition_list_t *mine = NULL;
-    if (!w->last_offsets || rd_kafka_assignment(w->consumer, &mine) || !mine)
+    if (!w->last_offsets)
         return;
-    for (int i = 0; i < mine->cnt; i++) {
-        const rd_kafka_topic_partition_t *p = &mine->elems[i];
-        const rd_kafka_topic_partition_t *c =
-            rd_kafka_topic_partition_list_find(w->last_offsets, p->topic, p->partition);
+    for (int i = 0; i < w->last_offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *c = &w->last_offsets->elems[i];
         int64_t lo, hi = -1;
-        if (!c || c->offset < 0)
+        if (c->offset < 0)
             continue;
         if (query)
-            rd_kafka_query_watermark_offsets(w->consumer, p->topic, p->partition, &lo, &hi, 500);
+            rd_kafka_query_watermark_offsets(w->consumer, c->topic, c->partition, &lo, &hi, 500);
         else
-            rd_kafka_get_watermark_offsets(w->consumer, p->topic, p->partition, &lo, &hi);
+            rd_kafka_get_watermark_offsets(w->consumer, c->topic, c->partition, &lo, &hi);
         if (hi >= 0)
-            lag_set(w, p->topic, p->partition, (double)(hi - c->offset));
+            lag_set(w, c->topic, c->partition, (double)(hi - c->offset));
     }
-    rd_kafka_topic_partition_list_destroy(mine);
 }
 
 static void drop_revoked(worker *w, const rd_kafka_topic_partition_list_t *parts);

@@ -362,6 +362,15 @@ static void test_concurrent_up_threads(void)
 
 /* The down files are guarded too; a table from a build that did not record
  * their checksums gains the column and has them filled in. */
+/* Set `column` of migration 1's bookkeeping row (a checksum) to `value`. */
+static bool set_recorded(const char *column, const char *value)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE schema_migrations SET %s = '%s' WHERE version = 1", column,
+             value);
+    return exec_sql(sql);
+}
+
 static void test_down_checksums(void)
 {
     CHECK(exec_sql("ALTER TABLE schema_migrations DROP COLUMN down_checksum"));
@@ -374,16 +383,14 @@ static void test_down_checksums(void)
     CHECK_EQ_INT(query_num(sql), 1);
     CHECK_EQ_INT(query_num("SELECT count(*) FROM schema_migrations WHERE down_checksum IS NULL"),
                  0);
-    CHECK(exec_sql("UPDATE schema_migrations SET down_checksum = 'x' WHERE version = 1"));
+    CHECK(set_recorded("down_checksum", "x"));
     char *out = NULL;
     int rc = migrate_run("up", NULL, &out, 1);
     bool named = strstr(out, "0001_core.down.sql") != NULL;
     free(out);
     int down = migrate_run("down", NULL, NULL, 1);
     long long still = query_num("SELECT count(*) FROM schema_migrations");
-    snprintf(sql, sizeof sql, "UPDATE schema_migrations SET down_checksum = '%s' WHERE version = 1",
-             g_set.items[0].down_checksum);
-    CHECK(exec_sql(sql));
+    CHECK(set_recorded("down_checksum", g_set.items[0].down_checksum));
     CHECK_EQ_INT(rc, 1);
     CHECK_MSG(named, "ruth-migrate up did not name the changed down file");
     CHECK_EQ_INT(down, 1);
@@ -393,7 +400,7 @@ static void test_down_checksums(void)
 
 static void test_tampered_checksum_refused(void)
 {
-    CHECK(exec_sql("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1"));
+    CHECK(set_recorded("checksum", "x"));
     char *out = NULL;
     int rc = migrate_run("up", NULL, &out, 1);
     bool named = strstr(out, "0001_core.up.sql") != NULL;
@@ -407,10 +414,7 @@ static void test_tampered_checksum_refused(void)
     long long still = query_num("SELECT count(*) FROM schema_migrations");
 
     /* restore before checking so later cases run on a sound database */
-    char sql[256];
-    snprintf(sql, sizeof sql, "UPDATE schema_migrations SET checksum = '%s' WHERE version = 1",
-             g_set.items[0].checksum);
-    CHECK(exec_sql(sql));
+    CHECK(set_recorded("checksum", g_set.items[0].checksum));
 
     CHECK_EQ_INT(rc, 1);
     CHECK_MSG(named, "ruth-migrate up did not name the changed file");

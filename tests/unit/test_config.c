@@ -13,6 +13,14 @@ static void clear_env(void)
         unsetenv(config_rows[i].env);
 }
 
+/* Only the two settings every process here requires. */
+static void base_env(void)
+{
+    clear_env();
+    setenv("KAFKA_BOOTSTRAP_SERVERS", "k:1", 1);
+    setenv("DATABASE_URL", "x", 1);
+}
+
 static void missing_required_names_itself(void)
 {
     clear_env();
@@ -42,10 +50,8 @@ static void defaults_apply(void)
 
 static void malformed_int_rejected(void)
 {
-    clear_env();
     ruth_config cfg;
-    setenv("KAFKA_BOOTSTRAP_SERVERS", "k:1", 1);
-    setenv("DATABASE_URL", "x", 1);
+    base_env();
     setenv("RUTH_METRICS_PORT", "90a", 1);
     CHECK(config_load(CFG_WORKER, &cfg, err, sizeof err) == -1);
     CHECK_MSG(strstr(err, "RUTH_METRICS_PORT=\"90a\" is not an integer") != NULL, "%s", err);
@@ -56,10 +62,8 @@ static void malformed_int_rejected(void)
 
 static void enum_rejected(void)
 {
-    clear_env();
     ruth_config cfg;
-    setenv("KAFKA_BOOTSTRAP_SERVERS", "k:1", 1);
-    setenv("DATABASE_URL", "x", 1);
+    base_env();
     setenv("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef", 1);
     setenv("JWT_ALGORITHM", "none", 1);
     CHECK(config_load(CFG_API, &cfg, err, sizeof err) == -1);
@@ -68,10 +72,8 @@ static void enum_rejected(void)
 
 static void short_secret_rejected_without_printing_it(void)
 {
-    clear_env();
     ruth_config cfg;
-    setenv("KAFKA_BOOTSTRAP_SERVERS", "k:1", 1);
-    setenv("DATABASE_URL", "x", 1);
+    base_env();
     setenv("JWT_SECRET_KEY", "hunter2", 1);
     CHECK(config_load(CFG_API, &cfg, err, sizeof err) == -1);
     CHECK_MSG(strstr(err, "JWT_SECRET_KEY is 7 bytes long; at least 32") != NULL, "%s", err);
