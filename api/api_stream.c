@@ -161,7 +161,7 @@ api_stream *api_stream_start(api *a, int capacity, char *err, size_t errsz)
                                            err, errsz);
     if (!conf)
         return NULL;
-    rd_kafka_t *rk = kafka_consumer_new(conf, "ruth-api-stream", err, errsz); /* takes conf */
+    rd_kafka_t *rk = kafka_group_member_new(conf, "ruth-api-stream", err, errsz); /* takes conf */
     if (!rk)
         return NULL;
     const char *topic = a->cfg->topic_violations;

@@ -112,7 +112,7 @@ rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz
     return kafka__new(RD_KAFKA_PRODUCER, conf, errstr, errsz);
 }
 
-rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group, char *errstr,
+rd_kafka_t *kafka_group_member_new(rd_kafka_conf_t *conf, const char *group, char *errstr,
                                size_t errsz)
 {
     if (!kafka_conf_set(conf, "group.id", group, errstr, errsz) ||

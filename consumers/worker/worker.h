@@ -1,14 +1,17 @@
 /* worker.h - ruth-worker's process context, shared by its modules.
  *
- * One consumer thread does everything: poll a batch, decode and validate
- * (bad input to the DLQ), write the batch in one PostgreSQL transaction
- * (worker_batch.c), publish, commit offsets. No other globals than the config
- * and the run flag: everything travels in this struct. */
+ * The consumer loop (common/kafka_consumer.c: batches, retries, offsets,
+ * dead letters) runs on one thread and calls back into worker_main.c,
+ * which decodes and validates each message (bad input to the DLQ) and
+ * writes the batch in one PostgreSQL transaction (worker_batch.c). No other
+ * globals than the config and the run flag: everything travels in this
+ * struct. */
 #ifndef RUTH_WORKER_H
 #define RUTH_WORKER_H
 
 #include "codec.h"
 #include "config.h"
+#include "kafka_consumer.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg.h"
@@ -39,22 +42,20 @@ typedef struct worker_type_map {
 } worker_type_map;
 
 typedef struct worker_metrics {
-    metric *consumed, *persisted, *duplicates, *violations_opened, *violations_updated;
-    metric *db_errors, *rebalances, *batches_failed;
-    metric *batch_size, *batch_seconds;
+    metric *persisted, *duplicates, *violations_opened, *violations_updated;
+    metric *db_errors;
 } worker_metrics;
 
 typedef struct worker {
     const ruth_config *cfg;
-    rd_kafka_t *consumer;
-    rd_kafka_t *producer;
+    kafka_consumer *kc; /* the consumer loop (common/kafka_consumer.c) */
+    rd_kafka_t *producer; /* borrowed from kc */
     codec *codec;
     PGconn *db;
     pg_stmts *stmts; /* prepared statements of db */
     metrics *reg;
     worker_metrics m;
     atomic_bool db_ok; /* read by /ready on the HTTP thread */
-    atomic_bool assigned_once;
     /* caches refreshed every few seconds */
     worker_type_map *types;
     size_t ntypes;
@@ -63,31 +64,18 @@ typedef struct worker {
     int64_t caches_loaded_us;
     char **cameras; /* sorted known camera ids */
     size_t ncameras, capcameras;
-    atomic_int delivery_failures; /* producer delivery reports with errors */
-    rd_kafka_topic_partition_list_t *last_offsets; /* last batch's commit */
-    atomic_bool commit_retry; /* an asynchronous commit failed */
-    /* While the database is down every partition is paused, including ones
-     * assigned meanwhile; a message that still arrives is held here for
-     * the next batch, never dropped. */
-    bool paused;
-    rd_kafka_message_t **held;
-    size_t nheld, capheld;
-    /* The batch being filled (not decoded yet), NULL otherwise: a revoked
-     * partition's messages are taken out of it, as the next owner reads
-     * them again from the committed offset. */
-    struct batch *filling;
+    /* The batch in hand, decoded: events[0..nevents) are its valid results,
+     * msgs[0..decoded) of it are events or acknowledged dead letters. Kept
+     * across the attempts of one batch, so dead letters go out once. */
+    worker_event *events; /* RUTH_WORKER_BATCH_MAX slots */
+    size_t nevents, decoded;
+    int64_t last_maintenance_us;
 } worker;
 
 /* Log context naming where a message came from (NULL: none). */
 static inline log_ctx worker_msg_ctx(const rd_kafka_message_t *m)
 {
-    log_ctx c = LOG_CTX_INIT;
-    if (m && m->rkt) {
-        c.topic = rd_kafka_topic_name(m->rkt);
-        c.partition = m->partition;
-        c.offset = m->offset;
-    }
-    return c;
+    return kafka_consumer_msg_ctx(m);
 }
 
 /* worker_batch.c: persist `events` (valid results of one batch) in one

@@ -1221,7 +1221,7 @@ static int batch__flush(worker *w)
         log_error("Kafka did not acknowledge within %d ms", OUTBOX_FLUSH_TIMEOUT_MS);
         return -1;
     }
-    if (atomic_exchange(&w->delivery_failures, 0) > 0)
+    if (kafka_consumer_take_delivery_failures(w->kc) > 0)
         return -1;
     return 0;
 }

@@ -131,7 +131,7 @@ static size_t consume_all(const char *topic, got_msg **out)
     }
     char group[128];
     snprintf(group, sizeof group, "test-simulate-%d", (int)getpid());
-    rd_kafka_t *rk = kafka_consumer_new(conf, group, err, sizeof err);
+    rd_kafka_t *rk = kafka_group_member_new(conf, group, err, sizeof err);
     if (!rk) {
         fprintf(stderr, "consumer: %s\n", err);
         exit(1);

@@ -42,8 +42,8 @@ static void consumer_defaults(void)
     char err[512];
     rd_kafka_conf_t *conf = kafka_conf_new("127.0.0.1:1", "ruth-test", err, sizeof err);
     CHECK(conf != NULL);
-    rd_kafka_t *rk = kafka_consumer_new(conf, "ruth-test-group", err, sizeof err);
-    conf = NULL; /* owned by kafka_consumer_new */
+    rd_kafka_t *rk = kafka_group_member_new(conf, "ruth-test-group", err, sizeof err);
+    conf = NULL; /* owned by kafka_group_member_new */
     CHECK_MSG(rk != NULL, "%s", err);
     const rd_kafka_conf_t *c = rd_kafka_conf(rk);
     char val[64];

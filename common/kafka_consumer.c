@@ -1,0 +1,669 @@
+/* kafka_consumer.c - the batch consumer (see kafka_consumer.h for what it
+ * promises). Three parts: the librdkafka callbacks (rebalance, commit,
+ * delivery), dead letters, and the run loop (collect, process with retry,
+ * commit, idle housekeeping). */
+#include "kafka_consumer.h"
+
+#include "kafka.h"
+#include "log.h"
+#include "shutdown.h"
+#include "xmalloc.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define DEAD_LETTER_ACK_TIMEOUT_MS 10000
+#define IDLE_EVERY_MS_DEFAULT 2000
+
+/* The messages being collected for the next batch. */
+typedef struct intake {
+    rd_kafka_message_t **msgs;
+    size_t n, cap;
+} intake;
+
+struct kafka_consumer {
+    kafka_consumer_conf conf;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    struct {
+        metric *consumed, *rebalances, *retries, *batch_size, *batch_seconds;
+    } m;
+    atomic_int delivery_failures; /* untracked messages whose delivery failed */
+    atomic_bool assigned_once;    /* read by /ready on the HTTP thread */
+    atomic_bool commit_retry;     /* an asynchronous commit failed */
+    rd_kafka_topic_partition_list_t *last_offsets; /* committed so far, per partition */
+    /* Where this member had got to on partitions revoked from it. When one
+     * comes back and the group's committed offset is behind (the commit in
+     * the revoke can fail while the group is rebalancing), consuming
+     * resumes from here instead of redelivering what is already durable. */
+    rd_kafka_topic_partition_list_t *revoked_offsets;
+    kafka_acks *dead_letters;                      /* this attempt's, NULL when none */
+    /* While a batch waits for a retry every partition is paused, including
+     * ones assigned meanwhile; a message that still arrives is held here
+     * for the next batch, never dropped. */
+    bool paused;
+    rd_kafka_message_t **held;
+    size_t nheld, capheld;
+    /* The batch being filled (not handed to the callback yet), NULL
+     * otherwise: a revoked partition's messages are taken out of it, as the
+     * next owner reads them again from the committed offset. */
+    intake *filling;
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+log_ctx kafka_consumer_msg_ctx(const rd_kafka_message_t *m)
+{
+    log_ctx c = LOG_CTX_INIT;
+    if (m && m->rkt) {
+        c.topic = rd_kafka_topic_name(m->rkt);
+        c.partition = m->partition;
+        c.offset = m->offset;
+    }
+    return c;
+}
+
+/* ---- metrics ---- */
+
+static metric *consumer__series(kafka_consumer *kc, const char *kind, const char *suffix,
+                                const char *help, const char *labels)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s_%s", kc->conf.metric_prefix, suffix);
+    if (kind[0] == 'c')
+        return metrics_counter(kc->conf.reg, name, help, labels);
+    return metrics_gauge(kc->conf.reg, name, help, labels);
+}
+
+static void consumer__metrics_init(kafka_consumer *kc)
+{
+    char name[128];
+    kc->m.consumed = consumer__series(kc, "c", "messages_consumed_total",
+                                      "Messages read from Kafka.", NULL);
+    kc->m.rebalances = consumer__series(kc, "c", "rebalances_total",
+                                        "Consumer group rebalances (assign and revoke).", NULL);
+    kc->m.retries = consumer__series(kc, "c", "batch_retries_total",
+                                     "Batch attempts that had to be retried.", NULL);
+    static const double sizes[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000};
+    snprintf(name, sizeof name, "%s_batch_size", kc->conf.metric_prefix);
+    kc->m.batch_size = metrics_histogram(kc->conf.reg, name, "Messages per batch.", NULL, sizes,
+                                         sizeof sizes / sizeof sizes[0]);
+    snprintf(name, sizeof name, "%s_batch_seconds", kc->conf.metric_prefix);
+    kc->m.batch_seconds =
+        metrics_histogram(kc->conf.reg, name, "Time to make one batch's effects durable.", NULL,
+                          metrics_latency_buckets, metrics_latency_nbuckets);
+}
+
+static void consumer__lag_set(kafka_consumer *kc, const char *topic, int32_t partition,
+                              double lag)
+{
+    char labels[300];
+    snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"%d\"", topic, partition);
+    metric_set(consumer__series(kc, "g", "consumer_lag",
+                                "Messages behind the high watermark per assigned partition, from "
+                                "the last committed offset (0 once the partition moved away).",
+                                labels),
+               lag);
+}
+
+/* Lag of every partition with a committed offset: last_offsets holds
+ * exactly those still assigned (consumer__commit adds only assigned ones, a
+ * revoke removes them), so no assignment lookup per batch. `query` asks
+ * the broker for the high watermark (paused partitions are not fetched, so
+ * the cached one stands still during an outage). */
+static void consumer__lag_report(kafka_consumer *kc, bool query)
+{
+    if (!kc->last_offsets)
+        return;
+    for (int i = 0; i < kc->last_offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *c = &kc->last_offsets->elems[i];
+        int64_t lo, hi = -1;
+        if (c->offset < 0)
+            continue;
+        if (query)
+            rd_kafka_query_watermark_offsets(kc->consumer, c->topic, c->partition, &lo, &hi,
+                                             500);
+        else
+            rd_kafka_get_watermark_offsets(kc->consumer, c->topic, c->partition, &lo, &hi);
+        if (hi >= 0)
+            consumer__lag_set(kc, c->topic, c->partition, (double)(hi - c->offset));
+    }
+}
+
+/* ---- librdkafka callbacks ---- */
+
+static void consumer__on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    kafka_consumer *kc = opaque;
+    kafka_acks_on_delivery(m);
+    if (m->err) {
+        if (!m->_private) /* tracked ones (dead letters, outbox) are their waiter's */
+            atomic_fetch_add(&kc->delivery_failures, 1);
+        log_ctx ctx = kafka_consumer_msg_ctx(m);
+        log_at(LOG_ERROR, &ctx, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+               rd_kafka_err2str(m->err));
+    }
+}
+
+/* Asynchronous commits that fail (typically REBALANCE_IN_PROGRESS) are
+ * retried between batches; until one succeeds the offsets stay behind,
+ * which only means redelivery. */
+static void consumer__on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk, (void)offsets;
+    kafka_consumer *kc = opaque;
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        log_warn("offset commit failed: %s; retrying", rd_kafka_err2str(err));
+        atomic_store(&kc->commit_retry, true);
+    }
+}
+
+/* Commit, synchronously, the offsets committed so far of the partitions in
+ * `only` (all when NULL) that are still assigned to us. */
+static void consumer__commit_last(kafka_consumer *kc, const rd_kafka_topic_partition_list_t *only)
+{
+    if (!kc->last_offsets)
+        return;
+    rd_kafka_topic_partition_list_t *mine = NULL;
+    if (rd_kafka_assignment(kc->consumer, &mine) || !mine)
+        return;
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
+    for (int i = 0; i < kc->last_offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &kc->last_offsets->elems[i];
+        if (!rd_kafka_topic_partition_list_find(mine, p->topic, p->partition))
+            continue;
+        if (only && !rd_kafka_topic_partition_list_find(only, p->topic, p->partition))
+            continue;
+        rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset = p->offset;
+    }
+    if (offs->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(kc->consumer, offs, 0);
+        if (e)
+            log_warn("offset commit failed: %s", rd_kafka_err2str(e));
+        else
+            atomic_store(&kc->commit_retry, false);
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+    rd_kafka_topic_partition_list_destroy(mine);
+}
+
+/* Messages of `parts` leave `msgs` (destroyed, order kept). */
+static size_t consumer__drop_partitions(rd_kafka_message_t **msgs, size_t n,
+                                        const rd_kafka_topic_partition_list_t *parts)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(msgs[i]->rkt),
+                                               msgs[i]->partition))
+            rd_kafka_message_destroy(msgs[i]);
+        else
+            msgs[kept++] = msgs[i];
+    }
+    return kept;
+}
+
+/* Partitions of `parts` this member processed before they were revoked
+ * start from max(committed offset, where we had got to): everything before
+ * ours is durable, so nothing is skipped, and a failed revoke-time commit
+ * does not turn into redelivery. */
+static void consumer__resume_positions(kafka_consumer *kc, rd_kafka_topic_partition_list_t *parts)
+{
+    if (!kc->revoked_offsets || kc->revoked_offsets->cnt == 0)
+        return;
+    rd_kafka_topic_partition_list_t *back = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (rd_kafka_topic_partition_list_find(kc->revoked_offsets, parts->elems[i].topic,
+                                               parts->elems[i].partition))
+            rd_kafka_topic_partition_list_add(back, parts->elems[i].topic,
+                                              parts->elems[i].partition);
+    if (back->cnt && rd_kafka_committed(kc->consumer, back, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < back->cnt; i++) {
+            const rd_kafka_topic_partition_t *c = &back->elems[i];
+            const rd_kafka_topic_partition_t *ours =
+                rd_kafka_topic_partition_list_find(kc->revoked_offsets, c->topic, c->partition);
+            if (c->err || c->offset >= ours->offset)
+                continue;
+            rd_kafka_topic_partition_list_find(parts, c->topic, c->partition)->offset =
+                ours->offset;
+            log_info("partition %s/%d resumes at offset %" PRId64
+                     " (committed %" PRId64 "): its commit was lost in the rebalance",
+                     c->topic, c->partition, ours->offset, c->offset);
+        }
+    }
+    for (int i = 0; i < back->cnt; i++)
+        rd_kafka_topic_partition_list_del(kc->revoked_offsets, back->elems[i].topic,
+                                          back->elems[i].partition);
+    rd_kafka_topic_partition_list_destroy(back);
+}
+
+static void consumer__on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                   rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    kafka_consumer *kc = opaque;
+    metric_inc(kc->m.rebalances);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log_info("assigned %d partition(s)", parts->cnt);
+        consumer__resume_positions(kc, parts);
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+        if (e) {
+            log_error("incremental assign failed: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        } else if (kc->paused) {
+            rd_kafka_pause_partitions(rk, parts); /* the batch is still waiting */
+        }
+        atomic_store(&kc->assigned_once, true);
+        return;
+    }
+    /* Make what we committed for these partitions durable before handing
+     * them over (an asynchronous commit may still be in flight). A batch in
+     * progress is redelivered to the new owner, where the client's
+     * idempotency makes it harmless. A revoked partition's messages not
+     * handed to the callback yet are not ours to process: the next owner
+     * (perhaps this member again) reads them from the committed offset. */
+    log_info("revoked %d partition(s)", parts->cnt);
+    consumer__commit_last(kc, parts);
+    if (kc->filling)
+        kc->filling->n = consumer__drop_partitions(kc->filling->msgs, kc->filling->n, parts);
+    kc->nheld = consumer__drop_partitions(kc->held, kc->nheld, parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        consumer__lag_set(kc, p->topic, p->partition, 0);
+        rd_kafka_topic_partition_t *ours =
+            kc->last_offsets
+                ? rd_kafka_topic_partition_list_find(kc->last_offsets, p->topic, p->partition)
+                : NULL;
+        if (!ours)
+            continue;
+        if (!kc->revoked_offsets)
+            kc->revoked_offsets = rd_kafka_topic_partition_list_new(8);
+        rd_kafka_topic_partition_list_del(kc->revoked_offsets, p->topic, p->partition);
+        rd_kafka_topic_partition_list_add(kc->revoked_offsets, p->topic, p->partition)->offset =
+            ours->offset;
+        /* the next owner's progress, not ours, from now on */
+        rd_kafka_topic_partition_list_del(kc->last_offsets, p->topic, p->partition);
+    }
+    rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+    if (e) {
+        log_error("incremental unassign failed: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
+/* ---- dead letters ---- */
+
+int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m,
+                               const char *stage, const char *code, const char *message)
+{
+    rd_kafka_headers_t *orig = NULL;
+    rd_kafka_headers_t *h = rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
+                                ? rd_kafka_headers_copy(orig)
+                                : rd_kafka_headers_new(8);
+    char num[32];
+    rd_kafka_header_add(h, "ruth.error.topic", -1, rd_kafka_topic_name(m->rkt), -1);
+    snprintf(num, sizeof num, "%" PRId32, m->partition);
+    rd_kafka_header_add(h, "ruth.error.partition", -1, num, -1);
+    snprintf(num, sizeof num, "%" PRId64, m->offset);
+    rd_kafka_header_add(h, "ruth.error.offset", -1, num, -1);
+    rd_kafka_header_add(h, "ruth.error.stage", -1, stage, -1);
+    rd_kafka_header_add(h, "ruth.error.code", -1, code, -1);
+    rd_kafka_header_add(h, "ruth.error.message", -1, message, -1);
+    if (!kc->dead_letters)
+        kc->dead_letters = kafka_acks_new();
+    rd_kafka_resp_err_t e;
+    do {
+        e = rd_kafka_producev(kc->producer, RD_KAFKA_V_TOPIC(kc->conf.dlq_topic),
+                              RD_KAFKA_V_KEY(m->key, m->key_len),
+                              RD_KAFKA_V_VALUE(m->payload, m->len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                              RD_KAFKA_V_OPAQUE(kafka_acks_hold(kc->dead_letters)),
+                              RD_KAFKA_V_END);
+        if (e)
+            kafka_acks_drop(kc->dead_letters);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(kc->producer, 10);
+    } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+    log_ctx ctx = kafka_consumer_msg_ctx(m);
+    if (e) {
+        rd_kafka_headers_destroy(h); /* not handed over on failure */
+        log_at(LOG_ERROR, &ctx, "cannot dead-letter: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    /* h now owned by the producer */
+    log_at(LOG_WARN, &ctx, "dead-lettered (%s/%s): %s", stage, code, message);
+    char labels[96];
+    snprintf(labels, sizeof labels, "reason=\"%s\"", code);
+    metric_inc(consumer__series(kc, "c", "dlq_total", "Messages dead-lettered, by reason.",
+                                labels));
+    return 0;
+}
+
+/* Unacknowledged dead letters mean the batch is offered again (the DLQ is
+ * at least once like every output); nothing is committed before they are
+ * acknowledged. */
+int kafka_consumer_settle_dead_letters(kafka_consumer *kc)
+{
+    if (!kc->dead_letters)
+        return 0;
+    int rc = kafka_acks_wait(kc->producer, kc->dead_letters, DEAD_LETTER_ACK_TIMEOUT_MS);
+    kc->dead_letters = NULL; /* released by kafka_acks_wait */
+    if (rc)
+        log_warn("dead letters of a batch were not acknowledged; the batch will be retried");
+    return rc;
+}
+
+/* ---- the run loop ---- */
+
+/* Commit the highest offset + 1 per partition of the batch, for the
+ * partitions still ours (one revoked while the batch waited belongs to
+ * another member now, whose commits we must not undo). */
+static void consumer__commit(kafka_consumer *kc, const intake *in)
+{
+    rd_kafka_topic_partition_list_t *mine = NULL;
+    if (in->n == 0 || rd_kafka_assignment(kc->consumer, &mine) || !mine)
+        return;
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < in->n; i++) {
+        rd_kafka_message_t *m = in->msgs[i];
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        if (!rd_kafka_topic_partition_list_find(mine, topic, m->partition))
+            continue;
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(offs, topic,
+                                                                           m->partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(offs, topic, m->partition);
+        if (m->offset + 1 > p->offset)
+            p->offset = m->offset + 1;
+    }
+    rd_kafka_topic_partition_list_destroy(mine);
+    if (offs->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(offs);
+        return;
+    }
+    /* Asynchronous while running (a lost commit only means a harmless
+     * redelivery, and it saves a broker round trip per batch); synchronous
+     * on the way out so a clean stop leaves nothing to redeliver. */
+    bool sync = shutdown_requested();
+    rd_kafka_resp_err_t e = rd_kafka_commit(kc->consumer, offs, sync ? 0 : 1);
+    if (e)
+        log_warn("offset commit failed (%s); the batch will be redelivered, which is harmless",
+                 rd_kafka_err2str(e));
+    if (kc->last_offsets) { /* keep the offsets of partitions this batch did not touch */
+        for (int i = 0; i < kc->last_offsets->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &kc->last_offsets->elems[i];
+            if (!rd_kafka_topic_partition_list_find(offs, p->topic, p->partition))
+                rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset =
+                    p->offset;
+        }
+        rd_kafka_topic_partition_list_destroy(kc->last_offsets);
+    }
+    kc->last_offsets = offs; /* re-committed synchronously on revoke and at shutdown */
+    consumer__lag_report(kc, false);
+}
+
+static void consumer__pause_all(kafka_consumer *kc, bool pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    kc->paused = pause; /* partitions assigned from now on follow it */
+    if (rd_kafka_assignment(kc->consumer, &parts) || !parts)
+        return;
+    if (pause)
+        rd_kafka_pause_partitions(kc->consumer, parts);
+    else
+        rd_kafka_resume_partitions(kc->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+static void consumer__hold(kafka_consumer *kc, rd_kafka_message_t *m)
+{
+    if (kc->nheld == kc->capheld) {
+        kc->capheld = kc->capheld ? 2 * kc->capheld : 64;
+        kc->held = xrealloc(kc->held, kc->capheld * sizeof *kc->held);
+    }
+    kc->held[kc->nheld++] = m;
+}
+
+/* Keep serving the group (rebalances, heartbeats) for `ms` while a batch
+ * waits; what is still delivered was fetched before its partition was
+ * paused, and is held for the next batch. */
+static void consumer__wait(kafka_consumer *kc, int ms)
+{
+    double until = mono_s() + ms / 1000.0;
+    while (mono_s() < until && !shutdown_requested()) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(kc->consumer, 50);
+        if (m && !m->err)
+            consumer__hold(kc, m);
+        else if (m)
+            rd_kafka_message_destroy(m);
+    }
+}
+
+/* Offer the batch to the client until it is DONE or shutdown is requested,
+ * pausing every partition and backing off between attempts. The batch's
+ * messages are destroyed on return. */
+static void consumer__process(kafka_consumer *kc, intake *in)
+{
+    kafka_consumer_batch b = {in->msgs, in->n, 0};
+    int backoff = BACKOFF_MIN_MS;
+    /* A first attempt is made even when shutdown is already requested: the
+     * batch in hand is finished, not abandoned. */
+    for (;; b.attempt++) {
+        double t0 = mono_s();
+        atomic_store(&kc->delivery_failures, 0);
+        kafka_consumer_verdict v = kc->conf.on_batch(kc->conf.arg, kc, &b);
+        if (v == KAFKA_CONSUMER_DONE && kafka_consumer_settle_dead_letters(kc) == 0) {
+            metric_observe(kc->m.batch_seconds, mono_s() - t0);
+            metric_observe(kc->m.batch_size, (double)in->n);
+            consumer__commit(kc, in); /* a failed commit only means redelivery */
+            break;
+        }
+        if (kc->dead_letters) { /* an attempt that gave up: its acks are not awaited */
+            kafka_acks_wait(kc->producer, kc->dead_letters, 0);
+            kc->dead_letters = NULL;
+        }
+        metric_inc(kc->m.retries);
+        if (shutdown_requested())
+            break;
+        if (!kc->paused)
+            consumer__pause_all(kc, true);
+        consumer__lag_report(kc, true); /* the backlog grows while we wait */
+        consumer__wait(kc, backoff);
+        if (shutdown_requested())
+            break;
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    if (kc->paused)
+        consumer__pause_all(kc, false);
+    if (kc->conf.on_end)
+        kc->conf.on_end(kc->conf.arg, kc);
+    for (size_t i = 0; i < in->n; i++)
+        rd_kafka_message_destroy(in->msgs[i]);
+    in->n = 0;
+}
+
+/* The next message: one held during a wait first, else from the consumer. */
+static rd_kafka_message_t *consumer__next(kafka_consumer *kc, int timeout_ms)
+{
+    if (!kc->nheld)
+        return rd_kafka_consumer_poll(kc->consumer, timeout_ms);
+    rd_kafka_message_t *m = kc->held[0];
+    memmove(kc->held, kc->held + 1, --kc->nheld * sizeof *kc->held);
+    return m;
+}
+
+/* Wait for the first message; then take what is already fetched, without
+ * waiting for more: a caught-up member processes small batches at once
+ * (low latency), one behind finds its queue full and processes large ones
+ * (throughput). */
+static void consumer__collect(kafka_consumer *kc, intake *in)
+{
+    double deadline = 0;
+    kc->filling = in;
+    while (in->n < in->cap && !shutdown_requested()) {
+        int timeout = 100;
+        if (in->n) {
+            if (mono_s() >= deadline)
+                break;
+            timeout = 0;
+        }
+        rd_kafka_message_t *m = consumer__next(kc, timeout);
+        if (!m)
+            break;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                log_ctx ctx = kafka_consumer_msg_ctx(m);
+                log_at(LOG_WARN, &ctx, "consumer: %s", rd_kafka_message_errstr(m));
+            }
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (in->n == 0)
+            deadline = mono_s() + kc->conf.batch_ms / 1000.0;
+        in->msgs[in->n++] = m;
+        metric_inc(kc->m.consumed);
+    }
+    kc->filling = NULL; /* handed over from here on: a revoke is handled by the commit */
+}
+
+int kafka_consumer_run(kafka_consumer *kc)
+{
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, kc->conf.topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(kc->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        log_error("cannot subscribe to %s: %s", kc->conf.topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    log_info("consuming %s in group %s (batches of up to %d messages / %d ms)", kc->conf.topic,
+             kc->conf.group, kc->conf.batch_max, kc->conf.batch_ms);
+    intake in = {xcalloc((size_t)kc->conf.batch_max, sizeof *in.msgs), 0,
+                 (size_t)kc->conf.batch_max};
+    double last_idle = 0;
+    while (!shutdown_requested()) {
+        consumer__collect(kc, &in);
+        if (in.n)
+            consumer__process(kc, &in);
+        rd_kafka_poll(kc->producer, 0);
+        double now = mono_s();
+        if (now - last_idle > kc->conf.idle_every_ms / 1000.0) {
+            if (atomic_load(&kc->commit_retry))
+                consumer__commit_last(kc, NULL);
+            if (kc->conf.on_idle)
+                kc->conf.on_idle(kc->conf.arg, kc);
+            last_idle = now;
+        }
+    }
+    for (size_t i = 0; i < in.n; i++)
+        rd_kafka_message_destroy(in.msgs[i]);
+    free(in.msgs);
+    for (size_t i = 0; i < kc->nheld; i++) /* not committed: redelivered after a restart */
+        rd_kafka_message_destroy(kc->held[i]);
+    kc->nheld = 0;
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+/* Bound the prefetch queue (per partition in this librdkafka: 100,000
+ * messages or 64 MB by default); it dominates a member's memory and buys
+ * nothing beyond a couple of batches. Heartbeat every second (default 3 s):
+ * a member joining or leaving is noticed by the others, and the group
+ * settles, that much sooner. */
+static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t errsz)
+{
+    const kafka_consumer_conf *c = &kc->conf;
+    rd_kafka_conf_t *conf = kafka_conf_new(c->bootstrap_servers, c->client_id, err, errsz);
+    if (!conf)
+        return NULL;
+    if (!kafka_conf_set(conf, "queued.max.messages.kbytes", "2048", err, errsz) ||
+        !kafka_conf_set(conf, "queued.min.messages", "5000", err, errsz) ||
+        !kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, errsz)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, consumer__on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf, consumer__on_commit);
+    rd_kafka_conf_set_opaque(conf, kc);
+    return kafka_group_member_new(conf, c->group, err, errsz); /* takes conf */
+}
+
+kafka_consumer *kafka_consumer_new(const kafka_consumer_conf *conf, char *errstr, size_t errsz)
+{
+    kafka_consumer *kc = xcalloc(1, sizeof *kc);
+    kc->conf = *conf;
+    if (kc->conf.idle_every_ms <= 0)
+        kc->conf.idle_every_ms = IDLE_EVERY_MS_DEFAULT;
+    if (kc->conf.batch_max < 1)
+        kc->conf.batch_max = 1;
+    consumer__metrics_init(kc);
+    rd_kafka_conf_t *pconf = kafka_conf_new(conf->bootstrap_servers, conf->client_id, errstr,
+                                            errsz);
+    if (!pconf)
+        goto failed;
+    rd_kafka_conf_set_dr_msg_cb(pconf, consumer__on_delivery);
+    rd_kafka_conf_set_opaque(pconf, kc);
+    kc->producer = kafka_producer_new(pconf, errstr, errsz); /* takes pconf */
+    if (!kc->producer)
+        goto failed;
+    kc->consumer = consumer__member_new(kc, errstr, errsz);
+    if (!kc->consumer)
+        goto failed;
+    return kc;
+failed:
+    kafka_consumer_destroy(kc);
+    return NULL;
+}
+
+void kafka_consumer_destroy(kafka_consumer *kc)
+{
+    if (!kc)
+        return;
+    if (kc->consumer) {
+        /* Closing revokes our partitions; the revoke callback commits the
+         * offsets of the last batches synchronously. */
+        rd_kafka_consumer_close(kc->consumer);
+        rd_kafka_destroy(kc->consumer);
+    }
+    if (kc->last_offsets)
+        rd_kafka_topic_partition_list_destroy(kc->last_offsets);
+    if (kc->revoked_offsets)
+        rd_kafka_topic_partition_list_destroy(kc->revoked_offsets);
+    if (kc->producer) {
+        if (kc->dead_letters)
+            kafka_acks_wait(kc->producer, kc->dead_letters, 0);
+        rd_kafka_flush(kc->producer, 5000);
+        rd_kafka_destroy(kc->producer);
+    }
+    for (size_t i = 0; i < kc->nheld; i++)
+        rd_kafka_message_destroy(kc->held[i]);
+    free(kc->held);
+    free(kc);
+}
+
+rd_kafka_t *kafka_consumer_producer(kafka_consumer *kc)
+{
+    return kc->producer;
+}
+
+int kafka_consumer_take_delivery_failures(kafka_consumer *kc)
+{
+    return atomic_exchange(&kc->delivery_failures, 0);
+}
+
+bool kafka_consumer_assigned_once(kafka_consumer *kc)
+{
+    return atomic_load(&kc->assigned_once);
+}
