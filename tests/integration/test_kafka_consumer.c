@@ -1,0 +1,242 @@
+/* test_kafka_consumer: the batch consumer library on its own, against the
+ * dev stack's real Kafka, with a client that is not ruth-worker.
+ *
+ * The client fails its first batches (RETRY), dead-letters the messages
+ * whose payload starts with "bad", and counts what it processed. What a
+ * user of the library relies on is checked from outside: every good message
+ * processed exactly once though batches were retried, every bad one on the
+ * DLQ byte for byte with the ruth.error.* headers, the group's committed
+ * offsets at the end of every partition, and a second member of the same
+ * group finding nothing left to do. */
+#include "itest.h"
+#include "kafka_consumer.h"
+#include "metrics.h"
+#include "shutdown.h"
+#include "testlib.h"
+
+#include <string.h>
+
+#define N_MSGS 600
+#define BAD_EVERY 50
+#define PARTITIONS 3
+
+typedef struct client {
+    int seen[N_MSGS];   /* DONE attempts that included message i */
+    int retries_left;   /* batches still to fail */
+    int processed_ok;   /* distinct good messages processed */
+    int batches;        /* on_batch calls */
+    int ends;           /* on_end calls */
+    double stop_at;     /* on_idle requests shutdown after this (0: never) */
+} client;
+
+static int msg_index(const rd_kafka_message_t *m)
+{
+    char buf[32];
+    size_t n = m->len < sizeof buf - 1 ? m->len : sizeof buf - 1;
+    memcpy(buf, m->payload, n);
+    buf[n] = 0;
+    const char *dash = strchr(buf, '-');
+    return dash ? atoi(dash + 1) : -1;
+}
+
+static kafka_consumer_verdict on_batch(void *arg, kafka_consumer *kc,
+                                       const kafka_consumer_batch *b)
+{
+    client *c = arg;
+    c->batches++;
+    if (c->retries_left > 0) {
+        c->retries_left--;
+        return KAFKA_CONSUMER_RETRY; /* as if the database were down */
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const rd_kafka_message_t *m = b->msgs[i];
+        int idx = msg_index(m);
+        if (m->len >= 3 && memcmp(m->payload, "bad", 3) == 0) {
+            if (kafka_consumer_dead_letter(kc, m, "decode", "TEST_BAD", "a bad test payload"))
+                return KAFKA_CONSUMER_RETRY;
+            continue;
+        }
+        if (idx >= 0 && idx < N_MSGS && c->seen[idx]++ == 0)
+            c->processed_ok++;
+    }
+    if (kafka_consumer_settle_dead_letters(kc))
+        return KAFKA_CONSUMER_RETRY;
+    if (c->processed_ok == N_MSGS - N_MSGS / BAD_EVERY)
+        shutdown_request();
+    return KAFKA_CONSUMER_DONE;
+}
+
+static void on_end(void *arg, kafka_consumer *kc)
+{
+    (void)kc;
+    ((client *)arg)->ends++;
+}
+
+static void on_idle(void *arg, kafka_consumer *kc)
+{
+    (void)kc;
+    client *c = arg;
+    if (c->stop_at > 0 && itest_now() > c->stop_at)
+        shutdown_request();
+}
+
+static int run_member(client *c, metrics *reg, const char *group)
+{
+    kafka_consumer_conf conf = {
+        .bootstrap_servers = getenv("KAFKA_BOOTSTRAP_SERVERS"),
+        .client_id = "ruth-test",
+        .group = group,
+        .topic = getenv("RUTH_TOPIC_INFERENCE"),
+        .dlq_topic = getenv("RUTH_TOPIC_DLQ"),
+        .batch_max = 100,
+        .batch_ms = 20,
+        .reg = reg,
+        .metric_prefix = "ruth_test",
+        .on_batch = on_batch,
+        .on_end = on_end,
+        .on_idle = on_idle,
+        .idle_every_ms = 200,
+        .arg = c,
+    };
+    char err[512];
+    kafka_consumer *kc = kafka_consumer_new(&conf, err, sizeof err);
+    if (!kc) {
+        fprintf(stderr, "kafka_consumer_new: %s\n", err);
+        return -1;
+    }
+    shutdown_install();
+    int rc = kafka_consumer_run(kc);
+    kafka_consumer_destroy(kc);
+    return rc;
+}
+
+typedef struct dlq_seen {
+    int n, headers_ok, bytes_ok;
+} dlq_seen;
+
+static bool header_is(const rd_kafka_message_t *m, const char *name, const char *want)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t len;
+    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &len))
+        return false;
+    return len == strlen(want) && memcmp(v, want, len) == 0;
+}
+
+static void on_dlq(const rd_kafka_message_t *m, void *arg)
+{
+    dlq_seen *d = arg;
+    d->n++;
+    int idx = msg_index(m);
+    char want[32];
+    snprintf(want, sizeof want, "bad-%d", idx);
+    if (m->len == strlen(want) && memcmp(m->payload, want, m->len) == 0)
+        d->bytes_ok++;
+    if (header_is(m, "ruth.error.code", "TEST_BAD") &&
+        header_is(m, "ruth.error.stage", "decode") &&
+        header_is(m, "ruth.error.topic", getenv("RUTH_TOPIC_INFERENCE")) &&
+        header_is(m, "origin", "test"))
+        d->headers_ok++;
+}
+
+/* Sum over partitions of (high watermark - committed offset) for `group`. */
+static long long group_lag(const char *group)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err,
+                      sizeof err);
+    rd_kafka_conf_set(conf, "group.id", group, err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(PARTITIONS);
+    for (int p = 0; p < PARTITIONS; p++)
+        rd_kafka_topic_partition_list_add(parts, getenv("RUTH_TOPIC_INFERENCE"), p);
+    long long lag = -1;
+    if (rd_kafka_committed(c, parts, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        lag = 0;
+        for (int p = 0; p < PARTITIONS; p++) {
+            int64_t lo, hi;
+            rd_kafka_query_watermark_offsets(c, parts->elems[p].topic, p, &lo, &hi, 5000);
+            lag += hi - (parts->elems[p].offset < 0 ? 0 : parts->elems[p].offset);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_destroy(c);
+    return lag;
+}
+
+static double metric_named(metrics *reg, const char *name)
+{
+    size_t len;
+    char *text = metrics_render(reg, &len);
+    double v = -1;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strncmp(line, name, strlen(name)) == 0 && line[strlen(name)] == ' ')
+            v = atof(line + strlen(name) + 1);
+    free(text);
+    return v;
+}
+
+static void test_retries_dead_letters_and_commits(void)
+{
+    rd_kafka_t *p = itest_producer();
+    const char *topic = getenv("RUTH_TOPIC_INFERENCE");
+    for (int i = 0; i < N_MSGS; i++) {
+        char key[16], val[32];
+        snprintf(key, sizeof key, "cam-%d", i % 7);
+        snprintf(val, sizeof val, "%s-%d", i % BAD_EVERY == 0 ? "bad" : "ok", i);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+        rd_kafka_header_add(h, "origin", -1, "test", -1);
+        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE(val, strlen(val)),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                          RD_KAFKA_V_END);
+    }
+    CHECK(rd_kafka_flush(p, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(p);
+
+    char group[160];
+    snprintf(group, sizeof group, "%s.lib", getenv("RUTH_WORKER_GROUP"));
+    static client c;
+    c.retries_left = 2;
+    c.stop_at = itest_now() + 60; /* a bound, never reached when all is well */
+    metrics *reg = metrics_new();
+    CHECK(run_member(&c, reg, group) == 0);
+
+    CHECK_EQ_INT(c.processed_ok, N_MSGS - N_MSGS / BAD_EVERY);
+    int twice = 0;
+    for (int i = 0; i < N_MSGS; i++)
+        twice += c.seen[i] > 1;
+    CHECK_EQ_INT(twice, 0);
+    CHECK(c.batches > 2);
+    CHECK_EQ_INT(c.ends, c.batches - 2); /* one end per batch, after its last attempt */
+    CHECK(metric_named(reg, "ruth_test_batch_retries_total") >= 2);
+    CHECK_EQ_INT((long long)metric_named(reg, "ruth_test_messages_consumed_total"), N_MSGS);
+    metrics_destroy(reg);
+
+    dlq_seen d = {0};
+    itest_consume(getenv("RUTH_TOPIC_DLQ"), 3, on_dlq, &d);
+    CHECK_EQ_INT(d.n, N_MSGS / BAD_EVERY);
+    CHECK_EQ_INT(d.bytes_ok, N_MSGS / BAD_EVERY);
+    CHECK_EQ_INT(d.headers_ok, N_MSGS / BAD_EVERY);
+
+    CHECK_EQ_INT(group_lag(group), 0);
+
+    /* A new member of the same group has nothing left to do. */
+    static client again;
+    again.stop_at = itest_now() + 12;
+    reg = metrics_new();
+    CHECK(run_member(&again, reg, group) == 0);
+    CHECK_EQ_INT(again.batches, 0);
+    metrics_destroy(reg);
+}
+
+int main(void)
+{
+    log_init("test_kafka_consumer", LOG_WARN, true);
+    itest_setup("kcons", PARTITIONS);
+    TEST_RUN(test_retries_dead_letters_and_commits);
+    itest_teardown();
+    return TEST_EXIT();
+}
