@@ -156,7 +156,7 @@ def functions(code):
             first -= 1
         if first == idx:
             continue
-        sig = " ".join(lines[first:idx])
+        sig = re.sub(r"__attribute__\s*\(\(.*?\)\)", " ", " ".join(lines[first:idx]))
         names = [m for m in re.findall(r"([A-Za-z_]\w*)\s*\(", sig) if m not in NOT_NAMES]
         if not names:
             continue

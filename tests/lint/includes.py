@@ -109,7 +109,7 @@ class Tree:
                 for name in sorted(self.idents[h] & self.idents[f]):
                     for b in sorted(self.defined_in.get(name, ())):
                         if b != a:
-                            deps[(a, b)].append("%s calls %s(), declared in %s" % (f, name, h))
+                            deps[(a, b)].append("%s uses %s(), declared in %s" % (f, name, h))
         return deps
 
 

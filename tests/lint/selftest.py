@@ -32,7 +32,7 @@ CASES = [
         "cycle: a -> b -> a",
         "a -> b: common/a.c includes common/b.h",
         "cycle: auth -> params -> http -> auth",
-        "http -> auth: api/http.c calls auth_check(), declared in api/api.h",
+        "http -> auth: api/http.c uses auth_check(), declared in api/api.h",
     ]),
     ("includes", [], "good", 0, ["no cycle"]),
     ("structure", LIMITS, "bad", 1, [
