@@ -1,8 +1,8 @@
 /* kafka_consumer.c - the batch consumer (see kafka_consumer.h for what it
- * promises). Three parts: the librdkafka callbacks (rebalance, commit,
- * delivery), dead letters, and the run loop (collect, process with retry,
- * commit, idle housekeeping). */
-#include "kafka_consumer.h"
+ * promises): the run loop (collect, process with retry, idle
+ * housekeeping), dead letters, life cycle. Rebalances, commits and lag are
+ * in kafka_consumer_offsets.c. */
+#include "kafka_consumer_internal.h"
 
 #include "kafka.h"
 #include "log.h"
@@ -20,41 +20,6 @@
 #define BACKOFF_MAX_MS 5000
 #define DEAD_LETTER_ACK_TIMEOUT_MS 10000
 #define IDLE_EVERY_MS_DEFAULT 2000
-
-/* The messages being collected for the next batch. */
-typedef struct intake {
-    rd_kafka_message_t **msgs;
-    size_t n, cap;
-} intake;
-
-struct kafka_consumer {
-    kafka_consumer_conf conf;
-    rd_kafka_t *consumer;
-    rd_kafka_t *producer;
-    struct {
-        metric *consumed, *rebalances, *retries, *batch_size, *batch_seconds;
-    } m;
-    atomic_int delivery_failures; /* untracked messages whose delivery failed */
-    atomic_bool assigned_once;    /* read by /ready on the HTTP thread */
-    atomic_bool commit_retry;     /* an asynchronous commit failed */
-    rd_kafka_topic_partition_list_t *last_offsets; /* committed so far, per partition */
-    /* Where this member had got to on partitions revoked from it. When one
-     * comes back and the group's committed offset is behind (the commit in
-     * the revoke can fail while the group is rebalancing), consuming
-     * resumes from here instead of redelivering what is already durable. */
-    rd_kafka_topic_partition_list_t *revoked_offsets;
-    kafka_acks *dead_letters;                      /* this attempt's, NULL when none */
-    /* While a batch waits for a retry every partition is paused, including
-     * ones assigned meanwhile; a message that still arrives is held here
-     * for the next batch, never dropped. */
-    bool paused;
-    rd_kafka_message_t **held;
-    size_t nheld, capheld;
-    /* The batch being filled (not handed to the callback yet), NULL
-     * otherwise: a revoked partition's messages are taken out of it, as the
-     * next owner reads them again from the committed offset. */
-    intake *filling;
-};
 
 static double mono_s(void)
 {
@@ -76,7 +41,7 @@ log_ctx kafka_consumer_msg_ctx(const rd_kafka_message_t *m)
 
 /* ---- metrics ---- */
 
-static metric *consumer__series(kafka_consumer *kc, const char *kind, const char *suffix,
+metric *kafka_consumer__series(kafka_consumer *kc, const char *kind, const char *suffix,
                                 const char *help, const char *labels)
 {
     char name[128];
@@ -89,11 +54,11 @@ static metric *consumer__series(kafka_consumer *kc, const char *kind, const char
 static void consumer__metrics_init(kafka_consumer *kc)
 {
     char name[128];
-    kc->m.consumed = consumer__series(kc, "c", "messages_consumed_total",
+    kc->m.consumed = kafka_consumer__series(kc, "c", "messages_consumed_total",
                                       "Messages read from Kafka.", NULL);
-    kc->m.rebalances = consumer__series(kc, "c", "rebalances_total",
+    kc->m.rebalances = kafka_consumer__series(kc, "c", "rebalances_total",
                                         "Consumer group rebalances (assign and revoke).", NULL);
-    kc->m.retries = consumer__series(kc, "c", "batch_retries_total",
+    kc->m.retries = kafka_consumer__series(kc, "c", "batch_retries_total",
                                      "Batch attempts that had to be retried.", NULL);
     static const double sizes[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000};
     snprintf(name, sizeof name, "%s_batch_size", kc->conf.metric_prefix);
@@ -103,42 +68,6 @@ static void consumer__metrics_init(kafka_consumer *kc)
     kc->m.batch_seconds =
         metrics_histogram(kc->conf.reg, name, "Time to make one batch's effects durable.", NULL,
                           metrics_latency_buckets, metrics_latency_nbuckets);
-}
-
-static void consumer__lag_set(kafka_consumer *kc, const char *topic, int32_t partition,
-                              double lag)
-{
-    char labels[300];
-    snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"%d\"", topic, partition);
-    metric_set(consumer__series(kc, "g", "consumer_lag",
-                                "Messages behind the high watermark per assigned partition, from "
-                                "the last committed offset (0 once the partition moved away).",
-                                labels),
-               lag);
-}
-
-/* Lag of every partition with a committed offset: last_offsets holds
- * exactly those still assigned (consumer__commit adds only assigned ones, a
- * revoke removes them), so no assignment lookup per batch. `query` asks
- * the broker for the high watermark (paused partitions are not fetched, so
- * the cached one stands still during an outage). */
-static void consumer__lag_report(kafka_consumer *kc, bool query)
-{
-    if (!kc->last_offsets)
-        return;
-    for (int i = 0; i < kc->last_offsets->cnt; i++) {
-        const rd_kafka_topic_partition_t *c = &kc->last_offsets->elems[i];
-        int64_t lo, hi = -1;
-        if (c->offset < 0)
-            continue;
-        if (query)
-            rd_kafka_query_watermark_offsets(kc->consumer, c->topic, c->partition, &lo, &hi,
-                                             500);
-        else
-            rd_kafka_get_watermark_offsets(kc->consumer, c->topic, c->partition, &lo, &hi);
-        if (hi >= 0)
-            consumer__lag_set(kc, c->topic, c->partition, (double)(hi - c->offset));
-    }
 }
 
 /* ---- librdkafka callbacks ---- */
@@ -154,151 +83,6 @@ static void consumer__on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, v
         log_ctx ctx = kafka_consumer_msg_ctx(m);
         log_at(LOG_ERROR, &ctx, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
                rd_kafka_err2str(m->err));
-    }
-}
-
-/* Asynchronous commits that fail (typically REBALANCE_IN_PROGRESS) are
- * retried between batches; until one succeeds the offsets stay behind,
- * which only means redelivery. */
-static void consumer__on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                                rd_kafka_topic_partition_list_t *offsets, void *opaque)
-{
-    (void)rk, (void)offsets;
-    kafka_consumer *kc = opaque;
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        log_warn("offset commit failed: %s; retrying", rd_kafka_err2str(err));
-        atomic_store(&kc->commit_retry, true);
-    }
-}
-
-/* Commit, synchronously, the offsets committed so far of the partitions in
- * `only` (all when NULL) that are still assigned to us. */
-static void consumer__commit_last(kafka_consumer *kc, const rd_kafka_topic_partition_list_t *only)
-{
-    if (!kc->last_offsets)
-        return;
-    rd_kafka_topic_partition_list_t *mine = NULL;
-    if (rd_kafka_assignment(kc->consumer, &mine) || !mine)
-        return;
-    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
-    for (int i = 0; i < kc->last_offsets->cnt; i++) {
-        const rd_kafka_topic_partition_t *p = &kc->last_offsets->elems[i];
-        if (!rd_kafka_topic_partition_list_find(mine, p->topic, p->partition))
-            continue;
-        if (only && !rd_kafka_topic_partition_list_find(only, p->topic, p->partition))
-            continue;
-        rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset = p->offset;
-    }
-    if (offs->cnt) {
-        rd_kafka_resp_err_t e = rd_kafka_commit(kc->consumer, offs, 0);
-        if (e)
-            log_warn("offset commit failed: %s", rd_kafka_err2str(e));
-        else
-            atomic_store(&kc->commit_retry, false);
-    }
-    rd_kafka_topic_partition_list_destroy(offs);
-    rd_kafka_topic_partition_list_destroy(mine);
-}
-
-/* Messages of `parts` leave `msgs` (destroyed, order kept). */
-static size_t consumer__drop_partitions(rd_kafka_message_t **msgs, size_t n,
-                                        const rd_kafka_topic_partition_list_t *parts)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(msgs[i]->rkt),
-                                               msgs[i]->partition))
-            rd_kafka_message_destroy(msgs[i]);
-        else
-            msgs[kept++] = msgs[i];
-    }
-    return kept;
-}
-
-/* Partitions of `parts` this member processed before they were revoked
- * start from max(committed offset, where we had got to): everything before
- * ours is durable, so nothing is skipped, and a failed revoke-time commit
- * does not turn into redelivery. */
-static void consumer__resume_positions(kafka_consumer *kc, rd_kafka_topic_partition_list_t *parts)
-{
-    if (!kc->revoked_offsets || kc->revoked_offsets->cnt == 0)
-        return;
-    rd_kafka_topic_partition_list_t *back = rd_kafka_topic_partition_list_new(parts->cnt);
-    for (int i = 0; i < parts->cnt; i++)
-        if (rd_kafka_topic_partition_list_find(kc->revoked_offsets, parts->elems[i].topic,
-                                               parts->elems[i].partition))
-            rd_kafka_topic_partition_list_add(back, parts->elems[i].topic,
-                                              parts->elems[i].partition);
-    if (back->cnt && rd_kafka_committed(kc->consumer, back, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < back->cnt; i++) {
-            const rd_kafka_topic_partition_t *c = &back->elems[i];
-            const rd_kafka_topic_partition_t *ours =
-                rd_kafka_topic_partition_list_find(kc->revoked_offsets, c->topic, c->partition);
-            if (c->err || c->offset >= ours->offset)
-                continue;
-            rd_kafka_topic_partition_list_find(parts, c->topic, c->partition)->offset =
-                ours->offset;
-            log_info("partition %s/%d resumes at offset %" PRId64
-                     " (committed %" PRId64 "): its commit was lost in the rebalance",
-                     c->topic, c->partition, ours->offset, c->offset);
-        }
-    }
-    for (int i = 0; i < back->cnt; i++)
-        rd_kafka_topic_partition_list_del(kc->revoked_offsets, back->elems[i].topic,
-                                          back->elems[i].partition);
-    rd_kafka_topic_partition_list_destroy(back);
-}
-
-static void consumer__on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                                   rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-    kafka_consumer *kc = opaque;
-    metric_inc(kc->m.rebalances);
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        log_info("assigned %d partition(s)", parts->cnt);
-        consumer__resume_positions(kc, parts);
-        rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
-        if (e) {
-            log_error("incremental assign failed: %s", rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-        } else if (kc->paused) {
-            rd_kafka_pause_partitions(rk, parts); /* the batch is still waiting */
-        }
-        atomic_store(&kc->assigned_once, true);
-        return;
-    }
-    /* Make what we committed for these partitions durable before handing
-     * them over (an asynchronous commit may still be in flight). A batch in
-     * progress is redelivered to the new owner, where the client's
-     * idempotency makes it harmless. A revoked partition's messages not
-     * handed to the callback yet are not ours to process: the next owner
-     * (perhaps this member again) reads them from the committed offset. */
-    log_info("revoked %d partition(s)", parts->cnt);
-    consumer__commit_last(kc, parts);
-    if (kc->filling)
-        kc->filling->n = consumer__drop_partitions(kc->filling->msgs, kc->filling->n, parts);
-    kc->nheld = consumer__drop_partitions(kc->held, kc->nheld, parts);
-    for (int i = 0; i < parts->cnt; i++) {
-        const rd_kafka_topic_partition_t *p = &parts->elems[i];
-        consumer__lag_set(kc, p->topic, p->partition, 0);
-        rd_kafka_topic_partition_t *ours =
-            kc->last_offsets
-                ? rd_kafka_topic_partition_list_find(kc->last_offsets, p->topic, p->partition)
-                : NULL;
-        if (!ours)
-            continue;
-        if (!kc->revoked_offsets)
-            kc->revoked_offsets = rd_kafka_topic_partition_list_new(8);
-        rd_kafka_topic_partition_list_del(kc->revoked_offsets, p->topic, p->partition);
-        rd_kafka_topic_partition_list_add(kc->revoked_offsets, p->topic, p->partition)->offset =
-            ours->offset;
-        /* the next owner's progress, not ours, from now on */
-        rd_kafka_topic_partition_list_del(kc->last_offsets, p->topic, p->partition);
-    }
-    rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
-    if (e) {
-        log_error("incremental unassign failed: %s", rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
     }
 }
 
@@ -345,7 +129,7 @@ int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m,
     log_at(LOG_WARN, &ctx, "dead-lettered (%s/%s): %s", stage, code, message);
     char labels[96];
     snprintf(labels, sizeof labels, "reason=\"%s\"", code);
-    metric_inc(consumer__series(kc, "c", "dlq_total", "Messages dead-lettered, by reason.",
+    metric_inc(kafka_consumer__series(kc, "c", "dlq_total", "Messages dead-lettered, by reason.",
                                 labels));
     return 0;
 }
@@ -365,53 +149,6 @@ int kafka_consumer_settle_dead_letters(kafka_consumer *kc)
 }
 
 /* ---- the run loop ---- */
-
-/* Commit the highest offset + 1 per partition of the batch, for the
- * partitions still ours (one revoked while the batch waited belongs to
- * another member now, whose commits we must not undo). */
-static void consumer__commit(kafka_consumer *kc, const intake *in)
-{
-    rd_kafka_topic_partition_list_t *mine = NULL;
-    if (in->n == 0 || rd_kafka_assignment(kc->consumer, &mine) || !mine)
-        return;
-    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
-    for (size_t i = 0; i < in->n; i++) {
-        rd_kafka_message_t *m = in->msgs[i];
-        const char *topic = rd_kafka_topic_name(m->rkt);
-        if (!rd_kafka_topic_partition_list_find(mine, topic, m->partition))
-            continue;
-        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(offs, topic,
-                                                                           m->partition);
-        if (!p)
-            p = rd_kafka_topic_partition_list_add(offs, topic, m->partition);
-        if (m->offset + 1 > p->offset)
-            p->offset = m->offset + 1;
-    }
-    rd_kafka_topic_partition_list_destroy(mine);
-    if (offs->cnt == 0) {
-        rd_kafka_topic_partition_list_destroy(offs);
-        return;
-    }
-    /* Asynchronous while running (a lost commit only means a harmless
-     * redelivery, and it saves a broker round trip per batch); synchronous
-     * on the way out so a clean stop leaves nothing to redeliver. */
-    bool sync = shutdown_requested();
-    rd_kafka_resp_err_t e = rd_kafka_commit(kc->consumer, offs, sync ? 0 : 1);
-    if (e)
-        log_warn("offset commit failed (%s); the batch will be redelivered, which is harmless",
-                 rd_kafka_err2str(e));
-    if (kc->last_offsets) { /* keep the offsets of partitions this batch did not touch */
-        for (int i = 0; i < kc->last_offsets->cnt; i++) {
-            const rd_kafka_topic_partition_t *p = &kc->last_offsets->elems[i];
-            if (!rd_kafka_topic_partition_list_find(offs, p->topic, p->partition))
-                rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset =
-                    p->offset;
-        }
-        rd_kafka_topic_partition_list_destroy(kc->last_offsets);
-    }
-    kc->last_offsets = offs; /* re-committed synchronously on revoke and at shutdown */
-    consumer__lag_report(kc, false);
-}
 
 static void consumer__pause_all(kafka_consumer *kc, bool pause)
 {
@@ -466,7 +203,7 @@ static void consumer__process(kafka_consumer *kc, intake *in)
         if (v == KAFKA_CONSUMER_DONE && kafka_consumer_settle_dead_letters(kc) == 0) {
             metric_observe(kc->m.batch_seconds, mono_s() - t0);
             metric_observe(kc->m.batch_size, (double)in->n);
-            consumer__commit(kc, in); /* a failed commit only means redelivery */
+            kafka_consumer__commit(kc, in); /* a failed commit only means redelivery */
             break;
         }
         if (kc->dead_letters) { /* an attempt that gave up: its acks are not awaited */
@@ -478,7 +215,7 @@ static void consumer__process(kafka_consumer *kc, intake *in)
             break;
         if (!kc->paused)
             consumer__pause_all(kc, true);
-        consumer__lag_report(kc, true); /* the backlog grows while we wait */
+        kafka_consumer__lag_report(kc, true); /* the backlog grows while we wait */
         consumer__wait(kc, backoff);
         if (shutdown_requested())
             break;
@@ -560,7 +297,7 @@ int kafka_consumer_run(kafka_consumer *kc)
         double now = mono_s();
         if (now - last_idle > kc->conf.idle_every_ms / 1000.0) {
             if (atomic_load(&kc->commit_retry))
-                consumer__commit_last(kc, NULL);
+                kafka_consumer__commit_last(kc, NULL);
             if (kc->conf.on_idle)
                 kc->conf.on_idle(kc->conf.arg, kc);
             last_idle = now;
@@ -594,8 +331,8 @@ static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t er
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    rd_kafka_conf_set_rebalance_cb(conf, consumer__on_rebalance);
-    rd_kafka_conf_set_offset_commit_cb(conf, consumer__on_commit);
+    rd_kafka_conf_set_rebalance_cb(conf, kafka_consumer__on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf, kafka_consumer__on_commit);
     rd_kafka_conf_set_opaque(conf, kc);
     return kafka_group_member_new(conf, c->group, err, errsz); /* takes conf */
 }

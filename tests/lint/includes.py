@@ -7,6 +7,9 @@ programs have no header). Module A depends on module B when a file of A
 `#include "..."`s a file of B, so a module-level cycle is caught even when no
 header includes another (a.c includes b.h, b.c includes a.h).
 
+Files sharing a module's m_internal.h (m_x.c including m_internal.h) are
+that module, split over several files: their mutual use is not a cycle.
+
 A header without a .c of the same name (api/api.h, common/codec_internal.h,
 consumers/worker/worker.h) is a shared header, not a module: it declares the
 functions of several .c files. Including it counts as
@@ -41,8 +44,31 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.MULTILINE)
 IDENT = re.compile(r"[A-Za-z_]\w*")
 
 
+# Files that belong to a module split over several files: {path: (folder, m)}
+# for m_internal.h and every m_*.c / m_*.h that includes it.
+FAMILY = {}
+
+
+def find_families(files, text):
+    FAMILY.clear()
+    internal = {f for f in files if f.endswith("_internal.h")}
+    for h in internal:
+        d, name = os.path.split(h)
+        m = name[: -len("_internal.h")]
+        FAMILY[h] = (d, m)
+        for f in files:
+            fd, fname = os.path.split(f)
+            if fd == d and fname.startswith(m + "_") and re.search(
+                    r'#\s*include\s*"%s"' % re.escape(name), text[f]):
+                FAMILY[f] = (d, m)
+
+
 def module_of(rel):
-    """(folder, stem) of a file: the module it belongs to if paired."""
+    """(folder, stem) of a file: the module it belongs to if paired. A
+    module may be split over files that share its m_internal.h (codec.c,
+    codec_resolve.c, ... with codec_internal.h): they are one module."""
+    if rel in FAMILY:
+        return FAMILY[rel]
     d, name = os.path.split(rel)
     return (d, os.path.splitext(name)[0])
 
@@ -52,6 +78,7 @@ class Tree:
         self.files = csource.source_files(root)
         self.text = {f: csource.read(root, f) for f in self.files}
         self.code = {f: csource.strip(t)[0] for f, t in self.text.items()}
+        find_families(self.files, self.text)
         present = set(self.files)
         # Modules: every .c, and every .h with a .c of the same name beside it.
         self.modules = sorted(set(module_of(f) for f in self.files if f.endswith(".c")))

@@ -1,0 +1,66 @@
+/* kafka_consumer_internal.h - what the files of the batch consumer share:
+ * the consumer's struct and the cross-file helpers (double underscore).
+ * Only kafka_consumer*.c include it; clients use kafka_consumer.h. */
+#ifndef RUTH_KAFKA_CONSUMER_INTERNAL_H
+#define RUTH_KAFKA_CONSUMER_INTERNAL_H
+
+#include "kafka_consumer.h"
+#include "kafka.h"
+
+#include <stdatomic.h>
+
+/* The messages being collected for the next batch. */
+typedef struct intake {
+    rd_kafka_message_t **msgs;
+    size_t n, cap;
+} intake;
+
+struct kafka_consumer {
+    kafka_consumer_conf conf;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    struct {
+        metric *consumed, *rebalances, *retries, *batch_size, *batch_seconds;
+    } m;
+    atomic_int delivery_failures; /* untracked messages whose delivery failed */
+    atomic_bool assigned_once;    /* read by /ready on the HTTP thread */
+    atomic_bool commit_retry;     /* an asynchronous commit failed */
+    rd_kafka_topic_partition_list_t *last_offsets; /* committed so far, per partition */
+    /* Where this member had got to on partitions revoked from it. When one
+     * comes back and the group's committed offset is behind (the commit in
+     * the revoke can fail while the group is rebalancing), consuming
+     * resumes from here instead of redelivering what is already durable. */
+    rd_kafka_topic_partition_list_t *revoked_offsets;
+    kafka_acks *dead_letters;                      /* this attempt's, NULL when none */
+    /* While a batch waits for a retry every partition is paused, including
+     * ones assigned meanwhile; a message that still arrives is held here
+     * for the next batch, never dropped. */
+    bool paused;
+    rd_kafka_message_t **held;
+    size_t nheld, capheld;
+    /* The batch being filled (not handed to the callback yet), NULL
+     * otherwise: a revoked partition's messages are taken out of it, as the
+     * next owner reads them again from the committed offset. */
+    intake *filling;
+};
+
+/* kafka_consumer.c */
+/* The series `<prefix>_<suffix>{labels}`: kind "c" a counter, else a gauge. */
+metric *kafka_consumer__series(kafka_consumer *kc, const char *kind, const char *suffix,
+                               const char *help, const char *labels);
+
+/* kafka_consumer_offsets.c: rebalances, commits, lag. */
+void kafka_consumer__on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t *parts, void *opaque);
+void kafka_consumer__on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t *offsets, void *opaque);
+/* Commit, synchronously, the offsets committed so far of the partitions in
+ * `only` (all when NULL) that are still assigned. */
+void kafka_consumer__commit_last(kafka_consumer *kc, const rd_kafka_topic_partition_list_t *only);
+/* Commit the batch `in` (after DONE): see kafka_consumer_offsets.c. */
+void kafka_consumer__commit(kafka_consumer *kc, const intake *in);
+/* Consumer-lag gauges of the partitions with a committed offset; `query`
+ * asks the broker for the high watermark. */
+void kafka_consumer__lag_report(kafka_consumer *kc, bool query);
+
+#endif
