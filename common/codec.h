@@ -19,6 +19,8 @@
 #define RUTH_CODEC_H
 
 #include "buf.h"
+#include "codec_arena.h"
+#include "codec_error.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,35 +33,6 @@ typedef enum {
     CODEC_FMT_CONFLUENT,         /* Avro with the Confluent wire header */
     CODEC_FMT_JSON,              /* JSON object */
 } codec_format;
-
-typedef enum {
-    CODEC_OK = 0,
-    CODEC_E_BAD_FRAMING,         /* no known framing: empty, wrong magic, truncated header */
-    CODEC_E_UNKNOWN_SCHEMA_ID,   /* registry says the id does not exist, or no registry set */
-    CODEC_E_UNKNOWN_FINGERPRINT, /* single-object fingerprint matches no bundled schema */
-    CODEC_E_REGISTRY_UNAVAILABLE, /* transient: registry unreachable or 5xx; retry, don't DLQ */
-    CODEC_E_INCOMPATIBLE_SCHEMA, /* writer schema cannot be resolved against ours */
-    CODEC_E_AVRO_DECODE,         /* truncated or corrupt Avro body, trailing bytes */
-    CODEC_E_JSON_SYNTAX,         /* not parseable JSON, or not an object */
-    CODEC_E_JSON_TOO_DEEP,       /* nesting beyond CODEC_JSON_MAX_DEPTH */
-    CODEC_E_MISSING_FIELD,       /* a required field is absent or null */
-    CODEC_E_WRONG_TYPE,          /* a field has the wrong JSON/Avro type */
-    CODEC_E_INVALID_VALUE,       /* NaN, out of range, negative box, bad UUID or timestamp... */
-    CODEC_E_INVALID_UTF8,        /* a string is not valid UTF-8 */
-    CODEC_E_TOO_LARGE,           /* payload, string or array over its limit */
-    CODEC_E_CLOCK_SKEW,          /* timestamp too far from now (codec_check_skew) */
-} codec_errcode;
-
-typedef struct codec_error {
-    codec_errcode code;
-    char message[256]; /* human-readable, names the field: "bounding_boxes[2].width is negative" */
-} codec_error;
-
-/* Stable upper-case name of a code, e.g. "MISSING_FIELD" (the DLQ reason). */
-const char *codec_errcode_name(codec_errcode code);
-/* true for failures that a retry may cure (registry unavailable): such a
- * message must not be dead-lettered. */
-bool codec_error_is_transient(codec_errcode code);
 
 /* Limits applied while decoding (hostile input must not allocate unbounded). */
 #define CODEC_JSON_MAX_DEPTH 32
@@ -211,9 +184,8 @@ int codec_encode_evidence_request(codec *c, codec_format fmt, const evidence_req
  * caller releases with codec_arena_free() when done with *out. */
 int codec_decode_evidence_request(codec *c, const void *data, size_t len,
                                   evidence_request_msg *out, void **arena, codec_error *err);
-int codec_decode_violation_change(codec *c, const void *data, size_t len,
-                                  violation_change_msg *out, void **arena, codec_error *err);
-void codec_arena_free(void *arena); /* accepts NULL */
+int codec_decode_violation_change(codec *c, const void *data, size_t len, violation_change_msg *out,
+                                  void **arena, codec_error *err);
 
 /* Register the bundled InferenceResult schema under `subject` with the
  * registry and return its id (producers using Confluent framing). */
@@ -225,7 +197,8 @@ int codec_register_inference_schema(codec *c, const char *subject, int32_t *sche
 const char *codec_schema_json(const codec *c, const char *name, uint64_t *fingerprint);
 
 /* Text checks shared with the REST API. */
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+/* Same as text_utf8_valid() (text.h), which new code should call; kept for
+ * the API until it is folded. */
 bool codec_utf8_valid(const char *s, size_t n);
 /* ISO 8601 date-time with a zone ("Z", +hh:mm or +hhmm) -> microseconds since the epoch. */
 bool codec_parse_iso8601(const char *s, int64_t *us);

@@ -1,31 +1,108 @@
-/* codec_internal.h - shared between the codec's source files only. */
+/* codec_internal.h - declarations shared between the codec's source files
+ * only (codec.c, codec_validate.c, codec_avro_read.c, codec_avro_write.c,
+ * codec_resolve.c, codec_json.c); nothing outside common/codec*.c includes it.
+ *
+ * It includes only leaf headers and names the public message types by
+ * forward declaration, so it does not depend on codec.h: the include graph
+ * stays a tree (codec*.c -> codec.h, codec_internal.h -> leaves). */
 #ifndef RUTH_CODEC_INTERNAL_H
 #define RUTH_CODEC_INTERNAL_H
 
-#include "codec.h"
+#include "buf.h"
+#include "codec_arena.h"
+#include "codec_error.h"
 
-#include <stdarg.h>
+#include <avro.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-/* Bump allocator behind inference_result.arena__ and the message decoders'
- * *arena: one free releases a whole decoded message. */
-typedef struct codec_arena codec_arena;
-codec_arena *codec__arena_new(size_t hint);
-void *codec__arena_alloc(codec_arena *a, size_t n);
-char *codec__arena_strndup(codec_arena *a, const char *s, size_t n);
+/* The public types (codec.h), by name only. */
+typedef struct codec codec;
+typedef struct inference_result inference_result;
+typedef struct event_msg event_msg;
+typedef struct violation_change_msg violation_change_msg;
+typedef struct evidence_request_msg evidence_request_msg;
+typedef struct schema_registry schema_registry;
 
-/* Fill err and return -1. */
-int codec__fail(codec_error *err, codec_errcode code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* ---- the codec context (codec.c builds it, codec_resolve.c reads it) ---- */
 
-/* Canonical lower-case UUID text into out[37]; false if `s` is not a UUID. */
-bool codec__uuid_normalize(const char *s, char out[37]);
+enum {
+    CODEC__SCHEMA_INFERENCE,
+    CODEC__SCHEMA_EVENT,
+    CODEC__SCHEMA_VIOLATION_CHANGE,
+    CODEC__SCHEMA_EVIDENCE_REQUEST,
+    CODEC__NSCHEMAS
+};
 
-/* Semantic checks shared by every input format (see codec_decode_inference). */
+typedef struct codec__schema {
+    const char *json; /* borrowed from the embedded table */
+    char *canonical;
+    uint64_t fingerprint;
+    unsigned char fp_le[8];
+    avro_schema_t avro;
+} codec__schema;
+
+struct codec_writer; /* codec_resolve.c */
+
+struct codec {
+    codec__schema schemas[CODEC__NSCHEMAS];
+    schema_registry *registry;    /* NULL without SCHEMA_REGISTRY_URL */
+    struct codec_writer *writers; /* one per Confluent schema id seen, owned */
+    size_t nwriters, capwriters;
+};
+
+/* ---- validation (codec_validate.c) ---- */
+
+/* Semantic checks shared by every input format (see codec_decode_inference);
+ * normalises result_id in place. */
 int codec__validate_inference(inference_result *r, codec_error *err);
 
-/* JSON input and output (codec_json.c). */
-int codec__json_decode_inference(const char *data, size_t len, inference_result *r,
-                                 codec_arena *a, codec_error *err);
+/* ---- Avro binary (codec_avro_read.c, codec_avro_write.c) ---- */
+
+/* A bounds-checked cursor over an Avro body; strings and arrays go to arena,
+ * failures to err. */
+typedef struct codec__avro_in {
+    const unsigned char *p, *end;
+    codec_arena *arena;
+    codec_error *err;
+} codec__avro_in;
+
+#define CODEC__NCHANGE 5
+#define CODEC__NSTATUS 4
+#define CODEC__NKIND 2
+extern const char *const codec__change_symbols[CODEC__NCHANGE];
+extern const char *const codec__status_symbols[CODEC__NSTATUS];
+extern const char *const codec__kind_symbols[CODEC__NKIND];
+
+/* Bodies written with our schemas. The inference decoder refuses trailing
+ * bytes itself; for the other two the caller checks in->p == in->end. */
+int codec__avro_decode_inference(codec__avro_in *in, inference_result *r);
+int codec__avro_decode_evidence_request(codec__avro_in *in, evidence_request_msg *m);
+int codec__avro_decode_violation_change(codec__avro_in *in, violation_change_msg *m);
+/* Walk one value of writer schema s, bounds-checking every length, count,
+ * branch and index, without decoding it. */
+int codec__avro_skim(codec__avro_in *in, avro_schema_t s, int depth);
+
+void codec__avro_encode_inference(const inference_result *r, buf *b);
+void codec__avro_encode_event(const event_msg *m, buf *b);
+int codec__avro_encode_violation_change(const violation_change_msg *m, buf *b, codec_error *err);
+int codec__avro_encode_evidence_request(const evidence_request_msg *m, buf *b, codec_error *err);
+
+/* ---- foreign Confluent writers (codec_resolve.c) ---- */
+
+/* Decode the body of a Confluent message written with schema `id`: our own
+ * schema goes to the lean decoder, a foreign one through avro-c's schema
+ * resolution. The reading plan of each id is built on first use and kept. */
+int codec__decode_confluent(codec *c, int32_t id, const unsigned char *body, size_t len,
+                            inference_result *r, codec_arena *a, codec_error *err);
+/* Release every reading plan (codec_destroy). */
+void codec__writers_release(codec *c);
+
+/* ---- JSON (codec_json.c) ---- */
+
+int codec__json_decode_inference(const char *data, size_t len, inference_result *r, codec_arena *a,
+                                 codec_error *err);
 int codec__json_encode_inference(const inference_result *r, buf *out, codec_error *err);
 int codec__json_encode_event(const event_msg *m, buf *out, codec_error *err);
 int codec__json_encode_violation_change(const violation_change_msg *m, buf *out, codec_error *err);

@@ -3,8 +3,9 @@
  * Field names are the schemas'; timestamps are integer microseconds (input
  * also accepts ISO 8601 with an offset), UUIDs strings, absent optionals
  * null. Input is depth-checked before jansson sees it, without recursion. */
-#include "codec_internal.h"
+#include "codec.h"
 
+#include "codec_internal.h"
 #include "xmalloc.h"
 
 #include <jansson.h>
@@ -38,20 +39,20 @@ int codec_json_depth(const char *s, size_t len, int limit)
 static int json__load(const char *data, size_t len, json_t **root, codec_error *err)
 {
     if (codec_json_depth(data, len, CODEC_JSON_MAX_DEPTH) > CODEC_JSON_MAX_DEPTH)
-        return codec__fail(err, CODEC_E_JSON_TOO_DEEP, "JSON nested deeper than %d levels",
-                           CODEC_JSON_MAX_DEPTH);
+        return codec_error_set(err, CODEC_E_JSON_TOO_DEEP, "JSON nested deeper than %d levels",
+                               CODEC_JSON_MAX_DEPTH);
     json_error_t jerr;
     *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!*root) {
         if (json_error_code(&jerr) == json_error_invalid_utf8)
-            return codec__fail(err, CODEC_E_INVALID_UTF8, "JSON is not valid UTF-8");
-        return codec__fail(err, CODEC_E_JSON_SYNTAX, "JSON: %s at line %d column %d", jerr.text,
-                           jerr.line, jerr.column);
+            return codec_error_set(err, CODEC_E_INVALID_UTF8, "JSON is not valid UTF-8");
+        return codec_error_set(err, CODEC_E_JSON_SYNTAX, "JSON: %s at line %d column %d", jerr.text,
+                               jerr.line, jerr.column);
     }
     if (!json_is_object(*root)) {
         json_decref(*root);
         *root = NULL;
-        return codec__fail(err, CODEC_E_JSON_SYNTAX, "JSON value is not an object");
+        return codec_error_set(err, CODEC_E_JSON_SYNTAX, "JSON value is not an object");
     }
     return 0;
 }
@@ -64,19 +65,19 @@ static int json__str(json_t *obj, const char *name, bool required, const char **
     *out = NULL;
     if (!v || json_is_null(v)) {
         if (required)
-            return codec__fail(err, CODEC_E_MISSING_FIELD, "%s%s is required", prefix, name);
+            return codec_error_set(err, CODEC_E_MISSING_FIELD, "%s%s is required", prefix, name);
         return 0;
     }
     if (!json_is_string(v))
-        return codec__fail(err, CODEC_E_WRONG_TYPE, "%s%s must be a string", prefix, name);
+        return codec_error_set(err, CODEC_E_WRONG_TYPE, "%s%s must be a string", prefix, name);
     size_t n = json_string_length(v);
     if (n > CODEC_MAX_STRING)
-        return codec__fail(err, CODEC_E_TOO_LARGE, "%s%s is longer than %d bytes", prefix, name,
-                           CODEC_MAX_STRING);
+        return codec_error_set(err, CODEC_E_TOO_LARGE, "%s%s is longer than %d bytes", prefix, name,
+                               CODEC_MAX_STRING);
     if (memchr(json_string_value(v), 0, n))
-        return codec__fail(err, CODEC_E_INVALID_VALUE, "%s%s contains a NUL character", prefix,
-                           name);
-    *out = codec__arena_strndup(a, json_string_value(v), n);
+        return codec_error_set(err, CODEC_E_INVALID_VALUE, "%s%s contains a NUL character", prefix,
+                               name);
+    *out = codec_arena_strndup(a, json_string_value(v), n);
     return 0;
 }
 
@@ -88,11 +89,11 @@ static int json__num(json_t *obj, const char *name, bool required, double *out, 
         *has = false;
     if (!v || json_is_null(v)) {
         if (required)
-            return codec__fail(err, CODEC_E_MISSING_FIELD, "%s%s is required", prefix, name);
+            return codec_error_set(err, CODEC_E_MISSING_FIELD, "%s%s is required", prefix, name);
         return 0;
     }
     if (!json_is_number(v))
-        return codec__fail(err, CODEC_E_WRONG_TYPE, "%s%s must be a number", prefix, name);
+        return codec_error_set(err, CODEC_E_WRONG_TYPE, "%s%s must be a number", prefix, name);
     *out = json_number_value(v);
     if (has)
         *has = true;
@@ -105,20 +106,20 @@ static int json__timestamp(json_t *obj, const char *name, bool required, int64_t
     json_t *v = json_object_get(obj, name);
     *out = 0;
     if (!v || json_is_null(v))
-        return required ? codec__fail(err, CODEC_E_MISSING_FIELD, "%s is required", name) : 0;
+        return required ? codec_error_set(err, CODEC_E_MISSING_FIELD, "%s is required", name) : 0;
     if (json_is_integer(v)) {
         *out = (int64_t)json_integer_value(v);
         return 0;
     }
     if (json_is_string(v)) {
         if (!codec_parse_iso8601(json_string_value(v), out))
-            return codec__fail(err, CODEC_E_INVALID_VALUE,
-                               "%s is not ISO 8601 with an offset (e.g. 2026-11-22T10:00:00Z)",
-                               name);
+            return codec_error_set(err, CODEC_E_INVALID_VALUE,
+                                   "%s is not ISO 8601 with an offset (e.g. 2026-11-22T10:00:00Z)",
+                                   name);
         return 0;
     }
-    return codec__fail(err, CODEC_E_WRONG_TYPE,
-                       "%s must be integer microseconds or an ISO 8601 string", name);
+    return codec_error_set(err, CODEC_E_WRONG_TYPE,
+                           "%s must be integer microseconds or an ISO 8601 string", name);
 }
 
 static int json__boxes(json_t *obj, const char *name, codec_bbox **boxes, size_t *nboxes,
@@ -130,20 +131,20 @@ static int json__boxes(json_t *obj, const char *name, codec_bbox **boxes, size_t
     if (!arr || json_is_null(arr))
         return 0;
     if (!json_is_array(arr))
-        return codec__fail(err, CODEC_E_WRONG_TYPE, "%s must be an array", name);
+        return codec_error_set(err, CODEC_E_WRONG_TYPE, "%s must be an array", name);
     size_t n = json_array_size(arr);
     if (n > CODEC_MAX_BOXES)
-        return codec__fail(err, CODEC_E_TOO_LARGE, "more than %d %s", CODEC_MAX_BOXES, name);
+        return codec_error_set(err, CODEC_E_TOO_LARGE, "more than %d %s", CODEC_MAX_BOXES, name);
     if (n == 0)
         return 0;
-    codec_bbox *b = codec__arena_alloc(a, n * sizeof *b);
+    codec_bbox *b = codec_arena_alloc(a, n * sizeof *b);
     for (size_t i = 0; i < n; i++) {
         json_t *it = json_array_get(arr, i);
         char prefix[48];
         snprintf(prefix, sizeof prefix, "%s[%zu].", name, i);
         memset(&b[i], 0, sizeof b[i]);
         if (!json_is_object(it))
-            return codec__fail(err, CODEC_E_WRONG_TYPE, "%s[%zu] must be an object", name, i);
+            return codec_error_set(err, CODEC_E_WRONG_TYPE, "%s[%zu] must be an object", name, i);
         if (json__num(it, "x", true, &b[i].x, NULL, err, prefix) ||
             json__num(it, "y", true, &b[i].y, NULL, err, prefix) ||
             json__num(it, "width", true, &b[i].width, NULL, err, prefix) ||
@@ -187,26 +188,27 @@ int codec__json_decode_inference(const char *data, size_t len, inference_result 
     json_t *attrs = json_object_get(root, "attributes");
     if (attrs && !json_is_null(attrs)) {
         if (!json_is_object(attrs)) {
-            codec__fail(err, CODEC_E_WRONG_TYPE, "attributes must be an object of strings");
+            codec_error_set(err, CODEC_E_WRONG_TYPE, "attributes must be an object of strings");
             goto done;
         }
         size_t n = json_object_size(attrs);
         if (n > CODEC_MAX_ATTRIBUTES) {
-            codec__fail(err, CODEC_E_TOO_LARGE, "more than %d attributes", CODEC_MAX_ATTRIBUTES);
+            codec_error_set(err, CODEC_E_TOO_LARGE, "more than %d attributes",
+                            CODEC_MAX_ATTRIBUTES);
             goto done;
         }
-        r->attributes = n ? codec__arena_alloc(a, n * sizeof *r->attributes) : NULL;
+        r->attributes = n ? codec_arena_alloc(a, n * sizeof *r->attributes) : NULL;
         const char *key;
         json_t *v;
         json_object_foreach(attrs, key, v)
         {
             if (!json_is_string(v)) {
-                codec__fail(err, CODEC_E_WRONG_TYPE, "attributes.%.64s must be a string", key);
+                codec_error_set(err, CODEC_E_WRONG_TYPE, "attributes.%.64s must be a string", key);
                 goto done;
             }
             codec_attr *kv = &r->attributes[r->nattributes++];
-            kv->key = codec__arena_strndup(a, key, strlen(key));
-            kv->value = codec__arena_strndup(a, json_string_value(v), json_string_length(v));
+            kv->key = codec_arena_strndup(a, key, strlen(key));
+            kv->value = codec_arena_strndup(a, json_string_value(v), json_string_length(v));
         }
     }
     rc = 0;
@@ -241,8 +243,8 @@ static int json__dump(json_t *root, buf *out, codec_error *err)
     char *s = root ? json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(root);
     if (!s)
-        return codec__fail(err, CODEC_E_INVALID_VALUE,
-                           "cannot encode as JSON (invalid UTF-8 or a non-finite number)");
+        return codec_error_set(err, CODEC_E_INVALID_VALUE,
+                               "cannot encode as JSON (invalid UTF-8 or a non-finite number)");
     buf_append_str(out, s);
     free(s);
     return 0;
@@ -283,7 +285,7 @@ int codec__json_encode_inference(const inference_result *r, buf *out, codec_erro
     json_object_set_new(o, "result_id", json__opt_str(r->result_id));
     if (bad) {
         json_decref(o);
-        return codec__fail(err, CODEC_E_INVALID_VALUE, "a number is not finite");
+        return codec_error_set(err, CODEC_E_INVALID_VALUE, "a number is not finite");
     }
     return json__dump(o, out, err);
 }
@@ -309,7 +311,7 @@ int codec__json_encode_event(const event_msg *m, buf *out, codec_error *err)
     json_object_set_new(o, "created_at", json_integer(m->created_at_us));
     if (bad) {
         json_decref(o);
-        return codec__fail(err, CODEC_E_INVALID_VALUE, "a number is not finite");
+        return codec_error_set(err, CODEC_E_INVALID_VALUE, "a number is not finite");
     }
     return json__dump(o, out, err);
 }
@@ -355,7 +357,7 @@ int codec__json_encode_violation_change(const violation_change_msg *m, buf *out,
     json_object_set_new(o, "violation", vo);
     if (bad) {
         json_decref(o);
-        return codec__fail(err, CODEC_E_INVALID_VALUE, "a number is not finite");
+        return codec_error_set(err, CODEC_E_INVALID_VALUE, "a number is not finite");
     }
     return json__dump(o, out, err);
 }
@@ -380,9 +382,9 @@ static int json__int(json_t *obj, const char *name, int64_t *out, codec_error *e
 {
     json_t *v = json_object_get(obj, name);
     if (!v)
-        return codec__fail(err, CODEC_E_MISSING_FIELD, "%s is required", name);
+        return codec_error_set(err, CODEC_E_MISSING_FIELD, "%s is required", name);
     if (!json_is_integer(v))
-        return codec__fail(err, CODEC_E_WRONG_TYPE, "%s must be an integer", name);
+        return codec_error_set(err, CODEC_E_WRONG_TYPE, "%s must be an integer", name);
     *out = (int64_t)json_integer_value(v);
     return 0;
 }
@@ -414,10 +416,11 @@ int codec__json_decode_evidence_request(const char *data, size_t len, evidence_r
                  ? -1
                  : 0;
     if (!rc && strcmp(m->kind, "snapshot") != 0 && strcmp(m->kind, "bookmark") != 0)
-        rc = codec__fail(err, CODEC_E_INVALID_VALUE, "kind must be snapshot or bookmark");
+        rc = codec_error_set(err, CODEC_E_INVALID_VALUE, "kind must be snapshot or bookmark");
     if (!rc && (before < 0 || before > INT32_MAX || after < 0 || after > INT32_MAX ||
                 attempt < 0 || attempt > INT32_MAX))
-        rc = codec__fail(err, CODEC_E_INVALID_VALUE, "seconds and attempt must be small integers");
+        rc = codec_error_set(err, CODEC_E_INVALID_VALUE,
+                             "seconds and attempt must be small integers");
     m->before_seconds = (int32_t)before;
     m->after_seconds = (int32_t)after;
     m->attempt = (int32_t)attempt;
@@ -446,8 +449,8 @@ int codec__json_decode_violation_change(const char *data, size_t len, violation_
     bool has;
     int rc = -1;
     if (!json_is_object(vo)) {
-        codec__fail(err, vo ? CODEC_E_WRONG_TYPE : CODEC_E_MISSING_FIELD,
-                    "violation must be an object");
+        codec_error_set(err, vo ? CODEC_E_WRONG_TYPE : CODEC_E_MISSING_FIELD,
+                        "violation must be an object");
         goto done;
     }
     if (json__str(root, "violation_id", true, &m->violation_id, a, err, "") ||
@@ -480,13 +483,14 @@ int codec__json_decode_violation_change(const char *data, size_t len, violation_
         goto done;
     if (!json__one_of(m->change, (const char *const[]){"opened", "updated", "status_changed",
                                                        "evidence_ready", "evidence_failed", NULL})) {
-        codec__fail(err, CODEC_E_INVALID_VALUE, "change \"%.64s\" is not a ChangeKind", m->change);
+        codec_error_set(err, CODEC_E_INVALID_VALUE, "change \"%.64s\" is not a ChangeKind",
+                        m->change);
         goto done;
     }
     if (!json__one_of(v->status,
                       (const char *const[]){"open", "reviewed", "dismissed", "resolved", NULL})) {
-        codec__fail(err, CODEC_E_INVALID_VALUE, "violation.status \"%.64s\" is not a ViolationStatus",
-                    v->status);
+        codec_error_set(err, CODEC_E_INVALID_VALUE,
+                        "violation.status \"%.64s\" is not a ViolationStatus", v->status);
         goto done;
     }
     v->boxes = boxes;

@@ -1,6 +1,7 @@
 /* kafka.c - see kafka.h. */
 #include "kafka.h"
 
+#include "clock.h"
 #include "log.h"
 #include "shutdown.h"
 #include "xmalloc.h"
@@ -204,14 +205,11 @@ void kafka_acks_on_delivery(const rd_kafka_message_t *m)
 
 int kafka_acks_wait(rd_kafka_t *rk, kafka_acks *acks, int timeout_ms)
 {
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = clock_mono_us();
     /* Any thread polling the producer may serve our reports; we poll too so
      * they arrive even when nobody else does. */
     while (atomic_load(&acks->refs) > 1) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-        if (ms >= timeout_ms)
+        if ((clock_mono_us() - t0) / 1000 >= timeout_ms)
             break;
         rd_kafka_poll(rk, 10);
     }

@@ -1,6 +1,7 @@
 /* kafka_admin.c - topic creation and checks; see kafka_admin.h. */
 #include "kafka_admin.h"
 
+#include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -9,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -203,13 +197,13 @@ int kafka_admin_create_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, siz
         *created = 0;
     if (n == 0)
         return 0;
-    long long deadline = mono_ms() + timeout_ms;
+    int64_t deadline = clock_mono_ms() + timeout_ms;
     if (create_missing(rk, specs, n, timeout_ms, created, errstr, errsz) != 0)
         return -1;
 
     /* Other brokers learn about new topics shortly after the controller. */
     for (;;) {
-        int left = (int)(deadline - mono_ms());
+        int left = (int)(deadline - clock_mono_ms());
         const struct rd_kafka_metadata *md =
             fetch_metadata(rk, left > 1000 ? left : 1000, errstr, errsz);
         if (!md)
@@ -230,7 +224,7 @@ int kafka_admin_create_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, siz
         rd_kafka_metadata_destroy(md);
         if (!missing)
             return 0;
-        if (mono_ms() >= deadline) {
+        if (clock_mono_ms() >= deadline) {
             snprintf(errstr, errsz,
                      "Kafka topic %s was created but is not in the cluster metadata after %d ms",
                      missing, timeout_ms);

@@ -1,6 +1,9 @@
 /* log.c - see log.h. */
 #include "log.h"
 
+#include "clock.h"
+#include "text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,34 +45,6 @@ bool log_enabled(log_level lvl)
     return lvl >= log__min;
 }
 
-/* Length of a valid UTF-8 sequence at s, or 0 if invalid. */
-static size_t log__utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if (s[0] == 0xE0 && s[1] < 0xA0)
-            return 0;
-        if (s[0] == 0xED && s[1] >= 0xA0)
-            return 0;
-        return 3;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if (s[0] == 0xF0 && s[1] < 0x90)
-            return 0;
-        if (s[0] == 0xF4 && s[1] >= 0x90)
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 static void log__put(char *buf, size_t *len, size_t cap, const char *s, size_t n)
 {
     if (*len + 1 >= cap)
@@ -96,7 +71,8 @@ void log_json_escape(char *buf, size_t *len, size_t cap, const char *s)
             log__put(buf, len, cap, esc, 6);
             p++;
         } else {
-            size_t n = log__utf8_len(p);
+            /* at most 4 bytes, never past the NUL */
+            size_t n = text_utf8_seq_len((const char *)p, strnlen((const char *)p, 4));
             if (n == 0) {
                 log__put(buf, len, cap, "\xEF\xBF\xBD", 3);
                 p++;
@@ -144,13 +120,8 @@ void log_at(log_level lvl, const log_ctx *ctx, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char tsbuf[40];
-    size_t tl = strftime(tsbuf, sizeof tsbuf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(tsbuf + tl, sizeof tsbuf - tl, ".%03ldZ", ts.tv_nsec / 1000000);
+    char tsbuf[CLOCK_ISO8601_LEN];
+    clock_format_iso8601_ms(clock_wall_us(), tsbuf, sizeof tsbuf);
 
     char buf[LOG_LINE_MAX];
     size_t len = 0;

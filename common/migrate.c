@@ -2,8 +2,10 @@
  * see migrate.h. */
 #include "migrate.h"
 
+#include "clock.h"
 #include "log.h"
 #include "pg.h"
+#include "text.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -36,12 +38,7 @@ void migrate_checksum(const char *data, size_t len, char out[65])
         log_error("SHA-256 unavailable from libcrypto");
         abort();
     }
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < mdlen; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
+    text_hex_encode(md, mdlen, out);
 }
 
 /* ---- loading the file table ------------------------------------------ */
@@ -155,9 +152,7 @@ void migrate_free(migrate_set *set)
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return (double)clock_mono_us() / 1e3;
 }
 
 /* Session advisory lock for the whole run; waits (and says so) when another

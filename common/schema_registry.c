@@ -3,14 +3,13 @@
 
 #include "avro_canonical.h"
 #include "buf.h"
-#include "codec_internal.h"
+#include "clock.h"
 #include "xmalloc.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define REGISTRY_TIMEOUT_MS 5000
 #define REGISTRY_MAX_RESPONSE (1 << 20)
@@ -31,13 +30,6 @@ struct schema_registry {
         int64_t until_us; /* 0 = free */
     } unknown[REGISTRY_UNKNOWN_SLOTS];
 };
-
-static int64_t registry__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 schema_registry *schema_registry_new(const char *base_url, char *errstr, size_t errsz)
 {
@@ -99,12 +91,12 @@ static int registry__request(schema_registry *r, const char *url, const char *po
     CURLcode cc = curl_easy_perform(c);
     curl_slist_free_all(h);
     if (cc != CURLE_OK)
-        return codec__fail(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema registry: %s",
-                           curl_easy_strerror(cc));
+        return codec_error_set(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema registry: %s",
+                               curl_easy_strerror(cc));
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     if (*status >= 500 || *status == 429)
-        return codec__fail(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema registry answered %ld",
-                           *status);
+        return codec_error_set(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema registry answered %ld",
+                               *status);
     return 0;
 }
 
@@ -119,10 +111,10 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
     }
     size_t slot = (uint32_t)id % REGISTRY_UNKNOWN_SLOTS;
     if (r->unknown[slot].until_us && r->unknown[slot].id == id &&
-        registry__now_us() < r->unknown[slot].until_us)
-        return codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID,
-                           "schema id %d: unknown to the registry (asked less than %lld s ago)",
-                           id, REGISTRY_UNKNOWN_TTL_US / 1000000);
+        clock_mono_us() < r->unknown[slot].until_us)
+        return codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID,
+                               "schema id %d: unknown to the registry (asked less than %lld s ago)",
+                               id, REGISTRY_UNKNOWN_TTL_US / 1000000);
     char url[1024];
     snprintf(url, sizeof url, "%s/schemas/ids/%d", r->base, id);
     buf resp = {0};
@@ -132,36 +124,37 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
     if (registry__request(r, url, NULL, &resp, &status, err))
         goto done;
     if (status == 404) {
-        codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: registry answered %ld", id,
-                    status);
+        codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: registry answered %ld", id,
+                        status);
         r->unknown[slot].id = id;
-        r->unknown[slot].until_us = registry__now_us() + REGISTRY_UNKNOWN_TTL_US;
+        r->unknown[slot].until_us = clock_mono_us() + REGISTRY_UNKNOWN_TTL_US;
         goto done;
     }
     if (status != 200) {
         /* Credentials, redirects, proxies: the registry's problem, not the
          * message's; retried, never dead-lettered. */
-        codec__fail(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema id %d: registry answered %ld",
-                    id, status);
+        codec_error_set(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema id %d: registry answered %ld",
+                        id, status);
         goto done;
     }
     doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);
     const char *schema = json_string_value(json_object_get(doc, "schema"));
     if (!schema) {
-        codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: no schema in the answer", id);
+        codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: no schema in the answer",
+                        id);
         goto done;
     }
     avro_schema_t s;
     if (avro_schema_from_json_length(schema, strlen(schema), &s)) {
-        codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d does not parse: %s", id,
-                    avro_strerror());
+        codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d does not parse: %s", id,
+                        avro_strerror());
         goto done;
     }
     char cerr[256];
     char *canonical = avro_canonical_form(schema, strlen(schema), cerr, sizeof cerr);
     if (!canonical) {
         avro_schema_decref(s);
-        codec__fail(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: %s", id, cerr);
+        codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: %s", id, cerr);
         goto done;
     }
     if (r->n == r->cap) {
@@ -195,8 +188,8 @@ int schema_registry_register(schema_registry *r, const char *subject, const char
         json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);
         json_t *jid = json_object_get(doc, "id");
         if (status / 100 != 2 || !json_is_integer(jid))
-            rc = codec__fail(err, CODEC_E_INCOMPATIBLE_SCHEMA,
-                             "registering under %s: registry answered %ld", subject, status);
+            rc = codec_error_set(err, CODEC_E_INCOMPATIBLE_SCHEMA,
+                                 "registering under %s: registry answered %ld", subject, status);
         else
             *id = (int32_t)json_integer_value(jid);
         json_decref(doc);

@@ -5,7 +5,7 @@
 #ifndef RUTH_SCHEMA_REGISTRY_H
 #define RUTH_SCHEMA_REGISTRY_H
 
-#include "codec.h"
+#include "codec_error.h"
 
 #include <avro.h>
 #include <stdint.h>

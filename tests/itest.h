@@ -9,6 +9,7 @@
 #ifndef RUTH_ITEST_H
 #define RUTH_ITEST_H
 
+#include "clock.h"
 #include "testlib.h"
 #include "xmalloc.h"
 
@@ -26,18 +27,15 @@ static char itest_db_url[1024];
 static char itest_db_name[64];
 static char itest_admin_url[1024];
 
+/* The tests' names for the shared clocks (clock.h). */
 static inline double itest_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_mono_s();
 }
 
 static inline int64_t itest_wall_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clock_wall_us();
 }
 
 /* `base` with its database replaced by `db` (postgresql:// URL, with or

@@ -10,6 +10,7 @@
  *
  * Exit status: 0 all delivered, 1 some message failed (or Kafka failed),
  * 2 usage or configuration error. */
+#include "clock.h"
 #include "config.h"
 #include "kafka.h"
 #include "kafka_admin.h"
@@ -90,20 +91,6 @@ typedef struct sim_ctx {
     uint64_t sent, acked, failed, malformed;
     uint64_t failed_logged;
 } sim_ctx;
-
-static double sim__mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int64_t sim__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static bool sim__parse_double(const char *s, double lo, double hi, double *out)
 {
@@ -382,14 +369,14 @@ static int sim__run(sim_ctx *ctx)
     const sim_args *a = &ctx->args;
     sim_frame *f = xmalloc(sizeof *f);
     buf msg = {0};
-    double start = sim__mono(), last_tick = start, next_report = start + 1;
+    double start = clock_mono_s(), last_tick = start, next_report = start + 1;
     double rate = a->fps * a->cameras; /* messages per second; 0 = unpaced */
     double tokens = 0;
     uint64_t last_sent = 0;
     double last_report = start;
 
     while (!shutdown_requested()) {
-        double now = sim__mono();
+        double now = clock_mono_s();
         if (a->duration > 0 && now - start >= a->duration)
             break;
         if (a->count && ctx->sent >= a->count)
@@ -412,20 +399,20 @@ static int sim__run(sim_ctx *ctx)
         if (a->count && n > a->count - ctx->sent)
             n = a->count - ctx->sent;
 
-        int64_t now_us = sim__now_us();
+        int64_t now_us = clock_wall_us();
         for (uint64_t i = 0; i < n && !shutdown_requested(); i++) {
             if (!sim__one(ctx, f, &msg, now_us))
                 break;
         }
         if (rate > 0) {
             /* Sleep to the next tick inside poll, serving delivery reports. */
-            double wait_ms = (last_tick + SIM_TICK_MS / 1000.0 - sim__mono()) * 1000;
+            double wait_ms = (last_tick + SIM_TICK_MS / 1000.0 - clock_mono_s()) * 1000;
             rd_kafka_poll(ctx->rk, wait_ms > 1 ? (int)wait_ms : 0);
         } else {
             rd_kafka_poll(ctx->rk, 0);
         }
 
-        now = sim__mono();
+        now = clock_mono_s();
         if (now >= next_report) {
             if (!a->quiet)
                 sim__progress(ctx, now - start, (ctx->sent - last_sent) / (now - last_report),
@@ -437,7 +424,7 @@ static int sim__run(sim_ctx *ctx)
     }
 
     /* Flush what is queued; on a signal too, so nothing sent is lost. */
-    double produced_at = sim__mono();
+    double produced_at = clock_mono_s();
     if (!a->quiet && rd_kafka_outq_len(ctx->rk) > 0)
         fprintf(stderr, "ruth-simulate: flushing %d queued messages\n",
                 rd_kafka_outq_len(ctx->rk));
@@ -447,7 +434,7 @@ static int sim__run(sim_ctx *ctx)
         log_error("%d messages still unacknowledged after 60 s; counted as failed", left);
         ctx->failed += (uint64_t)left;
     }
-    double end = sim__mono();
+    double end = clock_mono_s();
     double elapsed = end - start;
     double rate_sent = ctx->sent / (produced_at - start > 0 ? produced_at - start : 1e-9);
     double rate_acked = ctx->acked / (elapsed > 0 ? elapsed : 1e-9);

@@ -1,6 +1,8 @@
 /* simulate_scenario.c - see simulate_scenario.h. */
 #include "simulate_scenario.h"
 
+#include "hash.h"
+#include "text.h"
 #include "xmalloc.h"
 
 #include <math.h>
@@ -65,9 +67,12 @@ void sim_rng_uuid(sim_rng *rng, char out[37])
     uint64_t hi = sim_rng_next(rng), lo = sim_rng_next(rng);
     hi = (hi & ~0xf000ull) | 0x4000ull;                      /* version 4 */
     lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* RFC 4122 variant */
-    snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(hi >> 32),
-             (unsigned)((hi >> 16) & 0xffff), (unsigned)(hi & 0xffff), (unsigned)(lo >> 48),
-             (unsigned long long)(lo & 0xffffffffffffull));
+    unsigned char u[16];
+    for (int i = 0; i < 8; i++) {
+        u[i] = (unsigned char)(hi >> (56 - 8 * i));
+        u[8 + i] = (unsigned char)(lo >> (56 - 8 * i));
+    }
+    text_uuid_format(u, out);
 }
 
 /* ---- the model -------------------------------------------------------- */
@@ -139,14 +144,6 @@ void sim_options_default(sim_options *opt)
     };
 }
 
-static uint64_t sim__fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
-
 static void sim__person_spawn(sim_rng *rng, sim__person *p)
 {
     p->h = sim_rng_range(rng, 240, 420);
@@ -180,7 +177,7 @@ sim_scenario *sim_scenario_new(const sim_options *opt)
         /* The stream id depends on the camera only, never on the seed: a
          * camera keeps its VAS stream across runs. */
         sim_rng srng;
-        sim_rng_seed(&srng, sim__fnv1a(c->id));
+        sim_rng_seed(&srng, hash_fnv1a64_str(c->id));
         sim_rng_uuid(&srng, c->stream_id);
         snprintf(c->runtime_id, sizeof c->runtime_id, "sim-runtime-%02d", i / 4 + 1);
         c->ppe = sc->opt.ppe_every > 0 && i % sc->opt.ppe_every == sc->opt.ppe_every - 1;

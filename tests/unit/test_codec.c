@@ -1,6 +1,7 @@
 /* The codec: round trips in every format, the malformed-input corpus under
  * tests/fixtures/codec, hostile Avro built from valid encodings, and the
  * Confluent path against an in-process schema registry (libmicrohttpd). */
+#include "clock.h"
 #include "codec.h"
 #include "testlib.h"
 #include "xmalloc.h"
@@ -14,13 +15,6 @@
 
 static codec *cx;
 static char errstr[512];
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static codec_bbox sample_boxes[2] = {{10, 20, 300, 400, "person", 0.91, true},
                                      {0, 0, 1920, 1080, NULL, 0, false}};
@@ -544,7 +538,7 @@ static void huge_and_deep_json(void)
 static void skew(void)
 {
     codec_error err;
-    int64_t now = now_us();
+    int64_t now = clock_wall_us();
     CHECK(codec_check_skew(now - 10 * 1000000LL, now, 60, &err) == 0);
     CHECK(codec_check_skew(now + 3600 * 1000000LL, now, 60, &err) == -1 &&
           err.code == CODEC_E_CLOCK_SKEW);
@@ -1035,14 +1029,12 @@ static void throughput(void)
         codec_error err;
         codec_encode_inference(cx, fmts[f], 0, &in, &b, &err);
         int n = 20000;
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        double t0 = clock_mono_s();
         for (int i = 0; i < n; i++) {
             CHECK(codec_decode_inference(cx, b.data, b.len, &out, &err) == 0);
             inference_result_free(&out);
         }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        double s = clock_mono_s() - t0;
         fprintf(stderr, "   %s: %zu bytes, %.0f decodes/s (this build)\n", names[f], b.len, n / s);
         buf_free(&b);
     }

@@ -4,6 +4,7 @@
  * different one; the mix of background, fall, PPE and error results follows
  * the configured probabilities; episodes look like episodes (one camera,
  * consecutive frames, rising confidence, boxes inside the frame). */
+#include "hash.h"
 #include "simulate_scenario.h"
 #include "testlib.h"
 
@@ -16,9 +17,7 @@
 /* A digest of everything a frame carries (FNV-1a over the fields). */
 static uint64_t frame_digest(uint64_t h, const sim_frame *f)
 {
-#define MIX_BYTES(p, n)                                                                    \
-    for (size_t i_ = 0; i_ < (n); i_++)                                                    \
-        h = (h ^ ((const unsigned char *)(p))[i_]) * 0x100000001b3ull;
+#define MIX_BYTES(p, n) h = hash_fnv1a64_update(h, (p), (n));
 #define MIX_STR(s)                                                                         \
     do {                                                                                   \
         const char *s_ = (s) ? (s) : "";                                                   \
@@ -54,7 +53,7 @@ static uint64_t run_digest(const sim_options *o, int n)
 {
     sim_scenario *sc = sim_scenario_new(o);
     sim_frame f;
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = HASH_FNV1A64_OFFSET;
     for (int i = 0; i < n; i++) {
         sim_scenario_next(sc, NOW_US + i, &f);
         h = frame_digest(h, &f);
