@@ -4,6 +4,7 @@
  * in kafka_consumer_offsets.c. */
 #include "kafka_consumer_internal.h"
 
+#include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "shutdown.h"
@@ -14,19 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define DEAD_LETTER_ACK_TIMEOUT_MS 10000
 #define IDLE_EVERY_MS_DEFAULT 2000
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 log_ctx kafka_consumer_msg_ctx(const rd_kafka_message_t *m)
 {
@@ -177,8 +170,8 @@ static void consumer__hold(kafka_consumer *kc, rd_kafka_message_t *m)
  * paused, and is held for the next batch. */
 static void consumer__wait(kafka_consumer *kc, int ms)
 {
-    double until = mono_s() + ms / 1000.0;
-    while (mono_s() < until && !shutdown_requested()) {
+    double until = clock_mono_s() + ms / 1000.0;
+    while (clock_mono_s() < until && !shutdown_requested()) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(kc->consumer, 50);
         if (m && !m->err)
             consumer__hold(kc, m);
@@ -197,11 +190,11 @@ static void consumer__process(kafka_consumer *kc, intake *in)
     /* A first attempt is made even when shutdown is already requested: the
      * batch in hand is finished, not abandoned. */
     for (;; b.attempt++) {
-        double t0 = mono_s();
+        double t0 = clock_mono_s();
         atomic_store(&kc->delivery_failures, 0);
         kafka_consumer_verdict v = kc->conf.on_batch(kc->conf.arg, kc, &b);
         if (v == KAFKA_CONSUMER_DONE && kafka_consumer_settle_dead_letters(kc) == 0) {
-            metric_observe(kc->m.batch_seconds, mono_s() - t0);
+            metric_observe(kc->m.batch_seconds, clock_mono_s() - t0);
             metric_observe(kc->m.batch_size, (double)in->n);
             kafka_consumer__commit(kc, in); /* a failed commit only means redelivery */
             break;
@@ -251,7 +244,7 @@ static void consumer__collect(kafka_consumer *kc, intake *in)
     while (in->n < in->cap && !shutdown_requested()) {
         int timeout = 100;
         if (in->n) {
-            if (mono_s() >= deadline)
+            if (clock_mono_s() >= deadline)
                 break;
             timeout = 0;
         }
@@ -267,7 +260,7 @@ static void consumer__collect(kafka_consumer *kc, intake *in)
             continue;
         }
         if (in->n == 0)
-            deadline = mono_s() + kc->conf.batch_ms / 1000.0;
+            deadline = clock_mono_s() + kc->conf.batch_ms / 1000.0;
         in->msgs[in->n++] = m;
         metric_inc(kc->m.consumed);
     }
@@ -294,7 +287,7 @@ int kafka_consumer_run(kafka_consumer *kc)
         if (in.n)
             consumer__process(kc, &in);
         rd_kafka_poll(kc->producer, 0);
-        double now = mono_s();
+        double now = clock_mono_s();
         if (now - last_idle > kc->conf.idle_every_ms / 1000.0) {
             if (atomic_load(&kc->commit_retry))
                 kafka_consumer__commit_last(kc, NULL);

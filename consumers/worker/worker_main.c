@@ -9,6 +9,7 @@
  * (worker_batch.c); between batches, housekeeping. */
 #include "worker.h"
 
+#include "clock.h"
 #include "kafka_consumer.h"
 #include "kafka_admin.h"
 #include "log.h"
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage[] =
     "usage: ruth-worker\n"
@@ -36,13 +36,6 @@ static const char usage[] =
 
 #define SWEEP_EVERY_MS 2000
 #define MAINTAIN_EVERY_US (3600 * 1000000LL)
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- ops ---- */
 
@@ -104,7 +97,7 @@ static int worker_settle_dead_letters(worker *w)
  * unreachable, dead letters unacknowledged): the batch must be retried. */
 static int worker_decode(worker *w, const kafka_consumer_batch *b)
 {
-    int64_t now = now_us();
+    int64_t now = clock_wall_us();
     for (; w->decoded < b->n; w->decoded++) {
         rd_kafka_message_t *m = b->msgs[w->decoded];
         worker_event *e = &w->events[w->nevents];
@@ -182,7 +175,7 @@ static void worker_on_idle(void *arg, kafka_consumer *kc)
         }
     }
     worker_outbox_sweep(w);
-    int64_t now = now_us();
+    int64_t now = clock_wall_us();
     if (now - w->last_maintenance_us > MAINTAIN_EVERY_US && w->db) {
         worker_maintain(w);
         w->last_maintenance_us = now;
