@@ -4,6 +4,7 @@
  * tables every few seconds, so a change applies to new events shortly after
  * it is made; rule state and open incidents are left as they are. */
 #include "api.h"
+#include "api_handlers.h"
 
 #include "pg.h"
 

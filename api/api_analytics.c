@@ -6,6 +6,7 @@
  * number of events. Violation
  * figures come from violations, which grow by incidents, not frames. */
 #include "api.h"
+#include "api_handlers.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,6 +5,7 @@
  * discovered from inference results (discovered = true). Their 24-hour
  * statistics come from the rollups and the violations table. */
 #include "api.h"
+#include "api_handlers.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,6 +4,7 @@
  * partitions and the (camera_id, timestamp) and (event_type, timestamp)
  * indexes serve the common filtered lists. */
 #include "api.h"
+#include "api_handlers.h"
 
 #include <stdio.h>
 #include <string.h>

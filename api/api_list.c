@@ -10,8 +10,12 @@
  * `pagination.total_exact` is false. Counts are cached for one second per
  * query and parameters, so dashboards polling the same list do not count on
  * every request. */
-#include "api.h"
+#include "api_list.h"
 
+#include "api_auth.h"
+#include "api_db.h"
+#include "api_params.h"
+#include "api_util.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -31,8 +35,27 @@ typedef struct count_slot {
     double at;
 } count_slot;
 
-static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
-static count_slot count_cache[COUNT_CACHE_SLOTS];
+struct list_counts {
+    pthread_mutex_t mu;
+    count_slot slots[COUNT_CACHE_SLOTS];
+};
+
+list_counts *list_counts_new(void)
+{
+    list_counts *lc = xcalloc(1, sizeof *lc);
+    pthread_mutex_init(&lc->mu, NULL);
+    return lc;
+}
+
+void list_counts_free(list_counts *lc)
+{
+    if (!lc)
+        return;
+    for (int i = 0; i < COUNT_CACHE_SLOTS; i++)
+        free(lc->slots[i].key);
+    pthread_mutex_destroy(&lc->mu);
+    free(lc);
+}
 
 /* A cursor's sort value must parse as the sort column's type. */
 static bool key_ok(const char *k, char kind)
@@ -129,17 +152,21 @@ long long list_count(api_req *r, const char *from_where, int nparams, const char
     buf_append_byte(&key, 0);
     uint64_t h = fnv((const char *)key.data, 1469598103934665603ull);
     double now = api_now();
-    pthread_mutex_lock(&count_mu);
-    count_slot *s = &count_cache[h % COUNT_CACHE_SLOTS];
-    if (s->key && s->hash == h && now - s->at < COUNT_CACHE_TTL &&
-        !strcmp(s->key, (const char *)key.data)) {
-        long long total = s->total;
-        *exact = s->exact;
-        pthread_mutex_unlock(&count_mu);
-        buf_free(&key);
-        return total;
+    list_counts *lc = r->a->counts;
+    count_slot *s = NULL;
+    if (lc) {
+        pthread_mutex_lock(&lc->mu);
+        s = &lc->slots[h % COUNT_CACHE_SLOTS];
+        if (s->key && s->hash == h && now - s->at < COUNT_CACHE_TTL &&
+            !strcmp(s->key, (const char *)key.data)) {
+            long long total = s->total;
+            *exact = s->exact;
+            pthread_mutex_unlock(&lc->mu);
+            buf_free(&key);
+            return total;
+        }
+        pthread_mutex_unlock(&lc->mu);
     }
-    pthread_mutex_unlock(&count_mu);
 
     buf sql = {0};
     buf_printf(&sql, "SELECT count(*) FROM (SELECT 1 %s LIMIT %d) c", from_where,
@@ -163,14 +190,18 @@ long long list_count(api_req *r, const char *from_where, int nparams, const char
         total = est > total ? est : total;
         *exact = false;
     }
-    pthread_mutex_lock(&count_mu);
+    if (!lc) {
+        buf_free(&key);
+        return total;
+    }
+    pthread_mutex_lock(&lc->mu);
     free(s->key);
     s->key = (char *)key.data; /* the cache takes the key */
     s->hash = h;
     s->total = total;
     s->exact = *exact;
     s->at = now;
-    pthread_mutex_unlock(&count_mu);
+    pthread_mutex_unlock(&lc->mu);
     return total;
 }
 

@@ -2,8 +2,14 @@
  *
  * Serves the REST API of ARCHITECTURE §8 under /api/v1 plus /health, /ready,
  * /metrics and /openapi.json on RUTH_API_PORT. */
-#include "api.h"
-
+#include "api_context.h"
+#include "api_http.h"
+#include "api_list.h"
+#include "api_microcache.h"
+#include "api_ops.h"
+#include "api_pool.h"
+#include "api_ratelimit.h"
+#include "api_stream.h"
 #include "kafka.h"
 #include "log.h"
 #include "outbox.h"
@@ -13,9 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size_t errsz);
-int api_http_port(struct MHD_Daemon *d);
 
 static const char usage[] =
     "Usage: ruth-api [--help]\n"
@@ -94,6 +97,9 @@ int main(int argc, char **argv)
                  "until it is",
                  err);
     a.rl = api_ratelimit_new(cfg.api_rate_limit_rps);
+    a.mcache = api_microcache_new();
+    a.ops = api_ops_new();
+    a.counts = list_counts_new();
     a.daemon = api_http_start(&a, cfg.api_port, threads, err, sizeof err);
     if (!a.daemon) {
         log_error("%s", err);
@@ -137,10 +143,13 @@ done:
     if (a.daemon) {
         /* Streams end at their next read once g_run is 0; wake the parked ones. */
         api_stream_kick(atomic_load(&a.stream));
-        MHD_stop_daemon(a.daemon);
     }
+    api_http_stop(&a); /* no request runs past this */
     api_stream_stop(atomic_load(&a.stream));
     api_ratelimit_free(a.rl);
+    api_microcache_free(a.mcache);
+    api_ops_free(a.ops);
+    list_counts_free(a.counts);
     if (a.producer) {
         rd_kafka_flush(a.producer, 5000);
         rd_kafka_destroy(a.producer);

@@ -3,7 +3,11 @@
  * Every parser records what was wrong under the parameter's name in
  * r->details; handlers parse everything first, then call param_reject() so
  * one 400 VALIDATION_ERROR names every bad field at once. */
-#include "api.h"
+#include "api_params.h"
+
+#include "api_response.h"
+#include "api_util.h"
+#include "codec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,29 +19,6 @@
 #include <time.h>
 
 #define BODY_MAX_DEPTH 16
-
-bool api_is_utf8(const char *s, size_t n)
-{
-    /* PostgreSQL text cannot hold NUL, which UTF-8 itself allows. */
-    return !memchr(s, 0, n) && codec_utf8_valid(s, n);
-}
-
-bool api_is_uuid(const char *s)
-{
-    static const int dash[] = {8, 13, 18, 23};
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0, d = 0; i < 36; i++) {
-        if (d < 4 && i == dash[d]) {
-            if (s[i] != '-')
-                return false;
-            d++;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 void param_invalid(api_req *r, const char *field, const char *fmt, ...)
 {
@@ -166,19 +147,6 @@ bool param_time(api_req *r, const char *name, char *out, size_t outsz)
     strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, outsz, "%s.%06lld+00:00", day, (long long)(us % 1000000));
     return true;
-}
-
-bool api_is_choice(const char *s, const char *choices)
-{
-    size_t n = strlen(s);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t k = bar ? (size_t)(bar - p) : strlen(p);
-        if (k == n && !strncmp(p, s, n))
-            return true;
-        p += k + (bar ? 1 : 0);
-    }
-    return false;
 }
 
 bool param_enum(api_req *r, const char *name, const char *choices, const char **out)

@@ -15,6 +15,8 @@
  * through GET /violations. Changes are delivered at least once: duplicates
  * carry the same violation `version`. */
 #include "api.h"
+#include "api_handlers.h"
+#include "api_stream.h"
 
 #include "kafka.h"
 #include "kafka_admin.h"

@@ -4,7 +4,7 @@
  *
  * Prints an HS256 JWT with sub, role, iat and exp, signed with the same
  * JWT_SECRET_KEY ruth-api verifies with. */
-#include "api.h"
+#include "api_auth.h"
 
 #include <getopt.h>
 #include <stdio.h>
