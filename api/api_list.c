@@ -88,8 +88,7 @@ bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag
         return false;
     }
     buf b = {0};
-    bool good = strlen(pg->cursor) < 512 &&
-                api_b64url_decode(pg->cursor, strlen(pg->cursor), &b);
+    bool good = strlen(pg->cursor) < 512 && api_b64url_decode(pg->cursor, strlen(pg->cursor), &b);
     buf_append_byte(&b, 0);
     char *s = (char *)b.data;
     char *bar1 = good ? strchr(s, '|') : NULL;
@@ -220,8 +219,9 @@ static void list_respond(api_req *r, const char *items, PGresult *res, const api
         buf_append(o, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
     }
     /* On a keyset page the offset of the page is unknown; report 0. */
-    buf_printf(o, "],\"pagination\":{\"total\":%lld,\"limit\":%ld,\"offset\":%ld,\"has_more\":%s,"
-                  "\"total_exact\":%s,\"next_cursor\":",
+    buf_printf(o,
+               "],\"pagination\":{\"total\":%lld,\"limit\":%ld,\"offset\":%ld,\"has_more\":%s,"
+               "\"total_exact\":%s,\"next_cursor\":",
                total, pg->limit, pg->offset, more ? "true" : "false", exact ? "true" : "false");
     if (more && sort_tag) {
         buf c = {0};

@@ -132,8 +132,9 @@ bool param_time(api_req *r, const char *name, char *out, size_t outsz)
             return false;
         }
     } else if (!parse_iso(v, &us)) {
-        param_invalid(r, name, "must be an ISO 8601 date-time with offset or microseconds since "
-                               "the epoch");
+        param_invalid(r, name,
+                      "must be an ISO 8601 date-time with offset or microseconds since "
+                      "the epoch");
         return false;
     } else if (us < 0 || us > 253402300799000000LL) {
         /* An offset can move a 1970 or 9999 date out of the representable range. */
@@ -209,7 +210,8 @@ bool param_bool(api_req *r, const char *name, const char **out)
 json_t *api_body_object(api_req *r)
 {
     if (r->body.len == 0) {
-        api_error(r, 400, "VALIDATION_ERROR", json_pack("{s:s}", "body", "a JSON object is required"),
+        api_error(r, 400, "VALIDATION_ERROR",
+                  json_pack("{s:s}", "body", "a JSON object is required"),
                   "request body is missing");
         return NULL;
     }

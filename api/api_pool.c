@@ -22,7 +22,7 @@
 #include <time.h>
 
 typedef struct slot {
-    PGconn *c;  /* NULL = not open */
+    PGconn *c; /* NULL = not open */
     bool busy;
     pg_stmts *stmts; /* prepared statements of c */
 } slot;
