@@ -4,6 +4,7 @@
  * tables every few seconds, so a change applies to new events shortly after
  * it is made; rule state and open incidents are left as they are. */
 #include "api.h"
+#include "api_handlers.h"
 
 #include "pg.h"
 
@@ -12,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RULE_JSON                                                                                 \
-    "json_build_object('id', r.id, 'camera_id', r.camera_id, 'model_id', r.model_id,"             \
-    " 'event_type', r.event_type, 'enabled', r.enabled, 'min_confidence', r.min_confidence,"      \
-    " 'min_hits', r.min_hits, 'window_seconds', r.window_seconds,"                                \
-    " 'cooldown_seconds', r.cooldown_seconds, 'severity', r.severity,"                            \
+#define RULE_JSON                                                                                  \
+    "json_build_object('id', r.id, 'camera_id', r.camera_id, 'model_id', r.model_id,"              \
+    " 'event_type', r.event_type, 'enabled', r.enabled, 'min_confidence', r.min_confidence,"       \
+    " 'min_hits', r.min_hits, 'window_seconds', r.window_seconds,"                                 \
+    " 'cooldown_seconds', r.cooldown_seconds, 'severity', r.severity,"                             \
     " 'description', r.description, 'created_at', r.created_at, 'updated_at', r.updated_at)::text"
 
 void h_rules_list(api_req *r)
@@ -139,10 +140,10 @@ void h_rule_create(api_req *r)
         return;
     }
     /* Defaults of the table for every field not given. */
-    json_t *full = json_pack("{s:n, s:n, s:b, s:f, s:i, s:i, s:i, s:s, s:n}", "camera_id",
-                             "model_id", "enabled", 1, "min_confidence", 0.5, "min_hits", 1,
-                             "window_seconds", 10, "cooldown_seconds", 60, "severity", "medium",
-                             "description");
+    json_t *full =
+        json_pack("{s:n, s:n, s:b, s:f, s:i, s:i, s:i, s:s, s:n}", "camera_id", "model_id",
+                  "enabled", 1, "min_confidence", 0.5, "min_hits", 1, "window_seconds", 10,
+                  "cooldown_seconds", 60, "severity", "medium", "description");
     json_object_update(full, body);
     json_decref(body);
     char *j = json_dumps(full, JSON_COMPACT);
@@ -165,8 +166,7 @@ void h_rule_create(api_req *r)
 
 static void rule_not_found(api_req *r, const char *id)
 {
-    api_error(r, 404, "RULE_NOT_FOUND", json_pack("{s:s}", "id", id), "rule %s does not exist",
-              id);
+    api_error(r, 404, "RULE_NOT_FOUND", json_pack("{s:s}", "id", id), "rule %s does not exist", id);
 }
 
 void h_rule_get(api_req *r)
@@ -264,8 +264,8 @@ void h_typemap_put(api_req *r)
 {
     const char *label = r->seg[1];
     if (strlen(label) > 200) {
-        api_error(r, 400, "INVALID_PARAMETER",
-                  json_pack("{s:s}", "raw_label", "at most 200 bytes"), "raw label is too long");
+        api_error(r, 400, "INVALID_PARAMETER", json_pack("{s:s}", "raw_label", "at most 200 bytes"),
+                  "raw label is too long");
         return;
     }
     json_t *body = api_body_object(r);
@@ -282,13 +282,13 @@ void h_typemap_put(api_req *r)
         return;
     }
     const char *p[2] = {label, json_string_value(t)};
-    PGresult *res = api_query(
-        r, false,
-        "INSERT INTO event_type_map AS m (raw_label, event_type) VALUES ($1, $2)"
-        " ON CONFLICT (raw_label) DO UPDATE SET event_type = EXCLUDED.event_type"
-        " RETURNING json_build_object('raw_label', raw_label, 'event_type', event_type,"
-        " 'created_at', created_at)::text, (xmax = 0)",
-        2, p);
+    PGresult *res =
+        api_query(r, false,
+                  "INSERT INTO event_type_map AS m (raw_label, event_type) VALUES ($1, $2)"
+                  " ON CONFLICT (raw_label) DO UPDATE SET event_type = EXCLUDED.event_type"
+                  " RETURNING json_build_object('raw_label', raw_label, 'event_type', event_type,"
+                  " 'created_at', created_at)::text, (xmax = 0)",
+                  2, p);
     json_decref(body);
     if (!res)
         return;

@@ -6,6 +6,7 @@
  * number of events. Violation
  * figures come from violations, which grow by incidents, not frames. */
 #include "api.h"
+#include "api_handlers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,8 +116,10 @@ static void summary(api_req *r, const char *camera)
     }
     double bucket = !strcmp(gran, "minute") ? 60 : !strcmp(gran, "hour") ? 3600 : 86400;
     if (span / bucket > MAX_BUCKETS) {
-        param_invalid(r, "granularity", "gives more than %d buckets for this range; use a "
-                                        "coarser one or a shorter range", MAX_BUCKETS);
+        param_invalid(r, "granularity",
+                      "gives more than %d buckets for this range; use a "
+                      "coarser one or a shorter range",
+                      MAX_BUCKETS);
         param_reject(r);
         return;
     }

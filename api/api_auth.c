@@ -4,9 +4,12 @@
  * the algorithm is pinned by construction: the header must say exactly
  * {"alg":"HS256"} (typ optional), the signature is compared in constant
  * time, and exp/nbf/iat are checked with a small leeway. */
-#include "api.h"
+#include "api_auth.h"
 
+#include "codec.h"
 #include "xmalloc.h"
+
+#include <jansson.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -185,8 +188,10 @@ auth_result auth_verify(const char *token, const char *key, int64_t now, auth_cl
     }
     json_t *sub = json_object_get(c, "sub");
     const char *subs = json_string_value(sub);
+    /* The codec's check directly (api_is_utf8 minus its NUL test, which a
+     * strlen-bounded string passes anyway): auth stays a leaf for ruth-token. */
     if (!subs || !*subs || strlen(subs) >= sizeof out->sub ||
-        !api_is_utf8(subs, strlen(subs))) {
+        !codec_utf8_valid(subs, strlen(subs))) {
         rc = auth__fail(why, whysz, "token has no usable sub claim");
         goto done;
     }

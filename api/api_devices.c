@@ -5,26 +5,27 @@
  * discovered from inference results (discovered = true). Their 24-hour
  * statistics come from the rollups and the violations table. */
 #include "api.h"
+#include "api_handlers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DEVICE_JSON                                                                               \
-    "json_build_object('id', c.id, 'vas_device_id', c.vas_device_id, 'name', c.name,"             \
-    " 'location', c.location, 'stream_id', c.stream_id, 'active', c.active,"                      \
-    " 'discovered', c.discovered, 'inference_active', c.inference_active,"                        \
-    " 'inference_model_id', c.inference_model_id,"                                                \
-    " 'inference_started_at', c.inference_started_at, 'metadata', c.metadata,"                   \
-    " 'created_at', c.created_at, 'updated_at', c.updated_at,"                                    \
-    " 'stats_24h', json_build_object("                                                            \
-    "   'events', (SELECT coalesce(sum(er.count), 0) FROM event_rollups er"                       \
-    "               WHERE er.camera_id = c.id AND er.minute >= now() - interval '24 hours'),"     \
-    "   'violations', (SELECT count(*) FROM violations v"                                         \
-    "               WHERE v.camera_id = c.id AND v.created_at >= now() - interval '24 hours'),"   \
-    "   'open_violations', (SELECT count(*) FROM violations v"                                    \
-    "               WHERE v.camera_id = c.id AND v.status = 'open'),"                             \
-    "   'last_event_at', (SELECT e.\"timestamp\" FROM events e WHERE e.camera_id = c.id"          \
+#define DEVICE_JSON                                                                                \
+    "json_build_object('id', c.id, 'vas_device_id', c.vas_device_id, 'name', c.name,"              \
+    " 'location', c.location, 'stream_id', c.stream_id, 'active', c.active,"                       \
+    " 'discovered', c.discovered, 'inference_active', c.inference_active,"                         \
+    " 'inference_model_id', c.inference_model_id,"                                                 \
+    " 'inference_started_at', c.inference_started_at, 'metadata', c.metadata,"                     \
+    " 'created_at', c.created_at, 'updated_at', c.updated_at,"                                     \
+    " 'stats_24h', json_build_object("                                                             \
+    "   'events', (SELECT coalesce(sum(er.count), 0) FROM event_rollups er"                        \
+    "               WHERE er.camera_id = c.id AND er.minute >= now() - interval '24 hours'),"      \
+    "   'violations', (SELECT count(*) FROM violations v"                                          \
+    "               WHERE v.camera_id = c.id AND v.created_at >= now() - interval '24 hours'),"    \
+    "   'open_violations', (SELECT count(*) FROM violations v"                                     \
+    "               WHERE v.camera_id = c.id AND v.status = 'open'),"                              \
+    "   'last_event_at', (SELECT e.\"timestamp\" FROM events e WHERE e.camera_id = c.id"           \
     "               ORDER BY e.\"timestamp\" DESC LIMIT 1)))::text"
 
 void h_devices_list(api_req *r)
@@ -58,8 +59,8 @@ void h_devices_list(api_req *r)
 static bool device_respond(api_req *r, const char *id, bool read_only)
 {
     const char *p[1] = {id};
-    PGresult *res = api_query(r, read_only, "SELECT " DEVICE_JSON " FROM cameras c WHERE c.id = $1",
-                              1, p);
+    PGresult *res =
+        api_query(r, read_only, "SELECT " DEVICE_JSON " FROM cameras c WHERE c.id = $1", 1, p);
     if (!res)
         return false;
     bool found = PQntuples(res) > 0;
@@ -244,8 +245,9 @@ void h_runtime_register(api_req *r)
         const char *mid = json_is_string(m) ? json_string_value(m)
                                             : json_string_value(json_object_get(m, "model_id"));
         if (!mid || !*mid) {
-            param_invalid(r, "models", "each model is a model id string or an object with a "
-                                       "string model_id");
+            param_invalid(r, "models",
+                          "each model is a model id string or an object with a "
+                          "string model_id");
             break;
         }
     }

@@ -4,17 +4,18 @@
  * partitions and the (camera_id, timestamp) and (event_type, timestamp)
  * indexes serve the common filtered lists. */
 #include "api.h"
+#include "api_handlers.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define EVENT_FIELDS                                                                              \
-    "'id', e.id, 'camera_id', e.camera_id, 'stream_id', e.stream_id,"                             \
-    " 'event_type', e.event_type, 'type_detail', e.type_detail, 'confidence', e.confidence,"      \
-    " 'timestamp', e.\"timestamp\", 'model_id', e.model_id, 'model_version', e.model_version,"    \
-    " 'bounding_boxes', e.bounding_boxes, 'frame_id', e.frame_id,"                                \
-    " 'inference_time_ms', e.inference_time_ms, 'runtime_id', e.runtime_id,"                      \
-    " 'error_code', e.error_code, 'error_message', e.error_message,"                              \
+#define EVENT_FIELDS                                                                               \
+    "'id', e.id, 'camera_id', e.camera_id, 'stream_id', e.stream_id,"                              \
+    " 'event_type', e.event_type, 'type_detail', e.type_detail, 'confidence', e.confidence,"       \
+    " 'timestamp', e.\"timestamp\", 'model_id', e.model_id, 'model_version', e.model_version,"     \
+    " 'bounding_boxes', e.bounding_boxes, 'frame_id', e.frame_id,"                                 \
+    " 'inference_time_ms', e.inference_time_ms, 'runtime_id', e.runtime_id,"                       \
+    " 'error_code', e.error_code, 'error_message', e.error_message,"                               \
     " 'attributes', e.attributes, 'violation_id', e.violation_id, 'created_at', e.created_at"
 
 void h_events_list(api_req *r)

@@ -10,8 +10,12 @@
  * `pagination.total_exact` is false. Counts are cached for one second per
  * query and parameters, so dashboards polling the same list do not count on
  * every request. */
-#include "api.h"
+#include "api_list.h"
 
+#include "api_auth.h"
+#include "api_db.h"
+#include "api_params.h"
+#include "api_util.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -31,8 +35,27 @@ typedef struct count_slot {
     double at;
 } count_slot;
 
-static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
-static count_slot count_cache[COUNT_CACHE_SLOTS];
+struct list_counts {
+    pthread_mutex_t mu;
+    count_slot slots[COUNT_CACHE_SLOTS];
+};
+
+list_counts *list_counts_new(void)
+{
+    list_counts *lc = xcalloc(1, sizeof *lc);
+    pthread_mutex_init(&lc->mu, NULL);
+    return lc;
+}
+
+void list_counts_free(list_counts *lc)
+{
+    if (!lc)
+        return;
+    for (int i = 0; i < COUNT_CACHE_SLOTS; i++)
+        free(lc->slots[i].key);
+    pthread_mutex_destroy(&lc->mu);
+    free(lc);
+}
 
 /* A cursor's sort value must parse as the sort column's type. */
 static bool key_ok(const char *k, char kind)
@@ -65,8 +88,7 @@ bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag
         return false;
     }
     buf b = {0};
-    bool good = strlen(pg->cursor) < 512 &&
-                api_b64url_decode(pg->cursor, strlen(pg->cursor), &b);
+    bool good = strlen(pg->cursor) < 512 && api_b64url_decode(pg->cursor, strlen(pg->cursor), &b);
     buf_append_byte(&b, 0);
     char *s = (char *)b.data;
     char *bar1 = good ? strchr(s, '|') : NULL;
@@ -129,17 +151,21 @@ long long list_count(api_req *r, const char *from_where, int nparams, const char
     buf_append_byte(&key, 0);
     uint64_t h = fnv((const char *)key.data, 1469598103934665603ull);
     double now = api_now();
-    pthread_mutex_lock(&count_mu);
-    count_slot *s = &count_cache[h % COUNT_CACHE_SLOTS];
-    if (s->key && s->hash == h && now - s->at < COUNT_CACHE_TTL &&
-        !strcmp(s->key, (const char *)key.data)) {
-        long long total = s->total;
-        *exact = s->exact;
-        pthread_mutex_unlock(&count_mu);
-        buf_free(&key);
-        return total;
+    list_counts *lc = r->a->counts;
+    count_slot *s = NULL;
+    if (lc) {
+        pthread_mutex_lock(&lc->mu);
+        s = &lc->slots[h % COUNT_CACHE_SLOTS];
+        if (s->key && s->hash == h && now - s->at < COUNT_CACHE_TTL &&
+            !strcmp(s->key, (const char *)key.data)) {
+            long long total = s->total;
+            *exact = s->exact;
+            pthread_mutex_unlock(&lc->mu);
+            buf_free(&key);
+            return total;
+        }
+        pthread_mutex_unlock(&lc->mu);
     }
-    pthread_mutex_unlock(&count_mu);
 
     buf sql = {0};
     buf_printf(&sql, "SELECT count(*) FROM (SELECT 1 %s LIMIT %d) c", from_where,
@@ -163,14 +189,18 @@ long long list_count(api_req *r, const char *from_where, int nparams, const char
         total = est > total ? est : total;
         *exact = false;
     }
-    pthread_mutex_lock(&count_mu);
+    if (!lc) {
+        buf_free(&key);
+        return total;
+    }
+    pthread_mutex_lock(&lc->mu);
     free(s->key);
     s->key = (char *)key.data; /* the cache takes the key */
     s->hash = h;
     s->total = total;
     s->exact = *exact;
     s->at = now;
-    pthread_mutex_unlock(&count_mu);
+    pthread_mutex_unlock(&lc->mu);
     return total;
 }
 
@@ -189,8 +219,9 @@ static void list_respond(api_req *r, const char *items, PGresult *res, const api
         buf_append(o, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
     }
     /* On a keyset page the offset of the page is unknown; report 0. */
-    buf_printf(o, "],\"pagination\":{\"total\":%lld,\"limit\":%ld,\"offset\":%ld,\"has_more\":%s,"
-                  "\"total_exact\":%s,\"next_cursor\":",
+    buf_printf(o,
+               "],\"pagination\":{\"total\":%lld,\"limit\":%ld,\"offset\":%ld,\"has_more\":%s,"
+               "\"total_exact\":%s,\"next_cursor\":",
                total, pg->limit, pg->offset, more ? "true" : "false", exact ? "true" : "false");
     if (more && sort_tag) {
         buf c = {0};

@@ -2,8 +2,14 @@
  *
  * Serves the REST API of ARCHITECTURE §8 under /api/v1 plus /health, /ready,
  * /metrics and /openapi.json on RUTH_API_PORT. */
-#include "api.h"
-
+#include "api_context.h"
+#include "api_http.h"
+#include "api_list.h"
+#include "api_microcache.h"
+#include "api_ops.h"
+#include "api_pool.h"
+#include "api_ratelimit.h"
+#include "api_stream.h"
 #include "kafka.h"
 #include "log.h"
 #include "outbox.h"
@@ -13,9 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size_t errsz);
-int api_http_port(struct MHD_Daemon *d);
 
 static const char usage[] =
     "Usage: ruth-api [--help]\n"
@@ -36,6 +39,59 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
 }
 
+/* Until shutdown, every 5 s: start the live stream if it is not running
+ * yet, and publish the outbox rows a request committed but could not relay
+ * (Kafka down, the process crashed last time). */
+static void background(api *a)
+{
+    const ruth_config *cfg = a->cfg;
+    char err[512];
+    PGconn *sweep_db = NULL;
+    int tick = 0;
+    while (g_run) {
+        usleep(200 * 1000);
+        if (++tick % 25)
+            continue;
+        if (!atomic_load(&a->stream)) {
+            atomic_store(&a->stream, api_stream_start(a, cfg->api_stream_buffer, err, sizeof err));
+            if (atomic_load(&a->stream))
+                log_info("live violation stream started");
+        }
+        if (!sweep_db || PQstatus(sweep_db) != CONNECTION_OK) {
+            pg_close(sweep_db);
+            sweep_db = pg_connect(cfg->database_url, "ruth-api-outbox", 5, err, sizeof err);
+            if (!sweep_db)
+                continue;
+        }
+        outbox_sweep(sweep_db, a->producer);
+    }
+    pg_close(sweep_db);
+}
+
+/* Undo what main() built, in reverse; every member may still be NULL. */
+static void teardown(api *a)
+{
+    if (a->daemon) {
+        /* Streams end at their next read once g_run is 0; wake the parked ones. */
+        api_stream_kick(atomic_load(&a->stream));
+    }
+    api_http_stop(a); /* no request runs past this */
+    api_stream_stop(atomic_load(&a->stream));
+    api_ratelimit_free(a->rl);
+    api_microcache_free(a->mcache);
+    api_ops_free(a->ops);
+    list_counts_free(a->counts);
+    if (a->producer) {
+        rd_kafka_flush(a->producer, 5000);
+        rd_kafka_destroy(a->producer);
+    }
+    if (a->read_pool != a->pool)
+        api_pool_free(a->read_pool);
+    api_pool_free(a->pool);
+    codec_destroy(a->codec);
+    metrics_destroy(a->reg);
+}
+
 int main(int argc, char **argv)
 {
     ruth_config cfg;
@@ -48,7 +104,6 @@ int main(int argc, char **argv)
     api a = {0};
     a.cfg = &cfg;
     a.reg = metrics_new();
-    PGconn *sweep_db = NULL;
 
     /* libmicrohttpd pins each connection to one pool thread, so a slow query
      * stalls every connection of its thread: several threads per core keep
@@ -75,8 +130,8 @@ int main(int argc, char **argv)
     } else {
         a.read_pool = a.pool;
     }
-    rd_kafka_conf_t *pconf = kafka_conf_new(cfg.kafka_bootstrap_servers, "ruth-api", err,
-                                            sizeof err);
+    rd_kafka_conf_t *pconf =
+        kafka_conf_new(cfg.kafka_bootstrap_servers, "ruth-api", err, sizeof err);
     if (!pconf) {
         log_error("%s", err);
         goto done;
@@ -94,6 +149,9 @@ int main(int argc, char **argv)
                  "until it is",
                  err);
     a.rl = api_ratelimit_new(cfg.api_rate_limit_rps);
+    a.mcache = api_microcache_new();
+    a.ops = api_ops_new();
+    a.counts = list_counts_new();
     a.daemon = api_http_start(&a, cfg.api_port, threads, err, sizeof err);
     if (!a.daemon) {
         log_error("%s", err);
@@ -105,52 +163,18 @@ int main(int argc, char **argv)
         int port = api_http_port(a.daemon);
         snprintf(extra, sizeof extra, "\"api_port\":%d", port);
         ctx.extra_json = extra;
-        log_at(LOG_INFO, &ctx, "serving the API on port %d with %d threads, %d database "
-                               "connections",
+        log_at(LOG_INFO, &ctx,
+               "serving the API on port %d with %d threads, %d database "
+               "connections",
                port, threads, cfg.api_db_pool);
     }
 
-    /* Outbox rows a request committed but could not relay (Kafka down, the
-     * process crashed last time) are published from here. */
-    int tick = 0;
-    while (g_run) {
-        usleep(200 * 1000);
-        if (++tick % 25)
-            continue;
-        if (!atomic_load(&a.stream)) {
-            atomic_store(&a.stream, api_stream_start(&a, cfg.api_stream_buffer, err, sizeof err));
-            if (atomic_load(&a.stream))
-                log_info("live violation stream started");
-        }
-        if (!sweep_db || PQstatus(sweep_db) != CONNECTION_OK) {
-            pg_close(sweep_db);
-            sweep_db = pg_connect(cfg.database_url, "ruth-api-outbox", 5, err, sizeof err);
-            if (!sweep_db)
-                continue;
-        }
-        outbox_sweep(sweep_db, a.producer);
-    }
+    background(&a);
     log_info("stopping: closing streams and connections");
     rc = 0;
 
 done:
-    if (a.daemon) {
-        /* Streams end at their next read once g_run is 0; wake the parked ones. */
-        api_stream_kick(atomic_load(&a.stream));
-        MHD_stop_daemon(a.daemon);
-    }
-    api_stream_stop(atomic_load(&a.stream));
-    api_ratelimit_free(a.rl);
-    if (a.producer) {
-        rd_kafka_flush(a.producer, 5000);
-        rd_kafka_destroy(a.producer);
-    }
-    pg_close(sweep_db);
-    if (a.read_pool != a.pool)
-        api_pool_free(a.read_pool);
-    api_pool_free(a.pool);
-    codec_destroy(a.codec);
-    metrics_destroy(a.reg);
+    teardown(&a);
     config_free(&cfg);
     return rc;
 }

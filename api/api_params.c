@@ -3,7 +3,11 @@
  * Every parser records what was wrong under the parameter's name in
  * r->details; handlers parse everything first, then call param_reject() so
  * one 400 VALIDATION_ERROR names every bad field at once. */
-#include "api.h"
+#include "api_params.h"
+
+#include "api_response.h"
+#include "api_util.h"
+#include "codec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,29 +19,6 @@
 #include <time.h>
 
 #define BODY_MAX_DEPTH 16
-
-bool api_is_utf8(const char *s, size_t n)
-{
-    /* PostgreSQL text cannot hold NUL, which UTF-8 itself allows. */
-    return !memchr(s, 0, n) && codec_utf8_valid(s, n);
-}
-
-bool api_is_uuid(const char *s)
-{
-    static const int dash[] = {8, 13, 18, 23};
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0, d = 0; i < 36; i++) {
-        if (d < 4 && i == dash[d]) {
-            if (s[i] != '-')
-                return false;
-            d++;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 void param_invalid(api_req *r, const char *field, const char *fmt, ...)
 {
@@ -151,8 +132,9 @@ bool param_time(api_req *r, const char *name, char *out, size_t outsz)
             return false;
         }
     } else if (!parse_iso(v, &us)) {
-        param_invalid(r, name, "must be an ISO 8601 date-time with offset or microseconds since "
-                               "the epoch");
+        param_invalid(r, name,
+                      "must be an ISO 8601 date-time with offset or microseconds since "
+                      "the epoch");
         return false;
     } else if (us < 0 || us > 253402300799000000LL) {
         /* An offset can move a 1970 or 9999 date out of the representable range. */
@@ -166,19 +148,6 @@ bool param_time(api_req *r, const char *name, char *out, size_t outsz)
     strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, outsz, "%s.%06lld+00:00", day, (long long)(us % 1000000));
     return true;
-}
-
-bool api_is_choice(const char *s, const char *choices)
-{
-    size_t n = strlen(s);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t k = bar ? (size_t)(bar - p) : strlen(p);
-        if (k == n && !strncmp(p, s, n))
-            return true;
-        p += k + (bar ? 1 : 0);
-    }
-    return false;
 }
 
 bool param_enum(api_req *r, const char *name, const char *choices, const char **out)
@@ -241,7 +210,8 @@ bool param_bool(api_req *r, const char *name, const char **out)
 json_t *api_body_object(api_req *r)
 {
     if (r->body.len == 0) {
-        api_error(r, 400, "VALIDATION_ERROR", json_pack("{s:s}", "body", "a JSON object is required"),
+        api_error(r, 400, "VALIDATION_ERROR",
+                  json_pack("{s:s}", "body", "a JSON object is required"),
                   "request body is missing");
         return NULL;
     }

@@ -8,7 +8,7 @@
  * per connection (handlers assemble their SQL from fixed fragments, so the
  * set of texts is small and bounded) and executed by name afterwards:
  * PostgreSQL parses and plans it once instead of on every request. */
-#include "api.h"
+#include "api_pool.h"
 
 #include "log.h"
 #include "pg.h"
@@ -17,11 +17,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 typedef struct slot {
-    PGconn *c;  /* NULL = not open */
+    PGconn *c; /* NULL = not open */
     bool busy;
     pg_stmts *stmts; /* prepared statements of c */
 } slot;

@@ -14,7 +14,9 @@
  * says so with an `event: reset` before continuing; the client then reloads
  * through GET /violations. Changes are delivered at least once: duplicates
  * carry the same violation `version`. */
+#include "api_stream.h"
 #include "api.h"
+#include "api_handlers.h"
 
 #include "kafka.h"
 #include "kafka_admin.h"
@@ -50,10 +52,10 @@ struct api_stream {
     pthread_mutex_t mu;
     stream_entry *ring;
     size_t cap;
-    uint64_t head;        /* sequence number of the next entry */
-    int64_t *next_off;    /* per partition: next offset after the newest entry */
-    int64_t *lost_below;  /* per partition: offsets below this are not in the ring */
-    sse_client *clients;  /* doubly linked */
+    uint64_t head;       /* sequence number of the next entry */
+    int64_t *next_off;   /* per partition: next offset after the newest entry */
+    int64_t *lost_below; /* per partition: offsets below this are not in the ring */
+    sse_client *clients; /* doubly linked */
 };
 
 struct sse_client {
@@ -117,7 +119,8 @@ static void stream__add(api_stream *s, const rd_kafka_message_t *m)
     stream_entry *e = &s->ring[s->head % s->cap];
     if (e->frame) {
         /* Evicting the oldest entry: its partition's history now starts after it. */
-        if (e->partition >= 0 && e->partition < s->nparts && e->offset + 1 > s->lost_below[e->partition])
+        if (e->partition >= 0 && e->partition < s->nparts &&
+            e->offset + 1 > s->lost_below[e->partition])
             s->lost_below[e->partition] = e->offset + 1;
         free(e->frame);
     }
@@ -157,8 +160,8 @@ static void *stream__run(void *arg)
 
 api_stream *api_stream_start(api *a, int capacity, char *err, size_t errsz)
 {
-    rd_kafka_conf_t *conf = kafka_conf_new(a->cfg->kafka_bootstrap_servers, "ruth-api-stream",
-                                           err, errsz);
+    rd_kafka_conf_t *conf =
+        kafka_conf_new(a->cfg->kafka_bootstrap_servers, "ruth-api-stream", err, errsz);
     if (!conf)
         return NULL;
     rd_kafka_t *rk = kafka_group_member_new(conf, "ruth-api-stream", err, errsz); /* takes conf */

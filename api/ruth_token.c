@@ -4,7 +4,7 @@
  *
  * Prints an HS256 JWT with sub, role, iat and exp, signed with the same
  * JWT_SECRET_KEY ruth-api verifies with. */
-#include "api.h"
+#include "api_auth.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -26,10 +26,10 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"sub", required_argument, NULL, 's'},
-                                          {"role", required_argument, NULL, 'r'},
-                                          {"ttl", required_argument, NULL, 't'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+                                         {"role", required_argument, NULL, 'r'},
+                                         {"ttl", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *sub = NULL, *role = NULL;
     long ttl = 3600;
     int c;

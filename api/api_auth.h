@@ -1,0 +1,52 @@
+/* api_auth.h - who may call the API: roles and HS256 JSON Web Tokens.
+ *
+ * A leaf over common/ (buf, the codec's UTF-8 check) and libcrypto, so that
+ * ruth-token links this alone (the ruth_api_auth library), not the server.
+ * The JWT is checked in auth_verify(); api_routes.c calls it for every
+ * route that needs a role. */
+#ifndef RUTH_API_AUTH_H
+#define RUTH_API_AUTH_H
+
+#include "buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Roles, ordered: each includes the ones below it. */
+typedef enum { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 } api_role;
+
+/* Static text ("none" for an unknown role). */
+const char *api_role_name(api_role r);
+/* "viewer" | "operator" | "admin" -> role; ROLE_NONE if unknown or NULL. */
+api_role api_role_parse(const char *s);
+
+typedef enum {
+    AUTH_OK = 0,
+    AUTH_INVALID, /* malformed, bad signature, wrong algorithm, bad claims */
+    AUTH_EXPIRED, /* exp (plus leeway) in the past */
+} auth_result;
+
+#define AUTH_LEEWAY_SEC 30
+
+typedef struct auth_claims {
+    char sub[128];
+    api_role role;
+    int64_t exp;
+} auth_claims;
+
+/* Verify an HS256 token with `key` at time `now` (seconds). Only alg HS256 is
+ * accepted; exp is required, nbf/iat honoured with AUTH_LEEWAY_SEC; `sub` and
+ * a known `role` are required. On failure `why` says what was wrong. */
+auth_result auth_verify(const char *token, const char *key, int64_t now, auth_claims *out,
+                        char *why, size_t whysz);
+
+/* Mint an HS256 token; the caller free()s it. */
+char *auth_mint(const char *key, const char *sub, api_role role, int64_t iat, int64_t exp);
+
+/* base64url without padding (RFC 4648 §5), appended to `out`; decode is
+ * strict (no padding, canonical trailing bits). */
+void api_b64url_encode(buf *out, const unsigned char *p, size_t n);
+bool api_b64url_decode(const char *s, size_t n, buf *out);
+
+#endif

@@ -1,0 +1,64 @@
+/* api_db.c - a request's database connection, queries and their errors. */
+#include "api_db.h"
+
+#include "api_response.h"
+#include "log.h"
+#include "outbox.h"
+
+#include <stdio.h>
+
+void api_db_error(api_req *r, const char *what, const char *err)
+{
+    log_ctx ctx = LOG_CTX_INIT;
+    ctx.request_id = r->request_id;
+    log_at(LOG_ERROR, &ctx, "%s: %s", what, err);
+    metric_inc(r->a->m_db_errors);
+    /* The database's own message stays in the log: it can name tables and
+     * values the caller has no business seeing. */
+    api_error(r, 500, "DATABASE_ERROR", NULL, "the database could not complete the request");
+}
+
+PGconn *api_db(api_req *r, bool read_only)
+{
+    if (r->db)
+        return r->db;
+    char err[512];
+    api_pool *p = read_only ? r->a->read_pool : r->a->pool;
+    r->db = api_pool_get(p, 2000, err, sizeof err);
+    r->db_pool = p;
+    if (!r->db) {
+        log_ctx ctx = LOG_CTX_INIT;
+        ctx.request_id = r->request_id;
+        log_at(LOG_WARN, &ctx, "no database connection: %s", err);
+        metric_inc(r->a->m_db_errors);
+        snprintf(r->retry_after, sizeof r->retry_after, "1");
+        api_error(r, 503, "DATABASE_ERROR", NULL, "the database is unavailable; retry shortly");
+    }
+    return r->db;
+}
+
+PGresult *api_query(api_req *r, bool read_only, const char *sql, int nparams,
+                    const char *const *params)
+{
+    PGconn *db = api_db(r, read_only);
+    if (!db)
+        return NULL;
+    char err[1024];
+    PGresult *res = api_pool_exec(r->db_pool, db, sql, nparams, params, err, sizeof err);
+    if (!res)
+        api_db_error(r, "query failed", err);
+    return res;
+}
+
+void api_outbox_relay(api_req *r, const char *ids)
+{
+    const char *p[1] = {ids};
+    /* A request waits a second at most: a slow broker must not hold the
+     * client or the connection; what is not acknowledged by then stays for
+     * the background sweep. */
+    if (r->db && outbox_relay(r->db, r->a->producer, 1000, "id = ANY($1::bigint[])", 1, p) < 0) {
+        log_ctx ctx = LOG_CTX_INIT;
+        ctx.request_id = r->request_id;
+        log_at(LOG_WARN, &ctx, "outbox relay failed; the background sweep will publish later");
+    }
+}

@@ -1,0 +1,116 @@
+/* api_ops.c - /health, /ready, /metrics and /openapi.json. */
+#include "api_ops.h"
+
+#include "api_response.h"
+#include "api_util.h"
+#include "embedded.h"
+#include "xmalloc.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+extern const struct embedded_file api_openapi_files[];
+
+void api_ops_openapi(api_req *r)
+{
+    api_json_text(r, 200, api_openapi_files[0].data, api_openapi_files[0].len);
+}
+
+void api_ops_metrics(api_req *r)
+{
+    size_t len;
+    char *s = metrics_render(r->a->reg, &len);
+    r->status = 200;
+    buf_set(&r->out, s, len);
+    free(s);
+    r->text_plain = true;
+}
+
+/* What /health and /ready report, each dependency probed at most once a
+ * second whatever the request rate: both endpoints are public, and a flood
+ * of them must not turn into a flood of database pings and broker metadata
+ * requests (a second each while Kafka is down). Concurrent callers wait for
+ * the one probing; /ready never waits on Kafka. */
+typedef struct probe_cache {
+    pthread_mutex_t mu;
+    double at; /* < 0: never probed */
+    bool up;
+} probe_cache;
+
+struct api_ops {
+    probe_cache db;
+    probe_cache kafka;
+};
+
+static void probe_init(probe_cache *c)
+{
+    pthread_mutex_init(&c->mu, NULL);
+    c->at = -1;
+    c->up = false;
+}
+
+api_ops *api_ops_new(void)
+{
+    api_ops *ops = xcalloc(1, sizeof *ops);
+    probe_init(&ops->db);
+    probe_init(&ops->kafka);
+    return ops;
+}
+
+void api_ops_free(api_ops *ops)
+{
+    if (!ops)
+        return;
+    pthread_mutex_destroy(&ops->db.mu);
+    pthread_mutex_destroy(&ops->kafka.mu);
+    free(ops);
+}
+
+static bool probe_db(api *a)
+{
+    char err[256];
+    return api_pool_ping(a->pool, err, sizeof err);
+}
+
+static bool probe_kafka(api *a)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    bool up = rd_kafka_metadata(a->producer, 0, NULL, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return up;
+}
+
+static bool probe(probe_cache *c, bool (*fn)(api *), api *a)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->at < 0 || api_now() - c->at >= 1.0) {
+        c->up = fn(a);
+        c->at = api_now();
+    }
+    bool up = c->up;
+    pthread_mutex_unlock(&c->mu);
+    return up;
+}
+
+void api_ops_ready(api_req *r)
+{
+    if (!probe(&r->a->ops->db, probe_db, r->a)) {
+        api_error(r, 503, "DATABASE_ERROR", NULL, "not ready: database unavailable");
+        return;
+    }
+    api_json_steal(r, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+void api_ops_health(api_req *r)
+{
+    api_ops *ops = r->a->ops;
+    bool db = probe(&ops->db, probe_db, r->a), kafka = probe(&ops->kafka, probe_kafka, r->a);
+    const char *vas =
+        r->a->cfg->vas_base_url && *r->a->cfg->vas_base_url ? "configured" : "not_configured";
+    json_t *b = json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}", "status",
+                          db && kafka ? "healthy" : "degraded", "components", "database", "status",
+                          db ? "up" : "down", "kafka", "status", kafka ? "up" : "down", "vas",
+                          "status", vas);
+    api_json_steal(r, 200, b);
+}

@@ -1,0 +1,269 @@
+/* api_routes.c - routing: the table of every endpoint, path matching,
+ * authentication and authorisation, and the microcache in front of the
+ * cacheable GETs. */
+#include "api_routes.h"
+
+#include "api_auth.h"
+#include "api_handlers.h"
+#include "api_microcache.h"
+#include "api_ops.h"
+#include "api_response.h"
+#include "api_util.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+typedef void (*api_handler)(api_req *r);
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* segments below /api/v1; ":x" matches any one */
+    api_role role;       /* ROLE_NONE = public */
+    api_handler fn;
+    const char *name; /* metrics label */
+    bool cache;       /* a GET whose answer the microcache may share */
+} route;
+
+/* clang-format off */
+static const route routes[] = {
+    {"GET",    "health",                      ROLE_NONE,     api_ops_health,      "health", false},
+    {"GET",    "ready",                       ROLE_NONE,     api_ops_ready,       "ready", false},
+    {"GET",    "metrics",                     ROLE_NONE,     api_ops_metrics,     "metrics", false},
+    {"GET",    "openapi.json",                ROLE_VIEWER,   api_ops_openapi,     "openapi", false},
+    {"GET",    "violations",                  ROLE_VIEWER,   h_violations_list,   "violations_list", true},
+    {"GET",    "violations/stream",           ROLE_VIEWER,   h_violations_stream, "violations_stream", false},
+    {"GET",    "violations/:id",              ROLE_VIEWER,   h_violation_get,     "violation_get", true},
+    {"PATCH",  "violations/:id",              ROLE_OPERATOR, h_violation_patch,   "violation_patch", false},
+    {"GET",    "events",                      ROLE_VIEWER,   h_events_list,       "events_list", true},
+    {"GET",    "events/:id",                  ROLE_VIEWER,   h_event_get,         "event_get", true},
+    {"GET",    "analytics/summary",           ROLE_VIEWER,   h_analytics_summary, "analytics_summary", true},
+    {"GET",    "analytics/cameras/:id",       ROLE_VIEWER,   h_analytics_camera,  "analytics_camera", true},
+    {"GET",    "devices",                     ROLE_VIEWER,   h_devices_list,      "devices_list", true},
+    {"GET",    "devices/:id",                 ROLE_VIEWER,   h_device_get,        "device_get", true},
+    {"POST",   "devices/:id/start-inference", ROLE_ADMIN,    h_device_start,      "device_start", false},
+    {"POST",   "devices/:id/stop-inference",  ROLE_ADMIN,    h_device_stop,       "device_stop", false},
+    {"GET",    "models/status",               ROLE_VIEWER,   h_models_status,     "models_status", true},
+    {"POST",   "internal/runtime/register",   ROLE_ADMIN,    h_runtime_register,  "runtime_register", false},
+    {"GET",    "rules",                       ROLE_VIEWER,   h_rules_list,        "rules_list", true},
+    {"POST",   "rules",                       ROLE_ADMIN,    h_rule_create,       "rule_create", false},
+    {"GET",    "rules/:id",                   ROLE_VIEWER,   h_rule_get,          "rule_get", true},
+    {"PATCH",  "rules/:id",                   ROLE_ADMIN,    h_rule_patch,        "rule_patch", false},
+    {"DELETE", "rules/:id",                   ROLE_ADMIN,    h_rule_delete,       "rule_delete", false},
+    {"GET",    "event-type-map",              ROLE_VIEWER,   h_typemap_list,      "typemap_list", true},
+    {"PUT",    "event-type-map/:label",       ROLE_ADMIN,    h_typemap_put,       "typemap_put", false},
+    {"DELETE", "event-type-map/:label",       ROLE_ADMIN,    h_typemap_delete,    "typemap_delete", false},
+};
+/* clang-format on */
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+struct api_routes {
+    metric *count[NROUTES][6]; /* requests by route and status class 1xx..5xx */
+};
+
+api_routes *api_routes_new(metrics *reg)
+{
+    api_routes *rts = xcalloc(1, sizeof *rts);
+    for (size_t i = 0; i < NROUTES; i++)
+        for (int c = 1; c <= 5; c++) {
+            char labels[128];
+            snprintf(labels, sizeof labels, "route=\"%s\",status=\"%dxx\"", routes[i].name, c);
+            rts->count[i][c] =
+                metrics_counter(reg, "ruth_api_requests_total",
+                                "Requests answered, by route and status class.", labels);
+        }
+    return rts;
+}
+
+void api_routes_free(api_routes *rts)
+{
+    free(rts); /* the counters belong to the registry */
+}
+
+/* ---- the microcache in front of cacheable GETs ---- */
+
+static enum MHD_Result cache_key_arg(void *cls, enum MHD_ValueKind kind, const char *k,
+                                     const char *v)
+{
+    (void)kind; /* query arguments only */
+    buf *b = cls;
+    buf_printf(b, "%s=%s&", k, v ? v : "");
+    return MHD_YES;
+}
+
+/* Path and query string: never the caller (see api_microcache.h). */
+static void cache_key(api_req *r, buf *key)
+{
+    buf_append_str(key, r->url);
+    buf_append_byte(key, '?');
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, cache_key_arg, key);
+    buf_append_byte(key, 0);
+}
+
+/* Run a GET handler through the microcache. */
+static void run_cached(api_req *r, api_handler fn)
+{
+    api_microcache *mc = r->a->mcache;
+    if (r->a->cfg->api_cache_ms <= 0 || !mc) {
+        fn(r);
+        return;
+    }
+    buf key = {0};
+    cache_key(r, &key);
+    if (api_microcache_get(mc, (const char *)key.data, api_now(), r->a->cfg->api_cache_ms / 1000.0,
+                           &r->out, r->etag)) {
+        r->status = 200;
+        buf_free(&key);
+        return;
+    }
+    fn(r);
+    if (r->status == 200 && r->out.len <= API_MICROCACHE_MAX_BODY)
+        api_microcache_put(mc, (char *)key.data, api_now(), r->out.data, r->out.len, r->etag);
+    else
+        buf_free(&key);
+}
+
+/* ---- matching ---- */
+
+static bool route_match(const route *rt, api_req *r)
+{
+    const char *p = rt->pattern;
+    int i = 0;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t k = slash ? (size_t)(slash - p) : strlen(p);
+        if (i >= r->nseg)
+            return false;
+        if (p[0] != ':' && (strlen(r->seg[i]) != k || strncmp(p, r->seg[i], k)))
+            return false;
+        i++;
+        p += k + (slash ? 1 : 0);
+    }
+    return i == r->nseg;
+}
+
+/* Split `url` into r->seg (pointing into r->path, which lives as long as
+ * the request): "/api/v1/x/y", or "/x" for the operational endpoints and
+ * /openapi.json, which are served at the root too. false when the path is
+ * not under a known prefix or has too many segments. */
+static bool split_path(api_req *r, const char *url)
+{
+    static const char *const root_ok[] = {"health", "ready", "metrics", "openapi.json"};
+    const char *p = url;
+    bool v1 = true;
+    if (!strncmp(p, "/api/v1/", 8))
+        p += 8;
+    else if (!strcmp(p, "/api/v1"))
+        p += 7;
+    else if (*p == '/')
+        p += 1, v1 = false;
+    else
+        return false;
+    if (!v1) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof root_ok / sizeof root_ok[0]; i++)
+            ok = ok || !strcmp(p, root_ok[i]);
+        if (!ok)
+            return false;
+    }
+    free(r->path);
+    r->path = xstrdup(p);
+    r->nseg = 0;
+    for (char *s = r->path; *s;) {
+        if (r->nseg == API_MAX_SEGMENTS)
+            return false;
+        r->seg[r->nseg++] = s;
+        char *slash = strchr(s, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        s = slash + 1;
+        if (!*s)
+            break; /* trailing slash */
+    }
+    for (int i = 0; i < r->nseg; i++)
+        if (!*r->seg[i] || !api_is_utf8(r->seg[i], strlen(r->seg[i])))
+            return false;
+    return true;
+}
+
+/* ---- authentication and authorisation ---- */
+
+static void authenticate(api_req *r, const route *rt)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7)) {
+        api_error(r, 401, "INVALID_TOKEN", NULL, "a Bearer token is required");
+        return;
+    }
+    char why[128];
+    auth_result ar = auth_verify(h + 7, r->a->cfg->jwt_secret_key, (int64_t)time(NULL), &r->who,
+                                 why, sizeof why);
+    if (ar == AUTH_EXPIRED) {
+        api_error(r, 401, "TOKEN_EXPIRED", NULL, "%s", why);
+        return;
+    }
+    if (ar != AUTH_OK) {
+        api_error(r, 401, "INVALID_TOKEN", NULL, "%s", why);
+        return;
+    }
+    api_role need = rt->role;
+    if (r->who.role < need) {
+        api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
+                  json_pack("{s:s, s:s}", "required_role", api_role_name(need), "role",
+                            api_role_name(r->who.role)),
+                  "this operation needs the %s role", api_role_name(need));
+        return;
+    }
+    if (rt->cache) {
+        run_cached(r, rt->fn);
+        return;
+    }
+    rt->fn(r);
+    if (strcmp(r->method, "GET") && r->status < 300 && r->a->mcache)
+        api_microcache_clear(r->a->mcache); /* this process changed something: no stale answers */
+}
+
+/* The route that served the request, or -1 when none did. */
+static long dispatch(api_req *r, const char *url)
+{
+    if (strlen(url) > 4096 || !split_path(r, url)) {
+        api_error(r, 404, "NOT_FOUND", NULL, "no such resource");
+        return -1;
+    }
+    bool path_known = false;
+    r->allow[0] = '\0';
+    for (size_t i = 0; i < NROUTES; i++) {
+        if (!route_match(&routes[i], r))
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, r->method)) {
+            size_t n = strlen(r->allow);
+            snprintf(r->allow + n, sizeof r->allow - n, "%s%s", n ? ", " : "", routes[i].method);
+            continue;
+        }
+        if (routes[i].role == ROLE_NONE)
+            routes[i].fn(r);
+        else
+            authenticate(r, &routes[i]);
+        return (long)i;
+    }
+    if (path_known)
+        api_error(r, 405, "METHOD_NOT_ALLOWED", NULL, "%s is not allowed here", r->method);
+    else
+        api_error(r, 404, "NOT_FOUND", NULL, "no such resource");
+    return -1;
+}
+
+void api_routes_handle(api_req *r, const char *url)
+{
+    long i = dispatch(r, url);
+    if (i < 0 || !r->a->routes)
+        return;
+    unsigned cls = r->status / 100;
+    if (cls >= 1 && cls <= 5)
+        metric_inc(r->a->routes->count[i][cls]);
+}
