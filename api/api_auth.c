@@ -6,7 +6,8 @@
  * time, and exp/nbf/iat are checked with a small leeway. */
 #include "api_auth.h"
 
-#include "codec.h"
+#include "b64url.h"
+#include "text.h"
 #include "xmalloc.h"
 
 #include <jansson.h>
@@ -19,57 +20,6 @@
 #include <string.h>
 
 #define AUTH_MAX_TOKEN 8192
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-void api_b64url_encode(buf *out, const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        char q[4] = {b64url[v >> 18], b64url[(v >> 12) & 63], b64url[(v >> 6) & 63],
-                     b64url[v & 63]};
-        buf_append(out, q, 4);
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)p[i] << 16;
-        char q[2] = {b64url[v >> 18], b64url[(v >> 12) & 63]};
-        buf_append(out, q, 2);
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-        char q[3] = {b64url[v >> 18], b64url[(v >> 12) & 63], b64url[(v >> 6) & 63]};
-        buf_append(out, q, 3);
-    }
-}
-
-static int b64url_val(char c)
-{
-    const char *p = c ? strchr(b64url, c) : NULL;
-    return p ? (int)(p - b64url) : -1;
-}
-
-/* Decode n characters (no padding) into out; false on any bad character or
- * impossible length. */
-bool api_b64url_decode(const char *s, size_t n, buf *out)
-{
-    if (n % 4 == 1)
-        return false;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_val(s[i]);
-        if (v < 0)
-            return false;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf_append_byte(out, (unsigned char)((acc >> bits) & 0xff));
-        }
-    }
-    /* Leftover bits must be zero (canonical encoding). */
-    return (acc & ((1u << bits) - 1)) == 0;
-}
 
 static void hs256(const char *key, const char *data, size_t n, unsigned char mac[32])
 {
@@ -145,9 +95,9 @@ auth_result auth_verify(const char *token, const char *key, int64_t now, auth_cl
     buf hdr = {0}, body = {0}, sig = {0};
     json_t *h = NULL, *c = NULL;
     auth_result rc = AUTH_INVALID;
-    if (!api_b64url_decode(token, (size_t)(dot1 - token), &hdr) ||
-        !api_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &body) ||
-        !api_b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig)) {
+    if (!b64url_decode(token, (size_t)(dot1 - token), &hdr) ||
+        !b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &body) ||
+        !b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig)) {
         rc = auth__fail(why, whysz, "token is not base64url");
         goto done;
     }
@@ -191,7 +141,7 @@ auth_result auth_verify(const char *token, const char *key, int64_t now, auth_cl
     /* The codec's check directly (api_is_utf8 minus its NUL test, which a
      * strlen-bounded string passes anyway): auth stays a leaf for ruth-token. */
     if (!subs || !*subs || strlen(subs) >= sizeof out->sub ||
-        !codec_utf8_valid(subs, strlen(subs))) {
+        !text_utf8_valid(subs, strlen(subs))) {
         rc = auth__fail(why, whysz, "token has no usable sub claim");
         goto done;
     }
@@ -226,14 +176,14 @@ char *auth_mint(const char *key, const char *sub, api_role role, int64_t iat, in
     char *cj = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(claims);
     buf t = {0};
-    api_b64url_encode(&t, (const unsigned char *)header, strlen(header));
+    b64url_encode(&t, (const unsigned char *)header, strlen(header));
     buf_append_byte(&t, '.');
-    api_b64url_encode(&t, (const unsigned char *)cj, strlen(cj));
+    b64url_encode(&t, (const unsigned char *)cj, strlen(cj));
     free(cj);
     unsigned char mac[32];
     hs256(key, (const char *)t.data, t.len, mac);
     buf_append_byte(&t, '.');
-    api_b64url_encode(&t, mac, sizeof mac);
+    b64url_encode(&t, mac, sizeof mac);
     buf_append_byte(&t, 0);
     char *s = xstrdup((const char *)t.data);
     buf_free(&t);

@@ -8,6 +8,7 @@
  * Every response carries X-Request-ID and, for allowed origins, the CORS
  * headers; every error is the contract's body (api_response.c). */
 #include "api_http.h"
+#include "clock.h"
 
 #include "api_pool.h"
 #include "api_ratelimit.h"
@@ -146,7 +147,7 @@ static void handle(api_req *r, const char *url)
         return;
     }
     int retry = 0;
-    if (!api_ratelimit_take(a->rl, r->client, api_now(), &retry)) {
+    if (!api_ratelimit_take(a->rl, r->client, clock_mono_s(), &retry)) {
         metric_inc(a->m_rate_limited);
         snprintf(r->retry_after, sizeof r->retry_after, "%d", retry);
         api_error(r, 429, "RATE_LIMITED", json_pack("{s:i}", "retry_after_seconds", retry),
@@ -175,7 +176,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->method = method;
         r->url = url;
-        r->started = api_now();
+        r->started = clock_mono_s();
         request_id(r);
         client_addr(r);
         metric_add(a->m_requests_inflight, 1);
@@ -234,7 +235,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     api_req *r = *con_cls;
     if (!r)
         return;
-    double ms = (api_now() - r->started) * 1000.0;
+    double ms = (clock_mono_s() - r->started) * 1000.0;
     metric_add(a->m_requests_inflight, -1);
     metric_observe(a->m_latency, ms / 1000.0);
     log_level lvl = r->status >= 500 ? LOG_WARN : LOG_INFO;

@@ -11,6 +11,10 @@
  * query and parameters, so dashboards polling the same list do not count on
  * every request. */
 #include "api_list.h"
+#include "clock.h"
+
+#include "b64url.h"
+#include "hash.h"
 
 #include "api_auth.h"
 #include "api_db.h"
@@ -88,7 +92,7 @@ bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag
         return false;
     }
     buf b = {0};
-    bool good = strlen(pg->cursor) < 512 && api_b64url_decode(pg->cursor, strlen(pg->cursor), &b);
+    bool good = strlen(pg->cursor) < 512 && b64url_decode(pg->cursor, strlen(pg->cursor), &b);
     buf_append_byte(&b, 0);
     char *s = (char *)b.data;
     char *bar1 = good ? strchr(s, '|') : NULL;
@@ -112,13 +116,6 @@ bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag
     }
     pg->keyset = true;
     return ok;
-}
-
-static uint64_t fnv(const char *s, uint64_t h)
-{
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (h ^ 0xff) * 1099511628211ull;
 }
 
 static long long plan_rows(api_req *r, const char *from_where, int nparams,
@@ -149,8 +146,8 @@ long long list_count(api_req *r, const char *from_where, int nparams, const char
         buf_append_str(&key, params[i] ? params[i] : "\x1e");
     }
     buf_append_byte(&key, 0);
-    uint64_t h = fnv((const char *)key.data, 1469598103934665603ull);
-    double now = api_now();
+    uint64_t h = hash_fnv1a64_str((const char *)key.data);
+    double now = clock_mono_s();
     list_counts *lc = r->a->counts;
     count_slot *s = NULL;
     if (lc) {
@@ -227,7 +224,7 @@ static void list_respond(api_req *r, const char *items, PGresult *res, const api
         buf c = {0};
         buf_printf(&c, "%s|%s|%s", sort_tag, PQgetvalue(res, n - 1, 1), PQgetvalue(res, n - 1, 2));
         buf_append_byte(o, '"');
-        api_b64url_encode(o, c.data, c.len);
+        b64url_encode(o, c.data, c.len);
         buf_append_byte(o, '"');
         buf_free(&c);
     } else {

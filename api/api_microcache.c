@@ -3,6 +3,8 @@
  * become a stampede of identical slow queries. */
 #include "api_microcache.h"
 
+#include "hash.h"
+
 #include "xmalloc.h"
 
 #include <pthread.h>
@@ -28,14 +30,6 @@ struct api_microcache {
     mc_entry slots[MICROCACHE_SLOTS];
 };
 
-static uint64_t mc__hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 api_microcache *api_microcache_new(void)
 {
     api_microcache *mc = xcalloc(1, sizeof *mc);
@@ -56,7 +50,7 @@ bool api_microcache_get(api_microcache *mc, const char *key, double now, double 
                         char etag[32])
 {
     bool hit = false;
-    uint64_t h = mc__hash(key);
+    uint64_t h = hash_fnv1a64_str(key);
     pthread_mutex_lock(&mc->mu);
     mc_entry *e = &mc->slots[h % MICROCACHE_SLOTS];
     if (e->key && e->hash == h && !strcmp(e->key, key)) {
@@ -79,7 +73,7 @@ bool api_microcache_get(api_microcache *mc, const char *key, double now, double 
 void api_microcache_put(api_microcache *mc, char *key, double now, const void *body, size_t len,
                         const char etag[32])
 {
-    uint64_t h = mc__hash(key);
+    uint64_t h = hash_fnv1a64_str(key);
     pthread_mutex_lock(&mc->mu);
     mc_entry *e = &mc->slots[h % MICROCACHE_SLOTS];
     free(e->key);

@@ -1,5 +1,6 @@
 /* api_ops.c - /health, /ready, /metrics and /openapi.json. */
 #include "api_ops.h"
+#include "clock.h"
 
 #include "api_response.h"
 #include "api_util.h"
@@ -84,9 +85,9 @@ static bool probe_kafka(api *a)
 static bool probe(probe_cache *c, bool (*fn)(api *), api *a)
 {
     pthread_mutex_lock(&c->mu);
-    if (c->at < 0 || api_now() - c->at >= 1.0) {
+    if (c->at < 0 || clock_mono_s() - c->at >= 1.0) {
         c->up = fn(a);
-        c->at = api_now();
+        c->at = clock_mono_s();
     }
     bool up = c->up;
     pthread_mutex_unlock(&c->mu);

@@ -2,6 +2,8 @@
  * a fixed table of slots, one lock. */
 #include "api_ratelimit.h"
 
+#include "hash.h"
+
 #include "xmalloc.h"
 
 #include <pthread.h>
@@ -44,9 +46,7 @@ bool api_ratelimit_take(api_ratelimit *rl, const char *client, double now, int *
 {
     if (!rl || rl->rps <= 0)
         return true;
-    uint32_t h = 2166136261u;
-    for (const char *p = client; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
+    uint32_t h = hash_fnv1a32_str(client);
     double burst = rl->rps * 2.0;
     pthread_mutex_lock(&rl->mu);
     /* A client sharing a slot with another evicts it: the evicted one starts

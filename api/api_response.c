@@ -2,6 +2,9 @@
  * Every error a client sees is built by api_error(). */
 #include "api_response.h"
 
+#include "clock.h"
+#include "text.h"
+
 #include "api_util.h"
 #include "log.h"
 
@@ -40,28 +43,10 @@ void api_json_steal(api_req *r, unsigned status, json_t *body)
 }
 
 /* Cut `s` back to the last complete UTF-8 character (after truncation). */
-static void utf8_trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n && !api_is_utf8(s, n))
-        s[--n] = '\0';
-}
-
 void api_no_content(api_req *r)
 {
     r->status = 204;
     buf_reset(&r->out);
-}
-
-static void iso_now(char *out, size_t n)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char s[32];
-    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, n, "%.20s.%03dZ", s, (int)(ts.tv_nsec / 1000000 % 1000));
 }
 
 void api_error(api_req *r, unsigned status, const char *code, json_t *details, const char *fmt, ...)
@@ -71,9 +56,9 @@ void api_error(api_req *r, unsigned status, const char *code, json_t *details, c
     va_start(ap, fmt);
     vsnprintf(desc, sizeof desc, fmt, ap);
     va_end(ap);
-    utf8_trim(desc);
+    text_utf8_trim(desc);
     char ts[40];
-    iso_now(ts, sizeof ts);
+    clock_format_iso8601_ms(clock_wall_us(), ts, sizeof ts);
     json_t *b =
         json_pack("{s:s, s:s, s:i, s:o, s:s, s:s}", "error", code, "error_description", desc,
                   "status_code", (int)status, "details", details ? details : json_object(),

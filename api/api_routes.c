@@ -2,6 +2,7 @@
  * authentication and authorisation, and the microcache in front of the
  * cacheable GETs. */
 #include "api_routes.h"
+#include "clock.h"
 
 #include "api_auth.h"
 #include "api_handlers.h"
@@ -113,7 +114,7 @@ static void run_cached(api_req *r, api_handler fn)
     }
     buf key = {0};
     cache_key(r, &key);
-    if (api_microcache_get(mc, (const char *)key.data, api_now(), r->a->cfg->api_cache_ms / 1000.0,
+    if (api_microcache_get(mc, (const char *)key.data, clock_mono_s(), r->a->cfg->api_cache_ms / 1000.0,
                            &r->out, r->etag)) {
         r->status = 200;
         buf_free(&key);
@@ -121,7 +122,7 @@ static void run_cached(api_req *r, api_handler fn)
     }
     fn(r);
     if (r->status == 200 && r->out.len <= API_MICROCACHE_MAX_BODY)
-        api_microcache_put(mc, (char *)key.data, api_now(), r->out.data, r->out.len, r->etag);
+        api_microcache_put(mc, (char *)key.data, clock_mono_s(), r->out.data, r->out.len, r->etag);
     else
         buf_free(&key);
 }

@@ -15,6 +15,7 @@
  * through GET /violations. Changes are delivered at least once: duplicates
  * carry the same violation `version`. */
 #include "api_stream.h"
+#include "clock.h"
 #include "api.h"
 #include "api_handlers.h"
 
@@ -81,7 +82,7 @@ static void stream__position(api_stream *s, buf *out)
 /* Wake every suspended client (with the lock held). */
 static void stream__wake(api_stream *s, bool only_idle)
 {
-    double now = api_now();
+    double now = clock_mono_s();
     for (sse_client *c = s->clients; c; c = c->next) {
         if (!c->waiting)
             continue;
@@ -137,7 +138,7 @@ static void stream__add(api_stream *s, const rd_kafka_message_t *m)
 static void *stream__run(void *arg)
 {
     api_stream *s = arg;
-    double last_tick = api_now();
+    double last_tick = clock_mono_s();
     while (!atomic_load(&s->stop)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 200);
         if (m) {
@@ -147,7 +148,7 @@ static void *stream__run(void *arg)
                 log_warn("stream: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
         }
-        double now = api_now();
+        double now = clock_mono_s();
         if (now - last_tick >= 1.0) {
             last_tick = now;
             pthread_mutex_lock(&s->mu);
@@ -290,7 +291,7 @@ static ssize_t stream__read(void *cls, uint64_t pos, char *out, size_t max)
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
         if (!stream__next(s, c)) {
-            if (api_now() - c->last_write >= STREAM_KEEPALIVE_SEC) {
+            if (clock_mono_s() - c->last_write >= STREAM_KEEPALIVE_SEC) {
                 buf_append_str(&c->pending, ": keep-alive\n\n");
             } else {
                 /* Nothing to say: park the connection until news or keep-alive. */
@@ -306,7 +307,7 @@ static ssize_t stream__read(void *cls, uint64_t pos, char *out, size_t max)
         n = max;
     memcpy(out, c->pending.data + c->sent, n);
     c->sent += n;
-    c->last_write = api_now();
+    c->last_write = clock_mono_s();
     pthread_mutex_unlock(&s->mu);
     return (ssize_t)n;
 }
@@ -371,7 +372,7 @@ void h_violations_stream(api_req *r)
     c->s = s;
     c->conn = r->conn;
     c->resume = resume;
-    c->last_write = api_now();
+    c->last_write = clock_mono_s();
     c->expires = r->who.exp + AUTH_LEEWAY_SEC;
     buf_append_str(&c->pending, "retry: 3000\n\n");
     pthread_mutex_lock(&s->mu);
