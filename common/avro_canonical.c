@@ -45,42 +45,129 @@ static void avro__str(buf *out, const char *s)
     json_decref(j);
 }
 
-static int avro__emit(buf *out, json_t *schema, const char *ns, int depth, char *errstr,
-                      size_t errsz)
+/* A name where a schema is expected: a primitive as itself, else the full
+ * name of a named type. */
+static void avro__emit_name(buf *out, const char *s, const char *ns)
 {
-    if (depth > 64) {
-        snprintf(errstr, errsz, "schema nested too deeply");
+    if (avro__is_primitive(s)) {
+        avro__str(out, s);
+        return;
+    }
+    char *full = avro__fullname(s, ns);
+    avro__str(out, full);
+    free(full);
+}
+
+static int avro__emit_union(buf *out, json_t *schema, const char *ns, int depth, char *errstr,
+                            size_t errsz)
+{
+    buf_append_byte(out, '[');
+    size_t i;
+    json_t *v;
+    json_array_foreach(schema, i, v)
+    {
+        if (i)
+            buf_append_byte(out, ',');
+        if (avro__emit(out, v, ns, depth + 1, errstr, errsz))
+            return -1;
+    }
+    buf_append_byte(out, ']');
+    return 0;
+}
+
+static void avro__emit_symbols(buf *out, json_t *schema)
+{
+    buf_append_str(out, ",\"symbols\":[");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(schema, "symbols"), i, v)
+    {
+        if (i)
+            buf_append_byte(out, ',');
+        avro__str(out, json_string_value(v) ? json_string_value(v) : "");
+    }
+    buf_append_byte(out, ']');
+}
+
+/* A record's fields, their types resolved in `inner_ns`. */
+static int avro__emit_fields(buf *out, json_t *schema, const char *inner_ns, int depth,
+                             char *errstr, size_t errsz)
+{
+    int rc = 0;
+    buf_append_str(out, ",\"fields\":[");
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(schema, "fields"), i, f)
+    {
+        if (i)
+            buf_append_byte(out, ',');
+        buf_append_str(out, "{\"name\":");
+        const char *fname = json_string_value(json_object_get(f, "name"));
+        avro__str(out, fname ? fname : "");
+        buf_append_str(out, ",\"type\":");
+        if ((rc = avro__emit(out, json_object_get(f, "type"), inner_ns, depth + 1, errstr, errsz)))
+            break;
+        buf_append_byte(out, '}');
+    }
+    buf_append_byte(out, ']');
+    return rc;
+}
+
+static bool avro__is_named_type(const char *type)
+{
+    return !strcmp(type, "record") || !strcmp(type, "error") || !strcmp(type, "enum") ||
+           !strcmp(type, "fixed");
+}
+
+/* A record, error, enum or fixed: its full name, type and the attributes
+ * the canonical form keeps. */
+static int avro__emit_named(buf *out, json_t *schema, const char *type, const char *ns, int depth,
+                            char *errstr, size_t errsz)
+{
+    const char *name = json_string_value(json_object_get(schema, "name"));
+    if (!name) {
+        snprintf(errstr, errsz, "named type without \"name\"");
         return -1;
     }
-    if (json_is_string(schema)) {
-        const char *s = json_string_value(schema);
-        if (avro__is_primitive(s)) {
-            avro__str(out, s);
-        } else {
-            char *full = avro__fullname(s, ns);
-            avro__str(out, full);
-            free(full);
-        }
-        return 0;
-    }
-    if (json_is_array(schema)) { /* union */
-        buf_append_byte(out, '[');
-        size_t i;
-        json_t *v;
-        json_array_foreach(schema, i, v)
-        {
-            if (i)
-                buf_append_byte(out, ',');
-            if (avro__emit(out, v, ns, depth + 1, errstr, errsz))
-                return -1;
-        }
-        buf_append_byte(out, ']');
-        return 0;
-    }
-    if (!json_is_object(schema)) {
-        snprintf(errstr, errsz, "schema element is neither string, array nor object");
+    const char *own_ns = json_string_value(json_object_get(schema, "namespace"));
+    char *full = avro__fullname(name, own_ns ? own_ns : ns);
+    /* Names inside take the namespace of this type's full name. */
+    char *inner_ns = NULL;
+    const char *dot = strrchr(full, '.');
+    if (dot)
+        inner_ns = xstrndup(full, (size_t)(dot - full));
+    buf_append_str(out, "{\"name\":");
+    avro__str(out, full);
+    buf_append_str(out, ",\"type\":");
+    avro__str(out, !strcmp(type, "error") ? "record" : type);
+    int rc = 0;
+    if (!strcmp(type, "enum"))
+        avro__emit_symbols(out, schema);
+    else if (!strcmp(type, "fixed"))
+        buf_printf(out, ",\"size\":%lld",
+                   (long long)json_integer_value(json_object_get(schema, "size")));
+    else
+        rc = avro__emit_fields(out, schema, inner_ns, depth, errstr, errsz);
+    buf_append_byte(out, '}');
+    free(full);
+    free(inner_ns);
+    return rc;
+}
+
+/* {"type":"array","items":...} or {"type":"map","values":...}. */
+static int avro__emit_container(buf *out, json_t *schema, const char *type, const char *key,
+                                const char *ns, int depth, char *errstr, size_t errsz)
+{
+    buf_printf(out, "{\"type\":\"%s\",\"%s\":", type, key);
+    if (avro__emit(out, json_object_get(schema, key), ns, depth + 1, errstr, errsz))
         return -1;
-    }
+    buf_append_byte(out, '}');
+    return 0;
+}
+
+static int avro__emit_object(buf *out, json_t *schema, const char *ns, int depth, char *errstr,
+                             size_t errsz)
+{
     const char *type = json_string_value(json_object_get(schema, "type"));
     if (!type) {
         snprintf(errstr, errsz, "schema object without a string \"type\"");
@@ -90,82 +177,37 @@ static int avro__emit(buf *out, json_t *schema, const char *ns, int depth, char 
         avro__str(out, type);
         return 0;
     }
-    if (!strcmp(type, "record") || !strcmp(type, "error") || !strcmp(type, "enum") ||
-        !strcmp(type, "fixed")) {
-        const char *name = json_string_value(json_object_get(schema, "name"));
-        if (!name) {
-            snprintf(errstr, errsz, "named type without \"name\"");
-            return -1;
-        }
-        const char *own_ns = json_string_value(json_object_get(schema, "namespace"));
-        char *full = avro__fullname(name, own_ns ? own_ns : ns);
-        /* Names inside take the namespace of this type's full name. */
-        char *inner_ns = NULL;
-        const char *dot = strrchr(full, '.');
-        if (dot)
-            inner_ns = xstrndup(full, (size_t)(dot - full));
-        buf_append_str(out, "{\"name\":");
-        avro__str(out, full);
-        buf_append_str(out, ",\"type\":");
-        avro__str(out, !strcmp(type, "error") ? "record" : type);
-        int rc = 0;
-        if (!strcmp(type, "enum")) {
-            buf_append_str(out, ",\"symbols\":[");
-            size_t i;
-            json_t *v;
-            json_array_foreach(json_object_get(schema, "symbols"), i, v)
-            {
-                if (i)
-                    buf_append_byte(out, ',');
-                avro__str(out, json_string_value(v) ? json_string_value(v) : "");
-            }
-            buf_append_byte(out, ']');
-        } else if (!strcmp(type, "fixed")) {
-            json_t *size = json_object_get(schema, "size");
-            buf_printf(out, ",\"size\":%lld", (long long)json_integer_value(size));
-        } else {
-            buf_append_str(out, ",\"fields\":[");
-            size_t i;
-            json_t *f;
-            json_array_foreach(json_object_get(schema, "fields"), i, f)
-            {
-                if (i)
-                    buf_append_byte(out, ',');
-                buf_append_str(out, "{\"name\":");
-                const char *fname = json_string_value(json_object_get(f, "name"));
-                avro__str(out, fname ? fname : "");
-                buf_append_str(out, ",\"type\":");
-                if ((rc = avro__emit(out, json_object_get(f, "type"), inner_ns, depth + 1, errstr,
-                                     errsz)))
-                    break;
-                buf_append_byte(out, '}');
-            }
-            buf_append_byte(out, ']');
-        }
-        buf_append_byte(out, '}');
-        free(full);
-        free(inner_ns);
-        return rc;
-    }
-    if (!strcmp(type, "array")) {
-        buf_append_str(out, "{\"type\":\"array\",\"items\":");
-        if (avro__emit(out, json_object_get(schema, "items"), ns, depth + 1, errstr, errsz))
-            return -1;
-        buf_append_byte(out, '}');
-        return 0;
-    }
-    if (!strcmp(type, "map")) {
-        buf_append_str(out, "{\"type\":\"map\",\"values\":");
-        if (avro__emit(out, json_object_get(schema, "values"), ns, depth + 1, errstr, errsz))
-            return -1;
-        buf_append_byte(out, '}');
-        return 0;
-    }
+    if (avro__is_named_type(type))
+        return avro__emit_named(out, schema, type, ns, depth, errstr, errsz);
+    if (!strcmp(type, "array"))
+        return avro__emit_container(out, schema, "array", "items", ns, depth, errstr, errsz);
+    if (!strcmp(type, "map"))
+        return avro__emit_container(out, schema, "map", "values", ns, depth, errstr, errsz);
     /* A reference to a named type written as {"type": "Name"}. */
     char *full = avro__fullname(type, ns);
     avro__str(out, full);
     free(full);
     return 0;
+}
+
+static int avro__emit(buf *out, json_t *schema, const char *ns, int depth, char *errstr,
+                      size_t errsz)
+{
+    if (depth > 64) {
+        snprintf(errstr, errsz, "schema nested too deeply");
+        return -1;
+    }
+    if (json_is_string(schema)) {
+        avro__emit_name(out, json_string_value(schema), ns);
+        return 0;
+    }
+    if (json_is_array(schema)) /* union */
+        return avro__emit_union(out, schema, ns, depth, errstr, errsz);
+    if (!json_is_object(schema)) {
+        snprintf(errstr, errsz, "schema element is neither string, array nor object");
+        return -1;
+    }
+    return avro__emit_object(out, schema, ns, depth, errstr, errsz);
 }
 
 char *avro_canonical_form(const char *schema_json, size_t len, char *errstr, size_t errsz)

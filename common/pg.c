@@ -246,6 +246,125 @@ PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
     return pg__checked(conn, res, sqlstate, errstr, errsz);
 }
 
+/* Statements new to this connection are prepared first, one round trip
+ * each, once per connection; names[i] gets step i's statement name. */
+static bool pg__pipeline_prepare(pg_stmts *s, PGconn *conn, const pg_step *steps, int nsteps,
+                                 char names[][32], char sqlstate[6], char *errstr, size_t errsz)
+{
+    for (int i = 0; i < nsteps && i < PG_PIPELINE_MAX; i++) {
+        if (!steps[i].sql)
+            continue;
+        PGresult *failed = pg__stmt_prepare(s, conn, steps[i].sql, steps[i].nparams, names[i]);
+        if (failed) {
+            /* Its status is an error, so pg__checked clears it and says NULL. */
+            PQclear(pg__checked(conn, failed, sqlstate, errstr, errsz));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether every step's statement is still in its cache slot once all are
+ * prepared: two steps sharing a slot evict each other. */
+static bool pg__pipeline_all_cached(const pg_stmts *s, const pg_step *steps, int nsteps)
+{
+    for (int i = 0; i < nsteps && i < PG_PIPELINE_MAX; i++) {
+        if (!steps[i].sql)
+            continue;
+        const pg_stmt *st = &s->slot[pg__hash(steps[i].sql) % PG_STMT_SLOTS];
+        if (!st->sql || strcmp(st->sql, steps[i].sql))
+            return false;
+    }
+    return true;
+}
+
+/* The steps run one by one, for steps sharing a cache slot (correct, only
+ * slower). Same contract as pg_stmts_pipeline. */
+static bool pg__steps_one_by_one(pg_stmts *s, PGconn *conn, const pg_step *steps, int nsteps,
+                                 PGresult **last, char sqlstate[6], char *errstr, size_t errsz)
+{
+    for (int k = 0; k < nsteps; k++) {
+        if (!steps[k].sql)
+            continue;
+        PGresult *res = pg_stmts_exec(s, conn, steps[k].sql, steps[k].nparams, steps[k].params,
+                                      sqlstate, errstr, errsz);
+        if (!res) {
+            if (last && *last) {
+                PQclear(*last);
+                *last = NULL;
+            }
+            return false;
+        }
+        if (last) {
+            PQclear(*last);
+            *last = res;
+        } else {
+            PQclear(res);
+        }
+    }
+    return true;
+}
+
+/* Queue every step in pipeline mode; returns how many were sent, *ok false
+ * (errstr filled) if one could not be. */
+static int pg__pipeline_send(PGconn *conn, const pg_step *steps, int nsteps, char names[][32],
+                             bool *ok, char *errstr, size_t errsz)
+{
+    int sent = 0;
+    for (int i = 0; i < nsteps && i < PG_PIPELINE_MAX && *ok; i++) {
+        if (!steps[i].sql)
+            continue;
+        if (!PQsendQueryPrepared(conn, names[i], steps[i].nparams, steps[i].params, NULL, NULL,
+                                 0)) {
+            snprintf(errstr, errsz, "cannot send a statement: %s", PQerrorMessage(conn));
+            *ok = false;
+            break;
+        }
+        sent++;
+    }
+    return sent;
+}
+
+/* Read the results of `sent` statements up to the sync point. Each
+ * statement's result, then NULL; the sync point ends it all. A failed
+ * statement aborts the ones after it. Returns `ok` and'ed with their
+ * outcome; *last gets the last statement's result if all went well. */
+static bool pg__pipeline_results(PGconn *conn, int sent, bool ok, PGresult **last, char sqlstate[6],
+                                 char *errstr, size_t errsz)
+{
+    int got = 0, nulls = 0;
+    for (;;) {
+        PGresult *res = PQgetResult(conn);
+        if (!res) {
+            if (++nulls > sent + 2 || PQstatus(conn) == CONNECTION_BAD) {
+                if (ok)
+                    snprintf(errstr, errsz, "connection lost in a pipeline: %s",
+                             PQerrorMessage(conn));
+                return false;
+            }
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            return ok;
+        }
+        got++;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            if (last && got == sent && ok)
+                *last = res;
+            else
+                PQclear(res);
+        } else {
+            if (ok && st != PGRES_PIPELINE_ABORTED)
+                pg__checked(conn, res, sqlstate, errstr, errsz); /* clears res */
+            else
+                PQclear(res);
+            ok = false;
+        }
+    }
+}
+
 bool pg_stmts_pipeline(pg_stmts *s, PGconn *conn, const pg_step *steps, int nsteps,
                        PGresult **last, char sqlstate[6], char *errstr, size_t errsz)
 {
@@ -253,100 +372,22 @@ bool pg_stmts_pipeline(pg_stmts *s, PGconn *conn, const pg_step *steps, int nste
         *last = NULL;
     if (sqlstate)
         sqlstate[0] = '\0';
-    /* Statements new to this connection are prepared first, one round trip
-     * each, once per connection. */
     char names[PG_PIPELINE_MAX][32];
-    int sent = 0;
-    for (int i = 0; i < nsteps && i < PG_PIPELINE_MAX; i++) {
-        if (!steps[i].sql)
-            continue;
-        PGresult *failed = pg__stmt_prepare(s, conn, steps[i].sql, steps[i].nparams, names[i]);
-        if (failed)
-            return pg__checked(conn, failed, sqlstate, errstr, errsz) != NULL;
-    }
-    /* Two of the steps sharing a cache slot evict each other: run them one
-     * by one then (correct, only slower). */
-    for (int i = 0; i < nsteps && i < PG_PIPELINE_MAX; i++) {
-        if (!steps[i].sql)
-            continue;
-        const pg_stmt *st = &s->slot[pg__hash(steps[i].sql) % PG_STMT_SLOTS];
-        if (st->sql && !strcmp(st->sql, steps[i].sql))
-            continue;
-        for (int k = 0; k < nsteps; k++) {
-            if (!steps[k].sql)
-                continue;
-            PGresult *res = pg_stmts_exec(s, conn, steps[k].sql, steps[k].nparams,
-                                          steps[k].params, sqlstate, errstr, errsz);
-            if (!res) {
-                if (last && *last) {
-                    PQclear(*last);
-                    *last = NULL;
-                }
-                return false;
-            }
-            if (last) {
-                PQclear(*last);
-                *last = res;
-            } else {
-                PQclear(res);
-            }
-        }
-        return true;
-    }
+    if (!pg__pipeline_prepare(s, conn, steps, nsteps, names, sqlstate, errstr, errsz))
+        return false;
+    if (!pg__pipeline_all_cached(s, steps, nsteps))
+        return pg__steps_one_by_one(s, conn, steps, nsteps, last, sqlstate, errstr, errsz);
     if (!PQenterPipelineMode(conn)) {
         snprintf(errstr, errsz, "cannot enter pipeline mode: %s", PQerrorMessage(conn));
         return false;
     }
     bool ok = true;
-    for (int i = 0; i < nsteps && i < PG_PIPELINE_MAX && ok; i++) {
-        if (!steps[i].sql)
-            continue;
-        if (!PQsendQueryPrepared(conn, names[i], steps[i].nparams, steps[i].params, NULL, NULL,
-                                 0)) {
-            snprintf(errstr, errsz, "cannot send a statement: %s", PQerrorMessage(conn));
-            ok = false;
-            break;
-        }
-        sent++;
-    }
+    int sent = pg__pipeline_send(conn, steps, nsteps, names, &ok, errstr, errsz);
     if (!PQpipelineSync(conn)) {
         snprintf(errstr, errsz, "cannot sync the pipeline: %s", PQerrorMessage(conn));
         ok = false;
     } else {
-        /* Each statement's result, then NULL; the sync point ends it all. A
-         * failed statement aborts the ones after it. */
-        int got = 0, nulls = 0;
-        for (;;) {
-            PGresult *res = PQgetResult(conn);
-            if (!res) {
-                if (++nulls > sent + 2 || PQstatus(conn) == CONNECTION_BAD) {
-                    if (ok)
-                        snprintf(errstr, errsz, "connection lost in a pipeline: %s",
-                                 PQerrorMessage(conn));
-                    ok = false;
-                    break;
-                }
-                continue;
-            }
-            ExecStatusType st = PQresultStatus(res);
-            if (st == PGRES_PIPELINE_SYNC) {
-                PQclear(res);
-                break;
-            }
-            got++;
-            if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-                if (last && got == sent && ok)
-                    *last = res;
-                else
-                    PQclear(res);
-            } else {
-                if (ok && st != PGRES_PIPELINE_ABORTED)
-                    pg__checked(conn, res, sqlstate, errstr, errsz); /* clears res */
-                else
-                    PQclear(res);
-                ok = false;
-            }
-        }
+        ok = pg__pipeline_results(conn, sent, ok, last, sqlstate, errstr, errsz);
     }
     if (!PQexitPipelineMode(conn)) {
         /* Results left unread (the sync failed, or the loop gave up on a

@@ -116,109 +116,129 @@ static bool sim__parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
+/* getopt_long ids of the long options; --help is 'h'. */
+enum {
+    SIM_OPT_CAMERAS = 1000,
+    SIM_OPT_FPS,
+    SIM_OPT_COUNT,
+    SIM_OPT_DURATION,
+    SIM_OPT_FORMAT,
+    SIM_OPT_SEED,
+    SIM_OPT_MALFORMED,
+    SIM_OPT_PREFIX,
+    SIM_OPT_MODEL,
+    SIM_OPT_RESULT_IDS,
+    SIM_OPT_NO_RESULT_IDS,
+    SIM_OPT_TOPIC,
+    SIM_OPT_QUIET,
+};
+
+static const struct option sim__longopts[] = {
+    {"cameras", required_argument, NULL, SIM_OPT_CAMERAS},
+    {"fps", required_argument, NULL, SIM_OPT_FPS},
+    {"count", required_argument, NULL, SIM_OPT_COUNT},
+    {"duration", required_argument, NULL, SIM_OPT_DURATION},
+    {"format", required_argument, NULL, SIM_OPT_FORMAT},
+    {"seed", required_argument, NULL, SIM_OPT_SEED},
+    {"malformed-fraction", required_argument, NULL, SIM_OPT_MALFORMED},
+    {"camera-prefix", required_argument, NULL, SIM_OPT_PREFIX},
+    {"model-id", required_argument, NULL, SIM_OPT_MODEL},
+    {"result-ids", no_argument, NULL, SIM_OPT_RESULT_IDS},
+    {"no-result-ids", no_argument, NULL, SIM_OPT_NO_RESULT_IDS},
+    {"topic", required_argument, NULL, SIM_OPT_TOPIC},
+    {"quiet", no_argument, NULL, SIM_OPT_QUIET},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static bool sim__parse_format(const char *s, sim_format *out)
+{
+    if (!strcmp(s, "avro"))
+        *out = SIM_FORMAT_AVRO;
+    else if (!strcmp(s, "avro-confluent"))
+        *out = SIM_FORMAT_AVRO_CONFLUENT;
+    else if (!strcmp(s, "json"))
+        *out = SIM_FORMAT_JSON;
+    else
+        return false;
+    return true;
+}
+
+/* Store option `opt` (a SIM_OPT_*) with its argument `val` (borrowed from
+ * argv; NULL for options without one) in *a. False if `val` is invalid. */
+static bool sim__apply_option(int opt, const char *val, sim_args *a)
+{
+    double d;
+    switch (opt) {
+    case SIM_OPT_CAMERAS:
+        if (!sim__parse_double(val, 1, 100000, &d) || d != floor(d))
+            return false;
+        a->cameras = (int)d;
+        return true;
+    case SIM_OPT_FPS:
+        return sim__parse_double(val, 0, 1e6, &a->fps);
+    case SIM_OPT_COUNT:
+        return sim__parse_u64(val, &a->count);
+    case SIM_OPT_DURATION:
+        return sim__parse_double(val, 0, 1e9, &a->duration);
+    case SIM_OPT_FORMAT:
+        if (!sim__parse_format(val, &a->format))
+            return false;
+        a->format_name = val;
+        return true;
+    case SIM_OPT_SEED:
+        return sim__parse_u64(val, &a->seed);
+    case SIM_OPT_MALFORMED:
+        return sim__parse_double(val, 0, 1, &a->malformed_fraction);
+    case SIM_OPT_PREFIX:
+        a->camera_prefix = val;
+        return true;
+    case SIM_OPT_MODEL:
+        if (!*val)
+            return false;
+        a->model_id = val;
+        return true;
+    case SIM_OPT_RESULT_IDS:
+        a->result_ids = true;
+        return true;
+    case SIM_OPT_NO_RESULT_IDS:
+        a->result_ids = false;
+        return true;
+    case SIM_OPT_TOPIC:
+        if (!*val)
+            return false;
+        a->topic = val;
+        return true;
+    case SIM_OPT_QUIET:
+        a->quiet = true;
+        return true;
+    }
+    return false;
+}
+
 /* Parse argv into *a. Returns 0 to run, 1 after --help, 2 on a usage error
  * (message printed). */
 static int sim__parse_args(int argc, char **argv, sim_args *a)
 {
-    enum { O_CAMERAS = 1000, O_FPS, O_COUNT, O_DURATION, O_FORMAT, O_SEED, O_MALFORMED,
-           O_PREFIX, O_MODEL, O_RESULT_IDS, O_NO_RESULT_IDS, O_TOPIC, O_QUIET };
-    static const struct option longopts[] = {
-        {"cameras", required_argument, NULL, O_CAMERAS},
-        {"fps", required_argument, NULL, O_FPS},
-        {"count", required_argument, NULL, O_COUNT},
-        {"duration", required_argument, NULL, O_DURATION},
-        {"format", required_argument, NULL, O_FORMAT},
-        {"seed", required_argument, NULL, O_SEED},
-        {"malformed-fraction", required_argument, NULL, O_MALFORMED},
-        {"camera-prefix", required_argument, NULL, O_PREFIX},
-        {"model-id", required_argument, NULL, O_MODEL},
-        {"result-ids", no_argument, NULL, O_RESULT_IDS},
-        {"no-result-ids", no_argument, NULL, O_NO_RESULT_IDS},
-        {"topic", required_argument, NULL, O_TOPIC},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     *a = (sim_args){.cameras = 8, .fps = 5, .format = SIM_FORMAT_AVRO, .format_name = "avro",
                     .seed = 1, .camera_prefix = "cam-", .model_id = "fall-detector",
                     .result_ids = true};
-    double d;
-    uint64_t u;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
+    while ((c = getopt_long(argc, argv, "h", sim__longopts, NULL)) != -1) {
+        if (c == 'h') {
             config_print_help(stdout, CFG_SIMULATE, sim__usage);
             return 1;
-        case O_CAMERAS:
-            if (!sim__parse_double(optarg, 1, 100000, &d) || d != floor(d))
-                goto bad_value;
-            a->cameras = (int)d;
-            break;
-        case O_FPS:
-            if (!sim__parse_double(optarg, 0, 1e6, &a->fps))
-                goto bad_value;
-            break;
-        case O_COUNT:
-            if (!sim__parse_u64(optarg, &a->count))
-                goto bad_value;
-            break;
-        case O_DURATION:
-            if (!sim__parse_double(optarg, 0, 1e9, &a->duration))
-                goto bad_value;
-            break;
-        case O_FORMAT:
-            if (!strcmp(optarg, "avro"))
-                a->format = SIM_FORMAT_AVRO;
-            else if (!strcmp(optarg, "avro-confluent"))
-                a->format = SIM_FORMAT_AVRO_CONFLUENT;
-            else if (!strcmp(optarg, "json"))
-                a->format = SIM_FORMAT_JSON;
-            else
-                goto bad_value;
-            a->format_name = optarg;
-            break;
-        case O_SEED:
-            if (!sim__parse_u64(optarg, &u))
-                goto bad_value;
-            a->seed = u;
-            break;
-        case O_MALFORMED:
-            if (!sim__parse_double(optarg, 0, 1, &a->malformed_fraction))
-                goto bad_value;
-            break;
-        case O_PREFIX:
-            a->camera_prefix = optarg;
-            break;
-        case O_MODEL:
-            if (!*optarg)
-                goto bad_value;
-            a->model_id = optarg;
-            break;
-        case O_RESULT_IDS:
-            a->result_ids = true;
-            break;
-        case O_NO_RESULT_IDS:
-            a->result_ids = false;
-            break;
-        case O_TOPIC:
-            if (!*optarg)
-                goto bad_value;
-            a->topic = optarg;
-            break;
-        case O_QUIET:
-            a->quiet = true;
-            break;
-        default:
+        }
+        if (c < SIM_OPT_CAMERAS || c > SIM_OPT_QUIET) {
             fprintf(stderr, "ruth-simulate: unknown option %s; see --help\n", argv[optind - 1]);
             return 2;
         }
-        continue;
-    bad_value:
-        fprintf(stderr, "ruth-simulate: invalid value \"%s\" for %s; see --help\n", optarg,
-                argv[optind - 1]);
-        return 2;
+        if (!sim__apply_option(c, optarg, a)) {
+            fprintf(stderr, "ruth-simulate: invalid value \"%s\" for %s; see --help\n", optarg,
+                    argv[optind - 1]);
+            return 2;
+        }
     }
     if (optind < argc) {
         fprintf(stderr, "ruth-simulate: unexpected argument \"%s\"; see --help\n", argv[optind]);

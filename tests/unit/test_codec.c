@@ -828,33 +828,35 @@ static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, 
     return r;
 }
 
-static void confluent_with_registry(void)
-{
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-                                            registry_handler, NULL, MHD_OPTION_END);
-    CHECK(d != NULL);
-    int port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-    codec *rc = codec_new(url, errstr, sizeof errstr);
-    CHECK_MSG(rc != NULL, "%s", errstr);
-    codec_error err;
-    int32_t id = 0;
-    CHECK(codec_register_inference_schema(rc, "ruth.inference.v1-value", &id, &err) == 0 && id == 1);
+/* confluent_with_registry runs these steps in order against one codec and
+ * one fake registry: later steps rely on what earlier ones left in the
+ * codec's schema cache, and the failure steps reuse the foreign body. */
+typedef struct registry_fx {
+    codec *rc;
+    char body[512]; /* a foreign writer's message, schema id in bytes 1..4 */
+    size_t blen;
+} registry_fx;
 
-    /* (a) our own schema under id 1: lean path. */
+/* (a) our own schema under id 1: lean path. */
+static void registry_own_schema(registry_fx *fx)
+{
+    codec_error err;
     inference_result in = sample(), out;
     buf b = {0};
-    CHECK(codec_encode_inference(rc, CODEC_FMT_CONFLUENT, 1, &in, &b, &err) == 0);
+    CHECK(codec_encode_inference(fx->rc, CODEC_FMT_CONFLUENT, 1, &in, &b, &err) == 0);
     CHECK(b.data[0] == 0 && b.data[4] == 1);
-    CHECK_MSG(codec_decode_inference(rc, b.data, b.len, &out, &err) == 0, "%s", err.message);
+    CHECK_MSG(codec_decode_inference(fx->rc, b.data, b.len, &out, &err) == 0, "%s", err.message);
     int ok;
     check_equal(&in, &out, &ok);
     inference_result_free(&out);
     CHECK(ok);
+    buf_free(&b);
+}
 
-    /* (b) a foreign writer schema (reordered, an extra field, optionals
-     * missing) resolved through avro-c. */
+/* fx->body: a message from a foreign writer schema (id 2; reordered, an
+ * extra field, optionals missing), written with avro-c. */
+static void registry_foreign_body(registry_fx *fx)
+{
     avro_schema_t ws;
     CHECK(avro_schema_from_json_length(foreign_schema, strlen(foreign_schema), &ws) == 0);
     avro_value_iface_t *iface = avro_generic_class_from_schema(ws);
@@ -872,61 +874,93 @@ static void confluent_with_registry(void)
     avro_value_set_long(&f, 1795000000000000LL);
     avro_value_get_by_name(&v, "confidence", &f, NULL);
     avro_value_set_double(&f, 0.75);
-    char body[512];
-    avro_writer_t w = avro_writer_memory(body + 5, sizeof body - 5);
+    avro_writer_t w = avro_writer_memory(fx->body + 5, sizeof fx->body - 5);
     CHECK(avro_value_write(w, &v) == 0);
-    size_t blen = (size_t)avro_writer_tell(w) + 5;
+    fx->blen = (size_t)avro_writer_tell(w) + 5;
     avro_writer_free(w);
     avro_value_decref(&v);
     avro_value_iface_decref(iface);
     avro_schema_decref(ws);
-    memcpy(body, "\x00\x00\x00\x00\x02", 5);
-    int drc = codec_decode_inference(rc, body, blen, &out, &err);
+    memcpy(fx->body, "\x00\x00\x00\x00\x02", 5);
+}
+
+/* (b) the foreign writer schema resolved through avro-c. */
+static void registry_foreign_writer(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
+    int drc = codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err);
     CHECK_MSG(drc == 0, "%s: %s", codec_errcode_name(err.code), err.message);
-    ok = !strcmp(out.camera_id, "cam-7") && !strcmp(out.event_type, "missing_hardhat") &&
-         out.confidence == 0.75 && out.nboxes == 0 && out.frame_id == NULL &&
-         out.format == CODEC_FMT_CONFLUENT;
+    int ok = !strcmp(out.camera_id, "cam-7") && !strcmp(out.event_type, "missing_hardhat") &&
+             out.confidence == 0.75 && out.nboxes == 0 && out.frame_id == NULL &&
+             out.format == CODEC_FMT_CONFLUENT;
     inference_result_free(&out);
     CHECK(ok);
+}
 
-    /* The foreign path checks lengths before avro-c sees them: the extra
-     * "gpu" string claiming 2^40 bytes, and trailing bytes. */
+/* The foreign path checks lengths before avro-c sees them: the extra
+ * "gpu" string claiming 2^40 bytes, and trailing bytes. */
+static void registry_foreign_lengths(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
     buf h = {0};
     buf_append(&h, "\x00\x00\x00\x00\x02", 5);
     buf_avro_string(&h, "e");
     buf_avro_string(&h, "c");
     buf_avro_long(&h, (int64_t)1 << 40);
     buf_append_str(&h, "t4");
-    CHECK(codec_decode_inference(rc, h.data, h.len, &out, &err) == -1 &&
+    CHECK(codec_decode_inference(fx->rc, h.data, h.len, &out, &err) == -1 &&
           err.code == CODEC_E_AVRO_DECODE);
     buf_reset(&h);
-    buf_append(&h, body, blen);
+    buf_append(&h, fx->body, fx->blen);
     buf_append_byte(&h, 0);
-    CHECK(codec_decode_inference(rc, h.data, h.len, &out, &err) == -1 &&
+    CHECK(codec_decode_inference(fx->rc, h.data, h.len, &out, &err) == -1 &&
           err.code == CODEC_E_AVRO_DECODE);
-    for (size_t cut = 5; cut < blen; cut++)
-        CHECK_MSG(codec_decode_inference(rc, body, cut, &out, &err) == -1 &&
+    for (size_t cut = 5; cut < fx->blen; cut++)
+        CHECK_MSG(codec_decode_inference(fx->rc, fx->body, cut, &out, &err) == -1 &&
                       err.code == CODEC_E_AVRO_DECODE,
                   "foreign body cut at %zu", cut);
-    /* The same schema id again is served from the cache. */
+    buf_free(&h);
+}
+
+/* The same schema id again is served from the cache. */
+static void registry_schema_cached(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
     int gets = __atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST);
-    CHECK(codec_decode_inference(rc, body, blen, &out, &err) == 0);
+    CHECK(codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err) == 0);
     inference_result_free(&out);
     CHECK(__atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST) == gets);
+}
 
-    /* An incompatible writer (camera_id an int), remembered per id. */
-    buf_reset(&h);
+/* An incompatible writer (camera_id an int), remembered per id. */
+static void registry_incompatible_writer(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
+    buf h = {0};
     buf_append(&h, "\x00\x00\x00\x00\x05", 5);
     buf_avro_long(&h, 7);
     buf_avro_string(&h, "m");
     buf_avro_long(&h, 1);
     buf_avro_string(&h, "e");
     for (int i = 0; i < 2; i++)
-        CHECK(codec_decode_inference(rc, h.data, h.len, &out, &err) == -1 &&
+        CHECK(codec_decode_inference(fx->rc, h.data, h.len, &out, &err) == -1 &&
               err.code == CODEC_E_INCOMPATIBLE_SCHEMA);
+    buf_free(&h);
+}
 
-    /* Another record name, float confidence promoted, boxes and attributes. */
-    buf_reset(&h);
+/* Another record name, float confidence promoted, boxes and attributes
+ * (id 6); the same bytes under a schema whose box record has the
+ * producer's own name (7) decode alike; a box record without a height (8)
+ * is incompatible. */
+static void registry_acme_writer(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
+    buf h = {0};
     buf_append(&h, "\x00\x00\x00\x00\x06", 5);
     buf_avro_string(&h, "cam-8");
     buf_avro_string(&h, "m");
@@ -948,72 +982,110 @@ static void confluent_with_registry(void)
     buf_avro_long(&h, 0);
     buf_avro_long(&h, 1);
     buf_avro_string(&h, "0B9E3A52-7C4D-4E7A-9F0A-0123456789AB");
-    drc = codec_decode_inference(rc, h.data, h.len, &out, &err);
+    int drc = codec_decode_inference(fx->rc, h.data, h.len, &out, &err);
     CHECK_MSG(drc == 0, "%s: %s", codec_errcode_name(err.code), err.message);
-    ok = !strcmp(out.camera_id, "cam-8") && out.confidence == 0.5 && out.nboxes == 1 &&
-         out.boxes[0].height == 4 && !strcmp(out.boxes[0].label, "helmet") &&
-         !out.boxes[0].has_confidence && out.nattributes == 1 &&
-         !strcmp(out.attributes[0].value, "north") &&
-         !strcmp(out.result_id, "0b9e3a52-7c4d-4e7a-9f0a-0123456789ab");
+    int ok = !strcmp(out.camera_id, "cam-8") && out.confidence == 0.5 && out.nboxes == 1 &&
+             out.boxes[0].height == 4 && !strcmp(out.boxes[0].label, "helmet") &&
+             !out.boxes[0].has_confidence && out.nattributes == 1 &&
+             !strcmp(out.attributes[0].value, "north") &&
+             !strcmp(out.result_id, "0b9e3a52-7c4d-4e7a-9f0a-0123456789ab");
     inference_result_free(&out);
     CHECK(ok);
 
-    /* The same bytes under a schema whose box record has the producer's own
-     * name decode alike; a box record without a height is incompatible. */
     h.data[4] = 7;
-    drc = codec_decode_inference(rc, h.data, h.len, &out, &err);
+    drc = codec_decode_inference(fx->rc, h.data, h.len, &out, &err);
     CHECK_MSG(drc == 0, "%s: %s", codec_errcode_name(err.code), err.message);
     CHECK(out.nboxes == 1 && out.boxes[0].height == 4 && out.boxes[0].x == 1);
     inference_result_free(&out);
     h.data[4] = 8;
-    CHECK(codec_decode_inference(rc, h.data, h.len, &out, &err) == -1 &&
+    CHECK(codec_decode_inference(fx->rc, h.data, h.len, &out, &err) == -1 &&
           err.code == CODEC_E_INCOMPATIBLE_SCHEMA && strstr(err.message, "height"));
-    /* A box without the optional label and confidence decodes, without them. */
-    buf_reset(&h);
+    buf_free(&h);
+}
+
+/* A box without the optional label and confidence decodes, without them. */
+static void registry_box_without_label(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
+    buf h = {0};
     buf_append(&h, "\x00\x00\x00\x00\x0a", 5);
     buf_avro_string(&h, "cam-9");
     buf_avro_string(&h, "m");
     buf_avro_long(&h, 1795000000000000LL);
     buf_avro_string(&h, "e");
+    const float fconf = 0.5f;
     buf_append(&h, &fconf, 4);
     buf_avro_long(&h, 1);
+    const double coords[4] = {1, 2, 3, 4};
     for (int i = 0; i < 4; i++)
         buf_avro_double(&h, coords[i]);
     buf_avro_long(&h, 0);
     buf_avro_long(&h, 0); /* no attributes */
     buf_avro_long(&h, 0); /* result_id null */
-    drc = codec_decode_inference(rc, h.data, h.len, &out, &err);
+    int drc = codec_decode_inference(fx->rc, h.data, h.len, &out, &err);
     CHECK_MSG(drc == 0, "%s: %s", codec_errcode_name(err.code), err.message);
     CHECK(out.nboxes == 1 && out.boxes[0].width == 3 && out.boxes[0].label == NULL &&
           !out.boxes[0].has_confidence);
     inference_result_free(&out);
     buf_free(&h);
+}
 
-    /* (c) unknown id, (d) registry failing: transient, never dead-lettered. */
-    memcpy(body, "\x00\x00\x00\x00\x03", 5);
-    CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
+/* (c) unknown id, (d) registry failing: transient, never dead-lettered. */
+static void registry_failures(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
+    memcpy(fx->body, "\x00\x00\x00\x00\x03", 5);
+    CHECK(codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err) == -1 &&
           err.code == CODEC_E_UNKNOWN_SCHEMA_ID && !codec_error_is_transient(err.code));
     /* Asked once: more messages with that id do not reach the registry. */
-    gets = __atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST);
+    int gets = __atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST);
     for (int i = 0; i < 5; i++)
-        CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
+        CHECK(codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err) == -1 &&
               err.code == CODEC_E_UNKNOWN_SCHEMA_ID);
     CHECK_EQ_INT(__atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST), gets);
-    memcpy(body, "\x00\x00\x00\x00\x04", 5);
-    CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
+    memcpy(fx->body, "\x00\x00\x00\x00\x04", 5);
+    CHECK(codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err) == -1 &&
           err.code == CODEC_E_REGISTRY_UNAVAILABLE && codec_error_is_transient(err.code));
     /* A registry refusing our credentials is its problem, not the message's. */
-    memcpy(body, "\x00\x00\x00\x00\x09", 5);
-    CHECK(codec_decode_inference(rc, body, blen, &out, &err) == -1 &&
+    memcpy(fx->body, "\x00\x00\x00\x00\x09", 5);
+    CHECK(codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err) == -1 &&
           err.code == CODEC_E_REGISTRY_UNAVAILABLE);
-    buf_free(&b);
-    codec_destroy(rc);
+}
+
+static void confluent_with_registry(void)
+{
+    static void (*const steps[])(registry_fx *) = {
+        registry_own_schema,      registry_foreign_body,      registry_foreign_writer,
+        registry_foreign_lengths, registry_schema_cached,     registry_incompatible_writer,
+        registry_acme_writer,     registry_box_without_label, registry_failures,
+    };
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+                                            registry_handler, NULL, MHD_OPTION_END);
+    CHECK(d != NULL);
+    int port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    registry_fx fx = {.rc = codec_new(url, errstr, sizeof errstr)};
+    CHECK_MSG(fx.rc != NULL, "%s", errstr);
+    codec_error err;
+    int32_t id = 0;
+    CHECK(codec_register_inference_schema(fx.rc, "ruth.inference.v1-value", &id, &err) == 0 &&
+          id == 1);
+    /* A failed CHECK returns from its step; the case stops there. */
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0] && !testlib_case_failed; i++)
+        steps[i](&fx);
+    codec_destroy(fx.rc);
     MHD_stop_daemon(d);
+    if (testlib_case_failed)
+        return;
 
     /* Registry down altogether. */
+    inference_result out;
     codec *down = codec_new("http://127.0.0.1:1", errstr, sizeof errstr);
     CHECK(down != NULL);
-    CHECK(codec_decode_inference(down, body, blen, &out, &err) == -1 &&
+    CHECK(codec_decode_inference(down, fx.body, fx.blen, &out, &err) == -1 &&
           err.code == CODEC_E_REGISTRY_UNAVAILABLE);
     codec_destroy(down);
 }
