@@ -34,6 +34,8 @@
 #include "kafka.h"
 #include "log.h"
 #include "outbox.h"
+#include "pg_array.h"
+#include "pg_copy.h"
 #include "pg.h"
 #include "violation_row.h"
 #include "xmalloc.h"
@@ -94,85 +96,6 @@ void worker_uuid_from_key(const char *key, char out[37])
 }
 
 /* ---- text helpers: COPY fields, array literals, JSON ---- */
-
-/* COPY ... (FORMAT binary): no text formatting of numbers and timestamps,
- * no escaping (the worker's hottest code before, mostly printf of doubles). */
-static const char copy_bin_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
-
-static void bin_u32(buf *b, uint32_t v)
-{
-    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
-    buf_append(b, x, 4);
-}
-
-static void bin_u64(buf *b, uint64_t v)
-{
-    bin_u32(b, (uint32_t)(v >> 32));
-    bin_u32(b, (uint32_t)v);
-}
-
-static void bin_null(buf *b)
-{
-    bin_u32(b, 0xffffffffu);
-}
-
-static void bin_text(buf *b, const char *s)
-{
-    if (!s) {
-        bin_null(b);
-        return;
-    }
-    size_t n = strlen(s);
-    bin_u32(b, (uint32_t)n);
-    buf_append(b, s, n);
-}
-
-static void bin_f8(buf *b, double v, bool present)
-{
-    if (!present) {
-        bin_null(b);
-        return;
-    }
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    bin_u32(b, 8);
-    bin_u64(b, u);
-}
-
-/* timestamptz: microseconds since 2000-01-01 00:00:00 UTC. */
-static void bin_ts(buf *b, int64_t unix_us)
-{
-    bin_u32(b, 8);
-    bin_u64(b, (uint64_t)(unix_us - 946684800000000LL));
-}
-
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10;
-}
-
-static void bin_uuid(buf *b, const char *text)
-{
-    unsigned char u[16];
-    int k = 0;
-    for (const char *p = text; *p && k < 16; p++) {
-        if (*p == '-')
-            continue;
-        u[k++] = (unsigned char)(hexval(p[0]) << 4 | hexval(p[1]));
-        p++;
-    }
-    bin_u32(b, 16);
-    buf_append(b, u, 16);
-}
-
-/* jsonb: version byte 1, then the JSON text. */
-static void bin_jsonb(buf *b, const buf *json)
-{
-    bin_u32(b, (uint32_t)json->len + 1);
-    buf_append_byte(b, 1);
-    buf_append(b, json->data, json->len);
-}
 
 static void json_str(buf *b, const char *s)
 {
@@ -259,66 +182,6 @@ static void json_attrs(buf *b, const codec_attr *a, size_t n)
         json_str(b, a[i].value);
     }
     buf_append_byte(b, '}');
-}
-
-/* PostgreSQL array literal builder: {"a","b",NULL}. */
-typedef struct pgarr {
-    buf b;
-    size_t n;
-} pgarr;
-
-static void arr_begin(pgarr *a)
-{
-    buf_reset(&a->b);
-    buf_append_byte(&a->b, '{');
-    a->n = 0;
-}
-
-static void arr_add(pgarr *a, const char *s)
-{
-    if (a->n++)
-        buf_append_byte(&a->b, ',');
-    if (!s) {
-        buf_append_str(&a->b, "NULL");
-        return;
-    }
-    buf_append_byte(&a->b, '"');
-    for (const char *p = s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            buf_append_byte(&a->b, '\\');
-        buf_append_byte(&a->b, (unsigned char)*p);
-    }
-    buf_append_byte(&a->b, '"');
-}
-
-static void arr_addf(pgarr *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arr_addf(pgarr *a, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    arr_add(a, tmp);
-}
-
-static const char *arr_end(pgarr *a)
-{
-    buf_append_byte(&a->b, '}');
-    return buf_cstr(&a->b);
-}
-
-static void arr_bytes(pgarr *a, const buf *bytes)
-{
-    if (a->n++)
-        buf_append_byte(&a->b, ',');
-    buf_append_str(&a->b, "\"\\\\x");
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < bytes->len; i++) {
-        buf_append_byte(&a->b, (unsigned char)hex[bytes->data[i] >> 4]);
-        buf_append_byte(&a->b, (unsigned char)hex[bytes->data[i] & 15]);
-    }
-    buf_append_byte(&a->b, '"');
 }
 
 /* ---- connection and caches ---- */
@@ -495,9 +358,9 @@ static bool batch__camera_known(worker *w, const char *id)
 
 static int batch__cameras(worker *w, worker_event *ev, size_t n, char *err, size_t errsz)
 {
-    pgarr ids = {0}, streams = {0};
-    arr_begin(&ids);
-    arr_begin(&streams);
+    pg_array ids = {0}, streams = {0};
+    pg_array_begin(&ids);
+    pg_array_begin(&streams);
     char **added = NULL;
     size_t nadded = 0;
     for (size_t i = 0; i < n; i++) {
@@ -510,12 +373,12 @@ static int batch__cameras(worker *w, worker_event *ev, size_t n, char *err, size
             continue;
         added = xrealloc(added, (nadded + 1) * sizeof *added);
         added[nadded++] = (char *)ev[i].r.camera_id;
-        arr_add(&ids, ev[i].r.camera_id);
-        arr_add(&streams, ev[i].r.stream_id);
+        pg_array_add(&ids, ev[i].r.camera_id);
+        pg_array_add(&streams, ev[i].r.stream_id);
     }
     int rc = 0;
     if (nadded) {
-        const char *params[2] = {arr_end(&ids), arr_end(&streams)};
+        const char *params[2] = {pg_array_end(&ids), pg_array_end(&streams)};
         rc = pg_stmts_exec_ok(w->stmts, w->db,
                               "INSERT INTO cameras (id, stream_id, discovered)"
                               " SELECT c, s, true FROM unnest($1::text[], $2::text[]) u(c, s)"
@@ -537,8 +400,8 @@ static int batch__cameras(worker *w, worker_event *ev, size_t n, char *err, size
         }
     }
     free(added);
-    buf_free(&ids.b);
-    buf_free(&streams.b);
+    pg_array_free(&ids);
+    pg_array_free(&streams);
     return rc;
 }
 
@@ -566,39 +429,39 @@ static int batch__copy(worker *w, const char *copy_sql, worker_event *const *row
     }
     PQclear(res);
     buf b = {0}, json = {0};
-    buf_append(&b, copy_bin_header, sizeof copy_bin_header);
+    pg_copy_header(&b);
     bool sent = true;
     for (size_t i = 0; i < n && sent; i++) {
         const worker_event *e = rows[i];
         const inference_result *r = &e->r;
-        buf_append(&b, "\0\x11", 2); /* 17 columns */
-        bin_uuid(&b, e->id);
-        bin_text(&b, r->camera_id);
-        bin_text(&b, r->stream_id);
-        bin_text(&b, e->event_type);
-        bin_text(&b, e->type_detail);
-        bin_f8(&b, r->confidence, true);
-        bin_ts(&b, r->timestamp_us);
-        bin_text(&b, r->model_id);
-        bin_text(&b, r->model_version);
+        pg_copy_row(&b, 17);
+        pg_copy_uuid(&b, e->id);
+        pg_copy_text(&b, r->camera_id);
+        pg_copy_text(&b, r->stream_id);
+        pg_copy_text(&b, e->event_type);
+        pg_copy_text(&b, e->type_detail);
+        pg_copy_f8(&b, r->confidence, true);
+        pg_copy_ts(&b, r->timestamp_us);
+        pg_copy_text(&b, r->model_id);
+        pg_copy_text(&b, r->model_version);
         buf_reset(&json);
         json_boxes(&json, r->boxes, r->nboxes);
-        bin_jsonb(&b, &json);
-        bin_text(&b, r->frame_id);
-        bin_f8(&b, r->inference_time_ms, r->has_inference_time);
-        bin_text(&b, r->runtime_id);
-        bin_text(&b, r->error_code);
-        bin_text(&b, r->error_message);
+        pg_copy_jsonb(&b, json.data, json.len);
+        pg_copy_text(&b, r->frame_id);
+        pg_copy_f8(&b, r->inference_time_ms, r->has_inference_time);
+        pg_copy_text(&b, r->runtime_id);
+        pg_copy_text(&b, r->error_code);
+        pg_copy_text(&b, r->error_message);
         buf_reset(&json);
         json_attrs(&json, r->attributes, r->nattributes);
-        bin_jsonb(&b, &json);
-        bin_text(&b, e->idem_key);
+        pg_copy_jsonb(&b, json.data, json.len);
+        pg_copy_text(&b, e->idem_key);
         if (b.len > (1 << 20)) {
             sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
             buf_reset(&b);
         }
     }
-    buf_append(&b, "\xff\xff", 2); /* trailer */
+    pg_copy_trailer(&b);
     if (sent)
         sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
     buf_free(&json);
@@ -738,20 +601,20 @@ static int batch__rollups(worker *w, worker_event *ev, size_t n, char *err, size
             }
         }
         k = u + 1;
-        pgarr m = {0}, c = {0}, t = {0}, cnt = {0}, mx = {0};
-        arr_begin(&m);
-        arr_begin(&c);
-        arr_begin(&t);
-        arr_begin(&cnt);
-        arr_begin(&mx);
+        pg_array m = {0}, c = {0}, t = {0}, cnt = {0}, mx = {0};
+        pg_array_begin(&m);
+        pg_array_begin(&c);
+        pg_array_begin(&t);
+        pg_array_begin(&cnt);
+        pg_array_begin(&mx);
         for (size_t i = 0; i < k; i++) {
-            arr_addf(&m, "%lld", (long long)ru[i].minute_us);
-            arr_add(&c, ru[i].camera_id);
-            arr_add(&t, ru[i].event_type);
-            arr_addf(&cnt, "%lld", (long long)ru[i].count);
-            arr_addf(&mx, "%.17g", ru[i].max_conf);
+            pg_array_addf(&m, "%lld", (long long)ru[i].minute_us);
+            pg_array_add(&c, ru[i].camera_id);
+            pg_array_add(&t, ru[i].event_type);
+            pg_array_addf(&cnt, "%lld", (long long)ru[i].count);
+            pg_array_addf(&mx, "%.17g", ru[i].max_conf);
         }
-        const char *p[5] = {arr_end(&m), arr_end(&c), arr_end(&t), arr_end(&cnt), arr_end(&mx)};
+        const char *p[5] = {pg_array_end(&m), pg_array_end(&c), pg_array_end(&t), pg_array_end(&cnt), pg_array_end(&mx)};
         rc = pg_stmts_exec_ok(
                  w->stmts, w->db,
                  "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[],"
@@ -772,11 +635,11 @@ static int batch__rollups(worker *w, worker_event *ev, size_t n, char *err, size
                  5, p, NULL, err, errsz)
                  ? 0
                  : -1;
-        buf_free(&m.b);
-        buf_free(&c.b);
-        buf_free(&t.b);
-        buf_free(&cnt.b);
-        buf_free(&mx.b);
+        pg_array_free(&m);
+        pg_array_free(&c);
+        pg_array_free(&t);
+        pg_array_free(&cnt);
+        pg_array_free(&mx);
     }
     free(ru);
     return rc;
@@ -816,7 +679,7 @@ static int64_t batch__i64(PGresult *res, int row, int col)
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 
 /* Steps 4-6. `outbox_ids` receives the ids of the outbox rows written. */
-static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids, char *err,
+static int batch__rules(worker *w, worker_event *ev, size_t n, pg_array *outbox_ids, char *err,
                         size_t errsz)
 {
     worker_event **q = xmalloc((n ? n : 1) * sizeof *q);
@@ -831,9 +694,9 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
     qsort(q, nq, sizeof *q, batch__cmp_qual);
     rule_key *keys = xcalloc(nq, sizeof *keys);
     size_t nk = 0;
-    pgarr kc = {0}, kt = {0};
-    arr_begin(&kc);
-    arr_begin(&kt);
+    pg_array kc = {0}, kt = {0};
+    pg_array_begin(&kc);
+    pg_array_begin(&kt);
     for (size_t i = 0; i < nq; i++) {
         if (nk && !strcmp(keys[nk - 1].camera_id, q[i]->r.camera_id) &&
             !strcmp(keys[nk - 1].event_type, q[i]->event_type))
@@ -845,10 +708,10 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         k->st = xcalloc(1, sizeof *k->st);
         k->stream_id = q[i]->r.stream_id;
         k->model_id = q[i]->r.model_id;
-        arr_add(&kc, k->camera_id);
-        arr_add(&kt, k->event_type);
+        pg_array_add(&kc, k->camera_id);
+        pg_array_add(&kt, k->event_type);
     }
-    const char *kp[2] = {arr_end(&kc), arr_end(&kt)};
+    const char *kp[2] = {pg_array_end(&kc), pg_array_end(&kt)};
     changed_violation *ch = xcalloc(nq * 2 + 1, sizeof *ch);
     size_t nch = 0;
     int rc = -1;
@@ -857,7 +720,7 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
      * outbox: 3 + the ids of the rows to read): the writes of steps A-D go
      * out together in one pipeline, so all of them are alive at once. */
     enum { A_UPD = 0, A_NEW = 8, A_EVD = 23, A_LINK = 29, A_RS = 32, A_OUT = 39, A_N = 43 };
-    pgarr a[A_N];
+    pg_array a[A_N];
     memset(a, 0, sizeof a);
     buf payload = {0};
 
@@ -951,7 +814,7 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
     pg_step wr[W_N] = {{0}};
     const char *pa[A_N];
     for (int i = 0; i < A_N; i++)
-        arr_begin(&a[i]);
+        pg_array_begin(&a[i]);
     char before[16], after[16];
     snprintf(before, sizeof before, "%d", w->cfg->evidence_before_sec);
     snprintf(after, sizeof after, "%d", w->cfg->evidence_after_sec);
@@ -963,29 +826,29 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         if (c->is_new)
             continue;
         nupd++;
-        arr_add(&a[A_UPD + 0], c->id);
-        arr_addf(&a[A_UPD + 1], "%lld", (long long)c->event_count);
-        arr_addf(&a[A_UPD + 2], "%.17g", c->max_confidence);
-        arr_addf(&a[A_UPD + 3], "%lld", (long long)c->first_event_us);
-        arr_addf(&a[A_UPD + 4], "%lld", (long long)c->last_event_us);
+        pg_array_add(&a[A_UPD + 0], c->id);
+        pg_array_addf(&a[A_UPD + 1], "%lld", (long long)c->event_count);
+        pg_array_addf(&a[A_UPD + 2], "%.17g", c->max_confidence);
+        pg_array_addf(&a[A_UPD + 3], "%lld", (long long)c->first_event_us);
+        pg_array_addf(&a[A_UPD + 4], "%lld", (long long)c->last_event_us);
         if (c->ended)
-            arr_addf(&a[A_UPD + 5], "%lld", (long long)c->ended_at_us);
+            pg_array_addf(&a[A_UPD + 5], "%lld", (long long)c->ended_at_us);
         else
-            arr_add(&a[A_UPD + 5], NULL);
+            pg_array_add(&a[A_UPD + 5], NULL);
         if (c->best_in_batch) {
             buf bj = {0};
             json_boxes(&bj, ev[c->best_event].r.boxes, ev[c->best_event].r.nboxes);
-            arr_add(&a[A_UPD + 6], buf_cstr(&bj));
-            arr_add(&a[A_UPD + 7], ev[c->best_event].id);
+            pg_array_add(&a[A_UPD + 6], buf_cstr(&bj));
+            pg_array_add(&a[A_UPD + 7], ev[c->best_event].id);
             buf_free(&bj);
         } else {
-            arr_add(&a[A_UPD + 6], NULL);
-            arr_add(&a[A_UPD + 7], NULL);
+            pg_array_add(&a[A_UPD + 6], NULL);
+            pg_array_add(&a[A_UPD + 7], NULL);
         }
     }
     if (nupd) {
         for (int i = 0; i < 8; i++)
-            pa[A_UPD + i] = arr_end(&a[A_UPD + i]);
+            pa[A_UPD + i] = pg_array_end(&a[A_UPD + i]);
         wr[W_UPD] = (pg_step){
             "UPDATE violations v SET event_count = u.n, max_confidence = u.mx,"
             " first_event_at = least(v.first_event_at,"
@@ -1008,32 +871,32 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
             continue;
         nnew++;
         const worker_event *best = &ev[c->best_event];
-        arr_add(&a[A_NEW + 0], c->id);
-        arr_add(&a[A_NEW + 1], k->event_type);
-        arr_add(&a[A_NEW + 2], k->camera_id);
-        arr_add(&a[A_NEW + 3], best->r.stream_id);
-        arr_add(&a[A_NEW + 4], best->r.model_id);
+        pg_array_add(&a[A_NEW + 0], c->id);
+        pg_array_add(&a[A_NEW + 1], k->event_type);
+        pg_array_add(&a[A_NEW + 2], k->camera_id);
+        pg_array_add(&a[A_NEW + 3], best->r.stream_id);
+        pg_array_add(&a[A_NEW + 4], best->r.model_id);
         const rule *opened_by = best->rule; /* the rule of the incident's best event */
-        arr_add(&a[A_NEW + 5], opened_by->id[0] ? opened_by->id : NULL);
-        arr_add(&a[A_NEW + 6], opened_by->severity);
-        arr_addf(&a[A_NEW + 7], "%.17g", c->confidence);
-        arr_addf(&a[A_NEW + 8], "%.17g", c->max_confidence);
-        arr_addf(&a[A_NEW + 9], "%lld", (long long)c->event_count);
-        arr_addf(&a[A_NEW + 10], "%lld", (long long)c->first_event_us);
-        arr_addf(&a[A_NEW + 11], "%lld", (long long)c->last_event_us);
+        pg_array_add(&a[A_NEW + 5], opened_by->id[0] ? opened_by->id : NULL);
+        pg_array_add(&a[A_NEW + 6], opened_by->severity);
+        pg_array_addf(&a[A_NEW + 7], "%.17g", c->confidence);
+        pg_array_addf(&a[A_NEW + 8], "%.17g", c->max_confidence);
+        pg_array_addf(&a[A_NEW + 9], "%lld", (long long)c->event_count);
+        pg_array_addf(&a[A_NEW + 10], "%lld", (long long)c->first_event_us);
+        pg_array_addf(&a[A_NEW + 11], "%lld", (long long)c->last_event_us);
         if (c->ended)
-            arr_addf(&a[A_NEW + 12], "%lld", (long long)c->ended_at_us);
+            pg_array_addf(&a[A_NEW + 12], "%lld", (long long)c->ended_at_us);
         else
-            arr_add(&a[A_NEW + 12], NULL);
+            pg_array_add(&a[A_NEW + 12], NULL);
         buf bj = {0};
         json_boxes(&bj, best->r.boxes, best->r.nboxes);
-        arr_add(&a[A_NEW + 13], buf_cstr(&bj));
+        pg_array_add(&a[A_NEW + 13], buf_cstr(&bj));
         buf_free(&bj);
-        arr_add(&a[A_NEW + 14], best->id);
+        pg_array_add(&a[A_NEW + 14], best->id);
     }
     if (nnew) {
         for (int i = 0; i < 15; i++)
-            pa[A_NEW + i] = arr_end(&a[A_NEW + i]);
+            pa[A_NEW + i] = pg_array_end(&a[A_NEW + i]);
         wr[W_NEW] = (pg_step){
             "INSERT INTO violations (id, type, camera_id, stream_id, model_id, rule_id,"
             " severity, confidence, max_confidence, event_count, first_event_at, last_event_at,"
@@ -1052,13 +915,13 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         for (size_t i = 0; i < nch; i++) {
             if (!ch[i].inc.is_new)
                 continue;
-            arr_add(&a[A_EVD + 0], ch[i].inc.id);
-            arr_add(&a[A_EVD + 1], ch[i].key->camera_id);
-            arr_add(&a[A_EVD + 2], ev[ch[i].inc.best_event].r.stream_id);
-            arr_addf(&a[A_EVD + 3], "%lld", (long long)ch[i].inc.first_event_us);
+            pg_array_add(&a[A_EVD + 0], ch[i].inc.id);
+            pg_array_add(&a[A_EVD + 1], ch[i].key->camera_id);
+            pg_array_add(&a[A_EVD + 2], ev[ch[i].inc.best_event].r.stream_id);
+            pg_array_addf(&a[A_EVD + 3], "%lld", (long long)ch[i].inc.first_event_us);
         }
         for (int i = 0; i < 4; i++)
-            pa[A_EVD + i] = arr_end(&a[A_EVD + i]);
+            pa[A_EVD + i] = pg_array_end(&a[A_EVD + i]);
         pa[A_EVD + 4] = before;
         pa[A_EVD + 5] = after;
         wr[W_EVD] = (pg_step){
@@ -1078,13 +941,13 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         if (!q[i]->violation_id[0])
             continue;
         nlink++;
-        arr_add(&a[A_LINK + 0], q[i]->id);
-        arr_addf(&a[A_LINK + 1], "%lld", (long long)q[i]->r.timestamp_us);
-        arr_add(&a[A_LINK + 2], q[i]->violation_id);
+        pg_array_add(&a[A_LINK + 0], q[i]->id);
+        pg_array_addf(&a[A_LINK + 1], "%lld", (long long)q[i]->r.timestamp_us);
+        pg_array_add(&a[A_LINK + 2], q[i]->violation_id);
     }
     if (nlink) {
         for (int i = 0; i < 3; i++)
-            pa[A_LINK + i] = arr_end(&a[A_LINK + i]);
+            pa[A_LINK + i] = pg_array_end(&a[A_LINK + i]);
         wr[W_LINK] = (pg_step){"UPDATE events e SET violation_id = u.v"
                                " FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) u(id, t, v)"
                                " WHERE e.id = u.id AND e.\"timestamp\" ="
@@ -1097,20 +960,20 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         buf hits = {0};
         for (int h = 0; h < st->nhits; h++)
             buf_printf(&hits, "%s%lld", h ? "," : "", (long long)st->hits[h]);
-        arr_add(&a[A_RS + 0], keys[i].camera_id);
-        arr_add(&a[A_RS + 1], keys[i].event_type);
-        arr_add(&a[A_RS + 2], buf_cstr(&hits));
+        pg_array_add(&a[A_RS + 0], keys[i].camera_id);
+        pg_array_add(&a[A_RS + 1], keys[i].event_type);
+        pg_array_add(&a[A_RS + 2], buf_cstr(&hits));
         buf_free(&hits);
-        arr_addf(&a[A_RS + 3], "%lld", (long long)st->last_hit_us);
+        pg_array_addf(&a[A_RS + 3], "%lld", (long long)st->last_hit_us);
         if (st->last_fired_us)
-            arr_addf(&a[A_RS + 4], "%lld", (long long)st->last_fired_us);
+            pg_array_addf(&a[A_RS + 4], "%lld", (long long)st->last_fired_us);
         else
-            arr_add(&a[A_RS + 4], NULL);
-        arr_add(&a[A_RS + 5], st->ongoing.exists ? st->ongoing.id : NULL);
-        arr_add(&a[A_RS + 6], keys[i].r->id[0] ? keys[i].r->id : NULL);
+            pg_array_add(&a[A_RS + 4], NULL);
+        pg_array_add(&a[A_RS + 5], st->ongoing.exists ? st->ongoing.id : NULL);
+        pg_array_add(&a[A_RS + 6], keys[i].r->id[0] ? keys[i].r->id : NULL);
     }
     for (int i = 0; i < 7; i++)
-        pa[A_RS + i] = arr_end(&a[A_RS + i]);
+        pa[A_RS + i] = pg_array_end(&a[A_RS + i]);
     wr[W_RS] = (pg_step){
         "UPDATE rule_state rs SET recent_hits = coalesce((SELECT array_agg("
         "   'epoch'::timestamptz + h * interval '1 microsecond' ORDER BY h)"
@@ -1126,8 +989,8 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
     /* E's input: the changed violations as they are now. */
     if (nch) {
         for (size_t i = 0; i < nch; i++)
-            arr_add(&a[A_OUT + 3], ch[i].inc.id);
-        pa[A_OUT + 3] = arr_end(&a[A_OUT + 3]);
+            pg_array_add(&a[A_OUT + 3], ch[i].inc.id);
+        pa[A_OUT + 3] = pg_array_end(&a[A_OUT + 3]);
         wr[W_ROWS] = (pg_step){violation_row_select, 1, pa + A_OUT + 3};
     }
     if (!pg_stmts_pipeline(w->stmts, w->db, wr, W_N, nch ? &res : NULL, NULL, err, errsz))
@@ -1151,9 +1014,9 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
             buf_reset(&payload);
             if (codec_encode_violation_change(w->codec, CODEC_FMT_SINGLE_OBJECT, &vc, &payload,
                                               &cerr) == 0) {
-                arr_add(&a[A_OUT + 0], w->cfg->topic_violations);
-                arr_add(&a[A_OUT + 1], vc.violation.camera_id);
-                arr_bytes(&a[A_OUT + 2], &payload);
+                pg_array_add(&a[A_OUT + 0], w->cfg->topic_violations);
+                pg_array_add(&a[A_OUT + 1], vc.violation.camera_id);
+                pg_array_add_bytes(&a[A_OUT + 2], &payload);
             } else {
                 log_error("cannot encode ViolationChange %s: %s", vc.violation.id, cerr.message);
             }
@@ -1168,9 +1031,9 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
                     buf_reset(&payload);
                     if (codec_encode_evidence_request(w->codec, CODEC_FMT_SINGLE_OBJECT, &er,
                                                       &payload, &cerr) == 0) {
-                        arr_add(&a[A_OUT + 0], w->cfg->topic_evidence);
-                        arr_add(&a[A_OUT + 1], vc.violation.camera_id);
-                        arr_bytes(&a[A_OUT + 2], &payload);
+                        pg_array_add(&a[A_OUT + 0], w->cfg->topic_evidence);
+                        pg_array_add(&a[A_OUT + 1], vc.violation.camera_id);
+                        pg_array_add_bytes(&a[A_OUT + 2], &payload);
                     } else {
                         log_error("cannot encode EvidenceRequest %s/%s: %s", vc.violation.id,
                                   er.kind, cerr.message);
@@ -1184,8 +1047,8 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         }
         PQclear(res);
         res = NULL;
-        const char *p3[3] = {arr_end(&a[A_OUT + 0]), arr_end(&a[A_OUT + 1]),
-                             arr_end(&a[A_OUT + 2])};
+        const char *p3[3] = {pg_array_end(&a[A_OUT + 0]), pg_array_end(&a[A_OUT + 1]),
+                             pg_array_end(&a[A_OUT + 2])};
         res = pg_stmts_exec(w->stmts, w->db,
                             "INSERT INTO outbox (topic, key, payload)"
                             " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])"
@@ -1194,16 +1057,16 @@ static int batch__rules(worker *w, worker_event *ev, size_t n, pgarr *outbox_ids
         if (!res)
             goto done;
         for (int row = 0; row < PQntuples(res); row++)
-            arr_add(outbox_ids, PQgetvalue(res, row, 0));
+            pg_array_add(outbox_ids, PQgetvalue(res, row, 0));
     }
     rc = 0;
 done:
     PQclear(res);
     for (int i = 0; i < A_N; i++)
-        buf_free(&a[i].b);
+        pg_array_free(&a[i]);
     buf_free(&payload);
-    buf_free(&kc.b);
-    buf_free(&kt.b);
+    pg_array_free(&kc);
+    pg_array_free(&kt);
     for (size_t i = 0; i < nk; i++)
         free(keys[i].st);
     free(keys);
@@ -1303,8 +1166,8 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     if (!pg_exec_ok(w->db, "BEGIN", err, sizeof err))
         goto failed_nolock;
     size_t inserted = 0;
-    pgarr outbox_ids = {0};
-    arr_begin(&outbox_ids);
+    pg_array outbox_ids = {0};
+    pg_array_begin(&outbox_ids);
     /* Events (and this batch's dead letters, produced while decoding) must be
      * acknowledged by Kafka before the rows become durable. Events that no
      * rule can link to a violation (most of them) are produced as soon as
@@ -1357,14 +1220,14 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     metric_add(w->m.persisted, (double)inserted);
     metric_add(w->m.duplicates, (double)(n - inserted));
     if (outbox_ids.n) {
-        const char *p[1] = {arr_end(&outbox_ids)};
+        const char *p[1] = {pg_array_end(&outbox_ids)};
         if (outbox_relay(w->db, w->producer, OUTBOX_FLUSH_TIMEOUT_MS, "id = ANY($1::bigint[])", 1, p) < 0)
             log_warn("outbox relay failed; the sweep will publish the rows later");
     }
-    buf_free(&outbox_ids.b);
+    pg_array_free(&outbox_ids);
     return 0;
 failed:
-    buf_free(&outbox_ids.b);
+    pg_array_free(&outbox_ids);
     pg_rollback_quietly(w->db);
 failed_nolock:
     metric_inc(w->m.db_errors);
