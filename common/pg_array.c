@@ -38,6 +38,16 @@ void pg_array_addf(pg_array *a, const char *fmt, ...)
     pg_array_add(a, tmp);
 }
 
+void pg_array_add_i64(pg_array *a, int64_t v)
+{
+    pg_array_addf(a, "%lld", (long long)v);
+}
+
+void pg_array_add_f8(pg_array *a, double v)
+{
+    pg_array_addf(a, "%.17g", v);
+}
+
 void pg_array_add_bytes(pg_array *a, const buf *bytes)
 {
     if (a->n++)

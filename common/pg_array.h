@@ -13,6 +13,7 @@
 #include "buf.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct pg_array {
     buf b;
@@ -25,6 +26,10 @@ void pg_array_begin(pg_array *a);
 void pg_array_add(pg_array *a, const char *s);
 /* Append printf-formatted text (at most 127 bytes: numbers and ids). */
 void pg_array_addf(pg_array *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append an integer, or a double with 17 significant digits (reads back
+ * as the same float8). */
+void pg_array_add_i64(pg_array *a, int64_t v);
+void pg_array_add_f8(pg_array *a, double v);
 /* Append `bytes` as a bytea element in hex form ("\\x0a1b..."). */
 void pg_array_add_bytes(pg_array *a, const buf *bytes);
 /* Close the array and return the literal, borrowed from `a` until it is

@@ -13,12 +13,15 @@
  *
  * Each statement of step 5 has its own parameter struct, one pg_array per
  * unnest() column named after it, listed in $n order once (its _begin
- * function): a column added to one statement cannot shift another's. */
+ * function, through pg_params): a column added to one statement cannot
+ * shift another's. */
 #include "worker_incidents.h"
 
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "pg.h"
+#include "pg_params.h"
 #include "violation_row.h"
 #include "worker_events.h"
 #include "xmalloc.h"
@@ -52,57 +55,6 @@ typedef struct incidents {
     changed_violation *ch;           /* violations opened, grown or ended */
     size_t nch;
 } incidents;
-
-/* ---- statement parameters ---- */
-
-#define PARAMS_MAX 16
-
-/* A statement's parameters: its arrays in $n order, then scalar values. */
-typedef struct params {
-    pg_array *arrays[PARAMS_MAX];
-    int narrays;
-    const char *values[PARAMS_MAX];
-    int nvalues;
-} params;
-
-static void params_bind(params *p, pg_array *const *arrays, int n)
-{
-    p->narrays = p->nvalues = n;
-    for (int i = 0; i < n; i++) {
-        p->arrays[i] = arrays[i];
-        pg_array_begin(arrays[i]);
-    }
-}
-
-/* The statement's next parameter after its arrays (borrowed). */
-static void params_value(params *p, const char *v)
-{
-    p->values[p->nvalues++] = v;
-}
-
-/* Close the arrays: the pipeline step of `sql` with these parameters. */
-static pg_step params_step(params *p, const char *sql)
-{
-    for (int i = 0; i < p->narrays; i++)
-        p->values[i] = pg_array_end(p->arrays[i]);
-    return (pg_step){sql, p->nvalues, p->values};
-}
-
-static void params_free(params *p)
-{
-    for (int i = 0; i < p->narrays; i++)
-        pg_array_free(p->arrays[i]);
-}
-
-static void params_add_i64(pg_array *a, int64_t v)
-{
-    pg_array_addf(a, "%lld", (long long)v);
-}
-
-static void params_add_f8(pg_array *a, double v)
-{
-    pg_array_addf(a, "%.17g", v);
-}
 
 /* ---- step 4: rule state ---- */
 
@@ -268,7 +220,7 @@ static void incidents_apply(incidents *inc)
 /* A. existing incidents that ended or grew. */
 typedef struct violation_update {
     pg_array id, event_count, max_confidence, first_us, last_us, ended_us, boxes, best_event;
-    params p;
+    pg_params p;
     size_t n;
 } violation_update;
 
@@ -288,7 +240,7 @@ static void violation_update_begin(violation_update *s)
 {
     pg_array *order[] = {&s->id,      &s->event_count, &s->max_confidence, &s->first_us,
                          &s->last_us, &s->ended_us,    &s->boxes,          &s->best_event};
-    params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
 static void violation_update_add(violation_update *s, const rule_incident *c,
@@ -296,12 +248,12 @@ static void violation_update_add(violation_update *s, const rule_incident *c,
 {
     s->n++;
     pg_array_add(&s->id, c->id);
-    params_add_i64(&s->event_count, c->event_count);
-    params_add_f8(&s->max_confidence, c->max_confidence);
-    params_add_i64(&s->first_us, c->first_event_us);
-    params_add_i64(&s->last_us, c->last_event_us);
+    pg_array_add_i64(&s->event_count, c->event_count);
+    pg_array_add_f8(&s->max_confidence, c->max_confidence);
+    pg_array_add_i64(&s->first_us, c->first_event_us);
+    pg_array_add_i64(&s->last_us, c->last_event_us);
     if (c->ended)
-        params_add_i64(&s->ended_us, c->ended_at_us);
+        pg_array_add_i64(&s->ended_us, c->ended_at_us);
     else
         pg_array_add(&s->ended_us, NULL);
     if (c->best_in_batch) {
@@ -321,7 +273,7 @@ static void violation_update_add(violation_update *s, const rule_incident *c,
 typedef struct violation_insert {
     pg_array id, type, camera_id, stream_id, model_id, rule_id, severity, confidence,
         max_confidence, event_count, first_us, last_us, ended_us, boxes, best_event;
-    params p;
+    pg_params p;
     size_t n;
 } violation_insert;
 
@@ -345,7 +297,7 @@ static void violation_insert_begin(violation_insert *s)
         &s->id,       &s->type,     &s->camera_id,  &s->stream_id,      &s->model_id,
         &s->rule_id,  &s->severity, &s->confidence, &s->max_confidence, &s->event_count,
         &s->first_us, &s->last_us,  &s->ended_us,   &s->boxes,          &s->best_event};
-    params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
 static void violation_insert_add(violation_insert *s, const rule_incident *c, const incident_key *k,
@@ -361,13 +313,13 @@ static void violation_insert_add(violation_insert *s, const rule_incident *c, co
     const rule *opened_by = best->rule; /* the rule of the incident's best event */
     pg_array_add(&s->rule_id, opened_by->id[0] ? opened_by->id : NULL);
     pg_array_add(&s->severity, opened_by->severity);
-    params_add_f8(&s->confidence, c->confidence);
-    params_add_f8(&s->max_confidence, c->max_confidence);
-    params_add_i64(&s->event_count, c->event_count);
-    params_add_i64(&s->first_us, c->first_event_us);
-    params_add_i64(&s->last_us, c->last_event_us);
+    pg_array_add_f8(&s->confidence, c->confidence);
+    pg_array_add_f8(&s->max_confidence, c->max_confidence);
+    pg_array_add_i64(&s->event_count, c->event_count);
+    pg_array_add_i64(&s->first_us, c->first_event_us);
+    pg_array_add_i64(&s->last_us, c->last_event_us);
     if (c->ended)
-        params_add_i64(&s->ended_us, c->ended_at_us);
+        pg_array_add_i64(&s->ended_us, c->ended_at_us);
     else
         pg_array_add(&s->ended_us, NULL);
     buf bj = {0};
@@ -381,7 +333,7 @@ static void violation_insert_add(violation_insert *s, const rule_incident *c, co
 typedef struct evidence_insert {
     pg_array violation_id, camera_id, stream_id, center_us;
     char before[16], after[16]; /* seconds around the center, for bookmarks */
-    params p;
+    pg_params p;
 } evidence_insert;
 
 static const char *const evidence_insert_sql =
@@ -397,11 +349,11 @@ static const char *const evidence_insert_sql =
 static void evidence_insert_begin(evidence_insert *s, const ruth_config *cfg)
 {
     pg_array *order[] = {&s->violation_id, &s->camera_id, &s->stream_id, &s->center_us};
-    params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
     snprintf(s->before, sizeof s->before, "%d", cfg->evidence_before_sec);
     snprintf(s->after, sizeof s->after, "%d", cfg->evidence_after_sec);
-    params_value(&s->p, s->before); /* $5 */
-    params_value(&s->p, s->after);  /* $6 */
+    pg_params_value(&s->p, s->before); /* $5 */
+    pg_params_value(&s->p, s->after);  /* $6 */
 }
 
 static void evidence_insert_add(evidence_insert *s, const changed_violation *c,
@@ -410,13 +362,13 @@ static void evidence_insert_add(evidence_insert *s, const changed_violation *c,
     pg_array_add(&s->violation_id, c->inc.id);
     pg_array_add(&s->camera_id, c->key->camera_id);
     pg_array_add(&s->stream_id, ev[c->inc.best_event].r.stream_id);
-    params_add_i64(&s->center_us, c->inc.first_event_us);
+    pg_array_add_i64(&s->center_us, c->inc.first_event_us);
 }
 
 /* C. the events linked to their violation. */
 typedef struct event_link {
     pg_array event_id, timestamp_us, violation_id;
-    params p;
+    pg_params p;
     size_t n;
 } event_link;
 
@@ -429,21 +381,21 @@ static const char *const event_link_sql =
 static void event_link_begin(event_link *s)
 {
     pg_array *order[] = {&s->event_id, &s->timestamp_us, &s->violation_id};
-    params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
 static void event_link_add(event_link *s, const worker_event *e)
 {
     s->n++;
     pg_array_add(&s->event_id, e->id);
-    params_add_i64(&s->timestamp_us, e->r.timestamp_us);
+    pg_array_add_i64(&s->timestamp_us, e->r.timestamp_us);
     pg_array_add(&s->violation_id, e->violation_id);
 }
 
 /* D. the rule state back. */
 typedef struct state_write {
     pg_array camera_id, event_type, hits, last_hit_us, last_fired_us, ongoing_id, rule_id;
-    params p;
+    pg_params p;
 } state_write;
 
 static const char *const state_write_sql =
@@ -462,7 +414,7 @@ static void state_write_begin(state_write *s)
 {
     pg_array *order[] = {&s->camera_id,     &s->event_type, &s->hits,   &s->last_hit_us,
                          &s->last_fired_us, &s->ongoing_id, &s->rule_id};
-    params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
 static void state_write_add(state_write *s, const incident_key *k)
@@ -475,9 +427,9 @@ static void state_write_add(state_write *s, const incident_key *k)
     pg_array_add(&s->event_type, k->event_type);
     pg_array_add(&s->hits, buf_cstr(&hits));
     buf_free(&hits);
-    params_add_i64(&s->last_hit_us, st->last_hit_us);
+    pg_array_add_i64(&s->last_hit_us, st->last_hit_us);
     if (st->last_fired_us)
-        params_add_i64(&s->last_fired_us, st->last_fired_us);
+        pg_array_add_i64(&s->last_fired_us, st->last_fired_us);
     else
         pg_array_add(&s->last_fired_us, NULL);
     pg_array_add(&s->ongoing_id, st->ongoing.exists ? st->ongoing.id : NULL);
@@ -487,13 +439,13 @@ static void state_write_add(state_write *s, const incident_key *k)
 /* E's input: the changed violations as they are now. */
 typedef struct violation_read {
     pg_array id;
-    params p;
+    pg_params p;
 } violation_read;
 
 static void violation_read_begin(violation_read *s)
 {
     pg_array *order[] = {&s->id};
-    params_bind(&s->p, order, 1);
+    pg_params_bind(&s->p, order, 1);
 }
 
 /* Every statement of step 5; alive until the pipeline has run. */
@@ -508,12 +460,12 @@ typedef struct incident_writes {
 
 static void incident_writes_free(incident_writes *wr)
 {
-    params_free(&wr->upd.p);
-    params_free(&wr->ins.p);
-    params_free(&wr->evd.p);
-    params_free(&wr->link.p);
-    params_free(&wr->state.p);
-    params_free(&wr->rows.p);
+    pg_params_free(&wr->upd.p);
+    pg_params_free(&wr->ins.p);
+    pg_params_free(&wr->evd.p);
+    pg_params_free(&wr->link.p);
+    pg_params_free(&wr->state.p);
+    pg_params_free(&wr->rows.p);
 }
 
 /* A-D and the changed violations' rows for E, one round trip (steps left
@@ -546,16 +498,16 @@ static int incidents_write(incidents *inc, incident_writes *wr, PGresult **rows,
     for (size_t i = 0; i < inc->nk; i++)
         state_write_add(&wr->state, &inc->keys[i]);
     if (wr->upd.n)
-        steps[W_UPD] = params_step(&wr->upd.p, violation_update_sql);
+        steps[W_UPD] = pg_params_step(&wr->upd.p, violation_update_sql);
     if (wr->ins.n) {
-        steps[W_NEW] = params_step(&wr->ins.p, violation_insert_sql);
-        steps[W_EVD] = params_step(&wr->evd.p, evidence_insert_sql);
+        steps[W_NEW] = pg_params_step(&wr->ins.p, violation_insert_sql);
+        steps[W_EVD] = pg_params_step(&wr->evd.p, evidence_insert_sql);
     }
     if (wr->link.n)
-        steps[W_LINK] = params_step(&wr->link.p, event_link_sql);
-    steps[W_RS] = params_step(&wr->state.p, state_write_sql);
+        steps[W_LINK] = pg_params_step(&wr->link.p, event_link_sql);
+    steps[W_RS] = pg_params_step(&wr->state.p, state_write_sql);
     if (inc->nch)
-        steps[W_ROWS] = params_step(&wr->rows.p, violation_row_select);
+        steps[W_ROWS] = pg_params_step(&wr->rows.p, violation_row_select);
     *rows = NULL;
     return pg_stmts_pipeline(inc->w->stmts, inc->w->db, steps, W_N, inc->nch ? rows : NULL, NULL,
                              err, errsz)
@@ -565,94 +517,59 @@ static int incidents_write(incidents *inc, incident_writes *wr, PGresult **rows,
 
 /* ---- step 6: the outbox ---- */
 
-/* The outbox rows of this batch: INSERT INTO outbox ... unnest($1, $2, $3). */
-typedef struct outbox_rows {
-    pg_array topic, key, payload;
-    params p;
-} outbox_rows;
-
-static void outbox_rows_begin(outbox_rows *s)
-{
-    pg_array *order[] = {&s->topic, &s->key, &s->payload};
-    params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
-}
-
-static void outbox_rows_add(outbox_rows *s, const char *topic, const char *key, const buf *payload)
-{
-    pg_array_add(&s->topic, topic);
-    pg_array_add(&s->key, key);
-    pg_array_add_bytes(&s->payload, payload);
-}
-
 /* The snapshot and bookmark requests of a violation opened in this batch. */
-static void incidents_request_evidence(incidents *inc, const violation_msg *v, outbox_rows *out,
-                                       buf *payload)
+static void incidents_request_evidence(incidents *inc, const violation_msg *v, outbox_batch *out)
 {
     const ruth_config *cfg = inc->w->cfg;
+    buf payload = {0};
     for (int kind = 0; kind < 2; kind++) {
-        evidence_request_msg er = {v->id,
-                                   v->camera_id,
-                                   v->stream_id,
-                                   kind ? "bookmark" : "snapshot",
-                                   v->first_event_at_us,
-                                   kind ? cfg->evidence_before_sec : 0,
-                                   kind ? cfg->evidence_after_sec : 0,
-                                   1};
+        evidence_request_msg er = {.violation_id = v->id,
+                                   .camera_id = v->camera_id,
+                                   .stream_id = v->stream_id,
+                                   .kind = kind ? "bookmark" : "snapshot",
+                                   .center_timestamp_us = v->first_event_at_us,
+                                   .before_seconds = kind ? cfg->evidence_before_sec : 0,
+                                   .after_seconds = kind ? cfg->evidence_after_sec : 0,
+                                   .attempt = 1};
         codec_error cerr;
-        buf_reset(payload);
-        if (codec_encode_evidence_request(inc->w->codec, CODEC_FMT_SINGLE_OBJECT, &er, payload,
+        buf_reset(&payload);
+        if (codec_encode_evidence_request(inc->w->codec, CODEC_FMT_SINGLE_OBJECT, &er, &payload,
                                           &cerr) == 0)
-            outbox_rows_add(out, cfg->topic_evidence, v->camera_id, payload);
+            outbox_batch_add(out, cfg->topic_evidence, v->camera_id, &payload);
         else
             log_error("cannot encode EvidenceRequest %s/%s: %s", v->id, er.kind, cerr.message);
     }
+    buf_free(&payload);
 }
 
 /* One ViolationChange per changed violation (row of `rows`), the evidence
- * requests of the opened ones; their outbox ids added to outbox_ids. */
+ * requests of the opened ones, one INSERT; their outbox ids added to
+ * outbox_ids. */
 static int incidents_outbox(incidents *inc, const PGresult *rows, int64_t now_us,
                             pg_array *outbox_ids, char *err, size_t errsz)
 {
     worker *w = inc->w;
-    outbox_rows out = {0};
-    buf payload = {0};
-    outbox_rows_begin(&out);
+    outbox_batch out = {0};
+    outbox_batch_begin(&out);
     for (int row = 0; row < PQntuples(rows); row++) {
-        violation_change_msg vc = {0};
-        codec_bbox *boxes = NULL;
-        violation_row_msg(rows, row, &vc.violation, &boxes);
+        const char *id = violation_row_id(rows, row);
         const changed_violation *c = NULL;
         for (size_t i = 0; i < inc->nch && !c; i++)
-            if (!strcmp(inc->ch[i].inc.id, vc.violation.id))
+            if (!strcmp(inc->ch[i].inc.id, id))
                 c = &inc->ch[i];
         bool opened = c && c->inc.is_new;
-        vc.violation_id = vc.violation.id;
-        vc.change = opened ? "opened" : "updated";
-        vc.occurred_at_us = now_us;
-        vc.version = vc.violation.version;
+        violation_msg v;
         codec_error cerr;
-        buf_reset(&payload);
-        if (codec_encode_violation_change(w->codec, CODEC_FMT_SINGLE_OBJECT, &vc, &payload,
-                                          &cerr) == 0)
-            outbox_rows_add(&out, w->cfg->topic_violations, vc.violation.camera_id, &payload);
-        else
-            log_error("cannot encode ViolationChange %s: %s", vc.violation.id, cerr.message);
+        if (outbox_put_violation_change(&out, w->codec, w->cfg->topic_violations, rows, row,
+                                        opened ? "opened" : "updated", now_us, &v, &cerr))
+            log_error("cannot encode ViolationChange %s: %s", id, cerr.message);
         if (opened)
-            incidents_request_evidence(inc, &vc.violation, &out, &payload);
+            incidents_request_evidence(inc, &v, &out);
         metric_inc(opened ? w->m.violations_opened : w->m.violations_updated);
-        free(boxes);
     }
-    pg_step ins = params_step(&out.p, "INSERT INTO outbox (topic, key, payload)"
-                                      " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])"
-                                      " RETURNING id");
-    PGresult *res =
-        pg_stmts_exec(w->stmts, w->db, ins.sql, ins.nparams, ins.params, NULL, err, errsz);
-    for (int row = 0; res && row < PQntuples(res); row++)
-        pg_array_add(outbox_ids, PQgetvalue(res, row, 0));
-    PQclear(res);
-    buf_free(&payload);
-    params_free(&out.p);
-    return res ? 0 : -1;
+    int rc = outbox_batch_insert(&out, w->db, w->stmts, outbox_ids, err, errsz);
+    outbox_batch_free(&out);
+    return rc;
 }
 
 int worker_incidents_write(worker *w, worker_event *ev, size_t n, int64_t now_us,

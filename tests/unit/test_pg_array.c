@@ -3,6 +3,8 @@
 #include "pg_array.h"
 #include "testlib.h"
 
+#include <stdint.h>
+
 static void empty_array(void)
 {
     pg_array a = {0};
@@ -57,6 +59,19 @@ static void formatted_elements(void)
     pg_array_free(&a);
 }
 
+static void numbers(void)
+{
+    pg_array a = {0};
+    pg_array_begin(&a);
+    pg_array_add_i64(&a, INT64_MIN);
+    pg_array_add_i64(&a, 0);
+    pg_array_add_f8(&a, 0.1);
+    pg_array_add_f8(&a, -2.5e300);
+    CHECK_EQ_STR(pg_array_end(&a), "{\"-9223372036854775808\",\"0\",\"0.10000000000000001\","
+                                   "\"-2.5000000000000001e+300\"}");
+    pg_array_free(&a);
+}
+
 static void bytea_in_hex(void)
 {
     pg_array a = {0};
@@ -93,6 +108,7 @@ int main(void)
     TEST_RUN(null_element);
     TEST_RUN(quotes_and_backslashes_escaped);
     TEST_RUN(formatted_elements);
+    TEST_RUN(numbers);
     TEST_RUN(bytea_in_hex);
     TEST_RUN(begin_again_reuses);
     return TEST_EXIT();
