@@ -66,95 +66,6 @@ void worker_events_identify(worker_event *e, const rd_kafka_message_t *m)
     worker_uuid_from_key(seed, e->id);
 }
 
-/* ---- JSON of the jsonb columns ---- */
-
-static void json_str(buf *b, const char *s)
-{
-    buf_append_byte(b, '"');
-    const char *run = s;
-    for (const unsigned char *p = (const unsigned char *)s;; p++) {
-        if (*p && *p != '"' && *p != '\\' && *p >= 0x20)
-            continue;
-        buf_append(b, run, (size_t)((const char *)p - run)); /* the clean run so far */
-        if (!*p)
-            break;
-        if (*p == '"' || *p == '\\') {
-            buf_append_byte(b, '\\');
-            buf_append_byte(b, *p);
-        } else {
-            buf_printf(b, "\\u%04x", *p);
-        }
-        run = (const char *)p + 1;
-    }
-    buf_append_byte(b, '"');
-}
-
-/* Shortest text that reads back as the same double: integers (the usual
- * pixel coordinates) without printf, others with %.15g when that round-trips,
- * else %.17g. */
-static void json_num(buf *b, double v)
-{
-    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
-        char tmp[24];
-        int n = 0;
-        int64_t x = (int64_t)v;
-        bool neg = x < 0;
-        uint64_t u = neg ? (uint64_t)(-x) : (uint64_t)x;
-        do {
-            tmp[n++] = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (neg)
-            buf_append_byte(b, '-');
-        while (n)
-            buf_append_byte(b, (unsigned char)tmp[--n]);
-        return;
-    }
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%.15g", v);
-    if (strtod(tmp, NULL) != v)
-        snprintf(tmp, sizeof tmp, "%.17g", v);
-    buf_append_str(b, tmp);
-}
-
-void worker_events_boxes_json(buf *b, const codec_bbox *bx, size_t n)
-{
-    buf_append_byte(b, '[');
-    for (size_t i = 0; i < n; i++) {
-        buf_append_str(b, i ? ",{\"x\":" : "{\"x\":");
-        json_num(b, bx[i].x);
-        buf_append_str(b, ",\"y\":");
-        json_num(b, bx[i].y);
-        buf_append_str(b, ",\"width\":");
-        json_num(b, bx[i].width);
-        buf_append_str(b, ",\"height\":");
-        json_num(b, bx[i].height);
-        if (bx[i].label) {
-            buf_append_str(b, ",\"label\":");
-            json_str(b, bx[i].label);
-        }
-        if (bx[i].has_confidence) {
-            buf_append_str(b, ",\"confidence\":");
-            json_num(b, bx[i].confidence);
-        }
-        buf_append_byte(b, '}');
-    }
-    buf_append_byte(b, ']');
-}
-
-static void json_attrs(buf *b, const codec_attr *a, size_t n)
-{
-    buf_append_byte(b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_append_byte(b, ',');
-        json_str(b, a[i].key);
-        buf_append_byte(b, ':');
-        json_str(b, a[i].value);
-    }
-    buf_append_byte(b, '}');
-}
-
 /* ---- COPY fast path and staged redelivery path ---- */
 
 static int events__cmp_id(const void *a, const void *b)
@@ -197,7 +108,7 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         pg_copy_text(&b, r->model_id);
         pg_copy_text(&b, r->model_version);
         buf_reset(&json);
-        worker_events_boxes_json(&json, r->boxes, r->nboxes);
+        codec_boxes_json(&json, r->boxes, r->nboxes, false);
         pg_copy_jsonb(&b, json.data, json.len);
         pg_copy_text(&b, r->frame_id);
         pg_copy_f8(&b, r->inference_time_ms, r->has_inference_time);
@@ -205,7 +116,7 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         pg_copy_text(&b, r->error_code);
         pg_copy_text(&b, r->error_message);
         buf_reset(&json);
-        json_attrs(&json, r->attributes, r->nattributes);
+        codec_attrs_json(&json, r->attributes, r->nattributes);
         pg_copy_jsonb(&b, json.data, json.len);
         pg_copy_text(&b, e->idem_key);
         if (b.len > (1 << 20)) {

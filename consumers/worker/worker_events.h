@@ -6,7 +6,6 @@
 #ifndef RUTH_WORKER_EVENTS_H
 #define RUTH_WORKER_EVENTS_H
 
-#include "buf.h"
 #include "worker.h"
 
 #include <stddef.h>
@@ -21,9 +20,5 @@ void worker_uuid_from_key(const char *key, char out[37]);
  * then unusable: roll back). */
 int worker_events_store(worker *w, worker_event *ev, size_t n, size_t *ninserted, char *err,
                         size_t errsz);
-
-/* Append the JSON array of `n` boxes (the events.bounding_boxes and
- * violations.bounding_boxes column) to b. */
-void worker_events_boxes_json(buf *b, const codec_bbox *bx, size_t n);
 
 #endif

@@ -258,7 +258,7 @@ static void violation_update_add(violation_update *s, const rule_incident *c,
         pg_array_add(&s->ended_us, NULL);
     if (c->best_in_batch) {
         buf bj = {0};
-        worker_events_boxes_json(&bj, ev[c->best_event].r.boxes, ev[c->best_event].r.nboxes);
+        codec_boxes_json(&bj, ev[c->best_event].r.boxes, ev[c->best_event].r.nboxes, false);
         pg_array_add(&s->boxes, buf_cstr(&bj));
         pg_array_add(&s->best_event, ev[c->best_event].id);
         buf_free(&bj);
@@ -323,7 +323,7 @@ static void violation_insert_add(violation_insert *s, const rule_incident *c, co
     else
         pg_array_add(&s->ended_us, NULL);
     buf bj = {0};
-    worker_events_boxes_json(&bj, best->r.boxes, best->r.nboxes);
+    codec_boxes_json(&bj, best->r.boxes, best->r.nboxes, false);
     pg_array_add(&s->boxes, buf_cstr(&bj));
     buf_free(&bj);
     pg_array_add(&s->best_event, best->id);
