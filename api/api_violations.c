@@ -202,6 +202,10 @@ static long long if_match(api_req *r)
     return v;
 }
 
+/* One transaction script, read top to bottom: validate, lock the row,
+ * check If-Match and the status transition, update, put the
+ * ViolationChange in the outbox, commit, relay. Longer than most functions
+ * here because every exit shares the one cleanup label below. */
 void h_violation_patch(api_req *r)
 {
     json_t *body = NULL, *list = NULL;
