@@ -2,13 +2,17 @@
  *
  * Item JSON is built by PostgreSQL (json_build_object) in one round trip; C
  * only stitches rows into the list envelope. A review (PATCH) changes the
- * row, writes its ViolationChange into the outbox in the same transaction,
+ * row, writes its ViolationChange into the outbox in the same transaction
+ * (outbox_put_violation_change, the one path every writer uses),
  * and relays it after COMMIT, so a change is never lost to a crash: the
  * background sweep publishes whatever a crashed request left behind. */
 #include "api.h"
+#include "text.h"
 
 #include "log.h"
+#include "outbox.h"
 #include "pg.h"
+#include "pg_array.h"
 #include "violation_row.h"
 
 #include <stdio.h>
@@ -161,14 +165,6 @@ static const char *const *allowed_from(const char *status)
     return &transitions[3][1];
 }
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
-}
-
 /* If-Match: "*", a version number, or an ETag ("3", W/"3"). -1 = absent,
  * -2 = malformed, 0 = any. */
 static long long if_match(api_req *r)
@@ -199,8 +195,18 @@ static long long if_match(api_req *r)
     return v;
 }
 
+/* why: one transaction script, read top to bottom: validate, lock the row,
+ * check If-Match and the status transition, update, put the
+ * ViolationChange in the outbox, commit, relay. Longer than most functions
+ * here because every exit shares the one cleanup label below. */
 void h_violation_patch(api_req *r)
 {
+    json_t *body = NULL, *list = NULL;
+    PGconn *db = NULL;
+    PGresult *res = NULL;
+    bool begun = false;
+    outbox_batch ob = {0};
+    pg_array outbox_ids = {0};
     const char *id = api_path_uuid(r, 1, "violation");
     if (!id)
         return;
@@ -211,7 +217,7 @@ void h_violation_patch(api_req *r)
                   "If-Match is malformed");
         return;
     }
-    json_t *body = api_body_object(r);
+    body = api_body_object(r);
     if (!body)
         return;
     param_known_fields(r, body, "status|resolution_notes");
@@ -226,69 +232,61 @@ void h_violation_patch(api_req *r)
         }
     }
     if (jn && !json_is_null(jn) &&
-        (!json_is_string(jn) || utf8_chars(json_string_value(jn)) > 2000))
+        (!json_is_string(jn) || text_utf8_chars(json_string_value(jn)) > 2000))
         param_invalid(r, "resolution_notes", "must be a string of at most 2000 characters");
     if (!js && !jn)
         param_invalid(r, "body", "give status and/or resolution_notes");
-    if (param_reject(r)) {
-        json_decref(body);
-        return;
-    }
+    if (param_reject(r))
+        goto done;
 
-    PGconn *db = api_db(r, false);
+    db = api_db(r, false);
     char err[1024];
-    if (!db || !pg_exec_ok(db, "BEGIN", err, sizeof err)) {
-        if (db)
-            api_db_error(r, "cannot begin", err);
-        json_decref(body);
-        return;
+    if (!db)
+        goto done;
+    if (!pg_exec_ok(db, "BEGIN", err, sizeof err)) {
+        api_db_error(r, "cannot begin", err);
+        goto done;
     }
+    begun = true;
     const char *p1[1] = {id};
-    PGresult *res = api_query(r, false,
-                              "SELECT status, version FROM violations WHERE id = $1 FOR UPDATE",
-                              1, p1);
+    res = api_query(r, false, "SELECT status, version FROM violations WHERE id = $1 FOR UPDATE",
+                    1, p1);
     if (!res)
-        goto failed;
+        goto done;
     if (PQntuples(res) == 0) {
-        PQclear(res);
-        pg_rollback_quietly(db);
         api_error(r, 404, "VIOLATION_NOT_FOUND", json_pack("{s:s}", "id", id),
                   "violation %s does not exist", id);
-        json_decref(body);
-        return;
+        goto done;
     }
     char current[16];
     snprintf(current, sizeof current, "%s", PQgetvalue(res, 0, 0));
     long long version = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
+    res = NULL;
     if (want_version > 0 && want_version != version) {
-        pg_rollback_quietly(db);
         snprintf(r->etag, sizeof r->etag, "\"%lld\"", version);
         api_error(r, 412, "PRECONDITION_FAILED",
                   json_pack("{s:I, s:I}", "current_version", (json_int_t)version,
                             "if_match_version", (json_int_t)want_version),
                   "violation %s is at version %lld, not %lld", id, version, want_version);
-        json_decref(body);
-        return;
+        goto done;
     }
     if (status) {
         const char *const *allowed = allowed_from(current);
         bool ok = false;
-        json_t *list = json_array();
+        list = json_array();
         for (int i = 0; allowed[i]; i++) {
             json_array_append_new(list, json_string(allowed[i]));
             ok = ok || !strcmp(allowed[i], status);
         }
         if (!ok) {
-            pg_rollback_quietly(db);
-            api_error(r, 400, "INVALID_STATUS_TRANSITION",
-                      json_pack("{s:s, s:s, s:o}", "current_status", current, "requested_status",
-                                status, "allowed_transitions", list),
+            json_t *detail = json_pack("{s:s, s:s, s:o}", "current_status", current,
+                                       "requested_status", status, "allowed_transitions", list);
+            list = NULL; /* owned by detail ("o" steals the reference) */
+            api_error(r, 400, "INVALID_STATUS_TRANSITION", detail,
                       "a violation cannot go from %s to %s", current, status);
-            json_decref(body);
-            return;
+            goto done;
         }
-        json_decref(list);
     }
     const char *p5[5] = {id, status, jn ? "t" : "f", json_string_value(jn), r->who.sub};
     res = api_query(r, false,
@@ -297,7 +295,7 @@ void h_violation_patch(api_req *r)
                     " reviewed_by = $5, reviewed_at = now() WHERE id = $1",
                     5, p5);
     if (!res)
-        goto failed;
+        goto done;
     PQclear(res);
 
     /* The ViolationChange, from the row as committed. */
@@ -306,61 +304,40 @@ void h_violation_patch(api_req *r)
     const char *pi[1] = {ids};
     res = api_query(r, false, violation_row_select, 1, pi);
     if (!res)
-        goto failed;
-    violation_change_msg vc = {0};
-    codec_bbox *boxes = NULL;
-    violation_row_msg(res, 0, &vc.violation, &boxes);
-    vc.violation_id = vc.violation.id;
-    vc.change = status ? "status_changed" : "updated";
-    vc.occurred_at_us = vc.violation.updated_at_us;
-    vc.version = vc.violation.version;
-    buf payload = {0};
+        goto done;
     codec_error cerr;
-    int enc = codec_encode_violation_change(r->a->codec, CODEC_FMT_SINGLE_OBJECT, &vc, &payload,
-                                            &cerr);
-    char camera[256];
-    snprintf(camera, sizeof camera, "%s", vc.violation.camera_id);
-    free(boxes);
-    PQclear(res);
-    if (enc != 0) {
-        buf_free(&payload);
+    outbox_batch_begin(&ob);
+    if (outbox_put_violation_change(&ob, r->a->codec, r->a->cfg->topic_violations, res, 0,
+                                    status ? "status_changed" : "updated", 0, NULL, &cerr)) {
         log_error("cannot encode ViolationChange for %s: %s", id, cerr.message);
-        pg_rollback_quietly(db);
         api_error(r, 500, "INTERNAL_ERROR", NULL, "the change could not be encoded");
-        json_decref(body);
-        return;
+        goto done;
     }
-    const char *pt[3] = {r->a->cfg->topic_violations, camera, NULL};
-    const int lens[3] = {0, 0, (int)payload.len};
-    const int fmts[3] = {0, 0, 1};
-    pt[2] = (const char *)payload.data;
-    res = PQexecParams(db, "INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3)"
-                           " RETURNING id::text",
-                       3, NULL, pt, lens, fmts, 0);
-    buf_free(&payload);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_describe_error(db, res, "outbox insert", err, sizeof err);
-        PQclear(res);
-        api_db_error(r, "outbox insert failed", err);
-        goto failed;
-    }
-    char outbox_ids[48];
-    snprintf(outbox_ids, sizeof outbox_ids, "{%s}", PQgetvalue(res, 0, 0));
     PQclear(res);
+    res = NULL;
+    pg_array_begin(&outbox_ids);
+    if (outbox_batch_insert(&ob, db, NULL, &outbox_ids, err, sizeof err)) {
+        api_db_error(r, "outbox insert failed", err);
+        goto done;
+    }
     if (!pg_exec_ok(db, "COMMIT", err, sizeof err)) {
         api_db_error(r, "commit failed", err);
-        goto failed;
+        goto done;
     }
+    begun = false;
     log_ctx ctx = LOG_CTX_INIT;
     ctx.request_id = r->request_id;
     ctx.violation_id = id;
     log_at(LOG_INFO, &ctx, "violation %s by %s: %s -> %s", status ? "reviewed" : "annotated",
            r->who.sub, current, status ? status : current);
-    api_outbox_relay(r, outbox_ids);
-    json_decref(body);
+    api_outbox_relay(r, pg_array_end(&outbox_ids));
     violation_body(r, id, false);
-    return;
-failed:
-    pg_rollback_quietly(db);
+done:
+    if (begun)
+        pg_rollback_quietly(db);
+    PQclear(res);
+    outbox_batch_free(&ob);
+    pg_array_free(&outbox_ids);
+    json_decref(list);
     json_decref(body);
 }

@@ -179,6 +179,19 @@ int codec_encode_violation_change(codec *c, codec_format fmt, const violation_ch
 int codec_encode_evidence_request(codec *c, codec_format fmt, const evidence_request_msg *m,
                                   buf *out, codec_error *err);
 
+/* The JSON text of bounding boxes, appended to `out`: the one box writer,
+ * for the events and violations columns and the JSON encoders above, so
+ * the column and the message carry the same boxes. x, y, width, height,
+ * then label and confidence; when a box has none, they are left out
+ * (absent_as_null false: the stored columns, served by the API, whose
+ * BoundingBox gives them "when known" and never null) or written as null
+ * (true: messages, which carry every field of the Avro schema, where both
+ * are optional with default null). Strings are written as they are (valid
+ * UTF-8 is the caller's: decoded results are validated). */
+void codec_boxes_json(buf *out, const codec_bbox *boxes, size_t n, bool absent_as_null);
+/* The JSON object of attributes ({"key":"value",...}), the same way. */
+void codec_attrs_json(buf *out, const codec_attr *attrs, size_t n);
+
 /* Decoders for consumers of the pipeline's own topics (single-object or
  * JSON). Strings in *out point into memory returned in *arena, which the
  * caller releases with codec_arena_free() when done with *out. */

@@ -5,8 +5,10 @@
 #include "kafka.h"
 #include "log.h"
 #include "pg.h"
+#include "violation_row.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 int outbox_relay(PGconn *db, rd_kafka_t *producer, int timeout_ms, const char *where,
                  int nparams, const char *const *params)
@@ -74,4 +76,71 @@ int outbox_sweep(PGconn *db, rd_kafka_t *producer)
     if (n > 0)
         log_info("published %d outbox rows left by an earlier writer", n);
     return n;
+}
+
+void outbox_batch_begin(outbox_batch *ob)
+{
+    pg_array_begin(&ob->topic);
+    pg_array_begin(&ob->key);
+    pg_array_begin(&ob->payload);
+    ob->n = 0;
+}
+
+void outbox_batch_add(outbox_batch *ob, const char *topic, const char *key, const buf *payload)
+{
+    pg_array_add(&ob->topic, topic);
+    pg_array_add(&ob->key, key);
+    pg_array_add_bytes(&ob->payload, payload);
+    ob->n++;
+}
+
+int outbox_batch_insert(outbox_batch *ob, PGconn *db, pg_stmts *stmts, pg_array *ids, char *errstr,
+                        size_t errsz)
+{
+    static const char *const sql = "INSERT INTO outbox (topic, key, payload)"
+                                   " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])"
+                                   " RETURNING id";
+    const char *p[3] = {pg_array_end(&ob->topic), pg_array_end(&ob->key),
+                        pg_array_end(&ob->payload)};
+    PGresult *res = stmts ? pg_stmts_exec(stmts, db, sql, 3, p, NULL, errstr, errsz)
+                          : pg_exec_params(db, sql, 3, p, NULL, errstr, errsz);
+    if (!res)
+        return -1;
+    for (int row = 0; row < PQntuples(res); row++)
+        pg_array_add(ids, PQgetvalue(res, row, 0));
+    PQclear(res);
+    return 0;
+}
+
+void outbox_batch_free(outbox_batch *ob)
+{
+    pg_array_free(&ob->topic);
+    pg_array_free(&ob->key);
+    pg_array_free(&ob->payload);
+    ob->n = 0;
+}
+
+int outbox_put_violation_change(outbox_batch *ob, codec *c, const char *topic, const PGresult *res,
+                                int row, const char *change, int64_t occurred_at_us,
+                                violation_msg *v, codec_error *err)
+{
+    violation_change_msg vc = {0};
+    codec_bbox *boxes = NULL;
+    violation_row_msg(res, row, &vc.violation, &boxes);
+    vc.violation_id = vc.violation.id;
+    vc.change = change;
+    vc.occurred_at_us = occurred_at_us ? occurred_at_us : vc.violation.updated_at_us;
+    vc.version = vc.violation.version;
+    buf payload = {0};
+    int rc = codec_encode_violation_change(c, CODEC_FMT_SINGLE_OBJECT, &vc, &payload, err);
+    if (rc == 0)
+        outbox_batch_add(ob, topic, vc.violation.camera_id, &payload);
+    buf_free(&payload);
+    free(boxes);
+    if (v) {
+        *v = vc.violation;
+        v->boxes = NULL; /* freed above */
+        v->nboxes = 0;
+    }
+    return rc == 0 ? 0 : -1;
 }

@@ -14,6 +14,11 @@ static int64_t row__i64(const PGresult *res, int row, int col)
 
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 
+const char *violation_row_id(const PGresult *res, int row)
+{
+    return PQgetvalue(res, row, 0);
+}
+
 void violation_row_msg(const PGresult *res, int row, violation_msg *v, codec_bbox **boxes)
 {
     memset(v, 0, sizeof *v);

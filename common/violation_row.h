@@ -14,6 +14,9 @@
  * ids are in $1 (a uuid[] literal). Text results. */
 extern const char *const violation_row_select;
 
+/* The id of row `row` of a violation_row_select result (borrowed). */
+const char *violation_row_id(const PGresult *res, int row);
+
 /* Fill *v from row `row` of a violation_row_select result. Strings borrow
  * from `res`; *boxes receives an allocated array the caller free()s after
  * encoding (NULL when there are none). */

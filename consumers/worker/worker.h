@@ -3,7 +3,8 @@
  * The consumer loop (common/kafka_consumer.c: batches, retries, offsets,
  * dead letters) runs on one thread and calls back into worker_main.c,
  * which decodes and validates each message (bad input to the DLQ) and
- * writes the batch in one PostgreSQL transaction (worker_batch.c). No other
+ * writes the batch in one PostgreSQL transaction (worker_batch.c and its
+ * steps). No other
  * globals than the config and the run flag: everything travels in this
  * struct. */
 #ifndef RUTH_WORKER_H
@@ -72,11 +73,8 @@ typedef struct worker {
     int64_t last_maintenance_us;
 } worker;
 
-/* Log context naming where a message came from (NULL: none). */
-static inline log_ctx worker_msg_ctx(const rd_kafka_message_t *m)
-{
-    return kafka_consumer_msg_ctx(m);
-}
+/* What worker_main.c calls; each module's own header (worker_events.h,
+ * worker_cache.h, ...) declares the rest, and includes this one. */
 
 /* worker_batch.c: persist `events` (valid results of one batch) in one
  * transaction with rollups, rules, violations, evidence and the outbox,
@@ -84,16 +82,21 @@ static inline log_ctx worker_msg_ctx(const rd_kafka_message_t *m)
  * 0 on success; -1 when the database failed (nothing committed; the caller
  * retries the same batch later, which is idempotent). */
 int worker_batch_write(worker *w, worker_event *events, size_t n);
-/* Hourly housekeeping: upcoming event partitions, and dropping the ones
- * older than RUTH_EVENTS_RETENTION_DAYS (when set). */
+/* worker_events.c: the idempotency key of the result decoded into e->r
+ * (its result_id, else the topic/partition/offset of `m`, the message it
+ * came from) and the event id derived from it and its capture time: sets
+ * e->idem_key and e->id. */
+void worker_events_identify(worker_event *e, const rd_kafka_message_t *m);
+/* worker_cache.c: hourly housekeeping: upcoming event partitions, and
+ * dropping the ones older than RUTH_EVENTS_RETENTION_DAYS (when set). */
 void worker_maintain(worker *w);
-/* Publish outbox rows left by crashed writers (older than a few seconds). */
+/* worker_publish.c: publish outbox rows left by crashed writers (older
+ * than a few seconds). */
 void worker_outbox_sweep(worker *w);
-/* (Re)connect to PostgreSQL and prepare statements; false while it is down. */
+/* worker_cache.c: (re)connect to PostgreSQL and prepare statements; false
+ * while it is down. */
 bool worker_db_connect(worker *w);
+/* worker_cache.c: the type map, rules and known cameras. */
 void worker_caches_free(worker *w);
-
-/* UUID (RFC 4122 version 5 style, SHA-1) of `key`: stable across retries. */
-void worker_uuid_from_key(const char *key, char out[37]);
 
 #endif

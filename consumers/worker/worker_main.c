@@ -119,14 +119,7 @@ static int worker_decode(worker *w, const kafka_consumer_batch *b)
             stage = "validate";
             inference_result_free(&e->r);
         } else {
-            if (e->r.result_id)
-                snprintf(e->idem_key, sizeof e->idem_key, "%s", e->r.result_id);
-            else
-                snprintf(e->idem_key, sizeof e->idem_key, "%s/%" PRId32 "/%" PRId64,
-                         rd_kafka_topic_name(m->rkt), m->partition, m->offset);
-            char seed[200];
-            snprintf(seed, sizeof seed, "%s@%" PRId64, e->idem_key, e->r.timestamp_us);
-            worker_uuid_from_key(seed, e->id);
+            worker_events_identify(e, m);
             e->msg = m;
             w->nevents++;
             continue;

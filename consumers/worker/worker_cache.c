@@ -1,0 +1,266 @@
+/* worker_cache.c - the worker's PostgreSQL connection and what it caches
+ * from the database: the event-type map and the rules (reloaded every few
+ * seconds), the cameras known to exist (kept until a transaction that may
+ * have registered some rolls back). Everything lives in the `worker`
+ * context; nothing here is a file static. Also the partition housekeeping
+ * that runs on this connection. */
+#include "worker_cache.h"
+
+#include "log.h"
+#include "pg.h"
+#include "pg_array.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_REFRESH_US (5 * 1000000LL)
+
+/* ---- the connection ---- */
+
+static const char *const cache__stage_sql =
+    "CREATE TEMP TABLE IF NOT EXISTS stage_events ("
+    " id uuid, camera_id text, stream_id text, event_type text, type_detail text,"
+    " confidence float8, ts timestamptz, model_id text, model_version text,"
+    " bounding_boxes jsonb, frame_id text, inference_time_ms float8, runtime_id text,"
+    " error_code text, error_message text, attributes jsonb, idempotency_key text)"
+    " ON COMMIT DELETE ROWS";
+
+/* Yesterday, today and the next two days (UTC) have their partitions; run
+ * at connect and hourly, so a long-running worker never writes into the
+ * default partition. */
+#define ENSURE_PARTITIONS_SQL                                                                      \
+    "SELECT ruth_ensure_event_partitions((now() AT TIME ZONE 'UTC')::date - 1, 4)"
+
+bool worker_db_connect(worker *w)
+{
+    if (w->db && PQstatus(w->db) == CONNECTION_OK) {
+        atomic_store(&w->db_ok, true);
+        return true;
+    }
+    pg_close(w->db);
+    w->db = NULL;
+    char err[512];
+    w->db = pg_connect(w->cfg->database_url, "ruth-worker", 5, err, sizeof err);
+    /* Statements are prepared (parsed once per connection) but planned per
+     * execution: generic plans for the unnest() joins below doubled the
+     * median batch latency when PostgreSQL switched to them. */
+    pg_stmts_reset(w->stmts); /* a new connection has none prepared */
+    if (!w->db || !pg_exec_ok(w->db, cache__stage_sql, err, sizeof err) ||
+        !pg_exec_ok(w->db, "SET plan_cache_mode = force_custom_plan", err, sizeof err) ||
+        !pg_exec_ok(w->db, ENSURE_PARTITIONS_SQL, err, sizeof err)) {
+        log_warn("PostgreSQL unavailable: %s", err);
+        pg_close(w->db);
+        w->db = NULL;
+        atomic_store(&w->db_ok, false);
+        return false;
+    }
+    atomic_store(&w->db_ok, true);
+    w->caches_loaded_us = 0;
+    return true;
+}
+
+/* The event-type map and the rules (reloaded every few seconds). */
+static void cache__free_types_and_rules(worker *w)
+{
+    for (size_t i = 0; i < w->ntypes; i++) {
+        free(w->types[i].raw);
+        free(w->types[i].canonical);
+    }
+    free(w->types);
+    w->types = NULL;
+    w->ntypes = 0;
+    for (size_t i = 0; i < w->nrules; i++) {
+        free(w->rules[i].camera_id);
+        free(w->rules[i].model_id);
+        free(w->rules[i].event_type);
+    }
+    free(w->rules);
+    w->rules = NULL;
+    w->nrules = 0;
+}
+
+/* Known camera ids (kept across reloads; forgotten when a transaction that
+ * may have registered some rolls back). The array itself is kept. */
+void worker_cache_forget_cameras(worker *w)
+{
+    for (size_t i = 0; i < w->ncameras; i++)
+        free(w->cameras[i]);
+    w->ncameras = 0;
+}
+
+void worker_caches_free(worker *w)
+{
+    cache__free_types_and_rules(w);
+    worker_cache_forget_cameras(w);
+    free(w->cameras);
+    w->cameras = NULL;
+    w->capcameras = 0;
+}
+
+static int cache__cmp_type(const void *a, const void *b)
+{
+    return strcmp(((const worker_type_map *)a)->raw, ((const worker_type_map *)b)->raw);
+}
+
+static int cache__cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *cache__dup_or_null(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
+}
+
+/* event_type_map and rules change rarely: reload every few seconds. */
+int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
+{
+    if (w->caches_loaded_us && now - w->caches_loaded_us < CACHE_REFRESH_US)
+        return 0;
+    PGresult *t = pg_stmts_exec(w->stmts, w->db, "SELECT raw_label, event_type FROM event_type_map",
+                                0, NULL, NULL, err, errsz);
+    if (!t)
+        return -1;
+    PGresult *r = pg_stmts_exec(
+        w->stmts, w->db,
+        "SELECT id, camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
+        " window_seconds, cooldown_seconds, severity FROM rules",
+        0, NULL, NULL, err, errsz);
+    if (!r) {
+        PQclear(t);
+        return -1;
+    }
+    bool first = w->caches_loaded_us == 0;
+    cache__free_types_and_rules(w);
+    w->ntypes = (size_t)PQntuples(t);
+    w->types = xcalloc(w->ntypes ? w->ntypes : 1, sizeof *w->types);
+    for (size_t i = 0; i < w->ntypes; i++) {
+        w->types[i].raw = xstrdup(PQgetvalue(t, (int)i, 0));
+        w->types[i].canonical = xstrdup(PQgetvalue(t, (int)i, 1));
+    }
+    qsort(w->types, w->ntypes, sizeof *w->types, cache__cmp_type);
+    w->nrules = (size_t)PQntuples(r);
+    w->rules = xcalloc(w->nrules ? w->nrules : 1, sizeof *w->rules);
+    for (size_t i = 0; i < w->nrules; i++) {
+        rule *ru = &w->rules[i];
+        int row = (int)i;
+        snprintf(ru->id, sizeof ru->id, "%s", PQgetvalue(r, row, 0));
+        ru->camera_id = cache__dup_or_null(r, row, 1);
+        ru->model_id = cache__dup_or_null(r, row, 2);
+        ru->event_type = xstrdup(PQgetvalue(r, row, 3));
+        ru->enabled = PQgetvalue(r, row, 4)[0] == 't';
+        ru->min_confidence = atof(PQgetvalue(r, row, 5));
+        ru->min_hits = atoi(PQgetvalue(r, row, 6));
+        ru->window_seconds = atoi(PQgetvalue(r, row, 7));
+        ru->cooldown_seconds = atoi(PQgetvalue(r, row, 8));
+        snprintf(ru->severity, sizeof ru->severity, "%s", PQgetvalue(r, row, 9));
+    }
+    PQclear(t);
+    PQclear(r);
+    w->caches_loaded_us = now;
+    if (first)
+        log_info("loaded %zu event type mappings and %zu rules", w->ntypes, w->nrules);
+    return 0;
+}
+
+void worker_cache_normalize(const worker *w, worker_event *e)
+{
+    worker_type_map key = {(char *)e->r.event_type, NULL};
+    const worker_type_map *m =
+        w->ntypes ? bsearch(&key, w->types, w->ntypes, sizeof *w->types, cache__cmp_type) : NULL;
+    if (m && strcmp(m->canonical, e->r.event_type) != 0) {
+        e->event_type = m->canonical;
+        e->type_detail = e->r.event_type;
+    } else {
+        e->event_type = e->r.event_type;
+        e->type_detail = NULL;
+    }
+}
+
+static bool cache__camera_known(const worker *w, const char *id)
+{
+    return w->ncameras &&
+           bsearch(&id, w->cameras, w->ncameras, sizeof *w->cameras, cache__cmp_str) != NULL;
+}
+
+/* ---- cameras seen for the first time ---- */
+
+int worker_cache_register_cameras(worker *w, const worker_event *ev, size_t n, char *err,
+                                  size_t errsz)
+{
+    pg_array ids = {0}, streams = {0};
+    pg_array_begin(&ids);
+    pg_array_begin(&streams);
+    char **added = NULL;
+    size_t nadded = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cache__camera_known(w, ev[i].r.camera_id))
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < nadded && !dup; k++)
+            dup = !strcmp(added[k], ev[i].r.camera_id);
+        if (dup)
+            continue;
+        added = xrealloc(added, (nadded + 1) * sizeof *added);
+        added[nadded++] = (char *)ev[i].r.camera_id;
+        pg_array_add(&ids, ev[i].r.camera_id);
+        pg_array_add(&streams, ev[i].r.stream_id);
+    }
+    int rc = 0;
+    if (nadded) {
+        const char *params[2] = {pg_array_end(&ids), pg_array_end(&streams)};
+        rc = pg_stmts_exec_ok(w->stmts, w->db,
+                              "INSERT INTO cameras (id, stream_id, discovered)"
+                              " SELECT c, s, true FROM unnest($1::text[], $2::text[]) u(c, s)"
+                              " ON CONFLICT (id) DO UPDATE SET stream_id ="
+                              " coalesce(cameras.stream_id, EXCLUDED.stream_id)"
+                              " WHERE cameras.stream_id IS NULL",
+                              2, params, NULL, err, errsz)
+                 ? 0
+                 : -1;
+        if (rc == 0) { /* remember them (only after success) */
+            for (size_t k = 0; k < nadded; k++) {
+                if (w->ncameras == w->capcameras) {
+                    w->capcameras = w->capcameras ? w->capcameras * 2 : 64;
+                    w->cameras = xrealloc(w->cameras, w->capcameras * sizeof *w->cameras);
+                }
+                w->cameras[w->ncameras++] = xstrdup(added[k]);
+            }
+            qsort(w->cameras, w->ncameras, sizeof *w->cameras, cache__cmp_str);
+        }
+    }
+    free(added);
+    pg_array_free(&ids);
+    pg_array_free(&streams);
+    return rc;
+}
+
+/* ---- partitions ---- */
+
+void worker_maintain(worker *w)
+{
+    if (!w->db || PQstatus(w->db) != CONNECTION_OK)
+        return;
+    char err[512];
+    if (!pg_exec_ok(w->db, ENSURE_PARTITIONS_SQL, err, sizeof err)) {
+        log_warn("creating upcoming event partitions failed: %s", err);
+        return;
+    }
+    if (w->cfg->events_retention_days <= 0)
+        return;
+    char days[16];
+    snprintf(days, sizeof days, "%d", w->cfg->events_retention_days);
+    const char *p[1] = {days};
+    PGresult *r = PQexecParams(w->db,
+                               "SELECT ruth_drop_event_partitions("
+                               "(now() AT TIME ZONE 'UTC')::date - $1::integer)",
+                               1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        log_warn("dropping old event partitions failed: %s", PQresultErrorMessage(r));
+    else if (atoi(PQgetvalue(r, 0, 0)) > 0)
+        log_info("dropped %s event partition(s) older than %d days", PQgetvalue(r, 0, 0),
+                 w->cfg->events_retention_days);
+    PQclear(r);
+}

@@ -1,0 +1,605 @@
+/* worker_incidents.c - rule state, violations and evidence of a batch
+ * (steps 4-6 of worker_batch.c).
+ *
+ *   4. rule_state of every (camera, type) with new qualifying events created
+ *      when missing and locked FOR UPDATE with its ongoing violation (two
+ *      statements, one pipeline), and run through worker_rules.c, where the
+ *      cooldown and debounce are decided
+ *   5. violations ended/attached (UPDATE), then opened (INSERT) - in that
+ *      order because of the one-ongoing-per-(camera, type) unique index;
+ *      evidence rows; events linked; rule_state written back; the changed
+ *      violations read back - all in one pipeline (libpq pipeline mode)
+ *   6. ViolationChange and EvidenceRequest messages written to the outbox
+ *
+ * Each statement of step 5 has its own parameter struct, one pg_array per
+ * unnest() column named after it, listed in $n order once (its _begin
+ * function, through pg_params): a column added to one statement cannot
+ * shift another's. */
+#include "worker_incidents.h"
+
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "pg.h"
+#include "pg_params.h"
+#include "violation_row.h"
+#include "worker_events.h"
+#include "xmalloc.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One (camera, event type) with new qualifying events in the batch. */
+typedef struct incident_key {
+    const char *camera_id, *event_type;
+    const rule *r; /* the rule of the last event applied (written back) */
+    rule_state *st;
+} incident_key;
+
+typedef struct changed_violation {
+    rule_incident inc;
+    incident_key *key;
+} changed_violation;
+
+/* The batch's work in this module, shared by the steps below. */
+typedef struct incidents {
+    worker *w;
+    worker_event *ev; /* the batch (rule_incident.best_event indexes it) */
+    worker_event **q; /* new qualifying events by camera, type, capture time */
+    size_t nq;
+    incident_key *keys; /* distinct (camera, type) of q, same order */
+    size_t nk;
+    pg_array key_cameras, key_types; /* $1, $2 of the rule-state statements */
+    changed_violation *ch;           /* violations opened, grown or ended */
+    size_t nch;
+} incidents;
+
+/* ---- step 4: rule state ---- */
+
+static int incidents__cmp_qual(const void *a, const void *b)
+{
+    const worker_event *x = *(worker_event *const *)a, *y = *(worker_event *const *)b;
+    int c = strcmp(x->r.camera_id, y->r.camera_id);
+    if (c)
+        return c;
+    c = strcmp(x->event_type, y->event_type);
+    if (c)
+        return c;
+    return x->r.timestamp_us < y->r.timestamp_us ? -1 : x->r.timestamp_us > y->r.timestamp_us;
+}
+
+static int64_t incidents__i64(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* The new qualifying events, sorted, and their distinct keys. */
+static void incidents_collect(incidents *inc, worker_event *ev, size_t n)
+{
+    inc->q = xmalloc((n ? n : 1) * sizeof *inc->q);
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].inserted && ev[i].qualifies)
+            inc->q[inc->nq++] = &ev[i];
+    if (inc->nq == 0)
+        return;
+    qsort(inc->q, inc->nq, sizeof *inc->q, incidents__cmp_qual);
+    inc->keys = xcalloc(inc->nq, sizeof *inc->keys);
+    pg_array_begin(&inc->key_cameras);
+    pg_array_begin(&inc->key_types);
+    for (size_t i = 0; i < inc->nq; i++) {
+        const worker_event *e = inc->q[i];
+        if (inc->nk && !strcmp(inc->keys[inc->nk - 1].camera_id, e->r.camera_id) &&
+            !strcmp(inc->keys[inc->nk - 1].event_type, e->event_type))
+            continue;
+        incident_key *k = &inc->keys[inc->nk++];
+        k->camera_id = e->r.camera_id;
+        k->event_type = e->event_type;
+        k->r = e->rule;
+        k->st = xcalloc(1, sizeof *k->st);
+        pg_array_add(&inc->key_cameras, k->camera_id);
+        pg_array_add(&inc->key_types, k->event_type);
+    }
+    inc->ch = xcalloc(inc->nq * 2 + 1, sizeof *inc->ch);
+}
+
+#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+
+static const char *const state_create_sql =
+    "INSERT INTO rule_state (camera_id, event_type)"
+    " SELECT c, t FROM unnest($1::text[], $2::text[]) u(c, t)"
+    " ON CONFLICT DO NOTHING";
+
+/* Columns: camera, type, hits (comma-separated microseconds), last hit,
+ * last fired, then the ongoing violation: id, first, last, count,
+ * confidence, max confidence (NULL when there is none). */
+/* (Not formatted: clang-format would split the SQL inside the US() list.) */
+/* clang-format off */
+static const char *const state_lock_sql =
+    "SELECT rs.camera_id, rs.event_type,"
+    " array_to_string(array(SELECT (extract(epoch FROM h) * 1000000)::bigint"
+    "   FROM unnest(rs.recent_hits) h), ','), " US("rs.last_hit_at") ", " US("rs.last_fired_at")
+    ", v.id, " US("v.first_event_at") ", " US("v.last_event_at") ","
+    " v.event_count, v.confidence, v.max_confidence"
+    " FROM rule_state rs JOIN unnest($1::text[], $2::text[]) k(c, t)"
+    "   ON rs.camera_id = k.c AND rs.event_type = k.t"
+    " LEFT JOIN violations v ON v.camera_id = rs.camera_id AND v.type = rs.event_type"
+    "   AND v.ended_at IS NULL"
+    " ORDER BY rs.camera_id, rs.event_type FOR UPDATE OF rs";
+/* clang-format on */
+
+/* Row `row` of a state_lock_sql result into *st. */
+static void incidents_read_state(rule_state *st, const PGresult *res, int row)
+{
+    for (char *p = PQgetvalue(res, row, 2); *p && st->nhits < RULE_MAX_HITS;) {
+        st->hits[st->nhits++] = strtoll(p, &p, 10);
+        if (*p == ',')
+            p++;
+    }
+    st->last_hit_us = incidents__i64(res, row, 3);
+    st->last_fired_us = incidents__i64(res, row, 4);
+    if (PQgetisnull(res, row, 5))
+        return;
+    rule_incident *on = &st->ongoing;
+    on->exists = true;
+    snprintf(on->id, sizeof on->id, "%s", PQgetvalue(res, row, 5));
+    on->first_event_us = incidents__i64(res, row, 6);
+    on->last_event_us = incidents__i64(res, row, 7);
+    on->event_count = incidents__i64(res, row, 8);
+    on->confidence = atof(PQgetvalue(res, row, 9));
+    on->max_confidence = atof(PQgetvalue(res, row, 10));
+    on->best_event = SIZE_MAX;
+}
+
+/* Rule state of every key, created when missing and locked, with its
+ * ongoing incident: one round trip. */
+static int incidents_load_state(incidents *inc, char *err, size_t errsz)
+{
+    const char *kp[2] = {pg_array_end(&inc->key_cameras), pg_array_end(&inc->key_types)};
+    pg_step load[2] = {{state_create_sql, 2, kp}, {state_lock_sql, 2, kp}};
+    PGresult *res = NULL;
+    if (!pg_stmts_pipeline(inc->w->stmts, inc->w->db, load, 2, &res, NULL, err, errsz))
+        return -1;
+    for (int row = 0; row < PQntuples(res); row++) {
+        incident_key *k = NULL;
+        for (size_t i = 0; i < inc->nk && !k; i++)
+            if (!strcmp(inc->keys[i].camera_id, PQgetvalue(res, row, 0)) &&
+                !strcmp(inc->keys[i].event_type, PQgetvalue(res, row, 1)))
+                k = &inc->keys[i];
+        if (k)
+            incidents_read_state(k->st, res, row);
+    }
+    PQclear(res);
+    return 0;
+}
+
+static void incidents_note_change(incidents *inc, incident_key *k, const rule_incident *c)
+{
+    inc->ch[inc->nch++] = (changed_violation){*c, k};
+}
+
+/* Apply the events in capture-time order per key (worker_rules.c decides);
+ * collect the violations that changed, in key order, an ended one before
+ * its successor. */
+static void incidents_apply(incidents *inc)
+{
+    size_t ki = 0;
+    for (size_t i = 0; i < inc->nq; i++) {
+        worker_event *e = inc->q[i];
+        while (strcmp(inc->keys[ki].camera_id, e->r.camera_id) ||
+               strcmp(inc->keys[ki].event_type, e->event_type)) {
+            if (inc->keys[ki].st->ongoing.changed)
+                incidents_note_change(inc, &inc->keys[ki], &inc->keys[ki].st->ongoing);
+            ki++;
+        }
+        incident_key *k = &inc->keys[ki];
+        char new_id[37];
+        char seed[64];
+        snprintf(seed, sizeof seed, "violation:%s", e->id);
+        worker_uuid_from_key(seed, new_id);
+        /* Each event under its own rule: two models on one camera may have
+         * rules of their own, sharing the (camera, type) state. */
+        k->r = e->rule; /* written back with the state: the last one applied */
+        rule_outcome o = rules_apply(e->rule, k->st, e->r.timestamp_us, e->r.confidence,
+                                     (size_t)(e - inc->ev), new_id);
+        if (k->st->ended.ended) {
+            incidents_note_change(inc, k, &k->st->ended);
+            memset(&k->st->ended, 0, sizeof k->st->ended);
+        }
+        if (o != RULE_NONE)
+            memcpy(e->violation_id, k->st->ongoing.id, 37);
+    }
+    for (size_t i = ki; i < inc->nk; i++)
+        if (inc->keys[i].st->ongoing.changed)
+            incidents_note_change(inc, &inc->keys[i], &inc->keys[i].st->ongoing);
+}
+
+/* ---- step 5: the writes, one pipeline ---- */
+
+/* A. existing incidents that ended or grew. */
+typedef struct violation_update {
+    pg_array id, event_count, max_confidence, first_us, last_us, ended_us, boxes, best_event;
+    pg_params p;
+    size_t n;
+} violation_update;
+
+static const char *const violation_update_sql =
+    "UPDATE violations v SET event_count = u.n, max_confidence = u.mx,"
+    " first_event_at = least(v.first_event_at,"
+    "   'epoch'::timestamptz + u.f * interval '1 microsecond'),"
+    " last_event_at = 'epoch'::timestamptz + u.l * interval '1 microsecond',"
+    " ended_at = 'epoch'::timestamptz + u.e * interval '1 microsecond',"
+    " bounding_boxes = coalesce(u.b::jsonb, v.bounding_boxes),"
+    " best_event_id = coalesce(u.best, v.best_event_id)"
+    " FROM unnest($1::uuid[], $2::bigint[], $3::float8[], $4::bigint[], $5::bigint[],"
+    "   $6::bigint[], $7::text[], $8::uuid[]) u(id, n, mx, f, l, e, b, best)"
+    " WHERE v.id = u.id";
+
+static void violation_update_begin(violation_update *s)
+{
+    pg_array *order[] = {&s->id,      &s->event_count, &s->max_confidence, &s->first_us,
+                         &s->last_us, &s->ended_us,    &s->boxes,          &s->best_event};
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+}
+
+static void violation_update_add(violation_update *s, const rule_incident *c,
+                                 const worker_event *ev)
+{
+    s->n++;
+    pg_array_add(&s->id, c->id);
+    pg_array_add_i64(&s->event_count, c->event_count);
+    pg_array_add_f8(&s->max_confidence, c->max_confidence);
+    pg_array_add_i64(&s->first_us, c->first_event_us);
+    pg_array_add_i64(&s->last_us, c->last_event_us);
+    if (c->ended)
+        pg_array_add_i64(&s->ended_us, c->ended_at_us);
+    else
+        pg_array_add(&s->ended_us, NULL);
+    if (c->best_in_batch) {
+        buf bj = {0};
+        codec_boxes_json(&bj, ev[c->best_event].r.boxes, ev[c->best_event].r.nboxes, false);
+        pg_array_add(&s->boxes, buf_cstr(&bj));
+        pg_array_add(&s->best_event, ev[c->best_event].id);
+        buf_free(&bj);
+    } else {
+        pg_array_add(&s->boxes, NULL);
+        pg_array_add(&s->best_event, NULL);
+    }
+}
+
+/* B. new incidents (ended ones first is not needed: a batch ends an
+ * incident before opening the next, and ended rows carry ended_at). */
+typedef struct violation_insert {
+    pg_array id, type, camera_id, stream_id, model_id, rule_id, severity, confidence,
+        max_confidence, event_count, first_us, last_us, ended_us, boxes, best_event;
+    pg_params p;
+    size_t n;
+} violation_insert;
+
+static const char *const violation_insert_sql =
+    "INSERT INTO violations (id, type, camera_id, stream_id, model_id, rule_id,"
+    " severity, confidence, max_confidence, event_count, first_event_at, last_event_at,"
+    " ended_at, bounding_boxes, best_event_id)"
+    " SELECT id, t, c, s, m, r, sev, conf, mx, n,"
+    " 'epoch'::timestamptz + f * interval '1 microsecond',"
+    " 'epoch'::timestamptz + l * interval '1 microsecond',"
+    " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+    "   $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::bigint[],"
+    "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[])"
+    "   u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best)"
+    " ORDER BY e NULLS LAST"; /* ended ones first: the ongoing index */
+
+static void violation_insert_begin(violation_insert *s)
+{
+    pg_array *order[] = {
+        &s->id,       &s->type,     &s->camera_id,  &s->stream_id,      &s->model_id,
+        &s->rule_id,  &s->severity, &s->confidence, &s->max_confidence, &s->event_count,
+        &s->first_us, &s->last_us,  &s->ended_us,   &s->boxes,          &s->best_event};
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+}
+
+static void violation_insert_add(violation_insert *s, const rule_incident *c, const incident_key *k,
+                                 const worker_event *ev)
+{
+    s->n++;
+    const worker_event *best = &ev[c->best_event];
+    pg_array_add(&s->id, c->id);
+    pg_array_add(&s->type, k->event_type);
+    pg_array_add(&s->camera_id, k->camera_id);
+    pg_array_add(&s->stream_id, best->r.stream_id);
+    pg_array_add(&s->model_id, best->r.model_id);
+    const rule *opened_by = best->rule; /* the rule of the incident's best event */
+    pg_array_add(&s->rule_id, opened_by->id[0] ? opened_by->id : NULL);
+    pg_array_add(&s->severity, opened_by->severity);
+    pg_array_add_f8(&s->confidence, c->confidence);
+    pg_array_add_f8(&s->max_confidence, c->max_confidence);
+    pg_array_add_i64(&s->event_count, c->event_count);
+    pg_array_add_i64(&s->first_us, c->first_event_us);
+    pg_array_add_i64(&s->last_us, c->last_event_us);
+    if (c->ended)
+        pg_array_add_i64(&s->ended_us, c->ended_at_us);
+    else
+        pg_array_add(&s->ended_us, NULL);
+    buf bj = {0};
+    codec_boxes_json(&bj, best->r.boxes, best->r.nboxes, false);
+    pg_array_add(&s->boxes, buf_cstr(&bj));
+    buf_free(&bj);
+    pg_array_add(&s->best_event, best->id);
+}
+
+/* Evidence: one snapshot and one bookmark per new violation. */
+typedef struct evidence_insert {
+    pg_array violation_id, camera_id, stream_id, center_us;
+    char before[16], after[16]; /* seconds around the center, for bookmarks */
+    pg_params p;
+} evidence_insert;
+
+static const char *const evidence_insert_sql =
+    "INSERT INTO evidence (violation_id, kind, camera_id, stream_id, center_timestamp,"
+    " before_seconds, after_seconds)"
+    " SELECT v, k, c, s, 'epoch'::timestamptz + t * interval '1 microsecond',"
+    "   CASE k WHEN 'bookmark' THEN $5::int ELSE 0 END,"
+    "   CASE k WHEN 'bookmark' THEN $6::int ELSE 0 END"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) u(v, c, s, t),"
+    "   unnest(ARRAY['snapshot', 'bookmark']) k"
+    " ON CONFLICT (violation_id, kind) DO NOTHING";
+
+static void evidence_insert_begin(evidence_insert *s, const ruth_config *cfg)
+{
+    pg_array *order[] = {&s->violation_id, &s->camera_id, &s->stream_id, &s->center_us};
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+    snprintf(s->before, sizeof s->before, "%d", cfg->evidence_before_sec);
+    snprintf(s->after, sizeof s->after, "%d", cfg->evidence_after_sec);
+    pg_params_value(&s->p, s->before); /* $5 */
+    pg_params_value(&s->p, s->after);  /* $6 */
+}
+
+static void evidence_insert_add(evidence_insert *s, const changed_violation *c,
+                                const worker_event *ev)
+{
+    pg_array_add(&s->violation_id, c->inc.id);
+    pg_array_add(&s->camera_id, c->key->camera_id);
+    pg_array_add(&s->stream_id, ev[c->inc.best_event].r.stream_id);
+    pg_array_add_i64(&s->center_us, c->inc.first_event_us);
+}
+
+/* C. the events linked to their violation. */
+typedef struct event_link {
+    pg_array event_id, timestamp_us, violation_id;
+    pg_params p;
+    size_t n;
+} event_link;
+
+static const char *const event_link_sql =
+    "UPDATE events e SET violation_id = u.v"
+    " FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) u(id, t, v)"
+    " WHERE e.id = u.id AND e.\"timestamp\" ="
+    "   'epoch'::timestamptz + u.t * interval '1 microsecond'";
+
+static void event_link_begin(event_link *s)
+{
+    pg_array *order[] = {&s->event_id, &s->timestamp_us, &s->violation_id};
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+}
+
+static void event_link_add(event_link *s, const worker_event *e)
+{
+    s->n++;
+    pg_array_add(&s->event_id, e->id);
+    pg_array_add_i64(&s->timestamp_us, e->r.timestamp_us);
+    pg_array_add(&s->violation_id, e->violation_id);
+}
+
+/* D. the rule state back. */
+typedef struct state_write {
+    pg_array camera_id, event_type, hits, last_hit_us, last_fired_us, ongoing_id, rule_id;
+    pg_params p;
+} state_write;
+
+static const char *const state_write_sql =
+    "UPDATE rule_state rs SET recent_hits = coalesce((SELECT array_agg("
+    "   'epoch'::timestamptz + h * interval '1 microsecond' ORDER BY h)"
+    "   FROM unnest(string_to_array(nullif(u.hits, ''), ',')::bigint[]) h), '{}'),"
+    " last_hit_at = 'epoch'::timestamptz + u.lh * interval '1 microsecond',"
+    " last_fired_at = coalesce('epoch'::timestamptz + u.lf * interval '1 microsecond',"
+    "   rs.last_fired_at),"
+    " ongoing_violation_id = u.v, rule_id = u.r"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+    "   $6::uuid[], $7::uuid[]) u(c, t, hits, lh, lf, v, r)"
+    " WHERE rs.camera_id = u.c AND rs.event_type = u.t";
+
+static void state_write_begin(state_write *s)
+{
+    pg_array *order[] = {&s->camera_id,     &s->event_type, &s->hits,   &s->last_hit_us,
+                         &s->last_fired_us, &s->ongoing_id, &s->rule_id};
+    pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
+}
+
+static void state_write_add(state_write *s, const incident_key *k)
+{
+    const rule_state *st = k->st;
+    buf hits = {0};
+    for (int h = 0; h < st->nhits; h++)
+        buf_printf(&hits, "%s%lld", h ? "," : "", (long long)st->hits[h]);
+    pg_array_add(&s->camera_id, k->camera_id);
+    pg_array_add(&s->event_type, k->event_type);
+    pg_array_add(&s->hits, buf_cstr(&hits));
+    buf_free(&hits);
+    pg_array_add_i64(&s->last_hit_us, st->last_hit_us);
+    if (st->last_fired_us)
+        pg_array_add_i64(&s->last_fired_us, st->last_fired_us);
+    else
+        pg_array_add(&s->last_fired_us, NULL);
+    pg_array_add(&s->ongoing_id, st->ongoing.exists ? st->ongoing.id : NULL);
+    pg_array_add(&s->rule_id, k->r->id[0] ? k->r->id : NULL);
+}
+
+/* E's input: the changed violations as they are now. */
+typedef struct violation_read {
+    pg_array id;
+    pg_params p;
+} violation_read;
+
+static void violation_read_begin(violation_read *s)
+{
+    pg_array *order[] = {&s->id};
+    pg_params_bind(&s->p, order, 1);
+}
+
+/* Every statement of step 5; alive until the pipeline has run. */
+typedef struct incident_writes {
+    violation_update upd;
+    violation_insert ins;
+    evidence_insert evd;
+    event_link link;
+    state_write state;
+    violation_read rows;
+} incident_writes;
+
+static void incident_writes_free(incident_writes *wr)
+{
+    pg_params_free(&wr->upd.p);
+    pg_params_free(&wr->ins.p);
+    pg_params_free(&wr->evd.p);
+    pg_params_free(&wr->link.p);
+    pg_params_free(&wr->state.p);
+    pg_params_free(&wr->rows.p);
+}
+
+/* A-D and the changed violations' rows for E, one round trip (steps left
+ * NULL are skipped). On success *rows holds the changed violations
+ * (violation_row_select) when there are any, else NULL. */
+static int incidents_write(incidents *inc, incident_writes *wr, PGresult **rows, char *err,
+                           size_t errsz)
+{
+    enum { W_UPD, W_NEW, W_EVD, W_LINK, W_RS, W_ROWS, W_N };
+    pg_step steps[W_N] = {{0}};
+    violation_update_begin(&wr->upd);
+    violation_insert_begin(&wr->ins);
+    evidence_insert_begin(&wr->evd, inc->w->cfg);
+    event_link_begin(&wr->link);
+    state_write_begin(&wr->state);
+    violation_read_begin(&wr->rows);
+    for (size_t i = 0; i < inc->nch; i++) {
+        const changed_violation *c = &inc->ch[i];
+        if (c->inc.is_new) {
+            violation_insert_add(&wr->ins, &c->inc, c->key, inc->ev);
+            evidence_insert_add(&wr->evd, c, inc->ev);
+        } else {
+            violation_update_add(&wr->upd, &c->inc, inc->ev);
+        }
+        pg_array_add(&wr->rows.id, c->inc.id);
+    }
+    for (size_t i = 0; i < inc->nq; i++)
+        if (inc->q[i]->violation_id[0])
+            event_link_add(&wr->link, inc->q[i]);
+    for (size_t i = 0; i < inc->nk; i++)
+        state_write_add(&wr->state, &inc->keys[i]);
+    if (wr->upd.n)
+        steps[W_UPD] = pg_params_step(&wr->upd.p, violation_update_sql);
+    if (wr->ins.n) {
+        steps[W_NEW] = pg_params_step(&wr->ins.p, violation_insert_sql);
+        steps[W_EVD] = pg_params_step(&wr->evd.p, evidence_insert_sql);
+    }
+    if (wr->link.n)
+        steps[W_LINK] = pg_params_step(&wr->link.p, event_link_sql);
+    steps[W_RS] = pg_params_step(&wr->state.p, state_write_sql);
+    if (inc->nch)
+        steps[W_ROWS] = pg_params_step(&wr->rows.p, violation_row_select);
+    *rows = NULL;
+    return pg_stmts_pipeline(inc->w->stmts, inc->w->db, steps, W_N, inc->nch ? rows : NULL, NULL,
+                             err, errsz)
+               ? 0
+               : -1;
+}
+
+/* ---- step 6: the outbox ---- */
+
+/* The snapshot and bookmark requests of a violation opened in this batch. */
+static void incidents_request_evidence(incidents *inc, const violation_msg *v, outbox_batch *out)
+{
+    const ruth_config *cfg = inc->w->cfg;
+    buf payload = {0};
+    for (int kind = 0; kind < 2; kind++) {
+        evidence_request_msg er = {.violation_id = v->id,
+                                   .camera_id = v->camera_id,
+                                   .stream_id = v->stream_id,
+                                   .kind = kind ? "bookmark" : "snapshot",
+                                   .center_timestamp_us = v->first_event_at_us,
+                                   .before_seconds = kind ? cfg->evidence_before_sec : 0,
+                                   .after_seconds = kind ? cfg->evidence_after_sec : 0,
+                                   .attempt = 1};
+        codec_error cerr;
+        buf_reset(&payload);
+        if (codec_encode_evidence_request(inc->w->codec, CODEC_FMT_SINGLE_OBJECT, &er, &payload,
+                                          &cerr) == 0)
+            outbox_batch_add(out, cfg->topic_evidence, v->camera_id, &payload);
+        else
+            log_error("cannot encode EvidenceRequest %s/%s: %s", v->id, er.kind, cerr.message);
+    }
+    buf_free(&payload);
+}
+
+/* One ViolationChange per changed violation (row of `rows`), the evidence
+ * requests of the opened ones, one INSERT; their outbox ids added to
+ * outbox_ids. */
+static int incidents_outbox(incidents *inc, const PGresult *rows, int64_t now_us,
+                            pg_array *outbox_ids, char *err, size_t errsz)
+{
+    worker *w = inc->w;
+    outbox_batch out = {0};
+    outbox_batch_begin(&out);
+    for (int row = 0; row < PQntuples(rows); row++) {
+        const char *id = violation_row_id(rows, row);
+        const changed_violation *c = NULL;
+        for (size_t i = 0; i < inc->nch && !c; i++)
+            if (!strcmp(inc->ch[i].inc.id, id))
+                c = &inc->ch[i];
+        bool opened = c && c->inc.is_new;
+        violation_msg v;
+        codec_error cerr;
+        if (outbox_put_violation_change(&out, w->codec, w->cfg->topic_violations, rows, row,
+                                        opened ? "opened" : "updated", now_us, &v, &cerr))
+            log_error("cannot encode ViolationChange %s: %s", id, cerr.message);
+        if (opened)
+            incidents_request_evidence(inc, &v, &out);
+        metric_inc(opened ? w->m.violations_opened : w->m.violations_updated);
+    }
+    int rc = outbox_batch_insert(&out, w->db, w->stmts, outbox_ids, err, errsz);
+    outbox_batch_free(&out);
+    return rc;
+}
+
+int worker_incidents_write(worker *w, worker_event *ev, size_t n, int64_t now_us,
+                           pg_array *outbox_ids, char *err, size_t errsz)
+{
+    incidents inc = {.w = w, .ev = ev};
+    incident_writes wr = {0};
+    PGresult *rows = NULL;
+    int rc = 0;
+    incidents_collect(&inc, ev, n);
+    if (inc.nq == 0)
+        goto done;
+    rc = -1;
+    if (incidents_load_state(&inc, err, errsz))
+        goto done;
+    incidents_apply(&inc);
+    if (incidents_write(&inc, &wr, &rows, err, errsz))
+        goto done;
+    if (inc.nch && incidents_outbox(&inc, rows, now_us, outbox_ids, err, errsz))
+        goto done;
+    rc = 0;
+done:
+    PQclear(rows);
+    incident_writes_free(&wr);
+    pg_array_free(&inc.key_cameras);
+    pg_array_free(&inc.key_types);
+    for (size_t i = 0; i < inc.nk; i++)
+        free(inc.keys[i].st);
+    free(inc.keys);
+    free(inc.ch);
+    free(inc.q);
+    return rc;
+}
