@@ -114,8 +114,8 @@ static void run_cached(api_req *r, api_handler fn)
     }
     buf key = {0};
     cache_key(r, &key);
-    if (api_microcache_get(mc, (const char *)key.data, clock_mono_s(), r->a->cfg->api_cache_ms / 1000.0,
-                           &r->out, r->etag)) {
+    if (api_microcache_get(mc, (const char *)key.data, clock_mono_s(),
+                           r->a->cfg->api_cache_ms / 1000.0, &r->out, r->etag)) {
         r->status = 200;
         buf_free(&key);
         return;

@@ -15,9 +15,9 @@
  * through GET /violations. Changes are delivered at least once: duplicates
  * carry the same violation `version`. */
 #include "api_stream.h"
-#include "clock.h"
 #include "api.h"
 #include "api_handlers.h"
+#include "clock.h"
 
 #include "kafka.h"
 #include "kafka_admin.h"

@@ -21,21 +21,21 @@
 
 /* The violation body, shared by the list and the single-item endpoints.
  * `v` is the violation, `s`/`b` its snapshot and bookmark evidence rows. */
-#define VIOLATION_FIELDS                                                                          \
-    "'id', v.id, 'type', v.type, 'camera_id', v.camera_id, 'stream_id', v.stream_id,"             \
-    " 'model_id', v.model_id, 'rule_id', v.rule_id, 'status', v.status,"                          \
-    " 'severity', v.severity, 'confidence', v.confidence, 'max_confidence', v.max_confidence,"    \
-    " 'event_count', v.event_count, 'bounding_boxes', v.bounding_boxes,"                          \
-    " 'first_event_at', v.first_event_at, 'last_event_at', v.last_event_at,"                      \
-    " 'ended_at', v.ended_at, 'ongoing', v.ended_at IS NULL, 'reviewed_by', v.reviewed_by,"       \
-    " 'reviewed_at', v.reviewed_at, 'resolution_notes', v.resolution_notes,"                      \
-    " 'version', v.version, 'created_at', v.created_at, 'updated_at', v.updated_at,"              \
-    " 'snapshot_status', s.status, 'snapshot_url', s.url,"                                        \
+#define VIOLATION_FIELDS                                                                           \
+    "'id', v.id, 'type', v.type, 'camera_id', v.camera_id, 'stream_id', v.stream_id,"              \
+    " 'model_id', v.model_id, 'rule_id', v.rule_id, 'status', v.status,"                           \
+    " 'severity', v.severity, 'confidence', v.confidence, 'max_confidence', v.max_confidence,"     \
+    " 'event_count', v.event_count, 'bounding_boxes', v.bounding_boxes,"                           \
+    " 'first_event_at', v.first_event_at, 'last_event_at', v.last_event_at,"                       \
+    " 'ended_at', v.ended_at, 'ongoing', v.ended_at IS NULL, 'reviewed_by', v.reviewed_by,"        \
+    " 'reviewed_at', v.reviewed_at, 'resolution_notes', v.resolution_notes,"                       \
+    " 'version', v.version, 'created_at', v.created_at, 'updated_at', v.updated_at,"               \
+    " 'snapshot_status', s.status, 'snapshot_url', s.url,"                                         \
     " 'bookmark_status', b.status, 'bookmark_url', b.url"
 
-#define VIOLATION_FROM                                                                            \
-    " FROM violations v"                                                                          \
-    " LEFT JOIN evidence s ON s.violation_id = v.id AND s.kind = 'snapshot'"                      \
+#define VIOLATION_FROM                                                                             \
+    " FROM violations v"                                                                           \
+    " LEFT JOIN evidence s ON s.violation_id = v.id AND s.kind = 'snapshot'"                       \
     " LEFT JOIN evidence b ON b.violation_id = v.id AND b.kind = 'bookmark'"
 
 /* Sort columns: the SQL expression, its cursor value as text, and how a
@@ -68,7 +68,10 @@ void h_violations_list(api_req *r)
     snprintf(tag, sizeof tag, "v:%s:%s", sort_by, order);
     api_page pg;
     list_page(r, 50, 100, tag,
-              !strcmp(sort_by, "confidence") ? 'f' : !strcmp(sort_by, "status") ? 's' : 'i', &pg);
+              !strcmp(sort_by, "confidence") ? 'f'
+              : !strcmp(sort_by, "status")   ? 's'
+                                             : 'i',
+              &pg);
     if (param_reject(r))
         return;
     if (has_cmin)
@@ -249,8 +252,8 @@ void h_violation_patch(api_req *r)
     }
     begun = true;
     const char *p1[1] = {id};
-    res = api_query(r, false, "SELECT status, version FROM violations WHERE id = $1 FOR UPDATE",
-                    1, p1);
+    res = api_query(r, false, "SELECT status, version FROM violations WHERE id = $1 FOR UPDATE", 1,
+                    p1);
     if (!res)
         goto done;
     if (PQntuples(res) == 0) {

@@ -13,8 +13,8 @@
 
 #define AVRO_FP_EMPTY 0xc15d213aa4d7a795ULL
 
-static const char *const avro__primitives[] = {"null", "boolean", "int",   "long",
-                                               "float", "double", "bytes", "string"};
+static const char *const avro__primitives[] = {"null",  "boolean", "int",   "long",
+                                               "float", "double",  "bytes", "string"};
 
 static bool avro__is_primitive(const char *s)
 {

@@ -15,8 +15,8 @@ typedef struct buf {
 } buf;
 
 void buf_init(buf *b);
-void buf_free(buf *b);                 /* accepts NULL and zeroed buffers */
-void buf_reset(buf *b);                /* len = 0, keeps the memory */
+void buf_free(buf *b);                  /* accepts NULL and zeroed buffers */
+void buf_reset(buf *b);                 /* len = 0, keeps the memory */
 void buf_reserve(buf *b, size_t extra); /* room for `extra` more bytes */
 void buf_append(buf *b, const void *p, size_t n);
 /* Replace the contents with n bytes at p (p may point into b itself). */

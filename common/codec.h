@@ -103,8 +103,8 @@ int codec_check_skew(int64_t timestamp_us, int64_t now_us, int64_t max_skew_s, c
 /* Encode an InferenceResult (producers, tests). For CODEC_FMT_CONFLUENT the
  * caller passes the registry's schema id (see codec_register_schema). Appends
  * to `out`. Returns 0, or -1 with err filled. */
-int codec_encode_inference(codec *c, codec_format fmt, int32_t schema_id,
-                           const inference_result *r, buf *out, codec_error *err);
+int codec_encode_inference(codec *c, codec_format fmt, int32_t schema_id, const inference_result *r,
+                           buf *out, codec_error *err);
 
 /* ---- messages the pipeline produces ---- */
 
@@ -142,9 +142,9 @@ typedef struct violation_msg {
     int64_t ended_at_us; /* 0 = ongoing (null) */
     const codec_bbox *boxes;
     size_t nboxes;
-    const char *reviewed_by;     /* NULL = absent */
-    int64_t reviewed_at_us;      /* 0 = null */
-    const char *resolution_notes; /* NULL = absent */
+    const char *reviewed_by;                                                     /* NULL = absent */
+    int64_t reviewed_at_us;                                                      /* 0 = null */
+    const char *resolution_notes;                                                /* NULL = absent */
     const char *snapshot_status, *snapshot_url, *bookmark_status, *bookmark_url; /* NULL = absent */
     int64_t created_at_us;
     int64_t updated_at_us;
@@ -195,8 +195,8 @@ void codec_attrs_json(buf *out, const codec_attr *attrs, size_t n);
 /* Decoders for consumers of the pipeline's own topics (single-object or
  * JSON). Strings in *out point into memory returned in *arena, which the
  * caller releases with codec_arena_free() when done with *out. */
-int codec_decode_evidence_request(codec *c, const void *data, size_t len,
-                                  evidence_request_msg *out, void **arena, codec_error *err);
+int codec_decode_evidence_request(codec *c, const void *data, size_t len, evidence_request_msg *out,
+                                  void **arena, codec_error *err);
 int codec_decode_violation_change(codec *c, const void *data, size_t len, violation_change_msg *out,
                                   void **arena, codec_error *err);
 

@@ -63,8 +63,8 @@ static int json__load(const char *data, size_t len, json_t **root, codec_error *
 }
 
 /* Required or optional string field; NULL/absent allowed when optional. */
-static int json__str(json_t *obj, const char *name, bool required, const char **out,
-                     codec_arena *a, codec_error *err, const char *prefix)
+static int json__str(json_t *obj, const char *name, bool required, const char **out, codec_arena *a,
+                     codec_error *err, const char *prefix)
 {
     json_t *v = json_object_get(obj, name);
     *out = NULL;
@@ -155,8 +155,7 @@ static int json__boxes(json_t *obj, const char *name, codec_bbox **boxes, size_t
             json__num(it, "width", true, &b[i].width, NULL, err, prefix) ||
             json__num(it, "height", true, &b[i].height, NULL, err, prefix) ||
             json__str(it, "label", false, &b[i].label, a, err, prefix) ||
-            json__num(it, "confidence", false, &b[i].confidence, &b[i].has_confidence, err,
-                      prefix))
+            json__num(it, "confidence", false, &b[i].confidence, &b[i].has_confidence, err, prefix))
             return -1;
     }
     *boxes = b;
@@ -164,8 +163,8 @@ static int json__boxes(json_t *obj, const char *name, codec_bbox **boxes, size_t
     return 0;
 }
 
-int codec__json_decode_inference(const char *data, size_t len, inference_result *r,
-                                 codec_arena *a, codec_error *err)
+int codec__json_decode_inference(const char *data, size_t len, inference_result *r, codec_arena *a,
+                                 codec_error *err)
 {
     json_t *root;
     if (json__load(data, len, &root, err))
@@ -381,7 +380,8 @@ int codec__json_encode_inference(const inference_result *r, buf *out, codec_erro
     json_object_set_new(o, "stream_id", json__opt_str(r->stream_id));
     json_object_set_new(o, "model_version", json__opt_str(r->model_version));
     json_object_set_new(o, "inference_time_ms",
-                        r->has_inference_time ? json__real(r->inference_time_ms, &bad) : json_null());
+                        r->has_inference_time ? json__real(r->inference_time_ms, &bad)
+                                              : json_null());
     json_object_set_new(o, "runtime_id", json__opt_str(r->runtime_id));
     json_object_set_new(o, "error_code", json__opt_str(r->error_code));
     json_object_set_new(o, "error_message", json__opt_str(r->error_message));
@@ -413,7 +413,8 @@ int codec__json_encode_event(const event_msg *m, buf *out, codec_error *err)
     json_object_set_new(o, "bounding_boxes", json__boxes_out(m->boxes, m->nboxes));
     json_object_set_new(o, "frame_id", json__opt_str(m->frame_id));
     json_object_set_new(o, "inference_time_ms",
-                        m->has_inference_time ? json__real(m->inference_time_ms, &bad) : json_null());
+                        m->has_inference_time ? json__real(m->inference_time_ms, &bad)
+                                              : json_null());
     json_object_set_new(o, "violation_id", json__opt_str(m->violation_id));
     json_object_set_new(o, "created_at", json_integer(m->created_at_us));
     if (bad) {
@@ -512,20 +513,21 @@ int codec__json_decode_evidence_request(const char *data, size_t len, evidence_r
     if (json__load(data, len, &root, err))
         return -1;
     int64_t before = 0, after = 0, attempt = 0;
-    int rc = json__str(root, "violation_id", true, &m->violation_id, a, err, "") ||
-                     json__str(root, "camera_id", true, &m->camera_id, a, err, "") ||
-                     json__str(root, "stream_id", false, &m->stream_id, a, err, "") ||
-                     json__str(root, "kind", true, &m->kind, a, err, "") ||
-                     json__timestamp(root, "center_timestamp", true, &m->center_timestamp_us, err) ||
-                     json__int(root, "before_seconds", &before, err) ||
-                     json__int(root, "after_seconds", &after, err) ||
-                     json__int(root, "attempt", &attempt, err)
-                 ? -1
-                 : 0;
+    int rc =
+        json__str(root, "violation_id", true, &m->violation_id, a, err, "") ||
+                json__str(root, "camera_id", true, &m->camera_id, a, err, "") ||
+                json__str(root, "stream_id", false, &m->stream_id, a, err, "") ||
+                json__str(root, "kind", true, &m->kind, a, err, "") ||
+                json__timestamp(root, "center_timestamp", true, &m->center_timestamp_us, err) ||
+                json__int(root, "before_seconds", &before, err) ||
+                json__int(root, "after_seconds", &after, err) ||
+                json__int(root, "attempt", &attempt, err)
+            ? -1
+            : 0;
     if (!rc && strcmp(m->kind, "snapshot") != 0 && strcmp(m->kind, "bookmark") != 0)
         rc = codec_error_set(err, CODEC_E_INVALID_VALUE, "kind must be snapshot or bookmark");
-    if (!rc && (before < 0 || before > INT32_MAX || after < 0 || after > INT32_MAX ||
-                attempt < 0 || attempt > INT32_MAX))
+    if (!rc && (before < 0 || before > INT32_MAX || after < 0 || after > INT32_MAX || attempt < 0 ||
+                attempt > INT32_MAX))
         rc = codec_error_set(err, CODEC_E_INVALID_VALUE,
                              "seconds and attempt must be small integers");
     m->before_seconds = (int32_t)before;
@@ -588,8 +590,9 @@ int codec__json_decode_violation_change(const char *data, size_t len, violation_
         json__int(vo, "updated_at", &v->updated_at_us, err) ||
         json__int(vo, "version", &v->version, err))
         goto done;
-    if (!json__one_of(m->change, (const char *const[]){"opened", "updated", "status_changed",
-                                                       "evidence_ready", "evidence_failed", NULL})) {
+    if (!json__one_of(m->change,
+                      (const char *const[]){"opened", "updated", "status_changed", "evidence_ready",
+                                            "evidence_failed", NULL})) {
         codec_error_set(err, CODEC_E_INVALID_VALUE, "change \"%.64s\" is not a ChangeKind",
                         m->change);
         goto done;

@@ -252,8 +252,8 @@ static const struct {
     unsigned bit;
     const char *name;
 } config__procs[] = {
-    {CFG_MIGRATE, "migrate"}, {CFG_WORKER, "worker"},   {CFG_EVIDENCE, "evidence"},
-    {CFG_API, "api"},         {CFG_INGEST, "ingest"},   {CFG_SIMULATE, "simulate"},
+    {CFG_MIGRATE, "migrate"}, {CFG_WORKER, "worker"}, {CFG_EVIDENCE, "evidence"},
+    {CFG_API, "api"},         {CFG_INGEST, "ingest"}, {CFG_SIMULATE, "simulate"},
 };
 
 static void config__print_procs(FILE *out, unsigned mask)

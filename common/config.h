@@ -81,7 +81,7 @@ typedef struct ruth_config {
 typedef enum { CFG_T_STRING, CFG_T_INT, CFG_T_ENUM } config_type;
 
 typedef struct config_row {
-    const char *env;     /* environment variable */
+    const char *env; /* environment variable */
     config_type type;
     const char *dflt;    /* default as text; NULL = no default */
     long min, max;       /* bounds for CFG_T_INT */

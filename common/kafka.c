@@ -19,7 +19,10 @@ static void kafka__log_cb(const rd_kafka_t *rk, int level, const char *fac, cons
 {
     (void)rk;
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
-    log_level lvl = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    log_level lvl = level <= 3   ? LOG_ERROR
+                    : level == 4 ? LOG_WARN
+                    : level <= 6 ? LOG_INFO
+                                 : LOG_DEBUG;
     if (!log_enabled(lvl))
         return;
     log_at(lvl, NULL, "librdkafka %s: %s", fac, buf);
@@ -114,7 +117,7 @@ rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz
 }
 
 rd_kafka_t *kafka_group_member_new(rd_kafka_conf_t *conf, const char *group, char *errstr,
-                               size_t errsz)
+                                   size_t errsz)
 {
     if (!kafka_conf_set(conf, "group.id", group, errstr, errsz) ||
         !kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errsz) ||
@@ -130,7 +133,6 @@ rd_kafka_t *kafka_group_member_new(rd_kafka_conf_t *conf, const char *group, cha
         rd_kafka_poll_set_consumer(rk);
     return rk;
 }
-
 
 static int kafka__produce(rd_kafka_t *rk, const char *topic, const char *key, const void *val,
                           size_t len, void *opaque)

@@ -29,7 +29,7 @@ rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz
 /* Consumer in `group` with auto-commit off and cooperative-sticky assignment.
  * Takes ownership of `conf` on success and on failure. */
 rd_kafka_t *kafka_group_member_new(rd_kafka_conf_t *conf, const char *group, char *errstr,
-                               size_t errsz);
+                                   size_t errsz);
 
 /* Produce a copy of `val` to `topic` with `key` (NUL-terminated; NULL = no
  * key), polling while the local queue is full. 0, or -1 when librdkafka

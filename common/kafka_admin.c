@@ -63,8 +63,8 @@ static int md_partitions(const struct rd_kafka_metadata *md, const char *topic)
 
 /* All topics' metadata (all_topics = 1 never triggers broker-side
  * auto-creation, which asking for one topic by name could). */
-static const struct rd_kafka_metadata *fetch_metadata(rd_kafka_t *rk, int timeout_ms,
-                                                      char *errstr, size_t errsz)
+static const struct rd_kafka_metadata *fetch_metadata(rd_kafka_t *rk, int timeout_ms, char *errstr,
+                                                      size_t errsz)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms > 0 ? timeout_ms : 1);
@@ -152,10 +152,10 @@ static int create_missing(rd_kafka_t *rk, const kafka_topic_spec *specs, size_t 
     }
     size_t cnt = 0;
     const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
-    const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
+    const rd_kafka_topic_result_t **tr =
+        res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
     if (!res) {
-        snprintf(errstr, errsz, "Kafka CreateTopics: unexpected event %s",
-                 rd_kafka_event_name(ev));
+        snprintf(errstr, errsz, "Kafka CreateTopics: unexpected event %s", rd_kafka_event_name(ev));
         goto failed;
     }
     for (size_t i = 0; i < cnt; i++) {

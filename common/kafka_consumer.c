@@ -35,7 +35,7 @@ log_ctx kafka_consumer_msg_ctx(const rd_kafka_message_t *m)
 /* ---- metrics ---- */
 
 metric *kafka_consumer__series(kafka_consumer *kc, const char *kind, const char *suffix,
-                                const char *help, const char *labels)
+                               const char *help, const char *labels)
 {
     char name[128];
     snprintf(name, sizeof name, "%s_%s", kc->conf.metric_prefix, suffix);
@@ -48,11 +48,11 @@ static void consumer__metrics_init(kafka_consumer *kc)
 {
     char name[128];
     kc->m.consumed = kafka_consumer__series(kc, "c", "messages_consumed_total",
-                                      "Messages read from Kafka.", NULL);
-    kc->m.rebalances = kafka_consumer__series(kc, "c", "rebalances_total",
-                                        "Consumer group rebalances (assign and revoke).", NULL);
+                                            "Messages read from Kafka.", NULL);
+    kc->m.rebalances = kafka_consumer__series(
+        kc, "c", "rebalances_total", "Consumer group rebalances (assign and revoke).", NULL);
     kc->m.retries = kafka_consumer__series(kc, "c", "batch_retries_total",
-                                     "Batch attempts that had to be retried.", NULL);
+                                           "Batch attempts that had to be retried.", NULL);
     static const double sizes[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000};
     snprintf(name, sizeof name, "%s_batch_size", kc->conf.metric_prefix);
     kc->m.batch_size = metrics_histogram(kc->conf.reg, name, "Messages per batch.", NULL, sizes,
@@ -81,8 +81,8 @@ static void consumer__on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, v
 
 /* ---- dead letters ---- */
 
-int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m,
-                               const char *stage, const char *code, const char *message)
+int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m, const char *stage,
+                               const char *code, const char *message)
 {
     rd_kafka_headers_t *orig = NULL;
     rd_kafka_headers_t *h = rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
@@ -105,8 +105,7 @@ int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m,
                               RD_KAFKA_V_KEY(m->key, m->key_len),
                               RD_KAFKA_V_VALUE(m->payload, m->len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                              RD_KAFKA_V_OPAQUE(kafka_acks_hold(kc->dead_letters)),
-                              RD_KAFKA_V_END);
+                              RD_KAFKA_V_OPAQUE(kafka_acks_hold(kc->dead_letters)), RD_KAFKA_V_END);
         if (e)
             kafka_acks_drop(kc->dead_letters);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -122,8 +121,8 @@ int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m,
     log_at(LOG_WARN, &ctx, "dead-lettered (%s/%s): %s", stage, code, message);
     char labels[96];
     snprintf(labels, sizeof labels, "reason=\"%s\"", code);
-    metric_inc(kafka_consumer__series(kc, "c", "dlq_total", "Messages dead-lettered, by reason.",
-                                labels));
+    metric_inc(
+        kafka_consumer__series(kc, "c", "dlq_total", "Messages dead-lettered, by reason.", labels));
     return 0;
 }
 
@@ -339,8 +338,8 @@ kafka_consumer *kafka_consumer_new(const kafka_consumer_conf *conf, char *errstr
     if (kc->conf.batch_max < 1)
         kc->conf.batch_max = 1;
     consumer__metrics_init(kc);
-    rd_kafka_conf_t *pconf = kafka_conf_new(conf->bootstrap_servers, conf->client_id, errstr,
-                                            errsz);
+    rd_kafka_conf_t *pconf =
+        kafka_conf_new(conf->bootstrap_servers, conf->client_id, errstr, errsz);
     if (!pconf)
         goto failed;
     rd_kafka_conf_set_dr_msg_cb(pconf, consumer__on_delivery);

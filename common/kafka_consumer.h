@@ -70,12 +70,12 @@ typedef struct kafka_consumer_conf {
     const char *bootstrap_servers;
     const char *client_id; /* e.g. "ruth-worker" */
     const char *group;
-    const char *topic;     /* the one topic subscribed */
-    const char *dlq_topic; /* where kafka_consumer_dead_letter() writes */
-    int batch_max;         /* messages per batch, >= 1 */
-    int batch_ms;          /* collecting time after the first message */
-    metrics *reg;          /* borrowed; series are registered at _new */
-    const char *metric_prefix; /* e.g. "ruth_worker" */
+    const char *topic;                /* the one topic subscribed */
+    const char *dlq_topic;            /* where kafka_consumer_dead_letter() writes */
+    int batch_max;                    /* messages per batch, >= 1 */
+    int batch_ms;                     /* collecting time after the first message */
+    metrics *reg;                     /* borrowed; series are registered at _new */
+    const char *metric_prefix;        /* e.g. "ruth_worker" */
     kafka_consumer_batch_fn on_batch; /* required */
     kafka_consumer_end_fn on_end;     /* optional */
     kafka_consumer_idle_fn on_idle;   /* optional */
@@ -115,8 +115,8 @@ bool kafka_consumer_assigned_once(kafka_consumer *kc);
  * count it in `<prefix>_dlq_total{reason=code}`. The acknowledgement is
  * awaited by kafka_consumer_settle_dead_letters(), and before any commit.
  * 0, or -1 when librdkafka refused it (logged): the batch must be retried. */
-int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m,
-                               const char *stage, const char *code, const char *message);
+int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m, const char *stage,
+                               const char *code, const char *message);
 
 /* Wait for this attempt's dead letters. 0 when all were acknowledged (or
  * there were none); -1 otherwise, and the caller answers RETRY (dead

@@ -4,8 +4,8 @@
 #ifndef RUTH_KAFKA_CONSUMER_INTERNAL_H
 #define RUTH_KAFKA_CONSUMER_INTERNAL_H
 
-#include "kafka_consumer.h"
 #include "kafka.h"
+#include "kafka_consumer.h"
 
 #include <stdatomic.h>
 
@@ -22,16 +22,16 @@ struct kafka_consumer {
     struct {
         metric *consumed, *rebalances, *retries, *batch_size, *batch_seconds;
     } m;
-    atomic_int delivery_failures; /* untracked messages whose delivery failed */
-    atomic_bool assigned_once;    /* read by /ready on the HTTP thread */
-    atomic_bool commit_retry;     /* an asynchronous commit failed */
+    atomic_int delivery_failures;                  /* untracked messages whose delivery failed */
+    atomic_bool assigned_once;                     /* read by /ready on the HTTP thread */
+    atomic_bool commit_retry;                      /* an asynchronous commit failed */
     rd_kafka_topic_partition_list_t *last_offsets; /* committed so far, per partition */
     /* Where this member had got to on partitions revoked from it. When one
      * comes back and the group's committed offset is behind (the commit in
      * the revoke can fail while the group is rebalancing), consuming
      * resumes from here instead of redelivering what is already durable. */
     rd_kafka_topic_partition_list_t *revoked_offsets;
-    kafka_acks *dead_letters;                      /* this attempt's, NULL when none */
+    kafka_acks *dead_letters; /* this attempt's, NULL when none */
     /* While a batch waits for a retry every partition is paused, including
      * ones assigned meanwhile; a message that still arrives is held here
      * for the next batch, never dropped. */

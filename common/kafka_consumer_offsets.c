@@ -9,16 +9,16 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-static void consumer__lag_set(kafka_consumer *kc, const char *topic, int32_t partition,
-                              double lag)
+static void consumer__lag_set(kafka_consumer *kc, const char *topic, int32_t partition, double lag)
 {
     char labels[300];
     snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"%d\"", topic, partition);
-    metric_set(kafka_consumer__series(kc, "g", "consumer_lag",
-                                "Messages behind the high watermark per assigned partition, from "
-                                "the last committed offset (0 once the partition moved away).",
-                                labels),
-               lag);
+    metric_set(
+        kafka_consumer__series(kc, "g", "consumer_lag",
+                               "Messages behind the high watermark per assigned partition, from "
+                               "the last committed offset (0 once the partition moved away).",
+                               labels),
+        lag);
 }
 
 /* Lag of every partition with a committed offset: last_offsets holds
@@ -36,8 +36,7 @@ void kafka_consumer__lag_report(kafka_consumer *kc, bool query)
         if (c->offset < 0)
             continue;
         if (query)
-            rd_kafka_query_watermark_offsets(kc->consumer, c->topic, c->partition, &lo, &hi,
-                                             500);
+            rd_kafka_query_watermark_offsets(kc->consumer, c->topic, c->partition, &lo, &hi, 500);
         else
             rd_kafka_get_watermark_offsets(kc->consumer, c->topic, c->partition, &lo, &hi);
         if (hi >= 0)
@@ -49,7 +48,7 @@ void kafka_consumer__lag_report(kafka_consumer *kc, bool query)
  * retried between batches; until one succeeds the offsets stay behind,
  * which only means redelivery. */
 void kafka_consumer__on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                                rd_kafka_topic_partition_list_t *offsets, void *opaque)
+                               rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
     (void)rk, (void)offsets;
     kafka_consumer *kc = opaque;
@@ -126,8 +125,8 @@ static void consumer__resume_positions(kafka_consumer *kc, rd_kafka_topic_partit
                 continue;
             rd_kafka_topic_partition_list_find(parts, c->topic, c->partition)->offset =
                 ours->offset;
-            log_info("partition %s/%d resumes at offset %" PRId64
-                     " (committed %" PRId64 "): its commit was lost in the rebalance",
+            log_info("partition %s/%d resumes at offset %" PRId64 " (committed %" PRId64
+                     "): its commit was lost in the rebalance",
                      c->topic, c->partition, ours->offset, c->offset);
         }
     }
@@ -138,7 +137,7 @@ static void consumer__resume_positions(kafka_consumer *kc, rd_kafka_topic_partit
 }
 
 void kafka_consumer__on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                                   rd_kafka_topic_partition_list_t *parts, void *opaque)
+                                  rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     kafka_consumer *kc = opaque;
     metric_inc(kc->m.rebalances);
@@ -204,8 +203,8 @@ void kafka_consumer__commit(kafka_consumer *kc, const intake *in)
         const char *topic = rd_kafka_topic_name(m->rkt);
         if (!rd_kafka_topic_partition_list_find(mine, topic, m->partition))
             continue;
-        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(offs, topic,
-                                                                           m->partition);
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(offs, topic, m->partition);
         if (!p)
             p = rd_kafka_topic_partition_list_add(offs, topic, m->partition);
         if (m->offset + 1 > p->offset)
@@ -228,12 +227,10 @@ void kafka_consumer__commit(kafka_consumer *kc, const intake *in)
         for (int i = 0; i < kc->last_offsets->cnt; i++) {
             const rd_kafka_topic_partition_t *p = &kc->last_offsets->elems[i];
             if (!rd_kafka_topic_partition_list_find(offs, p->topic, p->partition))
-                rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset =
-                    p->offset;
+                rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset = p->offset;
         }
         rd_kafka_topic_partition_list_destroy(kc->last_offsets);
     }
     kc->last_offsets = offs; /* re-committed synchronously on revoke and at shutdown */
     kafka_consumer__lag_report(kc, false);
 }
-

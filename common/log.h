@@ -27,7 +27,10 @@ typedef struct log_ctx {
     const char *violation_id;
     const char *extra_json; /* pre-rendered `"k":v,...` members, no braces */
 } log_ctx;
-#define LOG_CTX_INIT {NULL, NULL, -1, -1, NULL, NULL, NULL}
+#define LOG_CTX_INIT                                                                               \
+    {                                                                                              \
+        NULL, NULL, -1, -1, NULL, NULL, NULL                                                       \
+    }
 
 /* Call once in main() before any thread starts. `service` is borrowed for the
  * process lifetime. */
@@ -39,10 +42,10 @@ bool log_enabled(log_level lvl);
 void log_at(log_level lvl, const log_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define log_debug(...)                                                         \
-    do {                                                                       \
-        if (log_enabled(LOG_DEBUG))                                            \
-            log_at(LOG_DEBUG, NULL, __VA_ARGS__);                              \
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (log_enabled(LOG_DEBUG))                                                                \
+            log_at(LOG_DEBUG, NULL, __VA_ARGS__);                                                  \
     } while (0)
 #define log_info(...) log_at(LOG_INFO, NULL, __VA_ARGS__)
 #define log_warn(...) log_at(LOG_WARN, NULL, __VA_ARGS__)

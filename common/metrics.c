@@ -38,8 +38,8 @@ struct metrics {
     metric_family **tail;
 };
 
-const double metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                          0.1,   0.25,   0.5,   1,    2.5,   5, 10};
+const double metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                          0.25,  0.5,    1,     2.5,  5,     10};
 const size_t metrics_latency_nbuckets = sizeof metrics_latency_buckets / sizeof(double);
 
 static uint64_t metrics__bits(double d)
@@ -219,8 +219,7 @@ char *metrics_render(metrics *reg, size_t *len)
     pthread_mutex_lock(&reg->lock);
     for (metric_family *f = reg->families; f; f = f->next) {
         static const char *const tn[] = {"counter", "gauge", "histogram"};
-        metrics__printf(&o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
-                        tn[f->type]);
+        metrics__printf(&o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, tn[f->type]);
         for (metric *m = f->series; m; m = m->next) {
             if (f->type != METRIC_HISTOGRAM) {
                 metrics__series(&o, f->name, "", m->labels, NULL, metric_value(m));

@@ -162,8 +162,8 @@ static int lock_acquire(PGconn *conn, char *errstr, size_t errsz)
     char key[32], got[8];
     snprintf(key, sizeof key, "%lld", (long long)MIGRATE_LOCK_KEY);
     const char *params[] = {key};
-    if (!pg_query_value(conn, "SELECT pg_try_advisory_lock($1::bigint)", 1, params, got,
-                        sizeof got, NULL, errstr, errsz))
+    if (!pg_query_value(conn, "SELECT pg_try_advisory_lock($1::bigint)", 1, params, got, sizeof got,
+                        NULL, errstr, errsz))
         return -1;
     if (got[0] == 't')
         return 0;
@@ -187,14 +187,13 @@ static void lock_release(PGconn *conn)
         log_warn("releasing the migration lock: %s", err);
 }
 
-static const char SCHEMA_MIGRATIONS_DDL[] =
-    "CREATE TABLE schema_migrations ("
-    " version integer PRIMARY KEY CHECK (version >= 0),"
-    " name text NOT NULL,"
-    " checksum text NOT NULL,"
-    " down_checksum text,"
-    " applied_at timestamptz NOT NULL DEFAULT now(),"
-    " execution_ms bigint NOT NULL DEFAULT 0)";
+static const char SCHEMA_MIGRATIONS_DDL[] = "CREATE TABLE schema_migrations ("
+                                            " version integer PRIMARY KEY CHECK (version >= 0),"
+                                            " name text NOT NULL,"
+                                            " checksum text NOT NULL,"
+                                            " down_checksum text,"
+                                            " applied_at timestamptz NOT NULL DEFAULT now(),"
+                                            " execution_ms bigint NOT NULL DEFAULT 0)";
 
 /* Create schema_migrations if missing (under the lock, so no race). */
 static int ensure_table(PGconn *conn, char *errstr, size_t errsz)
@@ -215,8 +214,8 @@ static int ensure_table(PGconn *conn, char *errstr, size_t errsz)
                             0, NULL, n, sizeof n, NULL, errstr, errsz))
             return -1;
         if (atoi(n) == 0 &&
-            !pg_exec_ok(conn, "ALTER TABLE schema_migrations ADD COLUMN down_checksum text",
-                        errstr, errsz))
+            !pg_exec_ok(conn, "ALTER TABLE schema_migrations ADD COLUMN down_checksum text", errstr,
+                        errsz))
             return -1;
         return 0;
     }
@@ -292,8 +291,7 @@ static int verify_checksums(const migrate_set *set, const applied_list *al, char
                      "migration file %s.down.sql changed after its step was applied on %s "
                      "(checksum %.12s... in schema_migrations, %.12s... in this build); "
                      "restore the file: the down step must undo what was applied",
-                     m->name, al->rows[i].applied_at, al->rows[i].down_checksum,
-                     m->down_checksum);
+                     m->name, al->rows[i].applied_at, al->rows[i].down_checksum, m->down_checksum);
             return -1;
         }
     }

@@ -30,10 +30,10 @@
 #define MIGRATE_LOCK_KEY 7299496881640000LL
 
 typedef struct migration {
-    int version;          /* NNNN */
-    char *name;           /* "0001_core" (owned) */
-    const char *up_sql;   /* borrowed from the file table */
-    const char *down_sql; /* borrowed from the file table */
+    int version;            /* NNNN */
+    char *name;             /* "0001_core" (owned) */
+    const char *up_sql;     /* borrowed from the file table */
+    const char *down_sql;   /* borrowed from the file table */
     char checksum[65];      /* SHA-256 of the up file, lower-case hex */
     char down_checksum[65]; /* and of the down file */
 } migration;

@@ -21,8 +21,7 @@ struct ops_http {
 static enum MHD_Result ops_http__reply(struct MHD_Connection *conn, unsigned status,
                                        const char *ctype, char *body, size_t len)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type", ctype);
     enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
@@ -30,8 +29,8 @@ static enum MHD_Result ops_http__reply(struct MHD_Connection *conn, unsigned sta
 }
 
 static enum MHD_Result ops_http__handle(void *cls, struct MHD_Connection *conn, const char *url,
-                                        const char *method, const char *version,
-                                        const char *upload, size_t *upload_size, void **state)
+                                        const char *method, const char *version, const char *upload,
+                                        size_t *upload_size, void **state)
 {
     (void)version, (void)upload, (void)upload_size, (void)state; /* bodies are not read */
     ops_http *h = cls;
@@ -83,14 +82,16 @@ ops_http *ops_http_start(int port, metrics *reg, ops_http_ready_fn ready, void *
     h->reg = reg;
     h->ready = ready;
     h->arg = arg;
-    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                 (uint16_t)port, NULL, NULL, ops_http__handle, h,
-                                 MHD_OPTION_EXTERNAL_LOGGER, ops_http_mhd_log, NULL,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    h->daemon =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+                         NULL, ops_http__handle, h, MHD_OPTION_EXTERNAL_LOGGER, ops_http_mhd_log,
+                         NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!h->daemon) {
-        snprintf(errstr, errsz, "cannot serve /health and /metrics on port %d (in use? set "
-                                "RUTH_METRICS_PORT, 0 picks a free one)", port);
+        snprintf(errstr, errsz,
+                 "cannot serve /health and /metrics on port %d (in use? set "
+                 "RUTH_METRICS_PORT, 0 picks a free one)",
+                 port);
         free(h);
         return NULL;
     }

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int outbox_relay(PGconn *db, rd_kafka_t *producer, int timeout_ms, const char *where,
-                 int nparams, const char *const *params)
+int outbox_relay(PGconn *db, rd_kafka_t *producer, int timeout_ms, const char *where, int nparams,
+                 const char *const *params)
 {
     char err[512];
     char sql[512];

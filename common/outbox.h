@@ -66,8 +66,8 @@ int outbox_put_violation_change(outbox_batch *ob, codec *c, const char *topic, c
  * delivery callback must call kafka_acks_on_delivery()), delete the rows,
  * commit. Returns the number of rows published, or -1 (nothing deleted; the
  * rows stay for the sweep and are published again: at least once). */
-int outbox_relay(PGconn *db, rd_kafka_t *producer, int timeout_ms, const char *where,
-                 int nparams, const char *const *params);
+int outbox_relay(PGconn *db, rd_kafka_t *producer, int timeout_ms, const char *where, int nparams,
+                 const char *const *params);
 
 /* Relay rows older than 5 s: what a crashed or failed writer left. */
 int outbox_sweep(PGconn *db, rd_kafka_t *producer);

@@ -365,8 +365,8 @@ static bool pg__pipeline_results(PGconn *conn, int sent, bool ok, PGresult **las
     }
 }
 
-bool pg_stmts_pipeline(pg_stmts *s, PGconn *conn, const pg_step *steps, int nsteps,
-                       PGresult **last, char sqlstate[6], char *errstr, size_t errsz)
+bool pg_stmts_pipeline(pg_stmts *s, PGconn *conn, const pg_step *steps, int nsteps, PGresult **last,
+                       char sqlstate[6], char *errstr, size_t errsz)
 {
     if (last)
         *last = NULL;

@@ -89,8 +89,8 @@ typedef struct pg_step {
     int nparams;
     const char *const *params;
 } pg_step;
-bool pg_stmts_pipeline(pg_stmts *s, PGconn *conn, const pg_step *steps, int nsteps,
-                       PGresult **last, char sqlstate[6], char *errstr, size_t errsz);
+bool pg_stmts_pipeline(pg_stmts *s, PGconn *conn, const pg_step *steps, int nsteps, PGresult **last,
+                       char sqlstate[6], char *errstr, size_t errsz);
 
 /* ROLLBACK, ignoring the outcome: for failed: paths of a transaction. */
 void pg_rollback_quietly(PGconn *conn);

@@ -72,8 +72,8 @@ static size_t registry__collect(char *d, size_t sz, size_t n, void *arg)
 }
 
 /* Perform a request; *status receives the HTTP status. */
-static int registry__request(schema_registry *r, const char *url, const char *post_body,
-                             buf *resp, long *status, codec_error *err)
+static int registry__request(schema_registry *r, const char *url, const char *post_body, buf *resp,
+                             long *status, codec_error *err)
 {
     CURL *c = r->curl;
     curl_easy_reset(c);
@@ -82,7 +82,8 @@ static int registry__request(schema_registry *r, const char *url, const char *po
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, registry__collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/vnd.schemaregistry.v1+json");
+    struct curl_slist *h =
+        curl_slist_append(NULL, "Accept: application/vnd.schemaregistry.v1+json");
     if (post_body) {
         h = curl_slist_append(h, "Content-Type: application/vnd.schemaregistry.v1+json");
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post_body);

@@ -10,8 +10,9 @@
 static void xmalloc__oom(size_t n)
 {
     char msg[128];
-    int len = snprintf(msg, sizeof msg,
-                       "{\"level\":\"fatal\",\"message\":\"out of memory allocating %zu bytes\"}\n", n);
+    int len =
+        snprintf(msg, sizeof msg,
+                 "{\"level\":\"fatal\",\"message\":\"out of memory allocating %zu bytes\"}\n", n);
     if (len > 0 && write(2, msg, (size_t)len) < 0) { /* nothing left to do */
     }
     abort();

@@ -86,9 +86,10 @@ static int cmd_database(const ruth_config *cfg, const char *cmd, int n)
 
     /* Not required by the config table: `topics` runs without it. */
     if (!cfg->database_url || !*cfg->database_url) {
-        fprintf(stderr, "ruth-migrate: configuration error: DATABASE_URL is not set "
-                        "(PostgreSQL connection URL); `%s` needs it; see README "
-                        "\"Configuration\"\n",
+        fprintf(stderr,
+                "ruth-migrate: configuration error: DATABASE_URL is not set "
+                "(PostgreSQL connection URL); `%s` needs it; see README "
+                "\"Configuration\"\n",
                 cmd);
         return 2;
     }

@@ -217,14 +217,15 @@ static inline rd_kafka_t *itest_producer(void)
 {
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err, sizeof err);
+    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err,
+                      sizeof err);
     rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof err);
     rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err);
     return rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
 }
 
-static inline void itest_produce(rd_kafka_t *p, const char *topic, const char *key,
-                                 const void *val, size_t len)
+static inline void itest_produce(rd_kafka_t *p, const char *topic, const char *key, const void *val,
+                                 size_t len)
 {
     while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
                              RD_KAFKA_V_VALUE((void *)val, len),
@@ -241,7 +242,8 @@ static inline long itest_consume(const char *topic, double idle_s,
     char err[256], group[160];
     snprintf(group, sizeof group, "reader.%s.%d.%ld", topic, (int)getpid(), (long)itest_now());
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err, sizeof err);
+    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err,
+                      sizeof err);
     rd_kafka_conf_set(conf, "group.id", group, err, sizeof err);
     rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err);
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);

@@ -13,60 +13,62 @@
 static int testlib_failures;
 static int testlib_case_failed;
 
-#define CHECK(expr)                                                                   \
-    do {                                                                              \
-        if (!(expr)) {                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr); \
-            testlib_case_failed = 1;                                                  \
-            return;                                                                   \
-        }                                                                             \
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if (!(expr)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);               \
+            testlib_case_failed = 1;                                                               \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_MSG(expr, ...)                                                          \
-    do {                                                                              \
-        if (!(expr)) {                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #expr);  \
-            fprintf(stderr, __VA_ARGS__);                                             \
-            fputc('\n', stderr);                                                      \
-            testlib_case_failed = 1;                                                  \
-            return;                                                                   \
-        }                                                                             \
+#define CHECK_MSG(expr, ...)                                                                       \
+    do {                                                                                           \
+        if (!(expr)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #expr);               \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            testlib_case_failed = 1;                                                               \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                            \
-    CHECK_MSG((long long)(a) == (long long)(b), "%lld != %lld", (long long)(a),      \
-              (long long)(b))
+#define CHECK_EQ_INT(a, b)                                                                         \
+    CHECK_MSG((long long)(a) == (long long)(b), "%lld != %lld", (long long)(a), (long long)(b))
 
-#define CHECK_EQ_STR(a, b)                                                            \
-    do {                                                                              \
-        const char *testlib_a_ = (a), *testlib_b_ = (b);                              \
-        CHECK_MSG(testlib_a_ && testlib_b_ && strcmp(testlib_a_, testlib_b_) == 0,    \
-                  "\"%s\" != \"%s\"", testlib_a_ ? testlib_a_ : "(null)",             \
-                  testlib_b_ ? testlib_b_ : "(null)");                                \
+#define CHECK_EQ_STR(a, b)                                                                         \
+    do {                                                                                           \
+        const char *testlib_a_ = (a), *testlib_b_ = (b);                                           \
+        CHECK_MSG(testlib_a_ &&testlib_b_ &&strcmp(testlib_a_, testlib_b_) == 0,                   \
+                  "\"%s\" != \"%s\"", testlib_a_ ? testlib_a_ : "(null)",                          \
+                  testlib_b_ ? testlib_b_ : "(null)");                                             \
     } while (0)
 
-#define TEST_RUN(fn)                                                                  \
-    do {                                                                              \
-        testlib_case_failed = 0;                                                      \
-        fprintf(stderr, "-- %s\n", #fn);                                              \
-        fn();                                                                         \
-        if (testlib_case_failed) {                                                    \
-            testlib_failures++;                                                       \
-            fprintf(stderr, "FAIL %s\n", #fn);                                        \
-        } else {                                                                      \
-            fprintf(stderr, "ok   %s\n", #fn);                                        \
-        }                                                                             \
+#define TEST_RUN(fn)                                                                               \
+    do {                                                                                           \
+        testlib_case_failed = 0;                                                                   \
+        fprintf(stderr, "-- %s\n", #fn);                                                           \
+        fn();                                                                                      \
+        if (testlib_case_failed) {                                                                 \
+            testlib_failures++;                                                                    \
+            fprintf(stderr, "FAIL %s\n", #fn);                                                     \
+        } else {                                                                                   \
+            fprintf(stderr, "ok   %s\n", #fn);                                                     \
+        }                                                                                          \
     } while (0)
 
-#define TEST_EXIT() (testlib_failures ? (fprintf(stderr, "%d case(s) failed\n", testlib_failures), 1) : 0)
+#define TEST_EXIT()                                                                                \
+    (testlib_failures ? (fprintf(stderr, "%d case(s) failed\n", testlib_failures), 1) : 0)
 
 /* Required environment for integration tests: missing is a failure, not a skip. */
 static inline const char *testlib_env(const char *name)
 {
     const char *v = getenv(name);
     if (!v || !*v) {
-        fprintf(stderr, "%s is not set: integration tests need the dev stack "
-                        "(run ./scripts/test, or eval \"$(scripts/dev-stack env)\")\n", name);
+        fprintf(stderr,
+                "%s is not set: integration tests need the dev stack "
+                "(run ./scripts/test, or eval \"$(scripts/dev-stack env)\")\n",
+                name);
         exit(1);
     }
     return v;

@@ -61,9 +61,11 @@ int main(int argc, char **argv)
         const char *env, *dflt;
         int partitions;
     } topics[] = {
-        {"RUTH_TOPIC_INFERENCE", "ruth.inference.v1", 6}, {"RUTH_TOPIC_EVENTS", "ruth.events.v1", 6},
+        {"RUTH_TOPIC_INFERENCE", "ruth.inference.v1", 6},
+        {"RUTH_TOPIC_EVENTS", "ruth.events.v1", 6},
         {"RUTH_TOPIC_VIOLATIONS", "ruth.violations.v1", 3},
-        {"RUTH_TOPIC_EVIDENCE", "ruth.evidence.v1", 3},   {"RUTH_TOPIC_DLQ", "ruth.dlq.v1", 1},
+        {"RUTH_TOPIC_EVIDENCE", "ruth.evidence.v1", 3},
+        {"RUTH_TOPIC_DLQ", "ruth.dlq.v1", 1},
     };
     for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {
         const char *name = getenv(topics[i].env);
@@ -82,7 +84,8 @@ int main(int argc, char **argv)
         }
     }
     log_warn("ruth-devbroker is an in-memory mock cluster, NOT a real Kafka broker; "
-             "listening on %s", bootstraps);
+             "listening on %s",
+             bootstraps);
     while (!shutdown_requested()) {
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);

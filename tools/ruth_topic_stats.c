@@ -20,8 +20,8 @@ int main(int argc, char **argv)
     if (st)
         return st == 1 ? 0 : 2;
     char err[512];
-    rd_kafka_t *rk = kafka_admin_new(cfg.kafka_bootstrap_servers, "ruth-topic-stats", err,
-                                     sizeof err);
+    rd_kafka_t *rk =
+        kafka_admin_new(cfg.kafka_bootstrap_servers, "ruth-topic-stats", err, sizeof err);
     if (!rk) {
         log_error("%s", err);
         config_free(&cfg);

@@ -27,14 +27,14 @@
 typedef struct worker_event {
     rd_kafka_message_t *msg; /* borrowed from the batch */
     inference_result r;
-    char id[37];              /* deterministic from the idempotency key */
-    char idem_key[160];       /* result_id, or topic/partition/offset */
-    const char *event_type;   /* canonical (points into the type map or r) */
-    const char *type_detail;  /* raw label when mapped, else NULL */
-    bool inserted;            /* new row (not a redelivery) */
-    const rule *rule;         /* the most specific enabled rule, NULL when none */
-    bool qualifies;           /* `rule` is set and confidence reaches it */
-    char violation_id[37];    /* "" when none */
+    char id[37];             /* deterministic from the idempotency key */
+    char idem_key[160];      /* result_id, or topic/partition/offset */
+    const char *event_type;  /* canonical (points into the type map or r) */
+    const char *type_detail; /* raw label when mapped, else NULL */
+    bool inserted;           /* new row (not a redelivery) */
+    const rule *rule;        /* the most specific enabled rule, NULL when none */
+    bool qualifies;          /* `rule` is set and confidence reaches it */
+    char violation_id[37];   /* "" when none */
 } worker_event;
 
 typedef struct worker_type_map {
@@ -49,7 +49,7 @@ typedef struct worker_metrics {
 
 typedef struct worker {
     const ruth_config *cfg;
-    kafka_consumer *kc; /* the consumer loop (common/kafka_consumer.c) */
+    kafka_consumer *kc;   /* the consumer loop (common/kafka_consumer.c) */
     rd_kafka_t *producer; /* borrowed from kc */
     codec *codec;
     PGconn *db;

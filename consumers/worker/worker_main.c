@@ -10,8 +10,8 @@
 #include "worker.h"
 
 #include "clock.h"
-#include "kafka_consumer.h"
 #include "kafka_admin.h"
+#include "kafka_consumer.h"
 #include "log.h"
 #include "ops_http.h"
 #include "outbox.h"
@@ -58,13 +58,13 @@ static void worker_metrics_init(worker *w)
     metrics *r = w->reg;
     w->m.persisted = metrics_counter(r, "ruth_worker_events_persisted_total",
                                      "Events newly written to PostgreSQL.", NULL);
-    w->m.duplicates = metrics_counter(r, "ruth_worker_events_duplicate_total",
-                                      "Redelivered or repeated results that were already stored.",
-                                      NULL);
-    w->m.violations_opened = metrics_counter(r, "ruth_worker_violations_opened_total",
-                                             "Violations opened.", NULL);
-    w->m.violations_updated = metrics_counter(
-        r, "ruth_worker_violations_updated_total", "Violations that gained events or ended.", NULL);
+    w->m.duplicates =
+        metrics_counter(r, "ruth_worker_events_duplicate_total",
+                        "Redelivered or repeated results that were already stored.", NULL);
+    w->m.violations_opened =
+        metrics_counter(r, "ruth_worker_violations_opened_total", "Violations opened.", NULL);
+    w->m.violations_updated = metrics_counter(r, "ruth_worker_violations_updated_total",
+                                              "Violations that gained events or ended.", NULL);
     w->m.db_errors = metrics_counter(r, "ruth_worker_db_errors_total",
                                      "Batches that PostgreSQL did not commit.", NULL);
 }

@@ -15,9 +15,9 @@
 #define RULE_MAX_HITS 1000 /* rule_state.recent_hits CHECK */
 
 typedef struct rule {
-    char id[37];       /* rules.id; "" for none */
-    char *camera_id;   /* NULL = any */
-    char *model_id;    /* NULL = any */
+    char id[37];     /* rules.id; "" for none */
+    char *camera_id; /* NULL = any */
+    char *model_id;  /* NULL = any */
     char *event_type;
     bool enabled;
     double min_confidence;
@@ -35,14 +35,14 @@ const rule *rules_match(const rule *rules, size_t n, const char *camera_id, cons
 /* The ongoing violation of a (camera, type), as far as rules need it. */
 typedef struct rule_incident {
     bool exists;
-    bool is_new;         /* opened in this batch */
-    bool changed;        /* attached to or ended in this batch */
-    bool ended;          /* ended in this batch (kept for the UPDATE) */
+    bool is_new;  /* opened in this batch */
+    bool changed; /* attached to or ended in this batch */
+    bool ended;   /* ended in this batch (kept for the UPDATE) */
     char id[37];
     int64_t first_event_us, last_event_us, ended_at_us;
     int64_t event_count;
     double confidence, max_confidence;
-    size_t best_event;   /* index of the batch event with max confidence, or SIZE_MAX */
+    size_t best_event; /* index of the batch event with max confidence, or SIZE_MAX */
     bool best_in_batch;
 } rule_incident;
 

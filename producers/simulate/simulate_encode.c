@@ -17,8 +17,7 @@ struct sim_encoder {
     int32_t schema_id; /* Confluent framing only */
 };
 
-sim_encoder *sim_encoder_new(sim_format format, const ruth_config *cfg, char *errstr,
-                             size_t errsz)
+sim_encoder *sim_encoder_new(sim_format format, const ruth_config *cfg, char *errstr, size_t errsz)
 {
     const char *registry = format == SIM_FORMAT_AVRO_CONFLUENT ? cfg->schema_registry_url : NULL;
     if (format == SIM_FORMAT_AVRO_CONFLUENT && (!registry || !*registry)) {
@@ -58,8 +57,12 @@ int sim_encode(sim_encoder *enc, const sim_frame *f, buf *out, char *errstr, siz
     codec_attr attrs[SIM_MAX_ATTRS];
     char frame_id[24];
     for (int i = 0; i < f->nboxes; i++)
-        boxes[i] = (codec_bbox){f->boxes[i].x,     f->boxes[i].y,          f->boxes[i].width,
-                                f->boxes[i].height, f->boxes[i].label,      f->boxes[i].confidence,
+        boxes[i] = (codec_bbox){f->boxes[i].x,
+                                f->boxes[i].y,
+                                f->boxes[i].width,
+                                f->boxes[i].height,
+                                f->boxes[i].label,
+                                f->boxes[i].confidence,
                                 true};
     for (int i = 0; i < f->nattrs; i++)
         attrs[i] = (codec_attr){f->attr_keys[i], f->attr_values[i]};

@@ -17,8 +17,7 @@ typedef struct sim_encoder sim_encoder;
 /* An encoder for `format`. Avro-confluent needs cfg->schema_registry_url and
  * registers the InferenceResult schema there. NULL with errstr on failure.
  * cfg is borrowed for the encoder's lifetime. */
-sim_encoder *sim_encoder_new(sim_format format, const ruth_config *cfg, char *errstr,
-                             size_t errsz);
+sim_encoder *sim_encoder_new(sim_format format, const ruth_config *cfg, char *errstr, size_t errsz);
 void sim_encoder_free(sim_encoder *enc);
 
 /* Encode *f into *out (replacing its contents). 0, or -1 with errstr. */

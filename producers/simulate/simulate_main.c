@@ -65,7 +65,7 @@ static const char sim__usage[] =
 typedef struct sim_args {
     int cameras;
     double fps;
-    uint64_t count; /* 0 = unbounded */
+    uint64_t count;  /* 0 = unbounded */
     double duration; /* 0 = unbounded */
     sim_format format;
     const char *format_name;
@@ -220,8 +220,13 @@ static bool sim__apply_option(int opt, const char *val, sim_args *a)
  * (message printed). */
 static int sim__parse_args(int argc, char **argv, sim_args *a)
 {
-    *a = (sim_args){.cameras = 8, .fps = 5, .format = SIM_FORMAT_AVRO, .format_name = "avro",
-                    .seed = 1, .camera_prefix = "cam-", .model_id = "fall-detector",
+    *a = (sim_args){.cameras = 8,
+                    .fps = 5,
+                    .format = SIM_FORMAT_AVRO,
+                    .format_name = "avro",
+                    .seed = 1,
+                    .camera_prefix = "cam-",
+                    .model_id = "fall-detector",
                     .result_ids = true};
     int c;
     opterr = 0;
@@ -271,8 +276,8 @@ static void sim__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
  * lz4 (kafka_producer_new), idempotence so retries never duplicate. */
 static int sim__producer_open(sim_ctx *ctx, char *err, size_t errsz)
 {
-    rd_kafka_conf_t *conf = kafka_conf_new(ctx->cfg->kafka_bootstrap_servers, "ruth-simulate",
-                                           err, errsz);
+    rd_kafka_conf_t *conf =
+        kafka_conf_new(ctx->cfg->kafka_bootstrap_servers, "ruth-simulate", err, errsz);
     if (!conf)
         return -1;
     static const char *const props[][2] = {
@@ -323,13 +328,11 @@ static bool sim__produce(sim_ctx *ctx, const void *val, size_t vlen, const char 
                                     RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_END);
         } else {
             const char *name = sim_malform_kind_name(bad);
-            err = rd_kafka_producev(ctx->rk, RD_KAFKA_V_RKT(ctx->rkt),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                    RD_KAFKA_V_VALUE((void *)val, vlen),
-                                    RD_KAFKA_V_KEY(key, strlen(key)),
-                                    RD_KAFKA_V_HEADER(SIM_MALFORMED_HEADER, name,
-                                                      (ssize_t)strlen(name)),
-                                    RD_KAFKA_V_END);
+            err = rd_kafka_producev(
+                ctx->rk, RD_KAFKA_V_RKT(ctx->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_KEY(key, strlen(key)),
+                RD_KAFKA_V_HEADER(SIM_MALFORMED_HEADER, name, (ssize_t)strlen(name)),
+                RD_KAFKA_V_END);
         }
         if (!err)
             return true;
@@ -352,8 +355,8 @@ static void sim__progress(sim_ctx *ctx, double elapsed, double rate, bool final)
     fprintf(stderr,
             "ruth-simulate: %s%.1fs  %.0f msg/s  sent %" PRIu64 "  acked %" PRIu64
             "  failed %" PRIu64 "  malformed %" PRIu64 "  queued %d\n",
-            final ? "done " : "", elapsed, rate, ctx->sent, ctx->acked, ctx->failed,
-            ctx->malformed, rd_kafka_outq_len(ctx->rk));
+            final ? "done " : "", elapsed, rate, ctx->sent, ctx->acked, ctx->failed, ctx->malformed,
+            rd_kafka_outq_len(ctx->rk));
 }
 
 /* Produce one result (maybe malformed). false when it could not be queued. */
@@ -446,8 +449,7 @@ static int sim__run(sim_ctx *ctx)
     /* Flush what is queued; on a signal too, so nothing sent is lost. */
     double produced_at = clock_mono_s();
     if (!a->quiet && rd_kafka_outq_len(ctx->rk) > 0)
-        fprintf(stderr, "ruth-simulate: flushing %d queued messages\n",
-                rd_kafka_outq_len(ctx->rk));
+        fprintf(stderr, "ruth-simulate: flushing %d queued messages\n", rd_kafka_outq_len(ctx->rk));
     rd_kafka_flush(ctx->rk, 60000);
     int left = rd_kafka_outq_len(ctx->rk);
     if (left > 0) {

@@ -18,22 +18,24 @@ struct sim_malform {
 };
 
 static const sim_malform_kind sim__avro_kinds[] = {
-    SIM_MAL_TRUNCATED,        SIM_MAL_BAD_MAGIC,      SIM_MAL_UNKNOWN_SCHEMA,
-    SIM_MAL_EMPTY,            SIM_MAL_CONFIDENCE_RANGE, SIM_MAL_CONFIDENCE_NAN,
-    SIM_MAL_NEGATIVE_BOX,     SIM_MAL_EMPTY_CAMERA,   SIM_MAL_INVALID_UTF8,
-    SIM_MAL_TIMESTAMP_ABSURD,
+    SIM_MAL_TRUNCATED,        SIM_MAL_BAD_MAGIC,
+    SIM_MAL_UNKNOWN_SCHEMA,   SIM_MAL_EMPTY,
+    SIM_MAL_CONFIDENCE_RANGE, SIM_MAL_CONFIDENCE_NAN,
+    SIM_MAL_NEGATIVE_BOX,     SIM_MAL_EMPTY_CAMERA,
+    SIM_MAL_INVALID_UTF8,     SIM_MAL_TIMESTAMP_ABSURD,
 };
 static const sim_malform_kind sim__json_kinds[] = {
-    SIM_MAL_TRUNCATED,      SIM_MAL_BAD_MAGIC,        SIM_MAL_EMPTY,
+    SIM_MAL_TRUNCATED,        SIM_MAL_BAD_MAGIC,      SIM_MAL_EMPTY,
     SIM_MAL_CONFIDENCE_RANGE, SIM_MAL_CONFIDENCE_NAN, SIM_MAL_NEGATIVE_BOX,
-    SIM_MAL_EMPTY_CAMERA,   SIM_MAL_INVALID_UTF8,     SIM_MAL_TIMESTAMP_ABSURD,
-    SIM_MAL_MISSING_CAMERA, SIM_MAL_WRONG_TYPE,
+    SIM_MAL_EMPTY_CAMERA,     SIM_MAL_INVALID_UTF8,   SIM_MAL_TIMESTAMP_ABSURD,
+    SIM_MAL_MISSING_CAMERA,   SIM_MAL_WRONG_TYPE,
 };
 
 static const char *const sim__kind_names[SIM_MAL_COUNT] = {
-    "none",          "truncated",        "bad_magic",      "unknown_schema", "empty",
-    "confidence_range", "confidence_nan", "negative_box",  "empty_camera",   "invalid_utf8",
-    "timestamp_absurd", "missing_camera", "wrong_type",
+    "none",         "truncated",        "bad_magic",        "unknown_schema",
+    "empty",        "confidence_range", "confidence_nan",   "negative_box",
+    "empty_camera", "invalid_utf8",     "timestamp_absurd", "missing_camera",
+    "wrong_type",
 };
 
 /* Placeholders the JSON encoder can carry, swapped for what it cannot. */
@@ -185,9 +187,7 @@ static bool sim__json_edit(sim_malform_kind kind, buf *b)
 
 bool sim_malform_bytes(sim_malform *m, sim_malform_kind kind, buf *b)
 {
-    size_t hdr = m->format == SIM_FORMAT_AVRO            ? 10
-                 : m->format == SIM_FORMAT_AVRO_CONFLUENT ? 5
-                                                          : 1;
+    size_t hdr = m->format == SIM_FORMAT_AVRO ? 10 : m->format == SIM_FORMAT_AVRO_CONFLUENT ? 5 : 1;
     bool json = m->format == SIM_FORMAT_JSON;
     switch (kind) {
     case SIM_MAL_TRUNCATED:

@@ -48,7 +48,6 @@ typedef enum {
     SIM_MAL_COUNT
 } sim_malform_kind;
 
-
 typedef struct sim_malform sim_malform;
 
 /* fraction in [0, 1]. Never NULL. Free with sim_malform_free (NULL is fine). */

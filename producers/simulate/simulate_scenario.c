@@ -65,7 +65,7 @@ uint32_t sim_rng_below(sim_rng *rng, uint32_t n)
 void sim_rng_uuid(sim_rng *rng, char out[37])
 {
     uint64_t hi = sim_rng_next(rng), lo = sim_rng_next(rng);
-    hi = (hi & ~0xf000ull) | 0x4000ull;                      /* version 4 */
+    hi = (hi & ~0xf000ull) | 0x4000ull;                        /* version 4 */
     lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* RFC 4122 variant */
     unsigned char u[16];
     for (int i = 0; i < 8; i++) {
@@ -103,8 +103,8 @@ struct sim_scenario {
     uint64_t count;
 };
 
-static const char *const sim__ppe_labels[] = {"missing_hardhat", "no_vest", "no_helmet",
-                                              "missing_vest", "no_goggles", "missing_gloves"};
+static const char *const sim__ppe_labels[] = {"missing_hardhat", "no_vest",    "no_helmet",
+                                              "missing_vest",    "no_goggles", "missing_gloves"};
 #define SIM__NPPE (sizeof sim__ppe_labels / sizeof sim__ppe_labels[0])
 
 static const struct {
@@ -118,8 +118,7 @@ static const struct {
 };
 #define SIM__NERRORS (sizeof sim__errors / sizeof sim__errors[0])
 
-static const char *const sim__kind_names[SIM_KIND_COUNT] = {"background", "fall", "ppe",
-                                                            "error"};
+static const char *const sim__kind_names[SIM_KIND_COUNT] = {"background", "fall", "ppe", "error"};
 
 const char *sim_kind_name(sim_kind kind)
 {

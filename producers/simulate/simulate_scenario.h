@@ -84,16 +84,16 @@ typedef struct sim_frame {
 } sim_frame;
 
 typedef struct sim_options {
-    int cameras;               /* >= 1 */
+    int cameras; /* >= 1 */
     uint64_t seed;
     const char *camera_prefix; /* camera_id = prefix + 3-digit index; borrowed */
     const char *model_id;      /* model of the fall cameras; borrowed */
     const char *ppe_model_id;  /* model of the PPE cameras; borrowed */
     bool result_ids;
-    int ppe_every;             /* camera i runs the PPE model when i % ppe_every == ppe_every-1; 0 = none */
-    double fall_start_prob;    /* per background frame of a fall camera */
-    double ppe_start_prob;     /* per background frame of a PPE camera */
-    double error_prob;         /* per frame, any camera */
+    int ppe_every; /* camera i runs the PPE model when i % ppe_every == ppe_every-1; 0 = none */
+    double fall_start_prob; /* per background frame of a fall camera */
+    double ppe_start_prob;  /* per background frame of a PPE camera */
+    double error_prob;      /* per frame, any camera */
     int episode_min_frames, episode_max_frames;
 } sim_options;
 

@@ -14,9 +14,9 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
-#include <errno.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -81,8 +81,8 @@ static void resp_free(resp *r)
 }
 
 /* One request; `token` NULL = none; `hdr` an extra header line or NULL. */
-static void req_at(int p, const char *method, const char *path, const char *token,
-                   const char *body, const char *hdr, resp *out)
+static void req_at(int p, const char *method, const char *path, const char *token, const char *body,
+                   const char *hdr, resp *out)
 {
     resp_free(out);
     char url[4096], auth[1100];
@@ -113,8 +113,8 @@ static void req_at(int p, const char *method, const char *path, const char *toke
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
     curl_slist_free_all(hs);
     curl_easy_cleanup(c);
-    out->json = out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL)
-                              : NULL;
+    out->json =
+        out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL) : NULL;
 }
 
 static void req(const char *method, const char *path, const char *token, const char *body,
@@ -147,16 +147,16 @@ static long long jint(const json_t *j, const char *path)
 }
 
 /* An error response per the contract: code, status_code, request id, timestamp. */
-#define CHECK_ERROR(r, st, code)                                                                  \
-    do {                                                                                          \
-        CHECK_MSG((r).status == (st), "status %ld, body %.*s", (r).status, (int)(r).body.len,     \
-                  (const char *)(r).body.data);                                                   \
-        CHECK_EQ_STR(jstr((r).json, "error"), code);                                              \
-        CHECK_EQ_INT(jint((r).json, "status_code"), st);                                          \
-        CHECK(jstr((r).json, "error_description") && *jstr((r).json, "error_description"));       \
-        CHECK(json_is_object(json_object_get((r).json, "details")));                              \
-        CHECK(jstr((r).json, "timestamp") != NULL);                                               \
-        CHECK_EQ_STR(jstr((r).json, "request_id"), (r).request_id);                               \
+#define CHECK_ERROR(r, st, code)                                                                   \
+    do {                                                                                           \
+        CHECK_MSG((r).status == (st), "status %ld, body %.*s", (r).status, (int)(r).body.len,      \
+                  (const char *)(r).body.data);                                                    \
+        CHECK_EQ_STR(jstr((r).json, "error"), code);                                               \
+        CHECK_EQ_INT(jint((r).json, "status_code"), st);                                           \
+        CHECK(jstr((r).json, "error_description") && *jstr((r).json, "error_description"));        \
+        CHECK(json_is_object(json_object_get((r).json, "details")));                               \
+        CHECK(jstr((r).json, "timestamp") != NULL);                                                \
+        CHECK_EQ_STR(jstr((r).json, "request_id"), (r).request_id);                                \
     } while (0)
 
 static bool sql(const char *s)
@@ -172,7 +172,8 @@ static void seed(void)
     sql("INSERT INTO violations (id, type, camera_id, confidence, max_confidence, first_event_at,"
         " last_event_at, ended_at, created_at, severity) VALUES"
         " ('" V1 "', 'fall_detected', 'cam-a', 0.91, 0.95, now() - interval '3 hours',"
-        "  now() - interval '3 hours', now() - interval '2 hours', now() - interval '3 hours', 'high'),"
+        "  now() - interval '3 hours', now() - interval '2 hours', now() - interval '3 hours', "
+        "'high'),"
         " ('" V2 "', 'ppe_violation', 'cam-b', 0.72, 0.80, now() - interval '2 hours',"
         "  now() - interval '2 hours', NULL, now() - interval '2 hours', 'medium'),"
         " ('" V3 "', 'fall_detected', 'cam-a', 0.85, 0.85, now() - interval '1 hours',"
@@ -234,8 +235,8 @@ static void test_auth(void)
     req_at(port, "GET", "/api/v1/violations", NULL, NULL, "X-Request-ID: a b\"c", &r);
     CHECK_EQ_INT((long long)strlen(r.request_id), 36);
     /* ...and it is on the request's log line, as a field. */
-    req_at(port, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL, "X-Request-ID: trace-log-77",
-           &r);
+    req_at(port, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL,
+           "X-Request-ID: trace-log-77", &r);
     CHECK_EQ_INT(r.status, 200);
     usleep(200 * 1000);
     CHECK(itest_log_count(api_log, "\"request_id\":\"trace-log-77\"") >= 1);
@@ -308,8 +309,9 @@ static void test_violations_list(void)
     req("GET", "/api/v1/violations?limit=0", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     CHECK(jstr(r.json, "details.limit") != NULL);
-    req("GET", "/api/v1/violations?limit=101&status=closed&sort_by=name&from=yesterday"
-               "&confidence_min=2",
+    req("GET",
+        "/api/v1/violations?limit=101&status=closed&sort_by=name&from=yesterday"
+        "&confidence_min=2",
         tok_viewer, NULL, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     const char *bad[] = {"limit", "status", "sort_by", "from", "confidence_min"};
@@ -341,8 +343,7 @@ static void test_violations_cursor(void)
             if (!next)
                 break;
             CHECK(pages < 5);
-            snprintf(path, sizeof path, "/api/v1/violations?limit=1&%s&cursor=%s", orders[o],
-                     next);
+            snprintf(path, sizeof path, "/api/v1/violations?limit=1&%s&cursor=%s", orders[o], next);
         }
         CHECK_EQ_INT(pages, 3);
         /* Every violation exactly once. */
@@ -370,7 +371,8 @@ static void test_violation_get(void)
     json_t *ev = json_object_get(r.json, "events");
     CHECK_EQ_INT(json_array_size(ev), 4);
     /* newest first */
-    CHECK(strcmp(jstr(json_array_get(ev, 0), "timestamp"), jstr(json_array_get(ev, 3), "timestamp")) > 0);
+    CHECK(strcmp(jstr(json_array_get(ev, 0), "timestamp"),
+                 jstr(json_array_get(ev, 3), "timestamp")) > 0);
     json_t *evid = json_object_get(r.json, "evidence");
     CHECK_EQ_INT(json_array_size(evid), 2);
     CHECK_EQ_STR(jstr(json_array_get(evid, 0), "kind"), "bookmark");
@@ -397,8 +399,7 @@ static void test_transitions(void)
     char q[256], body[128];
     for (int f = 0; f < 4; f++)
         for (int t = 0; t < 4; t++) {
-            snprintf(q, sizeof q, "UPDATE violations SET status = '%s' WHERE id = '" V3 "'",
-                     st[f]);
+            snprintf(q, sizeof q, "UPDATE violations SET status = '%s' WHERE id = '" V3 "'", st[f]);
             CHECK(sql(q));
             long long before = itest_query("SELECT version FROM violations WHERE id = '" V3 "'");
             snprintf(body, sizeof body, "{\"status\":\"%s\"}", st[t]);
@@ -413,8 +414,8 @@ static void test_transitions(void)
                 CHECK_ERROR(r, 400, "INVALID_STATUS_TRANSITION");
                 CHECK_EQ_STR(jstr(r.json, "details.current_status"), st[f]);
                 CHECK_EQ_STR(jstr(r.json, "details.requested_status"), st[t]);
-                json_t *allowed = json_object_get(json_object_get(r.json, "details"),
-                                                  "allowed_transitions");
+                json_t *allowed =
+                    json_object_get(json_object_get(r.json, "details"), "allowed_transitions");
                 CHECK(json_is_array(allowed));
                 int n = 0;
                 for (int k = 0; k < 4; k++)
@@ -436,9 +437,9 @@ static void count_changes(const rd_kafka_message_t *m, void *arg)
     codec_error err;
     if (codec_decode_violation_change(c, m->payload, m->len, &vc, &arena, &err) == 0 &&
         !strcmp(vc.violation_id, V2) && !strcmp(vc.change, "status_changed") &&
-        !strcmp(vc.violation.status, "reviewed") && vc.version == 2 &&
-        vc.violation.reviewed_by && !strcmp(vc.violation.reviewed_by, "olga") &&
-        vc.violation.resolution_notes && !strcmp(vc.violation.resolution_notes, "checked"))
+        !strcmp(vc.violation.status, "reviewed") && vc.version == 2 && vc.violation.reviewed_by &&
+        !strcmp(vc.violation.reviewed_by, "olga") && vc.violation.resolution_notes &&
+        !strcmp(vc.violation.resolution_notes, "checked"))
         changes_seen++;
     codec_arena_free(arena);
 }
@@ -594,7 +595,8 @@ static void test_analytics(void)
     snprintf(expect_sql, sizeof expect_sql,
              "SELECT count(*) FROM events WHERE date_trunc('minute', \"timestamp\") >="
              " date_trunc('minute', to_timestamp(%lld)) AND date_trunc('minute', \"timestamp\")"
-             " < to_timestamp(%lld)", from_s, to_s);
+             " < to_timestamp(%lld)",
+             from_s, to_s);
     long long expect = itest_query(expect_sql);
     CHECK(expect > 0 && expect < 120);
     const char *grans[] = {"minute", "hour", "day"};
@@ -605,8 +607,8 @@ static void test_analytics(void)
         CHECK_EQ_INT(r.status, 200);
         CHECK_EQ_INT(jint(r.json, "totals.events"), expect);
     }
-    req("GET", "/api/v1/analytics/summary?granularity=minute&from=2020-01-01T00:00:00Z",
-        tok_viewer, NULL, &r);
+    req("GET", "/api/v1/analytics/summary?granularity=minute&from=2020-01-01T00:00:00Z", tok_viewer,
+        NULL, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     req("GET", "/api/v1/analytics/summary?granularity=week", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
@@ -711,8 +713,8 @@ static void test_admin(void)
                  1);
     req("GET", "/api/v1/rules?camera_id=cam-a", tok_viewer, NULL, &r);
     CHECK_EQ_INT(json_array_size(json_object_get(r.json, "rules")), 1);
-    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r.json, "pagination"), "total")),
-                 1);
+    CHECK_EQ_INT(
+        json_integer_value(json_object_get(json_object_get(r.json, "pagination"), "total")), 1);
     /* Pages of the whole list: the seeded global rules and ours. */
     long long nrules = itest_query("SELECT count(*) FROM rules");
     req("GET", "/api/v1/rules?limit=1&offset=1", tok_viewer, NULL, &r);
@@ -738,8 +740,9 @@ static void test_admin(void)
                  1);
     req("GET", "/api/v1/event-type-map", tok_viewer, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "mappings")) > 20); /* seeded + ours */
-    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r.json, "pagination"), "total")),
-                 itest_query("SELECT count(*) FROM event_type_map"));
+    CHECK_EQ_INT(
+        json_integer_value(json_object_get(json_object_get(r.json, "pagination"), "total")),
+        itest_query("SELECT count(*) FROM event_type_map"));
     req("GET", "/api/v1/event-type-map?offset=100000", tok_viewer, NULL, &r);
     CHECK_EQ_INT(json_array_size(json_object_get(r.json, "mappings")), 0);
     req("DELETE", "/api/v1/event-type-map/man_down", tok_admin, NULL, &r);
@@ -846,8 +849,8 @@ static void test_stream(void)
     buf_free(&s2.data);
     /* A stream ends when the token it was opened with expires (checked at
      * the latest at the 15 s keep-alive): this one is valid one more second. */
-    char *brief = auth_mint(SECRET, "vera", ROLE_VIEWER, time(NULL) - 60,
-                            time(NULL) - AUTH_LEEWAY_SEC + 1);
+    char *brief =
+        auth_mint(SECRET, "vera", ROLE_VIEWER, time(NULL) - 60, time(NULL) - AUTH_LEEWAY_SEC + 1);
     sse_read e = {{0}, NULL};
     double t0 = itest_now();
     CURLcode ended = sse_read_with(brief, NULL, "never sent", 30, &e);
@@ -1016,8 +1019,9 @@ static void test_hostile_nesting(void)
     req("POST", "/api/v1/rules", tok_admin, (const char *)deep.data, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     buf_free(&deep);
-    req("POST", "/api/v1/rules", tok_admin, "{\"event_type\":\"x\",\"description\":{\"a\":"
-                                            "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}}",
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"event_type\":\"x\",\"description\":{\"a\":"
+        "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}}",
         &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     resp_free(&r);
@@ -1037,7 +1041,11 @@ static void test_hostile_edges(void)
     req("GET", (const char *)longid.data, tok_viewer, NULL, &r);
     buf_free(&longid);
     CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
-    req("GET", "/api/v1/violations?cursor=djpjcmVhdGVkX2F0OmRlc2N8YWJjfDExMTExMTExLTExMTEtNDExMS04MTExLTAwMDAwMDAwMDAwMQ", tok_viewer, NULL, &r);
+    req("GET",
+        "/api/v1/"
+        "violations?cursor="
+        "djpjcmVhdGVkX2F0OmRlc2N8YWJjfDExMTExMTExLTExMTEtNDExMS04MTExLTAwMDAwMDAwMDAwMQ",
+        tok_viewer, NULL, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     req("GET", "/api/v1/events?from=1970-01-01T00:00:00.5%2B01:00", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
@@ -1117,8 +1125,8 @@ static void test_limits(void)
     req_at(p2, "OPTIONS", "/api/v1/violations", NULL, NULL, "Origin: https://dash.example", &r);
     CHECK_EQ_INT(r.status, 204);
     CHECK_EQ_STR(r.allow_origin, "https://dash.example");
-    req_at(p2, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL, "Origin: https://evil.example",
-           &r);
+    req_at(p2, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL,
+           "Origin: https://evil.example", &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_STR(r.allow_origin, "");
     resp_free(&r);
@@ -1132,7 +1140,8 @@ int main(void)
     itest_setup("api", 3);
     seed();
     setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1); /* one client, many requests; limited on its own below */
+    setenv("RUTH_API_RATE_LIMIT_RPS", "0",
+           1); /* one client, many requests; limited on its own below */
     setenv("RUTH_API_PORT", "0", 1);
     setenv("RUTH_API_DB_POOL", "4", 1);
     char *t;

@@ -21,12 +21,12 @@
 #define PARTITIONS 3
 
 typedef struct client {
-    int seen[N_MSGS];   /* DONE attempts that included message i */
-    int retries_left;   /* batches still to fail */
-    int processed_ok;   /* distinct good messages processed */
-    int batches;        /* on_batch calls */
-    int ends;           /* on_end calls */
-    double stop_at;     /* on_idle requests shutdown after this (0: never) */
+    int seen[N_MSGS]; /* DONE attempts that included message i */
+    int retries_left; /* batches still to fail */
+    int processed_ok; /* distinct good messages processed */
+    int batches;      /* on_batch calls */
+    int ends;         /* on_end calls */
+    double stop_at;   /* on_idle requests shutdown after this (0: never) */
 } client;
 
 static int msg_index(const rd_kafka_message_t *m)
@@ -39,8 +39,7 @@ static int msg_index(const rd_kafka_message_t *m)
     return dash ? atoi(dash + 1) : -1;
 }
 
-static kafka_consumer_verdict on_batch(void *arg, kafka_consumer *kc,
-                                       const kafka_consumer_batch *b)
+static kafka_consumer_verdict on_batch(void *arg, kafka_consumer *kc, const kafka_consumer_batch *b)
 {
     client *c = arg;
     c->batches++;
@@ -133,8 +132,7 @@ static void on_dlq(const rd_kafka_message_t *m, void *arg)
     snprintf(want, sizeof want, "bad-%d", idx);
     if (m->len == strlen(want) && memcmp(m->payload, want, m->len) == 0)
         d->bytes_ok++;
-    if (header_is(m, "ruth.error.code", "TEST_BAD") &&
-        header_is(m, "ruth.error.stage", "decode") &&
+    if (header_is(m, "ruth.error.code", "TEST_BAD") && header_is(m, "ruth.error.stage", "decode") &&
         header_is(m, "ruth.error.topic", getenv("RUTH_TOPIC_INFERENCE")) &&
         header_is(m, "origin", "test"))
         d->headers_ok++;

@@ -43,7 +43,8 @@ static pid_t migrate_spawn(const char *a1, const char *a2, const char *outfile)
     char **envp = xcalloc(n + 3, sizeof *envp);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "DATABASE_URL=", 13) && strncmp(environ[i], "RUTH_AI_LOG_FORMAT=", 19))
+        if (strncmp(environ[i], "DATABASE_URL=", 13) &&
+            strncmp(environ[i], "RUTH_AI_LOG_FORMAT=", 19))
             envp[k++] = environ[i];
     char *dbenv = xasprintf("DATABASE_URL=%s", g_url);
     envp[k++] = dbenv;
@@ -100,8 +101,8 @@ static int migrate_run(const char *a1, const char *a2, char **out, int expect)
     char *text = slurp(path);
     unlink(path);
     if (rc != expect)
-        fprintf(stderr, "ruth-migrate %s%s%s exited %d:\n%s", a1, a2 ? " " : "", a2 ? a2 : "",
-                rc, text);
+        fprintf(stderr, "ruth-migrate %s%s%s exited %d:\n%s", a1, a2 ? " " : "", a2 ? a2 : "", rc,
+                text);
     if (out)
         *out = text;
     else
@@ -140,39 +141,103 @@ static long long user_relations(void)
 
 /* ---- cases -------------------------------------------------------------- */
 
-static const char *const TABLES[] = {
-    "cameras", "events", "events_default", "event_rollups", "event_rollups_hourly",
-    "event_type_map", "rules", "rule_state", "violations", "evidence", "runtimes", "outbox",
-    "schema_migrations", NULL};
+static const char *const TABLES[] = {"cameras",
+                                     "events",
+                                     "events_default",
+                                     "event_rollups",
+                                     "event_rollups_hourly",
+                                     "event_type_map",
+                                     "rules",
+                                     "rule_state",
+                                     "violations",
+                                     "evidence",
+                                     "runtimes",
+                                     "outbox",
+                                     "schema_migrations",
+                                     NULL};
 
-static const char *const INDEXES[] = {
-    "violations_ongoing_key", "violations_created_id_idx", "violations_status_created_idx",
-    "violations_camera_created_idx", "violations_type_created_idx", "violations_confidence_idx",
-    "events_idempotency_key", "events_camera_time_idx", "events_type_time_idx",
-    "events_violation_idx", "events_time_idx", "rules_scope_key", "evidence_unfinished_idx",
-    "evidence_violation_id_kind_key", "event_rollups_pkey", "event_rollups_hourly_pkey",
-    "rule_state_pkey", NULL};
+static const char *const INDEXES[] = {"violations_ongoing_key",
+                                      "violations_created_id_idx",
+                                      "violations_status_created_idx",
+                                      "violations_camera_created_idx",
+                                      "violations_type_created_idx",
+                                      "violations_confidence_idx",
+                                      "events_idempotency_key",
+                                      "events_camera_time_idx",
+                                      "events_type_time_idx",
+                                      "events_violation_idx",
+                                      "events_time_idx",
+                                      "rules_scope_key",
+                                      "evidence_unfinished_idx",
+                                      "evidence_violation_id_kind_key",
+                                      "event_rollups_pkey",
+                                      "event_rollups_hourly_pkey",
+                                      "rule_state_pkey",
+                                      NULL};
 
 /* Columns other processes rely on, table.column. */
-static const char *const COLUMNS[] = {
-    "cameras.vas_device_id", "cameras.stream_id", "cameras.discovered", "cameras.inference_active",
-    "cameras.inference_started_at", "events.id", "events.camera_id", "events.stream_id",
-    "events.event_type", "events.type_detail", "events.confidence", "events.timestamp",
-    "events.model_id", "events.model_version", "events.bounding_boxes", "events.frame_id",
-    "events.inference_time_ms", "events.violation_id", "events.idempotency_key",
-    "events.created_at", "event_rollups.minute", "event_rollups.count",
-    "event_rollups.max_confidence", "event_type_map.raw_label", "event_type_map.event_type",
-    "rules.min_confidence", "rules.min_hits", "rules.window_seconds", "rules.cooldown_seconds",
-    "rules.severity", "rule_state.recent_hits", "rule_state.last_fired_at",
-    "rule_state.ongoing_violation_id", "violations.type", "violations.status",
-    "violations.confidence", "violations.max_confidence", "violations.event_count",
-    "violations.first_event_at", "violations.last_event_at", "violations.ended_at",
-    "violations.bounding_boxes", "violations.best_event_id", "violations.reviewed_by",
-    "violations.reviewed_at", "violations.resolution_notes", "violations.version",
-    "evidence.kind", "evidence.status", "evidence.vas_id", "evidence.url", "evidence.attempts",
-    "evidence.last_error", "runtimes.capabilities", "runtimes.models", "runtimes.last_seen",
-    "outbox.topic", "outbox.key", "outbox.payload", "outbox.headers",
-    "schema_migrations.checksum", NULL};
+static const char *const COLUMNS[] = {"cameras.vas_device_id",
+                                      "cameras.stream_id",
+                                      "cameras.discovered",
+                                      "cameras.inference_active",
+                                      "cameras.inference_started_at",
+                                      "events.id",
+                                      "events.camera_id",
+                                      "events.stream_id",
+                                      "events.event_type",
+                                      "events.type_detail",
+                                      "events.confidence",
+                                      "events.timestamp",
+                                      "events.model_id",
+                                      "events.model_version",
+                                      "events.bounding_boxes",
+                                      "events.frame_id",
+                                      "events.inference_time_ms",
+                                      "events.violation_id",
+                                      "events.idempotency_key",
+                                      "events.created_at",
+                                      "event_rollups.minute",
+                                      "event_rollups.count",
+                                      "event_rollups.max_confidence",
+                                      "event_type_map.raw_label",
+                                      "event_type_map.event_type",
+                                      "rules.min_confidence",
+                                      "rules.min_hits",
+                                      "rules.window_seconds",
+                                      "rules.cooldown_seconds",
+                                      "rules.severity",
+                                      "rule_state.recent_hits",
+                                      "rule_state.last_fired_at",
+                                      "rule_state.ongoing_violation_id",
+                                      "violations.type",
+                                      "violations.status",
+                                      "violations.confidence",
+                                      "violations.max_confidence",
+                                      "violations.event_count",
+                                      "violations.first_event_at",
+                                      "violations.last_event_at",
+                                      "violations.ended_at",
+                                      "violations.bounding_boxes",
+                                      "violations.best_event_id",
+                                      "violations.reviewed_by",
+                                      "violations.reviewed_at",
+                                      "violations.resolution_notes",
+                                      "violations.version",
+                                      "evidence.kind",
+                                      "evidence.status",
+                                      "evidence.vas_id",
+                                      "evidence.url",
+                                      "evidence.attempts",
+                                      "evidence.last_error",
+                                      "runtimes.capabilities",
+                                      "runtimes.models",
+                                      "runtimes.last_seen",
+                                      "outbox.topic",
+                                      "outbox.key",
+                                      "outbox.payload",
+                                      "outbox.headers",
+                                      "schema_migrations.checksum",
+                                      NULL};
 
 static void test_up_creates_schema(void)
 {
@@ -182,8 +247,8 @@ static void test_up_creates_schema(void)
     for (const char *const *t = TABLES; *t; t++) {
         const char *p[] = {*t};
         bool isnull = true;
-        CHECK(pg_query_value(g_conn, "SELECT to_regclass($1)", 1, p, val, sizeof val, &isnull,
-                             err, sizeof err));
+        CHECK(pg_query_value(g_conn, "SELECT to_regclass($1)", 1, p, val, sizeof val, &isnull, err,
+                             sizeof err));
         CHECK_MSG(!isnull, "table %s missing", *t);
     }
     for (const char *const *i = INDEXES; *i; i++) {
@@ -243,8 +308,8 @@ static void test_up_creates_schema(void)
         char v[16];
         snprintf(v, sizeof v, "%d", g_set.items[i].version);
         const char *p[] = {v};
-        CHECK(pg_query_value(g_conn, "SELECT checksum FROM schema_migrations WHERE version = $1",
-                             1, p, val, sizeof val, NULL, err, sizeof err));
+        CHECK(pg_query_value(g_conn, "SELECT checksum FROM schema_migrations WHERE version = $1", 1,
+                             p, val, sizeof val, NULL, err, sizeof err));
         CHECK_EQ_STR(val, g_set.items[i].checksum);
     }
     char *out = NULL;
@@ -276,8 +341,7 @@ static void test_down_to_zero_and_up_again(void)
 
     /* down 1 reverts only the newest. */
     CHECK_EQ_INT(migrate_run("down", NULL, NULL, 0), 0);
-    CHECK_EQ_INT(query_num("SELECT count(*) FROM schema_migrations"),
-                 (long long)g_set.count - 1);
+    CHECK_EQ_INT(query_num("SELECT count(*) FROM schema_migrations"), (long long)g_set.count - 1);
     CHECK_EQ_INT(migrate_run("up", NULL, NULL, 0), 0);
     CHECK_EQ_INT(query_num("SELECT count(*) FROM schema_migrations"), (long long)g_set.count);
 }
@@ -448,8 +512,7 @@ static void test_one_ongoing_violation(void)
         " last_event_at) VALUES ($1, $2, 0.9, 0.9, now(), now()) RETURNING id";
     char id1[64], err[1024], state[6];
     const char *p[] = {"fall_detected", "cam-ongoing"};
-    CHECK_MSG(pg_query_value(g_conn, INS, 2, p, id1, sizeof id1, NULL, err, sizeof err), "%s",
-              err);
+    CHECK_MSG(pg_query_value(g_conn, INS, 2, p, id1, sizeof id1, NULL, err, sizeof err), "%s", err);
     PGresult *res = pg_exec_params(g_conn, INS, 2, p, state, err, sizeof err);
     PQclear(res);
     CHECK_MSG(res == NULL, "second ongoing violation for the same camera and type was accepted");
@@ -594,9 +657,8 @@ static void test_other_constraints(void)
                              " ('00000000-0000-0000-0000-00000000e001', 'snapshot', 'cam-ev')",
                              0, NULL, state, err, sizeof err));
     CHECK_EQ_STR(state, PG_SQLSTATE_UNIQUE_VIOLATION);
-    CHECK(!pg_exec_params_ok(g_conn,
-                             "UPDATE evidence SET status = 'done' WHERE kind = 'snapshot'", 0,
-                             NULL, state, err, sizeof err));
+    CHECK(!pg_exec_params_ok(g_conn, "UPDATE evidence SET status = 'done' WHERE kind = 'snapshot'",
+                             0, NULL, state, err, sizeof err));
     CHECK_EQ_STR(state, PG_SQLSTATE_CHECK_VIOLATION);
     /* rules: one per scope, NULL meaning "any" counts as one scope. */
     CHECK(!pg_exec_params_ok(g_conn,
@@ -651,9 +713,8 @@ static void test_library_load_rejects_bad_sets(void)
     const struct embedded_file badname[] = {{"init.sql", "SELECT 1", 8}};
     CHECK(migrate_load(badname, 1, &s, err, sizeof err) == -1);
     CHECK_MSG(strstr(err, "init.sql") != NULL, "%s", err);
-    const struct embedded_file clash[] = {{"0001_a.up.sql", "", 0},
-                                          {"0001_a.down.sql", "", 0},
-                                          {"0001_b.up.sql", "", 0}};
+    const struct embedded_file clash[] = {
+        {"0001_a.up.sql", "", 0}, {"0001_a.down.sql", "", 0}, {"0001_b.up.sql", "", 0}};
     CHECK(migrate_load(clash, 3, &s, err, sizeof err) == -1);
     const struct embedded_file ok[] = {{"0002_b.up.sql", "", 0},
                                        {"0001_a.down.sql", "", 0},

@@ -40,7 +40,7 @@ typedef struct got_msg {
 } got_msg;
 
 typedef struct run_result {
-    int status;          /* exit status of ruth-simulate */
+    int status;         /* exit status of ruth-simulate */
     char summary[4096]; /* the summary JSON log line */
 } run_result;
 
@@ -271,8 +271,9 @@ static void test_json_count_keys_and_validity(void)
     char t1[128], t2[128];
     new_topic(t1, sizeof t1, 4);
     new_topic(t2, sizeof t2, 4);
-    const char *args[] = {"--count", "2000", "--fps", "0", "--seed", "7", "--malformed-fraction",
-                          "0.05", "--format", "json", NULL};
+    const char *args[] = {
+        "--count", "2000",     "--fps", "0", "--seed", "7", "--malformed-fraction",
+        "0.05",    "--format", "json",  NULL};
     run_result r1, r2;
     run_simulate(t1, args, &r1);
     run_simulate(t2, args, &r2);
@@ -306,8 +307,9 @@ static void test_avro_single_object(void)
 {
     char t[128];
     new_topic(t, sizeof t, 4);
-    const char *args[] = {"--count", "2000", "--fps", "0", "--seed", "8", "--malformed-fraction",
-                          "0.05", "--format", "avro", NULL};
+    const char *args[] = {
+        "--count", "2000",     "--fps", "0", "--seed", "8", "--malformed-fraction",
+        "0.05",    "--format", "avro",  NULL};
     run_result r;
     run_simulate(t, args, &r);
     check_out c = {0};

@@ -70,8 +70,8 @@ static void test_create_twice_in_process(void)
     int got[KAFKA_ADMIN_NTOPICS];
     for (int i = 0; i < KAFKA_ADMIN_NTOPICS; i++)
         got[i] = kafka_admin_topic_partitions(g_rk, names[i], TIMEOUT_MS, err, sizeof err);
-    int check = kafka_admin_check_topics(g_rk, specs, KAFKA_ADMIN_NTOPICS, TIMEOUT_MS, err,
-                                         sizeof err);
+    int check =
+        kafka_admin_check_topics(g_rk, specs, KAFKA_ADMIN_NTOPICS, TIMEOUT_MS, err, sizeof err);
     delete_topics(del, KAFKA_ADMIN_NTOPICS);
 
     CHECK(ok);

@@ -31,8 +31,8 @@ static int simulate(long count, int fps, int cameras)
     snprintf(c, sizeof c, "%ld", count);
     snprintf(f, sizeof f, "%d", fps);
     snprintf(cams, sizeof cams, "%d", cameras);
-    const char *args[] = {"--count", c, "--fps", f, "--cameras", cams, "--seed", "11",
-                          "--format", "avro", "--quiet", NULL};
+    const char *args[] = {"--count", c,    "--fps",    f,      "--cameras", cams,
+                          "--seed",  "11", "--format", "avro", "--quiet",   NULL};
     return itest_run("ruth-simulate", args);
 }
 
@@ -42,7 +42,8 @@ static long long group_lag(void)
 {
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err, sizeof err);
+    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err,
+                      sizeof err);
     rd_kafka_conf_set(conf, "group.id", getenv("RUTH_WORKER_GROUP"), err, sizeof err);
     rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     const char *topic = getenv("RUTH_TOPIC_INFERENCE");
@@ -77,7 +78,8 @@ static void crash_and_restart_stores_everything_once(void)
         usleep(100 * 1000);
     kill(w[1], SIGKILL);
     itest_wait_exit(w[1], 5);
-    fprintf(stderr, "   killed a worker at %lld events\n", itest_query("SELECT count(*) FROM events"));
+    fprintf(stderr, "   killed a worker at %lld events\n",
+            itest_query("SELECT count(*) FROM events"));
     w[1] = start_worker(1);
     long long got = itest_wait_query("SELECT count(*) FROM events", N_CRASH, 300);
     if (got != N_CRASH)
@@ -186,8 +188,8 @@ static void database_outage_pauses_and_recovers(void)
     /* 40 cameras at 25 frames/s = 1000 results/s for 20 s. */
     pid_t sim;
     {
-        const char *args[] = {"--count", "20000", "--fps", "25", "--cameras", "40", "--seed", "12",
-                              "--format", "json", "--quiet", NULL};
+        const char *args[] = {"--count", "20000", "--fps",    "25",   "--cameras", "40",
+                              "--seed",  "12",    "--format", "json", "--quiet",   NULL};
         sim = itest_spawn("ruth-simulate", args, NULL);
     }
     while (itest_query("SELECT count(*) FROM events") < before + 2000 && itest_now() - t < 60)
@@ -240,8 +242,8 @@ static void sigterm_mid_stream_hands_over_cleanly(void)
     /* 40 cameras at 50 frames/s = 2000 results/s for 12 s. */
     pid_t sim;
     {
-        const char *args[] = {"--count", "24000", "--fps", "50", "--cameras", "40", "--seed", "13",
-                              "--format", "avro", "--quiet", NULL};
+        const char *args[] = {"--count", "24000", "--fps",    "50",   "--cameras", "40",
+                              "--seed",  "13",    "--format", "avro", "--quiet",   NULL};
         sim = itest_spawn("ruth-simulate", args, NULL);
     }
     while (itest_query("SELECT count(*) FROM events") < before + 4000)

@@ -83,9 +83,10 @@ static void debounce_min_hits(void)
     total_events += 4;
     wait_events(total_events);
     CHECK_EQ_INT(q(VIOLATIONS, "cam-deb"), 1);
-    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s' AND severity = 'critical'",
-                   "cam-deb"),
-                 1);
+    CHECK_EQ_INT(
+        q("SELECT count(*) FROM violations WHERE camera_id = '%s' AND severity = 'critical'",
+          "cam-deb"),
+        1);
     CHECK_EQ_INT(q(VIOLATIONS, "cam-deb-slow"), 0);
 }
 
@@ -94,7 +95,8 @@ static void cooldown_attach_then_new_incident(void)
     send_result("cam-cd", "fall_detected", 0.80, 200, NULL);
     send_result("cam-cd", "fall_detected", 0.95, 230, NULL); /* within 60 s: attaches */
     send_result("cam-cd", "no_fall", 0.99, 240, NULL);       /* stored, never violates */
-    send_result("cam-cd", "fall_detected", 0.85, 400, NULL); /* after the cooldown: a new incident */
+    send_result("cam-cd", "fall_detected", 0.85, 400,
+                NULL); /* after the cooldown: a new incident */
     total_events += 4;
     wait_events(total_events);
     CHECK_EQ_INT(q(VIOLATIONS, "cam-cd"), 2);
@@ -111,12 +113,13 @@ static void cooldown_attach_then_new_incident(void)
                    " WHERE camera_id = '%s' AND ended_at IS NOT NULL",
                    "cam-cd"),
                  60);
-    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s' AND ended_at IS NULL",
-                   "cam-cd"),
-                 1);
-    CHECK_EQ_INT(q("SELECT count(*) FROM events WHERE camera_id = '%s' AND violation_id IS NOT NULL",
-                   "cam-cd"),
-                 3);
+    CHECK_EQ_INT(
+        q("SELECT count(*) FROM violations WHERE camera_id = '%s' AND ended_at IS NULL", "cam-cd"),
+        1);
+    CHECK_EQ_INT(
+        q("SELECT count(*) FROM events WHERE camera_id = '%s' AND violation_id IS NOT NULL",
+          "cam-cd"),
+        3);
 }
 
 static void per_camera_rule_overrides_global(void)
@@ -175,7 +178,8 @@ static void dismissed_incident_keeps_attaching(void)
     total_events += 1;
     wait_events(total_events);
     CHECK_EQ_INT(q(VIOLATIONS, "cam-dis"), 1);
-    itest_exec(itest_db_url, "UPDATE violations SET status = 'dismissed' WHERE camera_id = 'cam-dis'");
+    itest_exec(itest_db_url,
+               "UPDATE violations SET status = 'dismissed' WHERE camera_id = 'cam-dis'");
     send_result("cam-dis", "fall_detected", 0.9, 520, NULL);
     total_events += 1;
     wait_events(total_events);
@@ -195,9 +199,10 @@ static void ppe_labels_mapped(void)
                    " 'ppe_violation' AND type_detail = 'missing_hardhat'",
                    "cam-ppe"),
                  1);
-    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s' AND type = 'ppe_violation'",
-                   "cam-ppe"),
-                 1);
+    CHECK_EQ_INT(
+        q("SELECT count(*) FROM violations WHERE camera_id = '%s' AND type = 'ppe_violation'",
+          "cam-ppe"),
+        1);
     send_result("cam-ppe", "forklift_too_fast", 0.8, 51, NULL); /* unmapped: keeps its name */
     total_events += 1;
     wait_events(total_events);
@@ -381,9 +386,22 @@ static void simulated_malformed_traffic_dead_lettered(void)
     for (int f = 0; f < 2; f++) {
         char log[300];
         snprintf(log, sizeof log, "/tmp/%s-simulate-%s.log", itest_db_name, formats[f]);
-        const char *args[] = {"--count", "1500", "--fps", "0", "--cameras", "6",
-                              "--camera-prefix", "cam-mal-", "--seed", "21", "--format",
-                              formats[f], "--malformed-fraction", "0.1", "--quiet", NULL};
+        const char *args[] = {"--count",
+                              "1500",
+                              "--fps",
+                              "0",
+                              "--cameras",
+                              "6",
+                              "--camera-prefix",
+                              "cam-mal-",
+                              "--seed",
+                              "21",
+                              "--format",
+                              formats[f],
+                              "--malformed-fraction",
+                              "0.1",
+                              "--quiet",
+                              NULL};
         pid_t sim = itest_spawn("ruth-simulate", args, log);
         CHECK_EQ_INT(itest_wait_exit(sim, 60), 0);
         int n = itest_log_int(log, "\"malformed\":"); /* the summary line */
@@ -393,8 +411,7 @@ static void simulated_malformed_traffic_dead_lettered(void)
     long long good = 3000 - malformed;
     total_events += good;
     wait_events(total_events);
-    CHECK_EQ_INT(itest_query("SELECT count(*) FROM events WHERE camera_id LIKE 'cam-mal-%'"),
-                 good);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM events WHERE camera_id LIKE 'cam-mal-%'"), good);
     dead_letters d = {.topic = getenv("RUTH_TOPIC_INFERENCE")};
     itest_consume(getenv("RUTH_TOPIC_DLQ"), 3, on_dead_letter, &d);
     CHECK_EQ_INT((long long)d.n, malformed + 4); /* + the hand-made ones above */
@@ -478,10 +495,10 @@ static void on_evidence(const rd_kafka_message_t *m, void *arg)
     codec_error err;
     if (codec_decode_evidence_request(s->c, m->payload, m->len, &er, &arena, &err) == 0) {
         s->evidence++;
-        s->windows_ok += !strcmp(er.kind, "snapshot")
-                             ? er.before_seconds == 0 && er.after_seconds == 0
-                             : !strcmp(er.kind, "bookmark") && er.before_seconds == 5 &&
-                                   er.after_seconds == 10;
+        s->windows_ok +=
+            !strcmp(er.kind, "snapshot")
+                ? er.before_seconds == 0 && er.after_seconds == 0
+                : !strcmp(er.kind, "bookmark") && er.before_seconds == 5 && er.after_seconds == 10;
     }
     codec_arena_free(arena);
 }
@@ -489,8 +506,7 @@ static void on_evidence(const rd_kafka_message_t *m, void *arg)
 static void subscribers_receive_events_and_changes(void)
 {
     long events = itest_consume(getenv("RUTH_TOPIC_EVENTS"), 3, NULL, NULL);
-    CHECK_MSG(events >= total_events, "%ld events published for %lld stored", events,
-              total_events);
+    CHECK_MSG(events >= total_events, "%ld events published for %lld stored", events, total_events);
     char err[256];
     static changes_seen s; /* 23 KB: not on the stack */
     s.c = codec_new(NULL, err, sizeof err);

@@ -42,8 +42,7 @@ static char *signed_token(const EVP_MD *md, const char *header_json, const char 
     return t;
 }
 
-static auth_result verify_claims(const EVP_MD *md, const char *alg, const char *claims,
-                                 int64_t now)
+static auth_result verify_claims(const EVP_MD *md, const char *alg, const char *claims, int64_t now)
 {
     char header[64];
     snprintf(header, sizeof header, "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
@@ -67,12 +66,10 @@ static void test_claim_edges(void)
     CHECK_EQ_INT(verify_claims(EVP_sha384(), "HS384", claims, now), AUTH_INVALID);
     CHECK_EQ_INT(verify_claims(EVP_sha512(), "HS512", claims, now), AUTH_INVALID);
     /* nbf beyond the leeway: not yet; within it: fine. */
-    snprintf(claims, sizeof claims,
-             "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld,\"nbf\":%lld}",
+    snprintf(claims, sizeof claims, "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld,\"nbf\":%lld}",
              (long long)now + 600, (long long)now + AUTH_LEEWAY_SEC + 5);
     CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", claims, now), AUTH_INVALID);
-    snprintf(claims, sizeof claims,
-             "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld,\"nbf\":%lld}",
+    snprintf(claims, sizeof claims, "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld,\"nbf\":%lld}",
              (long long)now + 600, (long long)now + AUTH_LEEWAY_SEC - 5);
     CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", claims, now), AUTH_OK);
     /* exp missing, sub missing, a role nobody knows, exp not a number. */

@@ -41,10 +41,12 @@ static void record_canonical_form(void)
                     "\"fields\":[{\"name\":\"a\",\"type\":\"long\",\"default\":1}]}";
     char *c = avro_canonical_form(s, strlen(s), err, sizeof err);
     CHECK_MSG(c != NULL, "%s", err);
-    int ok = !strcmp(c, "{\"name\":\"x.test\",\"type\":\"record\",\"fields\":[{\"name\":\"a\",\"type\":\"long\"}]}");
+    int ok = !strcmp(c, "{\"name\":\"x.test\",\"type\":\"record\",\"fields\":[{\"name\":\"a\","
+                        "\"type\":\"long\"}]}");
     free(c);
     CHECK(ok);
-    const char *t = "{\"type\":\"record\",\"name\":\"test\",\"fields\":[{\"name\":\"a\",\"type\":\"long\"}]}";
+    const char *t =
+        "{\"type\":\"record\",\"name\":\"test\",\"fields\":[{\"name\":\"a\",\"type\":\"long\"}]}";
     CHECK(fp_of(t) == 0xa0f726676061ed76ULL);
     CHECK(fp_of(s) == 0xc23832948f4558c3ULL);
 }
@@ -88,13 +90,67 @@ static const struct {
     const char *canonical;
 } bundled[] = {
     {"inference_result.avsc", 0xb0a2084e9f7607f0ULL,
-     "{\"name\":\"ai.ruth.v1.InferenceResult\",\"type\":\"record\",\"fields\":[{\"name\":\"camera_id\",\"type\":\"string\"},{\"name\":\"model_id\",\"type\":\"string\"},{\"name\":\"timestamp\",\"type\":\"long\"},{\"name\":\"event_type\",\"type\":\"string\"},{\"name\":\"confidence\",\"type\":\"double\"},{\"name\":\"bounding_boxes\",\"type\":{\"type\":\"array\",\"items\":{\"name\":\"ai.ruth.v1.BoundingBox\",\"type\":\"record\",\"fields\":[{\"name\":\"x\",\"type\":\"double\"},{\"name\":\"y\",\"type\":\"double\"},{\"name\":\"width\",\"type\":\"double\"},{\"name\":\"height\",\"type\":\"double\"},{\"name\":\"label\",\"type\":[\"null\",\"string\"]},{\"name\":\"confidence\",\"type\":[\"null\",\"double\"]}]}}},{\"name\":\"frame_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"stream_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"model_version\",\"type\":[\"null\",\"string\"]},{\"name\":\"inference_time_ms\",\"type\":[\"null\",\"double\"]},{\"name\":\"runtime_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"error_code\",\"type\":[\"null\",\"string\"]},{\"name\":\"error_message\",\"type\":[\"null\",\"string\"]},{\"name\":\"attributes\",\"type\":{\"type\":\"map\",\"values\":\"string\"}},{\"name\":\"result_id\",\"type\":[\"null\",\"string\"]}]}"},
+     "{\"name\":\"ai.ruth.v1.InferenceResult\",\"type\":\"record\",\"fields\":[{\"name\":\"camera_"
+     "id\",\"type\":\"string\"},{\"name\":\"model_id\",\"type\":\"string\"},{\"name\":"
+     "\"timestamp\",\"type\":\"long\"},{\"name\":\"event_type\",\"type\":\"string\"},{\"name\":"
+     "\"confidence\",\"type\":\"double\"},{\"name\":\"bounding_boxes\",\"type\":{\"type\":"
+     "\"array\",\"items\":{\"name\":\"ai.ruth.v1.BoundingBox\",\"type\":\"record\",\"fields\":[{"
+     "\"name\":\"x\",\"type\":\"double\"},{\"name\":\"y\",\"type\":\"double\"},{\"name\":\"width\","
+     "\"type\":\"double\"},{\"name\":\"height\",\"type\":\"double\"},{\"name\":\"label\",\"type\":["
+     "\"null\",\"string\"]},{\"name\":\"confidence\",\"type\":[\"null\",\"double\"]}]}}},{\"name\":"
+     "\"frame_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"stream_id\",\"type\":[\"null\","
+     "\"string\"]},{\"name\":\"model_version\",\"type\":[\"null\",\"string\"]},{\"name\":"
+     "\"inference_time_ms\",\"type\":[\"null\",\"double\"]},{\"name\":\"runtime_id\",\"type\":["
+     "\"null\",\"string\"]},{\"name\":\"error_code\",\"type\":[\"null\",\"string\"]},{\"name\":"
+     "\"error_message\",\"type\":[\"null\",\"string\"]},{\"name\":\"attributes\",\"type\":{"
+     "\"type\":\"map\",\"values\":\"string\"}},{\"name\":\"result_id\",\"type\":[\"null\","
+     "\"string\"]}]}"},
     {"event.avsc", 0x9791061107bfedf6ULL,
-     "{\"name\":\"ai.ruth.v1.Event\",\"type\":\"record\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"camera_id\",\"type\":\"string\"},{\"name\":\"stream_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"event_type\",\"type\":\"string\"},{\"name\":\"type_detail\",\"type\":[\"null\",\"string\"]},{\"name\":\"confidence\",\"type\":\"double\"},{\"name\":\"timestamp\",\"type\":\"long\"},{\"name\":\"model_id\",\"type\":\"string\"},{\"name\":\"model_version\",\"type\":[\"null\",\"string\"]},{\"name\":\"bounding_boxes\",\"type\":{\"type\":\"array\",\"items\":{\"name\":\"ai.ruth.v1.BoundingBox\",\"type\":\"record\",\"fields\":[{\"name\":\"x\",\"type\":\"double\"},{\"name\":\"y\",\"type\":\"double\"},{\"name\":\"width\",\"type\":\"double\"},{\"name\":\"height\",\"type\":\"double\"},{\"name\":\"label\",\"type\":[\"null\",\"string\"]},{\"name\":\"confidence\",\"type\":[\"null\",\"double\"]}]}}},{\"name\":\"frame_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"inference_time_ms\",\"type\":[\"null\",\"double\"]},{\"name\":\"violation_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"created_at\",\"type\":\"long\"}]}"},
+     "{\"name\":\"ai.ruth.v1.Event\",\"type\":\"record\",\"fields\":[{\"name\":\"id\",\"type\":"
+     "\"string\"},{\"name\":\"camera_id\",\"type\":\"string\"},{\"name\":\"stream_id\",\"type\":["
+     "\"null\",\"string\"]},{\"name\":\"event_type\",\"type\":\"string\"},{\"name\":\"type_"
+     "detail\",\"type\":[\"null\",\"string\"]},{\"name\":\"confidence\",\"type\":\"double\"},{"
+     "\"name\":\"timestamp\",\"type\":\"long\"},{\"name\":\"model_id\",\"type\":\"string\"},{"
+     "\"name\":\"model_version\",\"type\":[\"null\",\"string\"]},{\"name\":\"bounding_boxes\","
+     "\"type\":{\"type\":\"array\",\"items\":{\"name\":\"ai.ruth.v1.BoundingBox\",\"type\":"
+     "\"record\",\"fields\":[{\"name\":\"x\",\"type\":\"double\"},{\"name\":\"y\",\"type\":"
+     "\"double\"},{\"name\":\"width\",\"type\":\"double\"},{\"name\":\"height\",\"type\":"
+     "\"double\"},{\"name\":\"label\",\"type\":[\"null\",\"string\"]},{\"name\":\"confidence\","
+     "\"type\":[\"null\",\"double\"]}]}}},{\"name\":\"frame_id\",\"type\":[\"null\",\"string\"]},{"
+     "\"name\":\"inference_time_ms\",\"type\":[\"null\",\"double\"]},{\"name\":\"violation_id\","
+     "\"type\":[\"null\",\"string\"]},{\"name\":\"created_at\",\"type\":\"long\"}]}"},
     {"violation_change.avsc", 0xfe2f64f90c5ee9ebULL,
-     "{\"name\":\"ai.ruth.v1.ViolationChange\",\"type\":\"record\",\"fields\":[{\"name\":\"violation_id\",\"type\":\"string\"},{\"name\":\"change\",\"type\":{\"name\":\"ai.ruth.v1.ChangeKind\",\"type\":\"enum\",\"symbols\":[\"opened\",\"updated\",\"status_changed\",\"evidence_ready\",\"evidence_failed\"]}},{\"name\":\"occurred_at\",\"type\":\"long\"},{\"name\":\"version\",\"type\":\"long\"},{\"name\":\"violation\",\"type\":{\"name\":\"ai.ruth.v1.Violation\",\"type\":\"record\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"type\",\"type\":\"string\"},{\"name\":\"camera_id\",\"type\":\"string\"},{\"name\":\"stream_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"status\",\"type\":{\"name\":\"ai.ruth.v1.ViolationStatus\",\"type\":\"enum\",\"symbols\":[\"open\",\"reviewed\",\"dismissed\",\"resolved\"]}},{\"name\":\"severity\",\"type\":\"string\"},{\"name\":\"confidence\",\"type\":\"double\"},{\"name\":\"max_confidence\",\"type\":\"double\"},{\"name\":\"event_count\",\"type\":\"long\"},{\"name\":\"first_event_at\",\"type\":\"long\"},{\"name\":\"last_event_at\",\"type\":\"long\"},{\"name\":\"ended_at\",\"type\":[\"null\",\"long\"]},{\"name\":\"bounding_boxes\",\"type\":{\"type\":\"array\",\"items\":{\"name\":\"ai.ruth.v1.BoundingBox\",\"type\":\"record\",\"fields\":[{\"name\":\"x\",\"type\":\"double\"},{\"name\":\"y\",\"type\":\"double\"},{\"name\":\"width\",\"type\":\"double\"},{\"name\":\"height\",\"type\":\"double\"},{\"name\":\"label\",\"type\":[\"null\",\"string\"]},{\"name\":\"confidence\",\"type\":[\"null\",\"double\"]}]}}},{\"name\":\"reviewed_by\",\"type\":[\"null\",\"string\"]},{\"name\":\"reviewed_at\",\"type\":[\"null\",\"long\"]},{\"name\":\"resolution_notes\",\"type\":[\"null\",\"string\"]},{\"name\":\"snapshot_status\",\"type\":[\"null\",\"string\"]},{\"name\":\"snapshot_url\",\"type\":[\"null\",\"string\"]},{\"name\":\"bookmark_status\",\"type\":[\"null\",\"string\"]},{\"name\":\"bookmark_url\",\"type\":[\"null\",\"string\"]},{\"name\":\"created_at\",\"type\":\"long\"},{\"name\":\"updated_at\",\"type\":\"long\"},{\"name\":\"version\",\"type\":\"long\"}]}}]}"},
+     "{\"name\":\"ai.ruth.v1.ViolationChange\",\"type\":\"record\",\"fields\":[{\"name\":"
+     "\"violation_id\",\"type\":\"string\"},{\"name\":\"change\",\"type\":{\"name\":\"ai.ruth.v1."
+     "ChangeKind\",\"type\":\"enum\",\"symbols\":[\"opened\",\"updated\",\"status_changed\","
+     "\"evidence_ready\",\"evidence_failed\"]}},{\"name\":\"occurred_at\",\"type\":\"long\"},{"
+     "\"name\":\"version\",\"type\":\"long\"},{\"name\":\"violation\",\"type\":{\"name\":\"ai.ruth."
+     "v1.Violation\",\"type\":\"record\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{"
+     "\"name\":\"type\",\"type\":\"string\"},{\"name\":\"camera_id\",\"type\":\"string\"},{"
+     "\"name\":\"stream_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"status\",\"type\":{"
+     "\"name\":\"ai.ruth.v1.ViolationStatus\",\"type\":\"enum\",\"symbols\":[\"open\",\"reviewed\","
+     "\"dismissed\",\"resolved\"]}},{\"name\":\"severity\",\"type\":\"string\"},{\"name\":"
+     "\"confidence\",\"type\":\"double\"},{\"name\":\"max_confidence\",\"type\":\"double\"},{"
+     "\"name\":\"event_count\",\"type\":\"long\"},{\"name\":\"first_event_at\",\"type\":\"long\"},{"
+     "\"name\":\"last_event_at\",\"type\":\"long\"},{\"name\":\"ended_at\",\"type\":[\"null\","
+     "\"long\"]},{\"name\":\"bounding_boxes\",\"type\":{\"type\":\"array\",\"items\":{\"name\":"
+     "\"ai.ruth.v1.BoundingBox\",\"type\":\"record\",\"fields\":[{\"name\":\"x\",\"type\":"
+     "\"double\"},{\"name\":\"y\",\"type\":\"double\"},{\"name\":\"width\",\"type\":\"double\"},{"
+     "\"name\":\"height\",\"type\":\"double\"},{\"name\":\"label\",\"type\":[\"null\",\"string\"]},"
+     "{\"name\":\"confidence\",\"type\":[\"null\",\"double\"]}]}}},{\"name\":\"reviewed_by\","
+     "\"type\":[\"null\",\"string\"]},{\"name\":\"reviewed_at\",\"type\":[\"null\",\"long\"]},{"
+     "\"name\":\"resolution_notes\",\"type\":[\"null\",\"string\"]},{\"name\":\"snapshot_status\","
+     "\"type\":[\"null\",\"string\"]},{\"name\":\"snapshot_url\",\"type\":[\"null\",\"string\"]},{"
+     "\"name\":\"bookmark_status\",\"type\":[\"null\",\"string\"]},{\"name\":\"bookmark_url\","
+     "\"type\":[\"null\",\"string\"]},{\"name\":\"created_at\",\"type\":\"long\"},{\"name\":"
+     "\"updated_at\",\"type\":\"long\"},{\"name\":\"version\",\"type\":\"long\"}]}}]}"},
     {"evidence_request.avsc", 0x832dffdde09a4b91ULL,
-     "{\"name\":\"ai.ruth.v1.EvidenceRequest\",\"type\":\"record\",\"fields\":[{\"name\":\"violation_id\",\"type\":\"string\"},{\"name\":\"camera_id\",\"type\":\"string\"},{\"name\":\"stream_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"kind\",\"type\":{\"name\":\"ai.ruth.v1.EvidenceKind\",\"type\":\"enum\",\"symbols\":[\"snapshot\",\"bookmark\"]}},{\"name\":\"center_timestamp\",\"type\":\"long\"},{\"name\":\"before_seconds\",\"type\":\"int\"},{\"name\":\"after_seconds\",\"type\":\"int\"},{\"name\":\"attempt\",\"type\":\"int\"}]}"},
+     "{\"name\":\"ai.ruth.v1.EvidenceRequest\",\"type\":\"record\",\"fields\":[{\"name\":"
+     "\"violation_id\",\"type\":\"string\"},{\"name\":\"camera_id\",\"type\":\"string\"},{\"name\":"
+     "\"stream_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"kind\",\"type\":{\"name\":\"ai."
+     "ruth.v1.EvidenceKind\",\"type\":\"enum\",\"symbols\":[\"snapshot\",\"bookmark\"]}},{\"name\":"
+     "\"center_timestamp\",\"type\":\"long\"},{\"name\":\"before_seconds\",\"type\":\"int\"},{"
+     "\"name\":\"after_seconds\",\"type\":\"int\"},{\"name\":\"attempt\",\"type\":\"int\"}]}"},
 };
 
 static void bundled_schemas(void)

@@ -7,8 +7,8 @@
 #include "xmalloc.h"
 
 #include <avro.h>
-#include <jansson.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <time.h>
@@ -244,7 +244,8 @@ static void inference_readable_by_avro_c(void)
               long_is(v, "timestamp", in.timestamp_us) && str_is(v, "event_type", in.event_type) &&
               double_is(v, "confidence", true, in.confidence) &&
               boxes_are(v, in.boxes, in.nboxes) && str_is(v, "frame_id", in.frame_id) &&
-              str_is(v, "stream_id", in.stream_id) && str_is(v, "model_version", in.model_version) &&
+              str_is(v, "stream_id", in.stream_id) &&
+              str_is(v, "model_version", in.model_version) &&
               double_is(v, "inference_time_ms", true, in.inference_time_ms) &&
               str_is(v, "runtime_id", in.runtime_id) && str_is(v, "error_code", NULL) &&
               str_is(v, "error_message", NULL) && str_is(v, "result_id", in.result_id);
@@ -279,20 +280,20 @@ static bool json_str_is(json_t *o, const char *k, const char *want)
 static bool json_event_matches(json_t *o, const event_msg *m)
 {
     json_t *boxes = json_object_get(o, "bounding_boxes");
-    bool ok = json_str_is(o, "id", m->id) && json_str_is(o, "camera_id", m->camera_id) &&
-              json_str_is(o, "stream_id", m->stream_id) &&
-              json_str_is(o, "event_type", m->event_type) &&
-              json_str_is(o, "type_detail", m->type_detail) &&
-              json_real_value(json_object_get(o, "confidence")) == m->confidence &&
-              json_integer_value(json_object_get(o, "timestamp")) == m->timestamp_us &&
-              json_str_is(o, "model_id", m->model_id) &&
-              json_str_is(o, "model_version", m->model_version) &&
-              json_array_size(boxes) == m->nboxes && json_str_is(o, "frame_id", m->frame_id) &&
-              (m->has_inference_time
-                   ? json_number_value(json_object_get(o, "inference_time_ms")) == m->inference_time_ms
-                   : json_is_null(json_object_get(o, "inference_time_ms"))) &&
-              json_str_is(o, "violation_id", m->violation_id) &&
-              json_integer_value(json_object_get(o, "created_at")) == m->created_at_us;
+    bool ok =
+        json_str_is(o, "id", m->id) && json_str_is(o, "camera_id", m->camera_id) &&
+        json_str_is(o, "stream_id", m->stream_id) && json_str_is(o, "event_type", m->event_type) &&
+        json_str_is(o, "type_detail", m->type_detail) &&
+        json_real_value(json_object_get(o, "confidence")) == m->confidence &&
+        json_integer_value(json_object_get(o, "timestamp")) == m->timestamp_us &&
+        json_str_is(o, "model_id", m->model_id) &&
+        json_str_is(o, "model_version", m->model_version) && json_array_size(boxes) == m->nboxes &&
+        json_str_is(o, "frame_id", m->frame_id) &&
+        (m->has_inference_time
+             ? json_number_value(json_object_get(o, "inference_time_ms")) == m->inference_time_ms
+             : json_is_null(json_object_get(o, "inference_time_ms"))) &&
+        json_str_is(o, "violation_id", m->violation_id) &&
+        json_integer_value(json_object_get(o, "created_at")) == m->created_at_us;
     for (size_t i = 0; ok && i < m->nboxes; i++) {
         json_t *b = json_array_get(boxes, i);
         ok = json_number_value(json_object_get(b, "x")) == m->boxes[i].x &&
@@ -309,15 +310,29 @@ static bool json_event_matches(json_t *o, const event_msg *m)
  * back): check every field with avro-c and jansson instead. */
 static void event_every_field(void)
 {
-    event_msg full = {.id = "4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f", .camera_id = "cam-9",
-                      .stream_id = "s-1", .event_type = "fall_detected", .type_detail = "fall",
-                      .confidence = 0.9, .timestamp_us = 1795000000000001LL, .model_id = "m",
-                      .model_version = "3.0", .boxes = sample_boxes, .nboxes = 2,
-                      .frame_id = "f-9", .inference_time_ms = 7.25, .has_inference_time = true,
+    event_msg full = {.id = "4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f",
+                      .camera_id = "cam-9",
+                      .stream_id = "s-1",
+                      .event_type = "fall_detected",
+                      .type_detail = "fall",
+                      .confidence = 0.9,
+                      .timestamp_us = 1795000000000001LL,
+                      .model_id = "m",
+                      .model_version = "3.0",
+                      .boxes = sample_boxes,
+                      .nboxes = 2,
+                      .frame_id = "f-9",
+                      .inference_time_ms = 7.25,
+                      .has_inference_time = true,
                       .violation_id = "5b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f",
                       .created_at_us = 1795000000000002LL};
-    event_msg min = {.id = full.id, .camera_id = "c", .event_type = "e", .confidence = 0.5,
-                     .timestamp_us = 1, .model_id = "m", .created_at_us = 2};
+    event_msg min = {.id = full.id,
+                     .camera_id = "c",
+                     .event_type = "e",
+                     .confidence = 0.5,
+                     .timestamp_us = 1,
+                     .model_id = "m",
+                     .created_at_us = 2};
     const event_msg *cases[2] = {&full, &min};
     for (int i = 0; i < 2; i++) {
         buf b = {0};
@@ -360,10 +375,11 @@ static void json_timestamps_and_defaults(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char json[256];
-        snprintf(json, sizeof json,
-                 "{\"camera_id\":\"c1\",\"model_id\":\"m\",\"timestamp\":%s,\"event_type\":\"error\","
-                 "\"error_code\":\"E42\",\"unknown_field\":[1,2]}",
-                 cases[i].ts);
+        snprintf(
+            json, sizeof json,
+            "{\"camera_id\":\"c1\",\"model_id\":\"m\",\"timestamp\":%s,\"event_type\":\"error\","
+            "\"error_code\":\"E42\",\"unknown_field\":[1,2]}",
+            cases[i].ts);
         inference_result r;
         codec_error err;
         CHECK_MSG(decode_json(json, &r, &err) == 0, "%s: %s", cases[i].ts, err.message);
@@ -451,8 +467,8 @@ static void hostile_avro(void)
     for (size_t cut = 0; cut < b.len; cut++) {
         int rc = codec_decode_inference(cx, b.data, cut, &r, &err);
         CHECK_MSG(rc == -1, "prefix of %zu bytes decoded", cut);
-        CHECK_MSG(err.code == CODEC_E_AVRO_DECODE || err.code == CODEC_E_BAD_FRAMING,
-                  "cut %zu: %s", cut, codec_errcode_name(err.code));
+        CHECK_MSG(err.code == CODEC_E_AVRO_DECODE || err.code == CODEC_E_BAD_FRAMING, "cut %zu: %s",
+                  cut, codec_errcode_name(err.code));
     }
     /* Trailing garbage. */
     buf t = {0};
@@ -522,7 +538,8 @@ static void huge_and_deep_json(void)
     /* A 5 MB string field. */
     size_t big = 5u << 20;
     char *huge = xmalloc(big + 200);
-    o = (size_t)sprintf(huge, "{\"model_id\":\"m\",\"timestamp\":1,\"event_type\":\"x\",\"camera_id\":\"");
+    o = (size_t)sprintf(
+        huge, "{\"model_id\":\"m\",\"timestamp\":1,\"event_type\":\"x\",\"camera_id\":\"");
     memset(huge + o, 'a', big);
     o += big;
     o += (size_t)sprintf(huge + o, "\"}");
@@ -531,8 +548,7 @@ static void huge_and_deep_json(void)
     CHECK(rc == -1 && err.code == CODEC_E_TOO_LARGE);
     /* Empty and whitespace-only. */
     CHECK(codec_decode_inference(cx, "", 0, &r, &err) == -1 && err.code == CODEC_E_BAD_FRAMING);
-    CHECK(codec_decode_inference(cx, "  \n", 3, &r, &err) == -1 &&
-          err.code == CODEC_E_BAD_FRAMING);
+    CHECK(codec_decode_inference(cx, "  \n", 3, &r, &err) == -1 && err.code == CODEC_E_BAD_FRAMING);
 }
 
 static void skew(void)
@@ -580,31 +596,52 @@ static void pipeline_messages_every_field(void)
     evidence_request_msg ers[2] = {
         {"4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f", "cam-9", NULL, "bookmark", 1795000000000000LL, 5,
          10, 1},
-        {"4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f", "cam-9", "s-2", "snapshot", -1, 0, 2147483647,
-         3}};
+        {"4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f", "cam-9", "s-2", "snapshot", -1, 0, 2147483647, 3}};
     violation_change_msg vcs[2] = {{0}, {0}};
     vcs[0].violation_id = vcs[1].violation_id = "4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f";
     vcs[0].change = "opened";
     vcs[0].occurred_at_us = 1795000000000000LL;
     vcs[0].version = 1;
-    vcs[0].violation = (violation_msg){.id = vcs[0].violation_id, .type = "fall_detected",
-                                       .camera_id = "cam-9", .status = "open", .severity = "low",
-                                       .confidence = 0.6, .max_confidence = 0.6, .event_count = 1,
-                                       .first_event_at_us = 1, .last_event_at_us = 1,
-                                       .created_at_us = 2, .updated_at_us = 2, .version = 1};
+    vcs[0].violation = (violation_msg){.id = vcs[0].violation_id,
+                                       .type = "fall_detected",
+                                       .camera_id = "cam-9",
+                                       .status = "open",
+                                       .severity = "low",
+                                       .confidence = 0.6,
+                                       .max_confidence = 0.6,
+                                       .event_count = 1,
+                                       .first_event_at_us = 1,
+                                       .last_event_at_us = 1,
+                                       .created_at_us = 2,
+                                       .updated_at_us = 2,
+                                       .version = 1};
     vcs[1].change = "evidence_ready";
     vcs[1].occurred_at_us = 1795000009000000LL;
     vcs[1].version = 9;
-    vcs[1].violation = (violation_msg){
-        .id = vcs[1].violation_id, .type = "ppe", .camera_id = "cam-9", .stream_id = "s-2",
-        .status = "resolved", .severity = "critical", .confidence = 0.7, .max_confidence = 0.99,
-        .event_count = 12345678901LL, .first_event_at_us = 1795000000000000LL,
-        .last_event_at_us = 1795000005000000LL, .ended_at_us = 1795000006000000LL,
-        .boxes = sample_boxes, .nboxes = 2, .reviewed_by = "bob",
-        .reviewed_at_us = 1795000008000000LL, .resolution_notes = "fixed \"rail\" \u00e9",
-        .snapshot_status = "ready", .snapshot_url = "https://vas/snap/1.jpg",
-        .bookmark_status = "failed", .bookmark_url = "https://vas/b/1",
-        .created_at_us = 1795000000000001LL, .updated_at_us = 1795000009000000LL, .version = 9};
+    vcs[1].violation = (violation_msg){.id = vcs[1].violation_id,
+                                       .type = "ppe",
+                                       .camera_id = "cam-9",
+                                       .stream_id = "s-2",
+                                       .status = "resolved",
+                                       .severity = "critical",
+                                       .confidence = 0.7,
+                                       .max_confidence = 0.99,
+                                       .event_count = 12345678901LL,
+                                       .first_event_at_us = 1795000000000000LL,
+                                       .last_event_at_us = 1795000005000000LL,
+                                       .ended_at_us = 1795000006000000LL,
+                                       .boxes = sample_boxes,
+                                       .nboxes = 2,
+                                       .reviewed_by = "bob",
+                                       .reviewed_at_us = 1795000008000000LL,
+                                       .resolution_notes = "fixed \"rail\" \u00e9",
+                                       .snapshot_status = "ready",
+                                       .snapshot_url = "https://vas/snap/1.jpg",
+                                       .bookmark_status = "failed",
+                                       .bookmark_url = "https://vas/b/1",
+                                       .created_at_us = 1795000000000001LL,
+                                       .updated_at_us = 1795000009000000LL,
+                                       .version = 9};
     for (int f = 0; f < 2; f++) {
         codec_format fmt = f ? CODEC_FMT_JSON : CODEC_FMT_SINGLE_OBJECT;
         for (int i = 0; i < 2; i++) {
@@ -633,11 +670,12 @@ static void pipeline_messages_every_field(void)
         }
     }
     /* Enum text outside the schema, in JSON input. */
-    const char *bad = "{\"violation_id\":\"v\",\"change\":\"exploded\",\"occurred_at\":1,"
-                      "\"version\":1,\"violation\":{\"id\":\"v\",\"type\":\"t\",\"camera_id\":\"c\","
-                      "\"status\":\"open\",\"severity\":\"low\",\"confidence\":0.5,"
-                      "\"max_confidence\":0.5,\"event_count\":1,\"first_event_at\":1,"
-                      "\"last_event_at\":1,\"created_at\":1,\"updated_at\":1,\"version\":1}}";
+    const char *bad =
+        "{\"violation_id\":\"v\",\"change\":\"exploded\",\"occurred_at\":1,"
+        "\"version\":1,\"violation\":{\"id\":\"v\",\"type\":\"t\",\"camera_id\":\"c\","
+        "\"status\":\"open\",\"severity\":\"low\",\"confidence\":0.5,"
+        "\"max_confidence\":0.5,\"event_count\":1,\"first_event_at\":1,"
+        "\"last_event_at\":1,\"created_at\":1,\"updated_at\":1,\"version\":1}}";
     violation_change_msg vc;
     void *arena = NULL;
     CHECK(codec_decode_violation_change(cx, bad, strlen(bad), &vc, &arena, &err) == -1 &&
@@ -648,8 +686,14 @@ static void pipeline_messages(void)
 {
     codec_error err;
     /* EvidenceRequest round trip in both encodings. */
-    evidence_request_msg ev = {"4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f", "cam-9", NULL, "bookmark",
-                               1795000000000000LL, 5, 10, 1};
+    evidence_request_msg ev = {"4b4c2b36-5f7e-4a37-9a4a-0c7b8c1d2e3f",
+                               "cam-9",
+                               NULL,
+                               "bookmark",
+                               1795000000000000LL,
+                               5,
+                               10,
+                               1};
     for (int f = 0; f < 2; f++) {
         buf b = {0};
         CHECK(codec_encode_evidence_request(cx, f ? CODEC_FMT_JSON : CODEC_FMT_SINGLE_OBJECT, &ev,
@@ -671,16 +715,24 @@ static void pipeline_messages(void)
     vc.change = "status_changed";
     vc.occurred_at_us = 1795000001000000LL;
     vc.version = 3;
-    vc.violation = (violation_msg){.id = vc.violation_id, .type = "fall_detected",
-                                   .camera_id = "cam-9", .status = "dismissed",
-                                   .severity = "high", .confidence = 0.8, .max_confidence = 0.95,
-                                   .event_count = 7, .first_event_at_us = 1795000000000000LL,
-                                   .last_event_at_us = 1795000000500000LL, .boxes = sample_boxes,
-                                   .nboxes = 1, .reviewed_by = "alice",
+    vc.violation = (violation_msg){.id = vc.violation_id,
+                                   .type = "fall_detected",
+                                   .camera_id = "cam-9",
+                                   .status = "dismissed",
+                                   .severity = "high",
+                                   .confidence = 0.8,
+                                   .max_confidence = 0.95,
+                                   .event_count = 7,
+                                   .first_event_at_us = 1795000000000000LL,
+                                   .last_event_at_us = 1795000000500000LL,
+                                   .boxes = sample_boxes,
+                                   .nboxes = 1,
+                                   .reviewed_by = "alice",
                                    .reviewed_at_us = 1795000001000000LL,
                                    .snapshot_status = "pending",
                                    .created_at_us = 1795000000000000LL,
-                                   .updated_at_us = 1795000001000000LL, .version = 3};
+                                   .updated_at_us = 1795000001000000LL,
+                                   .version = 3};
     for (int f = 0; f < 2; f++) {
         buf b = {0};
         CHECK(codec_encode_violation_change(cx, f ? CODEC_FMT_JSON : CODEC_FMT_SINGLE_OBJECT, &vc,
@@ -703,8 +755,13 @@ static void pipeline_messages(void)
     CHECK(codec_encode_violation_change(cx, CODEC_FMT_SINGLE_OBJECT, &vc, &b, &err) == -1 &&
           b.len == 0);
     /* Event: single-object header carries the Event fingerprint. */
-    event_msg em = {.id = vc.violation_id, .camera_id = "cam-9", .event_type = "fall_detected",
-                    .type_detail = "fall", .confidence = 0.9, .timestamp_us = 1, .model_id = "m",
+    event_msg em = {.id = vc.violation_id,
+                    .camera_id = "cam-9",
+                    .event_type = "fall_detected",
+                    .type_detail = "fall",
+                    .confidence = 0.9,
+                    .timestamp_us = 1,
+                    .model_id = "m",
                     .created_at_us = 2};
     uint64_t fp;
     CHECK(codec_schema_json(cx, "Event", &fp) != NULL);
@@ -757,8 +814,8 @@ static const char *acme_schema =
 static int registry_gets; /* GET /schemas/ids/... served */
 
 static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                        const char *method, const char *version,
-                                        const char *upload, size_t *upload_size, void **state)
+                                        const char *method, const char *version, const char *upload,
+                                        size_t *upload_size, void **state)
 {
     (void)cls, (void)version, (void)upload;
     if (!strcmp(method, "POST") && *state == NULL) {
@@ -821,8 +878,8 @@ static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, 
         status = 404;
         body = xstrdup("{\"error_code\":40403,\"message\":\"Schema not found\"}");
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body,
-                                                                MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
     enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return r;

@@ -128,10 +128,10 @@ static void test_json_kinds_break_the_message(void)
     sim_malform *m = sim_malform_new(SIM_FORMAT_JSON, 1, 5);
     buf b = {0};
     static const sim_malform_kind kinds[] = {
-        SIM_MAL_TRUNCATED,    SIM_MAL_BAD_MAGIC,        SIM_MAL_EMPTY,
+        SIM_MAL_TRUNCATED,        SIM_MAL_BAD_MAGIC,      SIM_MAL_EMPTY,
         SIM_MAL_CONFIDENCE_RANGE, SIM_MAL_CONFIDENCE_NAN, SIM_MAL_NEGATIVE_BOX,
-        SIM_MAL_EMPTY_CAMERA, SIM_MAL_INVALID_UTF8,     SIM_MAL_TIMESTAMP_ABSURD,
-        SIM_MAL_MISSING_CAMERA, SIM_MAL_WRONG_TYPE,
+        SIM_MAL_EMPTY_CAMERA,     SIM_MAL_INVALID_UTF8,   SIM_MAL_TIMESTAMP_ABSURD,
+        SIM_MAL_MISSING_CAMERA,   SIM_MAL_WRONG_TYPE,
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         sim_frame f;

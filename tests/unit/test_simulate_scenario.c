@@ -18,10 +18,10 @@
 static uint64_t frame_digest(uint64_t h, const sim_frame *f)
 {
 #define MIX_BYTES(p, n) h = hash_fnv1a64_update(h, (p), (n));
-#define MIX_STR(s)                                                                         \
-    do {                                                                                   \
-        const char *s_ = (s) ? (s) : "";                                                   \
-        MIX_BYTES(s_, strlen(s_) + 1);                                                     \
+#define MIX_STR(s)                                                                                 \
+    do {                                                                                           \
+        const char *s_ = (s) ? (s) : "";                                                           \
+        MIX_BYTES(s_, strlen(s_) + 1);                                                             \
     } while (0)
     MIX_STR(f->camera_id);
     MIX_STR(f->stream_id);
@@ -220,7 +220,8 @@ static void test_mix_follows_options(void)
             break;
         case SIM_KIND_PPE:
             CHECK(ppe_cam);
-            CHECK(strncmp(f.event_type, "no_", 3) == 0 || strncmp(f.event_type, "missing_", 8) == 0);
+            CHECK(strncmp(f.event_type, "no_", 3) == 0 ||
+                  strncmp(f.event_type, "missing_", 8) == 0);
             starts_ppe += f.episode_start;
             break;
         case SIM_KIND_ERROR:
@@ -242,7 +243,8 @@ static void test_mix_follows_options(void)
     double fall_rate = (double)starts_fall / bg_fall, ppe_rate = (double)starts_ppe / bg_ppe;
     CHECK_MSG(fabs(fall_rate - o.fall_start_prob) < o.fall_start_prob * 0.25, "fall starts %f",
               fall_rate);
-    CHECK_MSG(fabs(ppe_rate - o.ppe_start_prob) < o.ppe_start_prob * 0.3, "ppe starts %f", ppe_rate);
+    CHECK_MSG(fabs(ppe_rate - o.ppe_start_prob) < o.ppe_start_prob * 0.3, "ppe starts %f",
+              ppe_rate);
     /* Mostly background; episodes of (min+max)/2 frames on average. */
     double mean_len = (o.episode_min_frames + o.episode_max_frames) / 2.0;
     double fall_frames_expected = starts_fall * mean_len;
@@ -250,8 +252,9 @@ static void test_mix_follows_options(void)
               "fall frames %ld, expected about %.0f", kinds[SIM_KIND_FALL], fall_frames_expected);
     CHECK(kinds[SIM_KIND_BACKGROUND] > n * 0.8);
     CHECK_EQ_INT(ppe_cam_frames, n / 4);
-    fprintf(stderr, "mix over %d: background %ld, fall %ld (%ld episodes), ppe %ld (%ld), error %ld\n",
-            n, kinds[0], kinds[1], starts_fall, kinds[2], starts_ppe, kinds[3]);
+    fprintf(stderr,
+            "mix over %d: background %ld, fall %ld (%ld episodes), ppe %ld (%ld), error %ld\n", n,
+            kinds[0], kinds[1], starts_fall, kinds[2], starts_ppe, kinds[3]);
 }
 
 static void test_probabilities_zero_and_one(void)
