@@ -190,7 +190,7 @@ int codec_encode_evidence_request(codec *c, codec_format fmt, const evidence_req
  * UTF-8 is the caller's: decoded results are validated). */
 void codec_boxes_json(buf *out, const codec_bbox *boxes, size_t n, bool absent_as_null);
 /* The JSON object of attributes ({"key":"value",...}), the same way. */
-void codec_attrs_json(buf *out, const codec_attr *attrs, size_t n);
+void codec_boxes_attrs_json(buf *out, const codec_attr *attrs, size_t n);
 
 /* Decoders for consumers of the pipeline's own topics (single-object or
  * JSON). Strings in *out point into memory returned in *arena, which the

@@ -110,7 +110,7 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         pg_copy_text(&b, r->error_code);
         pg_copy_text(&b, r->error_message);
         buf_reset(&json);
-        codec_attrs_json(&json, r->attributes, r->nattributes);
+        codec_boxes_attrs_json(&json, r->attributes, r->nattributes);
         pg_copy_jsonb(&b, json.data, json.len);
         pg_copy_text(&b, e->idem_key);
         if (b.len > (1 << 20)) {

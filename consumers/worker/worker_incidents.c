@@ -1,5 +1,7 @@
 /* worker_incidents.c - rule state, violations and evidence of a batch
- * (steps 4-6 of worker_batch.c).
+ * (steps 4-6 of worker_batch.c). why: a few lines over 600 because the six
+ * statements of the rule step and their parameter structs read best side
+ * by side, each under 80 lines.
  *
  *   4. rule_state of every (camera, type) with new qualifying events created
  *      when missing and locked FOR UPDATE with its ongoing violation (two

@@ -36,7 +36,7 @@ static void attributes(void)
 {
     codec_attr a[2] = {{"zone", "dock \"A\""}, {"", ""}};
     buf b = {0};
-    codec_attrs_json(&b, a, 2);
+    codec_boxes_attrs_json(&b, a, 2);
     CHECK_EQ_STR(buf_cstr(&b), "{\"zone\":\"dock \\\"A\\\"\",\"\":\"\"}");
     buf_free(&b);
 }
