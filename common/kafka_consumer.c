@@ -360,6 +360,9 @@ void kafka_consumer_destroy(kafka_consumer *kc)
 {
     if (!kc)
         return;
+    for (size_t i = 0; i < kc->nheld; i++) /* messages go before their consumer */
+        rd_kafka_message_destroy(kc->held[i]);
+    kc->nheld = 0;
     if (kc->consumer) {
         /* Closing revokes our partitions; the revoke callback commits the
          * offsets of the last batches synchronously. */
@@ -376,8 +379,6 @@ void kafka_consumer_destroy(kafka_consumer *kc)
         rd_kafka_flush(kc->producer, 5000);
         rd_kafka_destroy(kc->producer);
     }
-    for (size_t i = 0; i < kc->nheld; i++)
-        rd_kafka_message_destroy(kc->held[i]);
     free(kc->held);
     free(kc);
 }

@@ -103,14 +103,21 @@ static size_t consumer__drop_partitions(rd_kafka_message_t **msgs, size_t n,
 }
 
 /* Partitions of `parts` this member processed before they were revoked
- * start from max(committed offset, where we had got to): everything before
- * ours is durable, so nothing is skipped, and a failed revoke-time commit
- * does not turn into redelivery. */
-static void consumer__resume_positions(kafka_consumer *kc, rd_kafka_topic_partition_list_t *parts)
+ * start from where it had got to when the group's committed offset is
+ * behind it: everything before ours is durable, so nothing is skipped, and
+ * a revoke-time commit lost in the rebalance (illegal generation) does not
+ * turn into redelivery. Only over a real committed offset (none committed
+ * means a new or recreated topic: start as the group would). The positions
+ * taken are returned (NULL when none), to be committed once assigned.
+ * rd_kafka_committed() blocks this callback for up to 5 s; it is asked only
+ * when a partition comes back. */
+static rd_kafka_topic_partition_list_t *
+consumer__resume_positions(kafka_consumer *kc, rd_kafka_topic_partition_list_t *parts)
 {
     if (!kc->revoked_offsets || kc->revoked_offsets->cnt == 0)
-        return;
+        return NULL;
     rd_kafka_topic_partition_list_t *back = rd_kafka_topic_partition_list_new(parts->cnt);
+    rd_kafka_topic_partition_list_t *resumed = NULL;
     for (int i = 0; i < parts->cnt; i++)
         if (rd_kafka_topic_partition_list_find(kc->revoked_offsets, parts->elems[i].topic,
                                                parts->elems[i].partition))
@@ -121,9 +128,13 @@ static void consumer__resume_positions(kafka_consumer *kc, rd_kafka_topic_partit
             const rd_kafka_topic_partition_t *c = &back->elems[i];
             const rd_kafka_topic_partition_t *ours =
                 rd_kafka_topic_partition_list_find(kc->revoked_offsets, c->topic, c->partition);
-            if (c->err || c->offset >= ours->offset)
+            if (c->err || c->offset < 0 || c->offset >= ours->offset)
                 continue;
             rd_kafka_topic_partition_list_find(parts, c->topic, c->partition)->offset =
+                ours->offset;
+            if (!resumed)
+                resumed = rd_kafka_topic_partition_list_new(back->cnt);
+            rd_kafka_topic_partition_list_add(resumed, c->topic, c->partition)->offset =
                 ours->offset;
             log_info("partition %s/%d resumes at offset %" PRId64 " (committed %" PRId64
                      "): its commit was lost in the rebalance",
@@ -134,6 +145,25 @@ static void consumer__resume_positions(kafka_consumer *kc, rd_kafka_topic_partit
         rd_kafka_topic_partition_list_del(kc->revoked_offsets, back->elems[i].topic,
                                           back->elems[i].partition);
     rd_kafka_topic_partition_list_destroy(back);
+    return resumed;
+}
+
+/* The resumed positions are ours again: kept with the offsets committed so
+ * far (for lag, the revoke and shutdown) and committed now, so the group's
+ * offset catches up even if no new message arrives. */
+static void consumer__keep_resumed(kafka_consumer *kc, rd_kafka_topic_partition_list_t *resumed)
+{
+    if (!kc->last_offsets)
+        kc->last_offsets = rd_kafka_topic_partition_list_new(8);
+    for (int i = 0; i < resumed->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &resumed->elems[i];
+        rd_kafka_topic_partition_list_del(kc->last_offsets, p->topic, p->partition);
+        rd_kafka_topic_partition_list_add(kc->last_offsets, p->topic, p->partition)->offset =
+            p->offset;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_commit(kc->consumer, resumed, 1);
+    if (e)
+        atomic_store(&kc->commit_retry, true);
 }
 
 void kafka_consumer__on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -143,14 +173,19 @@ void kafka_consumer__on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     metric_inc(kc->m.rebalances);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_info("assigned %d partition(s)", parts->cnt);
-        consumer__resume_positions(kc, parts);
+        rd_kafka_topic_partition_list_t *resumed = consumer__resume_positions(kc, parts);
         rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
         if (e) {
             log_error("incremental assign failed: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
-        } else if (kc->paused) {
-            rd_kafka_pause_partitions(rk, parts); /* the batch is still waiting */
+        } else {
+            if (kc->paused)
+                rd_kafka_pause_partitions(rk, parts); /* the batch is still waiting */
+            if (resumed)
+                consumer__keep_resumed(kc, resumed);
         }
+        if (resumed)
+            rd_kafka_topic_partition_list_destroy(resumed);
         atomic_store(&kc->assigned_once, true);
         return;
     }

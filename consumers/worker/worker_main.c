@@ -46,7 +46,7 @@ static bool worker_ready(void *arg, char *reason, size_t n)
         snprintf(reason, n, "PostgreSQL unavailable");
         return false;
     }
-    if (!w->kc || !kafka_consumer_assigned_once(w->kc)) {
+    if (!kafka_consumer_assigned_once(w->kc)) {
         snprintf(reason, n, "waiting for a partition assignment");
         return false;
     }
@@ -218,6 +218,13 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto done;
     }
+    /* Before the HTTP thread, which reads w.kc for /ready. */
+    w.kc = worker_consumer_new(&w, err, sizeof err);
+    if (!w.kc) {
+        log_error("%s", err);
+        goto done;
+    }
+    w.producer = kafka_consumer_producer(w.kc); /* borrowed */
     ops = ops_http_start(cfg.metrics_port, w.reg, worker_ready, &w, err, sizeof err);
     if (!ops) {
         log_error("%s", err);
@@ -231,12 +238,6 @@ int main(int argc, char **argv)
         log_at(LOG_INFO, &ctx, "serving /health, /ready and /metrics on port %d",
                ops_http_port(ops));
     }
-    w.kc = worker_consumer_new(&w, err, sizeof err);
-    if (!w.kc) {
-        log_error("%s", err);
-        goto done;
-    }
-    w.producer = kafka_consumer_producer(w.kc); /* borrowed */
     kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
     size_t ns = kafka_admin_topics_from_config(&cfg, specs);
     for (size_t i = 0; i < ns; i++)
