@@ -111,7 +111,7 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     if (worker_rollups_write(w, ev, n, err, sizeof err))
         goto failed;
     t[2] = clock_mono_us();
-    if (worker_incidents_write(w, ev, n, clock_wall_us(), &outbox_ids, err, sizeof err))
+    if (worker_incidents_write(w, ev, n, &outbox_ids, err, sizeof err))
         goto failed;
     t[3] = clock_mono_us();
     if (worker_publish_events(w, ev, n, true, created_us) || worker_publish_flush(w)) {

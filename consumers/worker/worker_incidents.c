@@ -19,6 +19,8 @@
  * shift another's. */
 #include "worker_incidents.h"
 
+#include "clock.h"
+
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -574,8 +576,8 @@ static int incidents_outbox(incidents *inc, const PGresult *rows, int64_t now_us
     return rc;
 }
 
-int worker_incidents_write(worker *w, worker_event *ev, size_t n, int64_t now_us,
-                           pg_array *outbox_ids, char *err, size_t errsz)
+int worker_incidents_write(worker *w, worker_event *ev, size_t n, pg_array *outbox_ids, char *err,
+                           size_t errsz)
 {
     incidents inc = {.w = w, .ev = ev};
     incident_writes wr = {0};
@@ -590,7 +592,8 @@ int worker_incidents_write(worker *w, worker_event *ev, size_t n, int64_t now_us
     incidents_apply(&inc);
     if (incidents_write(&inc, &wr, &rows, err, errsz))
         goto done;
-    if (inc.nch && incidents_outbox(&inc, rows, now_us, outbox_ids, err, errsz))
+    /* The changes occur once written: stamped after the write pipeline. */
+    if (inc.nch && incidents_outbox(&inc, rows, clock_wall_us(), outbox_ids, err, errsz))
         goto done;
     rc = 0;
 done:

@@ -14,11 +14,11 @@
  * locked rule state of their (camera, type); end, grow and open violations;
  * request evidence for the opened ones; link the events to their violation
  * (sets ev[i].violation_id); write the state back; put a ViolationChange
- * per changed violation (occurred at `now_us`) and the EvidenceRequests in
+ * per changed violation (occurred when written) and the EvidenceRequests in
  * the outbox, adding the ids of those outbox rows to `outbox_ids` (a begun
  * pg_array). Three round trips whatever the batch size (none when no event
  * qualifies). 0, or -1 with err filled. */
-int worker_incidents_write(worker *w, worker_event *ev, size_t n, int64_t now_us,
-                           pg_array *outbox_ids, char *err, size_t errsz);
+int worker_incidents_write(worker *w, worker_event *ev, size_t n, pg_array *outbox_ids, char *err,
+                           size_t errsz);
 
 #endif
