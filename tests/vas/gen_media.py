@@ -7,7 +7,8 @@ from scratch so no image or video tool is needed.
 - a 16x16 H.264 (Constrained Baseline) MP4 of 5 frames at 5 fps, each an
   IDR picture of one I_PCM macroblock, in ftyp + moov + mdat.
 
-Run: python3 tests/vas/gen_media.py > tests/vas/vas_double_media.c
+Run (from the repository root):
+  python3 tests/vas/gen_media.py | clang-format --assume-filename=x.c > tests/vas/vas_double_media.c
 """
 import struct
 

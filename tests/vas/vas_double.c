@@ -124,6 +124,15 @@ void vas_double__default_devices(vas_double *d)
 
 static void vas_double_record(vas_double *d, const vas_double_req *r, const char *query)
 {
+    if (json_array_size(d->calls) >= VAS_DOUBLE_MAX_CALLS) {
+        size_t forget = VAS_DOUBLE_MAX_CALLS / 10;
+        json_t *kept = json_array();
+        for (size_t i = forget; i < json_array_size(d->calls); i++)
+            json_array_append(kept, json_array_get(d->calls, i));
+        json_decref(d->calls);
+        d->calls = kept;
+        d->calls_dropped += forget;
+    }
     json_array_append_new(d->calls,
                           json_pack("{s:s, s:s, s:s?, s:i, s:O?, s:b, s:I}", "method", r->method,
                                     "path", r->path, "query", query, "status", (int)r->status,
@@ -216,7 +225,10 @@ static enum MHD_Result vas_double_serve(vas_double *d, vas_double_req *r, vas_do
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, vas_double_query_arg, qbuf);
     const char *query = qbuf[0] ? qbuf : NULL;
     if (control) {
-        vas_double_control_handle(d, r);
+        if (c->too_big)
+            vas_double__error(r, 413, "PAYLOAD_TOO_LARGE", "request body over 64 KiB");
+        else
+            vas_double_control_handle(d, r);
     } else {
         r->auth = vas_double_check_token(d, r->conn);
         if (d->drop > 0) {

@@ -86,6 +86,8 @@ typedef struct vas_double {
     VAS_DOUBLE_ARRAY(vas_double_item) snapshots;
     VAS_DOUBLE_ARRAY(vas_double_item) bookmarks;
     json_t *calls; /* array of {method, path, query, status, body, authorized, at_ms} */
+    size_t
+        calls_dropped; /* the oldest calls forgotten to bound memory (see VAS_DOUBLE_MAX_CALLS) */
     int64_t start_ms;
     int64_t start_wall_us; /* "created_at" of the devices and streams */
     struct {
@@ -97,6 +99,10 @@ typedef struct vas_double {
     int latency_ms;
     long drop;
 } vas_double;
+
+/* The call log keeps at most this many calls (a long demo run would grow
+ * without bound); past it the oldest tenth is forgotten. */
+#define VAS_DOUBLE_MAX_CALLS 100000
 
 typedef enum { VAS_DOUBLE_AUTH_NONE, VAS_DOUBLE_AUTH_OK, VAS_DOUBLE_AUTH_EXPIRED } vas_double_auth;
 

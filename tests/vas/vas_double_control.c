@@ -154,11 +154,13 @@ static void control_devices(vas_double *d, vas_double_req *r)
     vas_double__json(r, 200, json_pack("{s:b, s:i}", "ok", 1, "devices", (int)d->devices.n));
 }
 
-/* Every VAS call so far, in order; ?since=N skips the first N. */
+/* Every VAS call so far, in order; ?since=N skips the first N (counted
+ * from the start, including any the log has forgotten). */
 static void control_calls(vas_double *d, vas_double_req *r)
 {
     const char *since = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "since");
     size_t from = since ? (size_t)strtoull(since, NULL, 10) : 0;
+    from = from > d->calls_dropped ? from - d->calls_dropped : 0;
     json_t *out = json_array();
     for (size_t i = from; i < json_array_size(d->calls); i++)
         json_array_append(out, json_array_get(d->calls, i));
@@ -168,6 +170,7 @@ static void control_calls(vas_double *d, vas_double_req *r)
 static void control_reset(vas_double *d, vas_double_req *r)
 {
     json_array_clear(d->calls);
+    d->calls_dropped = 0;
     d->fail.count = 0;
     d->latency_ms = 0;
     d->drop = 0;
