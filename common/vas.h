@@ -40,7 +40,9 @@ typedef struct vas_conf {
 /* What a failed call returned. `http_status` is 0 for a network error
  * (connect, timeout, reset), `code` the VAS `error` field when there was a
  * body ("NO_RECORDING_DATA", "EXTRACTION_TIMEOUT", ...) or a word of ours
- * ("NETWORK", "BAD_RESPONSE", "TOO_LARGE"). */
+ * ("NETWORK", "BAD_RESPONSE", "TOO_LARGE"; also "HTTP_<status>" for an
+ * error status without a VAS error body, "BAD_REQUEST" for arguments
+ * refused before any call, "ABORTED" when on_data stopped a media call). */
 typedef struct vas_error {
     int http_status;
     char code[64];

@@ -182,14 +182,18 @@ static void vas__observe(vas *v, const char *endpoint, long st, double secs)
 }
 
 static void vas__log_call(const char *endpoint, long st, CURLcode cc, double secs,
-                          const char *detail)
+                          const vas__xfer *x, const char *detail)
 {
     char extra[320];
     snprintf(extra, sizeof extra, "\"endpoint\":\"%s\",\"status\":%ld,\"seconds\":%.3f", endpoint,
              st, secs);
     log_ctx ctx = LOG_CTX_INIT;
     ctx.extra_json = extra;
-    if (cc != CURLE_OK)
+    if (x->too_large)
+        log_at(LOG_WARN, &ctx, "VAS answer over its size bound; dropped");
+    else if (x->aborted)
+        log_at(LOG_INFO, &ctx, "VAS media transfer stopped by its receiver");
+    else if (cc != CURLE_OK)
         log_at(LOG_WARN, &ctx, "VAS call failed: %s", detail);
     else if (st >= 500)
         log_at(LOG_WARN, &ctx, "VAS answered an error");
@@ -247,7 +251,7 @@ static CURLcode vas__perform(vas *v, const vas__req *rq, const char *token, vas_
     if (cc != CURLE_OK && !x->too_large && !x->aborted)
         *status = 0; /* a partial answer is no answer */
     vas__observe(v, rq->endpoint, *status, secs);
-    vas__log_call(rq->endpoint, *status, cc, secs, cerr[0] ? cerr : curl_easy_strerror(cc));
+    vas__log_call(rq->endpoint, *status, cc, secs, x, cerr[0] ? cerr : curl_easy_strerror(cc));
 
     /* The handle must not keep pointers into this call's memory. */
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);

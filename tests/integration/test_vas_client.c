@@ -334,6 +334,10 @@ static void test_bookmark_and_range(void)
     CHECK_MSG(rc == 0, "%d %s", e.http_status, e.code);
     CHECK(same);
     CHECK_MSG(head_ok, "status %d length %lld range '%s'", r.status, (long long)r.clen, r.crange);
+    CHECK_EQ_INT(fetch(v, b.video_url, "bytes=99999999-", 0, &m, &e), -1);
+    CHECK_EQ_INT(e.http_status, 416);
+    CHECK_EQ_INT(m.heads, 0);
+    buf_free(&m.body);
     char thumb[128];
     snprintf(thumb, sizeof thumb, "/v2/bookmarks/%s/thumbnail", b.id);
     CHECK(fetch(v, thumb, NULL, 0, &m, &e) == 0);
@@ -538,6 +542,44 @@ static void test_errors(void)
     vas_destroy(v);
 }
 
+/* Network errors: a dropped connection and a call past timeout_ms are
+ * NETWORK with status 0, which the matrix retries. */
+static void test_network(void)
+{
+    reset(&dbl);
+    char es[256];
+    vas_conf c = {.base_url = dbl.base,
+                  .client_id = "ruth",
+                  .client_secret = "ruth-secret",
+                  .timeout_ms = 500};
+    vas *v = vas_new(&c, es, sizeof es);
+    CHECK(v);
+    vas_error e;
+    CHECK(vas_probe(v, &e) == 0);
+    /* Two drops: curl may retry once on a reused connection by itself. */
+    ctl(&dbl, "POST", "/_control/drop", "{\"count\":2}", NULL);
+    int rc = vas_probe(v, &e);
+    if (rc != 0) {
+        CHECK_EQ_INT(e.http_status, 0);
+        CHECK_EQ_STR(e.code, "NETWORK");
+        CHECK(vas_retry_delay_ms(&e, 1) > 0);
+    }
+    for (int i = 0; i < 3 && (rc = vas_probe(v, &e)) != 0; i++)
+        ;
+    CHECK_EQ_INT(rc, 0);
+    ctl(&dbl, "POST", "/_control/latency", "{\"ms\":1500}", NULL);
+    double t0 = itest_now();
+    rc = vas_probe(v, &e);
+    double took = itest_now() - t0;
+    ctl(&dbl, "POST", "/_control/latency", "{\"ms\":0}", NULL);
+    CHECK_EQ_INT(rc, -1);
+    CHECK_EQ_INT(e.http_status, 0);
+    CHECK_EQ_STR(e.code, "NETWORK");
+    CHECK_MSG(took < 1.2, "the call took %.2f s past its 0.5 s timeout", took);
+    CHECK(vas_probe(v, &e) == 0);
+    vas_destroy(v);
+}
+
 static void test_devices(void)
 {
     reset(&dbl);
@@ -582,6 +624,7 @@ int main(void)
     TEST_RUN(test_threads_share_refresh);
     TEST_RUN(test_proactive_refresh);
     TEST_RUN(test_errors);
+    TEST_RUN(test_network);
     TEST_RUN(test_devices); /* last: it replaces the default devices */
     int stop = double_stop(&dbl);
     int stop_fast = double_stop(&dbl_fast);
