@@ -71,11 +71,11 @@ typedef struct vas_bookmark_req {
     bool historical;             /* source "historical" (center_timestamp) or "live" */
     int64_t center_timestamp_us; /* historical only */
     int before_seconds, after_seconds;
-    const char *label;           /* may be NULL */
-    const char *event_type;      /* may be NULL */
-    double confidence;           /* < 0: not sent */
-    const char *created_by;      /* e.g. "ruth-evidence" */
-    const char *metadata_json;   /* a JSON object, or NULL */
+    const char *label;         /* may be NULL */
+    const char *event_type;    /* may be NULL */
+    double confidence;         /* < 0: not sent */
+    const char *created_by;    /* e.g. "ruth-evidence" */
+    const char *metadata_json; /* a JSON object, or NULL */
 } vas_bookmark_req;
 
 typedef struct vas_stream {
