@@ -26,6 +26,10 @@ static void vas__curl_init(void)
 
 vas *vas_new(const vas_conf *conf, char *errstr, size_t errsz)
 {
+    if (!conf) {
+        snprintf(errstr, errsz, "no VAS configuration");
+        return NULL;
+    }
     const char *missing = !conf->base_url || !*conf->base_url             ? "VAS_BASE_URL"
                           : !conf->client_id || !*conf->client_id         ? "VAS_CLIENT_ID"
                           : !conf->client_secret || !*conf->client_secret ? "VAS_CLIENT_SECRET"
