@@ -40,7 +40,9 @@ typedef struct vas_conf {
 /* What a failed call returned. `http_status` is 0 for a network error
  * (connect, timeout, reset), `code` the VAS `error` field when there was a
  * body ("NO_RECORDING_DATA", "EXTRACTION_TIMEOUT", ...) or a word of ours
- * ("NETWORK", "BAD_RESPONSE", "TOO_LARGE"). */
+ * ("NETWORK", "BAD_RESPONSE", "TOO_LARGE"; also "HTTP_<status>" for an
+ * error status without a VAS error body, "BAD_REQUEST" for arguments
+ * refused before any call, "ABORTED" when on_data stopped a media call). */
 typedef struct vas_error {
     int http_status;
     char code[64];
@@ -69,11 +71,11 @@ typedef struct vas_bookmark_req {
     bool historical;             /* source "historical" (center_timestamp) or "live" */
     int64_t center_timestamp_us; /* historical only */
     int before_seconds, after_seconds;
-    const char *label;           /* may be NULL */
-    const char *event_type;      /* may be NULL */
-    double confidence;           /* < 0: not sent */
-    const char *created_by;      /* e.g. "ruth-evidence" */
-    const char *metadata_json;   /* a JSON object, or NULL */
+    const char *label;         /* may be NULL */
+    const char *event_type;    /* may be NULL */
+    double confidence;         /* < 0: not sent */
+    const char *created_by;    /* e.g. "ruth-evidence" */
+    const char *metadata_json; /* a JSON object, or NULL */
 } vas_bookmark_req;
 
 typedef struct vas_stream {
