@@ -67,6 +67,12 @@ typedef struct ruth_config {
     int events_retention_days;
     /* evidence */
     char *evidence_group;
+    int evidence_workers;
+    int evidence_claim_lease_sec;
+    int evidence_breaker_failures;
+    int evidence_breaker_open_sec;
+    int evidence_bookmark_timeout_sec;
+    int camera_sync_sec;
     /* api */
     int api_threads;
     int api_db_pool;
