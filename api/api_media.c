@@ -36,6 +36,7 @@
 #define MEDIA_MAX_BYTES ((size_t)2 << 30) /* one answer at most (a VAS gone wrong) */
 #define MEDIA_HEAD_WAIT_S 60              /* past the VAS call's own timeouts */
 #define MEDIA_BLOCK 32768
+#define MEDIA_MAX_ACTIVE 64 /* transfers at once: at most 64 rings (16 MiB) per process */
 
 /* One transfer, shared by the producer thread and the response (two
  * references; the last one dropped frees it). */
@@ -223,6 +224,13 @@ static bool media__range_ok(const char *h)
 /* Fetch `path` from VAS and turn the request into the streamed answer. */
 static void media_stream(api_req *r, const char *path, const char *what, bool ranges)
 {
+    if (atomic_fetch_add(&r->a->media_active, 1) >= MEDIA_MAX_ACTIVE) {
+        atomic_fetch_sub(&r->a->media_active, 1);
+        snprintf(r->retry_after, sizeof r->retry_after, "2");
+        api_error(r, 503, "VAS_UNAVAILABLE", json_pack("{s:i}", "retry_after_seconds", 2),
+                  "too many media transfers at once; retry shortly");
+        return;
+    }
     media_xfer *x = xcalloc(1, sizeof *x);
     pthread_mutex_init(&x->mu, NULL);
     pthread_cond_init(&x->cv, NULL);
@@ -238,7 +246,6 @@ static void media_stream(api_req *r, const char *path, const char *what, bool ra
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    atomic_fetch_add(&r->a->media_active, 1);
     if (pthread_create(&t, &attr, media__produce, x) != 0) {
         pthread_attr_destroy(&attr);
         atomic_fetch_sub(&r->a->media_active, 1);
