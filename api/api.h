@@ -23,6 +23,8 @@
  *   api_context.h     the process (`api`) and request (`api_req`) contexts
  *   api_handlers.h    the handlers below, for api_routes.c:
  *   api_violations.c  /violations, /violations/{id} (GET, PATCH)
+ *   api_media.c       /violations/{id}/snapshot, /video (streamed from VAS)
+ *   api_evidence.c    POST /violations/{id}/evidence (re-request evidence)
  *   api_stream.c      /violations/stream (Server-Sent Events from Kafka)
  *   api_events.c      /events, /events/{id}
  *   api_analytics.c   /analytics/summary, /analytics/cameras/{id}

@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "config.h"
 #include "metrics.h"
+#include "vas.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -52,6 +53,9 @@ typedef struct api {
     metric *m_rate_limited;
     metric *m_latency;
     struct MHD_Daemon *daemon;
+
+    vas *vas;                 /* VAS_BASE_URL set: the one VAS client (api_main.c); else NULL */
+    _Atomic int media_active; /* media transfers still running (api_media.c) */
 } api;
 
 #define API_MAX_SEGMENTS 8
@@ -84,7 +88,7 @@ typedef struct api_req {
     char retry_after[16];
     char allow[64];  /* methods for a 405 */
     bool text_plain; /* /metrics */
-    bool sse;        /* handler turned the response into a stream (api_stream.c) */
+    bool sse;        /* handler turned the response into a stream (api_stream.c, media) */
     struct MHD_Response *stream_response;
     /* validation errors collected by api_params.c: {"field": "message"} */
     json_t *details;

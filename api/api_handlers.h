@@ -10,6 +10,11 @@
 void h_violations_list(api_req *r);
 void h_violation_get(api_req *r);
 void h_violation_patch(api_req *r);
+/* api_media.c */
+void h_violation_snapshot(api_req *r);
+void h_violation_video(api_req *r);
+/* api_evidence.c */
+void h_violation_evidence_request(api_req *r);
 /* api_stream.c */
 void h_violations_stream(api_req *r);
 /* api_events.c */

@@ -15,6 +15,7 @@
 #include "outbox.h"
 #include "pg.h"
 #include "shutdown.h"
+#include "vas.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +69,29 @@ static void background(api *a)
     pg_close(sweep_db);
 }
 
+/* The one VAS client of the process when VAS_BASE_URL is set: its token and
+ * connections are shared by every request thread (vas.h). false with err
+ * filled when the configuration is unusable. */
+static bool vas_start(api *a, char *err, size_t errsz)
+{
+    const ruth_config *cfg = a->cfg;
+    if (!cfg->vas_base_url || !*cfg->vas_base_url)
+        return true;
+    vas_conf vc = {.base_url = cfg->vas_base_url,
+                   .client_id = cfg->vas_client_id,
+                   .client_secret = cfg->vas_client_secret,
+                   .refresh_margin_sec = cfg->vas_token_refresh_margin_sec,
+                   .reg = a->reg};
+    char why[256];
+    a->vas = vas_new(&vc, why, sizeof why);
+    if (!a->vas)
+        snprintf(err, errsz,
+                 "VAS_BASE_URL is set but the VAS client cannot be made: %s (set VAS_CLIENT_ID "
+                 "and VAS_CLIENT_SECRET, or unset VAS_BASE_URL)",
+                 why);
+    return a->vas != NULL;
+}
+
 /* Undo what main() built, in reverse; every member may still be NULL. */
 static void teardown(api *a)
 {
@@ -80,6 +104,15 @@ static void teardown(api *a)
     api_ratelimit_free(a->rl);
     api_microcache_free(a->mcache);
     api_ops_free(a->ops);
+    /* Media transfers end once their response is gone (the daemon is);
+     * one stuck in a VAS call ends at that call's timeout. */
+    for (int i = 0; i < 300 && atomic_load(&a->media_active) > 0; i++)
+        usleep(100 * 1000);
+    if (atomic_load(&a->media_active) > 0)
+        log_warn("%d media transfers still running at exit; the VAS client is left to the OS",
+                 atomic_load(&a->media_active));
+    else
+        vas_destroy(a->vas);
     list_counts_free(a->counts);
     if (a->producer) {
         rd_kafka_flush(a->producer, 5000);
@@ -148,6 +181,10 @@ int main(int argc, char **argv)
         log_warn("live violation stream not started yet (%s); /violations/stream answers 503 "
                  "until it is",
                  err);
+    if (!vas_start(&a, err, sizeof err)) {
+        log_error("%s", err);
+        goto done;
+    }
     a.rl = api_ratelimit_new(cfg.api_rate_limit_rps);
     a.mcache = api_microcache_new();
     a.ops = api_ops_new();

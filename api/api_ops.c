@@ -28,10 +28,12 @@ void api_ops_metrics(api_req *r)
 }
 
 /* What /health and /ready report, each dependency probed at most once a
- * second whatever the request rate: both endpoints are public, and a flood
- * of them must not turn into a flood of database pings and broker metadata
- * requests (a second each while Kafka is down). Concurrent callers wait for
- * the one probing; /ready never waits on Kafka. */
+ * second (VAS: every API_OPS_VAS_PROBE_SEC) whatever the request rate: both
+ * endpoints are public, and a flood of them must not turn into a flood of
+ * database pings, broker metadata requests (a second each while Kafka is
+ * down) or VAS calls. Concurrent callers wait for the one probing; /ready
+ * never waits on Kafka or VAS. */
+#define API_OPS_VAS_PROBE_SEC 5.0
 typedef struct probe_cache {
     pthread_mutex_t mu;
     double at; /* < 0: never probed */
@@ -41,6 +43,7 @@ typedef struct probe_cache {
 struct api_ops {
     probe_cache db;
     probe_cache kafka;
+    probe_cache vas;
 };
 
 static void probe_init(probe_cache *c)
@@ -55,6 +58,7 @@ api_ops *api_ops_new(void)
     api_ops *ops = xcalloc(1, sizeof *ops);
     probe_init(&ops->db);
     probe_init(&ops->kafka);
+    probe_init(&ops->vas);
     return ops;
 }
 
@@ -64,6 +68,7 @@ void api_ops_free(api_ops *ops)
         return;
     pthread_mutex_destroy(&ops->db.mu);
     pthread_mutex_destroy(&ops->kafka.mu);
+    pthread_mutex_destroy(&ops->vas.mu);
     free(ops);
 }
 
@@ -82,10 +87,17 @@ static bool probe_kafka(api *a)
     return up;
 }
 
-static bool probe(probe_cache *c, bool (*fn)(api *), api *a)
+/* A token can be had and VAS answers an authenticated call. */
+static bool probe_vas(api *a)
+{
+    vas_error err;
+    return vas_probe(a->vas, &err) == 0;
+}
+
+static bool probe(probe_cache *c, bool (*fn)(api *), api *a, double every_s)
 {
     pthread_mutex_lock(&c->mu);
-    if (c->at < 0 || clock_mono_s() - c->at >= 1.0) {
+    if (c->at < 0 || clock_mono_s() - c->at >= every_s) {
         c->up = fn(a);
         c->at = clock_mono_s();
     }
@@ -96,7 +108,7 @@ static bool probe(probe_cache *c, bool (*fn)(api *), api *a)
 
 void api_ops_ready(api_req *r)
 {
-    if (!probe(&r->a->ops->db, probe_db, r->a)) {
+    if (!probe(&r->a->ops->db, probe_db, r->a, 1.0)) {
         api_error(r, 503, "DATABASE_ERROR", NULL, "not ready: database unavailable");
         return;
     }
@@ -106,12 +118,14 @@ void api_ops_ready(api_req *r)
 void api_ops_health(api_req *r)
 {
     api_ops *ops = r->a->ops;
-    bool db = probe(&ops->db, probe_db, r->a), kafka = probe(&ops->kafka, probe_kafka, r->a);
-    const char *vas =
-        r->a->cfg->vas_base_url && *r->a->cfg->vas_base_url ? "configured" : "not_configured";
+    bool db = probe(&ops->db, probe_db, r->a, 1.0);
+    bool kafka = probe(&ops->kafka, probe_kafka, r->a, 1.0);
+    /* VAS is probed only when configured; without it media answers 503. */
+    bool vas_up = !r->a->vas || probe(&ops->vas, probe_vas, r->a, API_OPS_VAS_PROBE_SEC);
+    const char *vas = !r->a->vas ? "not_configured" : vas_up ? "up" : "down";
     json_t *b = json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}", "status",
-                          db && kafka ? "healthy" : "degraded", "components", "database", "status",
-                          db ? "up" : "down", "kafka", "status", kafka ? "up" : "down", "vas",
-                          "status", vas);
+                          db && kafka && vas_up ? "healthy" : "degraded", "components", "database",
+                          "status", db ? "up" : "down", "kafka", "status", kafka ? "up" : "down",
+                          "vas", "status", vas);
     api_json_steal(r, 200, b);
 }
