@@ -26,11 +26,11 @@
 #include <stdbool.h>
 
 typedef struct evidence_metrics {
-    metric *requests;      /* EvidenceRequests recorded */
+    metric *requests;       /* EvidenceRequests recorded */
     metric *ready, *failed; /* items that reached a final state */
-    metric *retries;       /* VAS calls to be tried again later */
-    metric *breaker_state; /* 0 closed, 1 open, 2 half-open */
-    metric *due;           /* items due now, at the last claim */
+    metric *retries;        /* VAS calls to be tried again later */
+    metric *breaker_state;  /* 0 closed, 1 open, 2 half-open */
+    metric *due;            /* items due now, at the last claim */
     metric *step_seconds;
 } evidence_metrics;
 
@@ -44,7 +44,7 @@ typedef struct evidence {
     evidence_metrics m;
     evidence_breaker breaker;
     unsigned char *dead; /* per message of the batch in hand: dead letter 2 sent, 1 acknowledged */
-    PGconn *db; /* the consumer thread's connection; step threads have their own */
+    PGconn *db;          /* the consumer thread's connection; step threads have their own */
     pg_stmts *stmts;
     atomic_bool db_ok;
 } evidence;

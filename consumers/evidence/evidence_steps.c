@@ -153,8 +153,7 @@ static bool steps_exec(stepper *s, const char *sql, int n, const char *const *p)
 }
 
 /* Look again in `delay_s`; a failed call (`e` set) counts as an attempt. */
-static void steps_later(stepper *s, const item *it, double delay_s, const vas_error *e,
-                        bool poll)
+static void steps_later(stepper *s, const item *it, double delay_s, const vas_error *e, bool poll)
 {
     char delay[32], why[400] = "";
     snprintf(delay, sizeof delay, "%.3f", delay_s);
@@ -168,13 +167,17 @@ static void steps_later(stepper *s, const item *it, double delay_s, const vas_er
 
 /* ready or failed, with the ViolationChange, in one transaction; then the
  * outbox row is relayed. A row another replica finished first is left. */
-static void steps_final(stepper *s, const item *it, bool ready, const char *url,
-                        const char *thumb, double duration, const char *why)
+static void steps_final(stepper *s, const item *it, bool ready, const char *url, const char *thumb,
+                        double duration, const char *why)
 {
     char err[512] = "", dur[32];
     snprintf(dur, sizeof dur, "%.3f", duration);
-    const char *p[6] = {it->id, ready ? "ready" : "failed", url ? url : "", thumb ? thumb : "",
-                        duration > 0 ? dur : NULL, why ? why : ""};
+    const char *p[6] = {it->id,
+                        ready ? "ready" : "failed",
+                        url ? url : "",
+                        thumb ? thumb : "",
+                        duration > 0 ? dur : NULL,
+                        why ? why : ""};
     outbox_batch ob = {0};
     pg_array ids = {0}, vid = {0};
     PGresult *rows = NULL;
@@ -202,8 +205,7 @@ static void steps_final(stepper *s, const item *it, bool ready, const char *url,
     outbox_batch_begin(&ob);
     codec_error cerr = {0};
     if (outbox_put_violation_change(&ob, s->codec, s->e->cfg->topic_violations, rows, 0,
-                                    ready ? "evidence_ready" : "evidence_failed", 0, NULL,
-                                    &cerr)) {
+                                    ready ? "evidence_ready" : "evidence_failed", 0, NULL, &cerr)) {
         snprintf(err, sizeof err, "ViolationChange: %s", cerr.message);
         goto failed;
     }
@@ -259,8 +261,8 @@ static void steps_vas_failed(stepper *s, const item *it, const vas_error *e)
     if (delay >= 0) {
         log_ctx ctx = LOG_CTX_INIT;
         ctx.violation_id = it->violation_id;
-        log_at(LOG_WARN, &ctx, "VAS %s for evidence %s (%s: %s); again in %d ms", it->kind,
-               it->id, e->code, e->message, delay);
+        log_at(LOG_WARN, &ctx, "VAS %s for evidence %s (%s: %s); again in %d ms", it->kind, it->id,
+               e->code, e->message, delay);
         steps_later(s, it, delay / 1000.0, e, false);
         return;
     }
@@ -285,8 +287,8 @@ static void steps_create(stepper *s, const item *it)
     if (!strcmp(it->kind, "snapshot")) {
         vas_snapshot snap;
         bool live = it->center_us <= 0 || clock_wall_us() - it->center_us < LIVE_WINDOW_US;
-        if (vas_snapshot_create(s->e->vas, it->stream_id, live ? 0 : it->center_us,
-                                "ruth-evidence", meta, &snap, &e)) {
+        if (vas_snapshot_create(s->e->vas, it->stream_id, live ? 0 : it->center_us, "ruth-evidence",
+                                meta, &snap, &e)) {
             steps_vas_failed(s, it, &e);
             return;
         }
