@@ -32,7 +32,7 @@ typedef struct vas_conf {
      * the guide's rule. */
     int refresh_margin_sec;
     int connect_timeout_ms; /* 0: 3000 */
-    int timeout_ms;         /* whole call; 0: 15000 */
+    int timeout_ms;         /* whole call (media: a stall this long); 0: 15000 */
     size_t max_response;    /* bytes of a JSON answer; 0: 1 MiB */
     metrics *reg;           /* borrowed, may be NULL */
 } vas_conf;

@@ -217,7 +217,17 @@ static CURLcode vas__perform(vas *v, const vas__req *rq, const char *token, vas_
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, v->connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, v->timeout_ms);
+    if (rq->sink) {
+        /* A long video to a slow client may take longer than any total
+         * bound: a media transfer fails only when it stalls (under 1 byte/s
+         * for the call timeout), the reused handle's total bound lifted. */
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(v->timeout_ms / 1000 + 1));
+    } else {
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, v->timeout_ms);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 0L);
+    }
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, vas__on_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
