@@ -493,7 +493,7 @@ static json_t *api_stream_obj(const vas_double *d, const vas_double_device *v)
                      "name", v->display_name[0] ? v->display_name : v->name, "camera_id", v->id,
                      "state", v->state, "endpoints", "webrtc", "/v2/streams/", v->stream_id,
                      "/consume", "hls", "/v2/streams/", v->stream_id, "/hls", "health",
-                     "/v2/streams/", v->stream_id, "/health");
+                     "/v2/streams/", v->stream_id, "/health", "created_at", created);
 }
 
 static void api_streams(vas_double *d, vas_double_req *r, vas_double_segs seg)
