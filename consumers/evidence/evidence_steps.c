@@ -91,7 +91,8 @@ static const char later_sql[] =
     " WHERE id = $1 AND status IN ('pending', 'processing')";
 
 static const char final_sql[] =
-    "UPDATE evidence SET status = $2, url = COALESCE(NULLIF($3, ''), url),"
+    "UPDATE evidence SET status = $2, vas_id = COALESCE(NULLIF($7, ''), vas_id),"
+    " url = COALESCE(NULLIF($3, ''), url),"
     " thumbnail_url = NULLIF($4, ''), duration_seconds = COALESCE($5::float8, duration_seconds),"
     " last_error = NULLIF($6, ''), completed_at = now(), next_attempt_at = NULL"
     " WHERE id = $1 AND status IN ('pending', 'processing')";
@@ -167,24 +168,25 @@ static void steps_later(stepper *s, const item *it, double delay_s, const vas_er
 
 /* ready or failed, with the ViolationChange, in one transaction; then the
  * outbox row is relayed. A row another replica finished first is left. */
-static void steps_final(stepper *s, const item *it, bool ready, const char *url, const char *thumb,
-                        double duration, const char *why)
+static void steps_final_as(stepper *s, const item *it, const char *vas_id, bool ready,
+                           const char *url, const char *thumb, double duration, const char *why)
 {
     char err[512] = "", dur[32];
     snprintf(dur, sizeof dur, "%.3f", duration);
-    const char *p[6] = {it->id,
+    const char *p[7] = {it->id,
                         ready ? "ready" : "failed",
                         url ? url : "",
                         thumb ? thumb : "",
                         duration > 0 ? dur : NULL,
-                        why ? why : ""};
+                        why ? why : "",
+                        vas_id ? vas_id : ""};
     outbox_batch ob = {0};
     pg_array ids = {0}, vid = {0};
     PGresult *rows = NULL;
     if (!pg_exec_ok(s->db, "BEGIN", err, sizeof err))
         goto failed;
     char state[6];
-    PGresult *r = pg_stmts_exec(s->stmts, s->db, final_sql, 6, p, state, err, sizeof err);
+    PGresult *r = pg_stmts_exec(s->stmts, s->db, final_sql, 7, p, state, err, sizeof err);
     if (!r)
         goto failed;
     bool mine = strcmp(PQcmdTuples(r), "1") == 0;
@@ -230,6 +232,13 @@ done:
     outbox_batch_free(&ob);
     pg_array_free(&ids);
     pg_array_free(&vid);
+}
+
+/* A final state for an item whose VAS id (if any) is already stored. */
+static void steps_final(stepper *s, const item *it, bool ready, const char *url, const char *thumb,
+                        double duration, const char *why)
+{
+    steps_final_as(s, it, NULL, ready, url, thumb, duration, why);
 }
 
 /* 5xx and network errors say VAS is unwell; a 4xx answer says it is up. */
@@ -293,8 +302,8 @@ static void steps_create(stepper *s, const item *it)
             return;
         }
         steps_vas_outcome(s, NULL);
-        if (!strcmp(snap.status, "ready") && snap.image_url[0]) {
-            steps_final(s, it, true, snap.image_url, NULL, 0, NULL);
+        if (!strcmp(snap.status, "ready") && snap.image_url[0]) { /* ready at once */
+            steps_final_as(s, it, snap.id, true, snap.image_url, NULL, 0, NULL);
             return;
         }
         const char *p[5] = {it->id, snap.id, snap.image_url, "0", "0.5"};

@@ -96,7 +96,8 @@ static void start_double(void)
 {
     char log[256];
     snprintf(log, sizeof log, "/tmp/%s-vas.log", itest_db_name);
-    const char *args[] = {"--port", "0", "--snapshot-delay-ms", "300", "--bookmark-delay-ms",
+    /* Snapshots ready at once (VAS may answer a create so), bookmarks after polling. */
+    const char *args[] = {"--port", "0", "--snapshot-delay-ms", "0", "--bookmark-delay-ms",
                           "1500",   NULL};
     g_double = itest_spawn("ruth-vas-double", args, log);
     int port = -1;
