@@ -8,7 +8,9 @@ ALTER TABLE evidence
     ADD COLUMN processing_since timestamptz,      -- VAS accepted it (polling starts)
     ADD COLUMN polls            integer NOT NULL DEFAULT 0 CHECK (polls >= 0),
     ADD COLUMN duration_seconds double precision, -- bookmark length on VAS
-    ADD COLUMN thumbnail_url    text;
+    ADD COLUMN thumbnail_url    text,
+    ADD COLUMN claimed_until    timestamptz,      -- a replica works on it until then
+    ADD COLUMN claim_seq        bigint NOT NULL DEFAULT 0; -- bumped by each claim
 CREATE INDEX evidence_due_idx ON evidence (next_attempt_at)
     WHERE status IN ('pending', 'processing') AND next_attempt_at IS NOT NULL;
 

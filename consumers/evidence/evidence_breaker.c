@@ -40,7 +40,7 @@ bool evidence_breaker_allow(evidence_breaker *b, double now)
 bool evidence_breaker_report(evidence_breaker *b, bool transient_failure, double now)
 {
     pthread_mutex_lock(&b->mu);
-    bool closed_now = !transient_failure && b->state != BREAKER_CLOSED;
+    bool closed_now = !transient_failure && (b->state != BREAKER_CLOSED || b->consecutive > 0);
     if (!transient_failure) {
         b->consecutive = 0;
         b->state = BREAKER_CLOSED;

@@ -29,8 +29,8 @@ void evidence_breaker_destroy(evidence_breaker *b);
  * probe, until its outcome is reported. */
 bool evidence_breaker_allow(evidence_breaker *b, double now);
 /* Outcome of an allowed call: `transient_failure` for 5xx and network
- * errors (a 4xx answer means VAS is up). True when this report closed a
- * breaker that was open or half-open (VAS is back). */
+ * errors (a 4xx answer means VAS is up). True when this success follows
+ * failures (VAS is back), whether or not they had opened the breaker. */
 bool evidence_breaker_report(evidence_breaker *b, bool transient_failure, double now);
 evidence_breaker_state evidence_breaker_state_at(evidence_breaker *b, double now);
 const char *evidence_breaker_state_name(evidence_breaker_state s);

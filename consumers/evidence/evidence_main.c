@@ -172,10 +172,10 @@ int main(int argc, char **argv)
     log_info("stopping: leaving the consumer group");
 done:
     shutdown_request(); /* the step and sync threads end with the consumer */
+    ops_http_stop(ops); /* first: /ready reads the consumer */
     evidence_sync_join(sync);
     evidence_steps_join(steps);
     kafka_consumer_destroy(e.kc);
-    ops_http_stop(ops);
     pg_close(e.db);
     pg_stmts_free(e.stmts);
     codec_destroy(e.codec);

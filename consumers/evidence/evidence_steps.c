@@ -61,10 +61,12 @@ typedef struct item {
     int before_s, after_s, attempts, polls;
     double processing_s; /* seconds since VAS accepted it; < 0 when not yet */
     double confidence;
+    char claim[24]; /* claim_seq of this claim: writes count only while it holds */
 } item;
 
 static const char claim_sql[] =
-    "UPDATE evidence e SET next_attempt_at = now() + make_interval(secs => $1::int)"
+    "UPDATE evidence e SET next_attempt_at = now() + make_interval(secs => $1::int),"
+    " claimed_until = now() + make_interval(secs => $1::int), claim_seq = e.claim_seq + 1"
     " FROM (SELECT id FROM evidence WHERE status IN ('pending', 'processing')"
     "       AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 1"
     "       FOR UPDATE SKIP LOCKED) d"
@@ -76,31 +78,33 @@ static const char claim_sql[] =
     " e.attempts, e.polls,"
     " COALESCE(extract(epoch FROM now() - e.processing_since)::float8, -1),"
     " (SELECT v.type FROM violations v WHERE v.id = e.violation_id),"
-    " (SELECT v.max_confidence FROM violations v WHERE v.id = e.violation_id)";
+    " (SELECT v.max_confidence FROM violations v WHERE v.id = e.violation_id), e.claim_seq";
 
 static const char accepted_sql[] =
     "UPDATE evidence SET status = 'processing', vas_id = $2, url = NULLIF($3, ''),"
     " duration_seconds = $4::float8, processing_since = now(), polls = 0, last_error = NULL,"
-    " next_attempt_at = now() + make_interval(secs => $5::float8)"
-    " WHERE id = $1 AND status IN ('pending', 'processing')";
+    " next_attempt_at = now() + make_interval(secs => $5::float8), claimed_until = NULL"
+    " WHERE id = $1 AND status IN ('pending', 'processing') AND claim_seq = $6::bigint";
 
 static const char later_sql[] =
     "UPDATE evidence SET attempts = attempts + $2::int, polls = polls + $3::int,"
     " last_error = COALESCE(NULLIF($4, ''), last_error),"
-    " next_attempt_at = now() + make_interval(secs => $5::float8)"
-    " WHERE id = $1 AND status IN ('pending', 'processing')";
+    " next_attempt_at = now() + make_interval(secs => $5::float8), claimed_until = NULL"
+    " WHERE id = $1 AND status IN ('pending', 'processing') AND claim_seq = $6::bigint";
 
 static const char final_sql[] =
     "UPDATE evidence SET status = $2, vas_id = COALESCE(NULLIF($7, ''), vas_id),"
     " url = COALESCE(NULLIF($3, ''), url),"
     " thumbnail_url = NULLIF($4, ''), duration_seconds = COALESCE($5::float8, duration_seconds),"
-    " last_error = NULLIF($6, ''), completed_at = now(), next_attempt_at = NULL"
-    " WHERE id = $1 AND status IN ('pending', 'processing')";
+    " last_error = NULLIF($6, ''), completed_at = now(), next_attempt_at = NULL,"
+    " claimed_until = NULL"
+    " WHERE id = $1 AND status IN ('pending', 'processing') AND claim_seq = $8::bigint";
 
 /* VAS is back: items waiting out a retry delay are due now. */
 static const char vas_back_sql[] =
     "UPDATE evidence SET next_attempt_at = now() WHERE status IN ('pending', 'processing')"
-    " AND attempts > 0 AND next_attempt_at > now()";
+    " AND attempts > 0 AND next_attempt_at > now()"
+    " AND (claimed_until IS NULL OR claimed_until < now())"; /* not one being worked on */
 
 /* A final state's ViolationChange carries the violation's new version. */
 static const char touch_violation_sql[] = "UPDATE violations SET updated_at = now() WHERE id = $1";
@@ -124,6 +128,7 @@ static void item_read(item *it, const PGresult *r)
     it->polls = atoi(PQgetvalue(r, 0, 11));
     it->processing_s = atof(PQgetvalue(r, 0, 12));
     it->confidence = PQgetisnull(r, 0, 14) ? -1 : atof(PQgetvalue(r, 0, 14));
+    snprintf(it->claim, sizeof it->claim, "%s", PQgetvalue(r, 0, 15));
 }
 
 /* 1 = claimed into *it, 0 = nothing due, -1 = database error. */
@@ -160,8 +165,8 @@ static void steps_later(stepper *s, const item *it, double delay_s, const vas_er
     snprintf(delay, sizeof delay, "%.3f", delay_s);
     if (e)
         snprintf(why, sizeof why, "%s: %s", e->code, e->message);
-    const char *p[5] = {it->id, e ? "1" : "0", poll ? "1" : "0", why, delay};
-    steps_exec(s, later_sql, 5, p);
+    const char *p[6] = {it->id, e ? "1" : "0", poll ? "1" : "0", why, delay, it->claim};
+    steps_exec(s, later_sql, 6, p);
     if (e)
         metric_inc(s->e->m.retries);
 }
@@ -173,20 +178,21 @@ static void steps_final_as(stepper *s, const item *it, const char *vas_id, bool 
 {
     char err[512] = "", dur[32];
     snprintf(dur, sizeof dur, "%.3f", duration);
-    const char *p[7] = {it->id,
+    const char *p[8] = {it->id,
                         ready ? "ready" : "failed",
                         url ? url : "",
                         thumb ? thumb : "",
                         duration > 0 ? dur : NULL,
                         why ? why : "",
-                        vas_id ? vas_id : ""};
+                        vas_id ? vas_id : "",
+                        it->claim};
     outbox_batch ob = {0};
     pg_array ids = {0}, vid = {0};
     PGresult *rows = NULL;
     if (!pg_exec_ok(s->db, "BEGIN", err, sizeof err))
         goto failed;
     char state[6];
-    PGresult *r = pg_stmts_exec(s->stmts, s->db, final_sql, 7, p, state, err, sizeof err);
+    PGresult *r = pg_stmts_exec(s->stmts, s->db, final_sql, 8, p, state, err, sizeof err);
     if (!r)
         goto failed;
     bool mine = strcmp(PQcmdTuples(r), "1") == 0;
@@ -306,8 +312,8 @@ static void steps_create(stepper *s, const item *it)
             steps_final_as(s, it, snap.id, true, snap.image_url, NULL, 0, NULL);
             return;
         }
-        const char *p[5] = {it->id, snap.id, snap.image_url, "0", "0.5"};
-        steps_exec(s, accepted_sql, 5, p);
+        const char *p[6] = {it->id, snap.id, snap.image_url, "0", "0.5", it->claim};
+        steps_exec(s, accepted_sql, 6, p);
         return;
     }
     vas_bookmark_req req = {.historical = it->center_us > 0,
@@ -327,8 +333,8 @@ static void steps_create(stepper *s, const item *it)
     steps_vas_outcome(s, NULL);
     char dur[32];
     snprintf(dur, sizeof dur, "%.3f", bm.duration_seconds);
-    const char *p[5] = {it->id, bm.id, "", dur, "1"};
-    steps_exec(s, accepted_sql, 5, p);
+    const char *p[6] = {it->id, bm.id, "", dur, "1", it->claim};
+    steps_exec(s, accepted_sql, 6, p);
 }
 
 static void steps_poll(stepper *s, const item *it)
