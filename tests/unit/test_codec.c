@@ -813,6 +813,21 @@ static const char *acme_schema =
 
 static int registry_gets; /* GET /schemas/ids/... served */
 
+#define HUGE_ANSWER ((1 << 20) + 4096) /* over the client's REGISTRY_MAX_RESPONSE */
+
+/* Streams HUGE_ANSWER bytes of a JSON string without a Content-Length. */
+static ssize_t registry_huge_chunk(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)cls;
+    if (pos >= HUGE_ANSWER)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = HUGE_ANSWER - pos < max ? (size_t)(HUGE_ANSWER - pos) : max;
+    memset(out, 'x', n);
+    if (pos == 0 && n >= 11)
+        memcpy(out, "{\"schema\":\"", 11);
+    return (ssize_t)n;
+}
+
 static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                         const char *method, const char *version, const char *upload,
                                         size_t *upload_size, void **state)
@@ -868,6 +883,19 @@ static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, 
         body = json_dumps(j, 0);
         json_decref(j);
         free(text);
+    } else if (!strcmp(url, "/schemas/ids/11")) {
+        /* An answer over the size limit, with its Content-Length. */
+        body = xmalloc(HUGE_ANSWER + 1);
+        memset(body, ' ', HUGE_ANSWER);
+        body[HUGE_ANSWER] = '\0';
+        memcpy(body, "{\"schema\":\"\"}", 13);
+    } else if (!strcmp(url, "/schemas/ids/12")) {
+        /* The same, streamed (chunked): the limit is met mid-transfer. */
+        struct MHD_Response *resp = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 64 * 1024, registry_huge_chunk, NULL, NULL);
+        enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return r;
     } else if (!strcmp(url, "/schemas/ids/9")) {
         status = 401;
         body = xstrdup("{\"error_code\":401,\"message\":\"Unauthorized\"}");
@@ -1111,12 +1139,36 @@ static void registry_failures(registry_fx *fx)
           err.code == CODEC_E_REGISTRY_UNAVAILABLE);
 }
 
+/* (e) an answer over the size limit (issue 14, item 4): the registry did
+ * answer, so it is a permanent failure of that id, dead-lettered as
+ * UNKNOWN_SCHEMA_ID naming the reason, not REGISTRY_UNAVAILABLE (which the
+ * worker retries forever); remembered like a 404. Both with a declared
+ * Content-Length (11) and streamed without one (12). */
+static void registry_answer_too_large(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
+    for (int id = 11; id <= 12; id++) {
+        fx->body[4] = (char)id;
+        int gets = __atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST);
+        CHECK(codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err) == -1);
+        CHECK_MSG(err.code == CODEC_E_UNKNOWN_SCHEMA_ID && !codec_error_is_transient(err.code),
+                  "id %d: %s: %s", id, codec_errcode_name(err.code), err.message);
+        CHECK_MSG(strstr(err.message, "over") != NULL, "id %d: %s", id, err.message);
+        CHECK_EQ_INT(__atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST), gets + 1);
+        CHECK(codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err) == -1 &&
+              err.code == CODEC_E_UNKNOWN_SCHEMA_ID && strstr(err.message, "size limit"));
+        CHECK_EQ_INT(__atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST), gets + 1);
+    }
+}
+
 static void confluent_with_registry(void)
 {
     static void (*const steps[])(registry_fx *) = {
-        registry_own_schema,      registry_foreign_body,      registry_foreign_writer,
-        registry_foreign_lengths, registry_schema_cached,     registry_incompatible_writer,
-        registry_acme_writer,     registry_box_without_label, registry_failures,
+        registry_own_schema,       registry_foreign_body,      registry_foreign_writer,
+        registry_foreign_lengths,  registry_schema_cached,     registry_incompatible_writer,
+        registry_acme_writer,      registry_box_without_label, registry_failures,
+        registry_answer_too_large,
     };
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
                                             registry_handler, NULL, MHD_OPTION_END);
