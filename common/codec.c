@@ -145,7 +145,7 @@ int codec_decode_inference(codec *c, const void *data, size_t len, inference_res
                                      "message is a %s, not an InferenceResult",
                                      codec__schema_names[idx]);
             else {
-                codec__avro_in in = {p + 10, p + len, a, err};
+                codec__avro_in in = {p + 10, p + len, a, err, 0};
                 rc = codec__avro_decode_inference(&in, out);
             }
         }
@@ -279,7 +279,7 @@ static int codec__decode_own(codec *c, int want, const void *data, size_t len, v
                 err, idx < 0 ? CODEC_E_UNKNOWN_FINGERPRINT : CODEC_E_INCOMPATIBLE_SCHEMA,
                 "message is not a %s", codec__schema_names[want]);
         } else {
-            codec__avro_in in = {p + 10, p + len, a, err};
+            codec__avro_in in = {p + 10, p + len, a, err, 0};
             rc = want == CODEC__SCHEMA_EVIDENCE_REQUEST
                      ? codec__avro_decode_evidence_request(&in, msg)
                      : codec__avro_decode_violation_change(&in, msg);

@@ -298,10 +298,13 @@ int codec__avro_decode_violation_change(codec__avro_in *in, violation_change_msg
     return 0;
 }
 
-/* Fewest bytes a value of schema `s` takes (0 for null and recursion). */
-static size_t codec__min_size(avro_schema_t s, int depth)
+/* Fewest bytes a value of schema `s` takes (0 for null and recursion). Each
+ * schema node visited takes a unit of *budget (a record naming another
+ * twice at every level would make this exponential); once it is spent the
+ * answer is 0 and the caller sees *budget < 0. */
+static size_t codec__min_size(avro_schema_t s, int depth, int64_t *budget)
 {
-    if (depth > 16)
+    if (depth > 16 || --*budget < 0)
         return 0;
     switch (avro_typeof(s)) {
     case AVRO_NULL:
@@ -317,8 +320,9 @@ static size_t codec__min_size(avro_schema_t s, int depth)
     }
     case AVRO_RECORD: {
         size_t n = 0;
-        for (size_t i = 0; i < avro_schema_record_size(s) && n < (1 << 20); i++)
-            n += codec__min_size(avro_schema_record_field_get_by_index(s, (int)i), depth + 1);
+        for (size_t i = 0; i < avro_schema_record_size(s) && n < (1 << 20) && *budget >= 0; i++)
+            n += codec__min_size(avro_schema_record_field_get_by_index(s, (int)i), depth + 1,
+                                 budget);
         return n;
     }
     default: /* varints, lengths, block counts, union indexes: at least one byte */
@@ -327,6 +331,14 @@ static size_t codec__min_size(avro_schema_t s, int depth)
 }
 
 #define CODEC_SKIM_MAX_ITEMS 65536 /* per array or map of a foreign writer */
+
+static int codec__too_complex(codec__avro_in *in)
+{
+    return codec_error_set(in->err, CODEC_E_TOO_COMPLEX,
+                           "decoding the body takes more than %d + %d units of work per byte "
+                           "under its writer schema",
+                           CODEC__SKIM_BASE, CODEC__SKIM_PER_BYTE);
+}
 
 /* avro-c trusts length prefixes (it mallocs a string's claimed length before
  * reading it) and loops over claimed block counts. So a foreign writer's
@@ -338,6 +350,8 @@ int codec__avro_skim(codec__avro_in *in, avro_schema_t s, int depth)
     int64_t n;
     if (depth > 64)
         return codec_error_set(in->err, CODEC_E_AVRO_DECODE, "Avro value nested too deeply");
+    if (--in->budget < 0)
+        return codec__too_complex(in);
     switch (avro_typeof(s)) {
     case AVRO_NULL:
         return 0;
@@ -396,7 +410,9 @@ int codec__avro_skim(codec__avro_in *in, avro_schema_t s, int depth)
     case AVRO_MAP: {
         bool map = avro_typeof(s) == AVRO_MAP;
         avro_schema_t items = map ? avro_schema_map_values(s) : avro_schema_array_items(s);
-        size_t min = codec__min_size(items, 0) + (map ? 1 : 0);
+        size_t min = codec__min_size(items, 0, &in->budget) + (map ? 1 : 0);
+        if (in->budget < 0)
+            return codec__too_complex(in);
         int64_t total = 0;
         for (;;) {
             if (avro_in_long(in, &n, "writer block"))
@@ -415,6 +431,8 @@ int codec__avro_skim(codec__avro_in *in, avro_schema_t s, int depth)
             if ((uint64_t)n * min > (uint64_t)(in->end - in->p))
                 return codec_error_set(in->err, CODEC_E_AVRO_DECODE,
                                        "block of %lld items beyond the message", (long long)n);
+            if (n * (map ? 2 : 1) > in->budget) /* each item costs a unit at least: fail now */
+                return codec__too_complex(in);
             for (int64_t i = 0; i < n; i++) {
                 if (map && codec__avro_skim(in, avro_schema_string(), depth + 1))
                     return -1;

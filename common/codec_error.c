@@ -37,6 +37,8 @@ const char *codec_errcode_name(codec_errcode code)
         return "TOO_LARGE";
     case CODEC_E_CLOCK_SKEW:
         return "CLOCK_SKEW";
+    case CODEC_E_TOO_COMPLEX:
+        return "TOO_COMPLEX";
     }
     return "UNKNOWN";
 }

@@ -22,6 +22,7 @@ typedef enum {
     CODEC_E_INVALID_UTF8,         /* a string is not valid UTF-8 */
     CODEC_E_TOO_LARGE,            /* payload, string or array over its limit */
     CODEC_E_CLOCK_SKEW,           /* timestamp too far from now (codec_check_skew) */
+    CODEC_E_TOO_COMPLEX,          /* decoding work beyond the message's budget (writer schema) */
 } codec_errcode;
 
 typedef struct codec_error {

@@ -61,12 +61,25 @@ int codec__validate_inference(inference_result *r, codec_error *err);
 /* ---- Avro binary (codec_avro_read.c, codec_avro_write.c) ---- */
 
 /* A bounds-checked cursor over an Avro body; strings and arrays go to arena,
- * failures to err. */
+ * failures to err. `budget` is the work codec__avro_skim may still do (one
+ * unit per value visited); the lean decoders, whose work the fixed schema
+ * bounds, leave it unused (0). */
 typedef struct codec__avro_in {
     const unsigned char *p, *end;
     codec_arena *arena;
     codec_error *err;
+    int64_t budget;
 } codec__avro_in;
+
+/* A foreign writer's body may cost codec__avro_skim (and avro-c after it)
+ * CODEC__SKIM_BASE + CODEC__SKIM_PER_BYTE units per byte of the body, one
+ * unit per value: every value but null, zero-field records and empty fixed
+ * takes a byte, so real data needs about 3 a byte (an optional's branch and
+ * its value, a record around its fields); beyond, TOO_COMPLEX. This bounds
+ * writer schemas that multiply work through nesting (arrays of arrays of
+ * nulls, records referencing a record twice at every level). */
+#define CODEC__SKIM_BASE 65536
+#define CODEC__SKIM_PER_BYTE 16
 
 #define CODEC__NCHANGE 5
 #define CODEC__NSTATUS 4
@@ -81,7 +94,8 @@ int codec__avro_decode_inference(codec__avro_in *in, inference_result *r);
 int codec__avro_decode_evidence_request(codec__avro_in *in, evidence_request_msg *m);
 int codec__avro_decode_violation_change(codec__avro_in *in, violation_change_msg *m);
 /* Walk one value of writer schema s, bounds-checking every length, count,
- * branch and index, without decoding it. */
+ * branch and index, without decoding it; each value visited takes one unit
+ * of in->budget, and an exhausted budget fails with TOO_COMPLEX. */
 int codec__avro_skim(codec__avro_in *in, avro_schema_t s, int depth);
 
 void codec__avro_encode_inference(const inference_result *r, buf *b);

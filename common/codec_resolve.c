@@ -324,7 +324,8 @@ static int codec__decode_foreign(codec_writer *w, const unsigned char *body, siz
 {
     if (w->failure)
         return codec_error_set(err, w->failure, "%s", w->failure_msg);
-    codec__avro_in in = {body, body + len, a, err};
+    codec__avro_in in = {body, body + len, a, err,
+                         CODEC__SKIM_BASE + CODEC__SKIM_PER_BYTE * (int64_t)len};
     if (codec__avro_skim(&in, w->writer, 0))
         return -1;
     if (in.p != in.end)
@@ -345,7 +346,7 @@ int codec__decode_confluent(codec *c, int32_t id, const unsigned char *body, siz
     if (!w)
         return -1;
     if (w->ours) {
-        codec__avro_in in = {body, body + len, a, err};
+        codec__avro_in in = {body, body + len, a, err, 0};
         return codec__avro_decode_inference(&in, r);
     }
     return codec__decode_foreign(w, body, len, r, a, err);

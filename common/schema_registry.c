@@ -28,6 +28,7 @@ struct schema_registry {
     struct {
         int32_t id;
         int64_t until_us; /* 0 = free */
+        bool too_large;   /* the answer was over REGISTRY_MAX_RESPONSE, not a 404 */
     } unknown[REGISTRY_UNKNOWN_SLOTS];
 };
 
@@ -62,26 +63,40 @@ void schema_registry_destroy(schema_registry *r)
     free(r);
 }
 
+typedef struct registry__sink {
+    buf *b;
+    bool over; /* the answer passed REGISTRY_MAX_RESPONSE: transfer aborted */
+} registry__sink;
+
 static size_t registry__collect(char *d, size_t sz, size_t n, void *arg)
 {
-    buf *b = arg;
-    if (b->len + sz * n > REGISTRY_MAX_RESPONSE)
+    registry__sink *k = arg;
+    if (k->b->len + sz * n > REGISTRY_MAX_RESPONSE) {
+        k->over = true;
         return 0; /* aborts the transfer */
-    buf_append(b, d, sz * n);
+    }
+    buf_append(k->b, d, sz * n);
     return sz * n;
 }
 
-/* Perform a request; *status receives the HTTP status. */
+/* Perform a request; *status receives the HTTP status. Returns 0; 1 for an
+ * answer over REGISTRY_MAX_RESPONSE, with err set to `too_large` (a code
+ * that is not transient: the registry answered, and asking again gets the
+ * same answer); -1 for connection failures, timeouts, 5xx and 429, with
+ * REGISTRY_UNAVAILABLE. */
 static int registry__request(schema_registry *r, const char *url, const char *post_body, buf *resp,
-                             long *status, codec_error *err)
+                             long *status, codec_errcode too_large, codec_error *err)
 {
+    registry__sink sink = {resp, false};
     CURL *c = r->curl;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)REGISTRY_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, registry__collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    /* Refuses a declared Content-Length over the limit before the body. */
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)REGISTRY_MAX_RESPONSE);
     struct curl_slist *h =
         curl_slist_append(NULL, "Accept: application/vnd.schemaregistry.v1+json");
     if (post_body) {
@@ -91,6 +106,11 @@ static int registry__request(schema_registry *r, const char *url, const char *po
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     CURLcode cc = curl_easy_perform(c);
     curl_slist_free_all(h);
+    if (sink.over || cc == CURLE_FILESIZE_EXCEEDED) {
+        codec_error_set(err, too_large, "schema registry answer is over %d bytes",
+                        REGISTRY_MAX_RESPONSE);
+        return 1;
+    }
     if (cc != CURLE_OK)
         return codec_error_set(err, CODEC_E_REGISTRY_UNAVAILABLE, "schema registry: %s",
                                curl_easy_strerror(cc));
@@ -114,7 +134,11 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
     if (r->unknown[slot].until_us && r->unknown[slot].id == id &&
         clock_mono_us() < r->unknown[slot].until_us)
         return codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID,
-                               "schema id %d: unknown to the registry (asked less than %lld s ago)",
+                               r->unknown[slot].too_large
+                                   ? "schema id %d: the registry's answer is over the size limit "
+                                     "(asked less than %lld s ago)"
+                                   : "schema id %d: unknown to the registry (asked less than %lld "
+                                     "s ago)",
                                id, REGISTRY_UNKNOWN_TTL_US / 1000000);
     char url[1024];
     snprintf(url, sizeof url, "%s/schemas/ids/%d", r->base, id);
@@ -122,13 +146,27 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
     long status = 0;
     int rc = -1;
     json_t *doc = NULL;
-    if (registry__request(r, url, NULL, &resp, &status, err))
+    int got = registry__request(r, url, NULL, &resp, &status, CODEC_E_UNKNOWN_SCHEMA_ID, err);
+    if (got) {
+        if (got > 0) {
+            /* Over the size limit: a permanent failure of this id (its
+             * messages are dead-lettered), remembered like a 404 so a
+             * stream of them does not download the answer each time. */
+            codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID,
+                            "schema id %d: the registry's answer is over %d bytes", id,
+                            REGISTRY_MAX_RESPONSE);
+            r->unknown[slot].id = id;
+            r->unknown[slot].until_us = clock_mono_us() + REGISTRY_UNKNOWN_TTL_US;
+            r->unknown[slot].too_large = true;
+        }
         goto done;
+    }
     if (status == 404) {
         codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: registry answered %ld", id,
                         status);
         r->unknown[slot].id = id;
         r->unknown[slot].until_us = clock_mono_us() + REGISTRY_UNKNOWN_TTL_US;
+        r->unknown[slot].too_large = false;
         goto done;
     }
     if (status != 200) {
@@ -183,7 +221,8 @@ int schema_registry_register(schema_registry *r, const char *subject, const char
     json_decref(body);
     buf resp = {0};
     long status = 0;
-    int rc = registry__request(r, url, text, &resp, &status, err);
+    int rc =
+        registry__request(r, url, text, &resp, &status, CODEC_E_INCOMPATIBLE_SCHEMA, err) ? -1 : 0;
     free(text);
     if (rc == 0) {
         json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);

@@ -23,8 +23,11 @@ schema_registry *schema_registry_new(const char *base_url, char *errstr, size_t 
 void schema_registry_destroy(schema_registry *r); /* accepts NULL */
 
 /* The writer schema with `id`; *out is borrowed from the cache. Errors:
- * UNKNOWN_SCHEMA_ID (404 or unparsable schema), REGISTRY_UNAVAILABLE
- * (connection failure, timeout, 5xx: transient). */
+ * UNKNOWN_SCHEMA_ID (404, an answer over the 1 MiB size limit, or an
+ * unparsable schema: permanent, the message is dead-lettered; 404s and
+ * oversize answers are not asked again for a few seconds),
+ * REGISTRY_UNAVAILABLE (connection failure, timeout, 5xx, 429, other
+ * statuses: transient). */
 int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_entry **out,
                         codec_error *err);
 

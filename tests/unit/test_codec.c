@@ -813,6 +813,48 @@ static const char *acme_schema =
 
 static int registry_gets; /* GET /schemas/ids/... served */
 
+#define HUGE_ANSWER ((1 << 20) + 4096) /* over the client's REGISTRY_MAX_RESPONSE */
+
+/* Hostile writer schemas (issue 14, item 3): our required fields, then a
+ * writer-only field whose values multiply decoding work through nesting. */
+static const char *hostile_prefix =
+    "{\"type\":\"record\",\"name\":\"Hostile\",\"fields\":["
+    "{\"name\":\"camera_id\",\"type\":\"string\"},{\"name\":\"model_id\",\"type\":\"string\"},"
+    "{\"name\":\"timestamp\",\"type\":\"long\"},{\"name\":\"event_type\",\"type\":\"string\"},"
+    "{\"name\":\"junk\",\"type\":";
+
+/* Records D<k> holding D<k+1> twice, down to D<depth> (a null): a value of
+ * D0 is 2^depth nulls in no bytes at all. */
+static void hostile_doubling(buf *b, int k, int depth)
+{
+    char name[16];
+    snprintf(name, sizeof name, "D%d", k);
+    char text[64];
+    snprintf(text, sizeof text, "{\"type\":\"record\",\"name\":\"%s\",\"fields\":[", name);
+    buf_append_str(b, text);
+    if (k == depth) {
+        buf_append_str(b, "{\"name\":\"z\",\"type\":\"null\"}]}");
+        return;
+    }
+    buf_append_str(b, "{\"name\":\"a\",\"type\":");
+    hostile_doubling(b, k + 1, depth);
+    snprintf(text, sizeof text, "},{\"name\":\"b\",\"type\":\"D%d\"}]}", k + 1);
+    buf_append_str(b, text);
+}
+
+/* Streams HUGE_ANSWER bytes of a JSON string without a Content-Length. */
+static ssize_t registry_huge_chunk(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)cls;
+    if (pos >= HUGE_ANSWER)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = HUGE_ANSWER - pos < max ? (size_t)(HUGE_ANSWER - pos) : max;
+    memset(out, 'x', n);
+    if (pos == 0 && n >= 11)
+        memcpy(out, "{\"schema\":\"", 11);
+    return (ssize_t)n;
+}
+
 static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                         const char *method, const char *version, const char *upload,
                                         size_t *upload_size, void **state)
@@ -868,6 +910,34 @@ static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *conn, 
         body = json_dumps(j, 0);
         json_decref(j);
         free(text);
+    } else if (!strcmp(url, "/schemas/ids/11")) {
+        /* An answer over the size limit, with its Content-Length. */
+        body = xmalloc(HUGE_ANSWER + 1);
+        memset(body, ' ', HUGE_ANSWER);
+        body[HUGE_ANSWER] = '\0';
+        memcpy(body, "{\"schema\":\"\"}", 13);
+    } else if (!strcmp(url, "/schemas/ids/12")) {
+        /* The same, streamed (chunked): the limit is met mid-transfer. */
+        struct MHD_Response *resp = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 64 * 1024, registry_huge_chunk, NULL, NULL);
+        enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return r;
+    } else if (!strcmp(url, "/schemas/ids/13") || !strcmp(url, "/schemas/ids/14")) {
+        /* 13: junk is an array of arrays of nulls; 14: a doubling record. */
+        buf t = {0};
+        buf_append_str(&t, hostile_prefix);
+        if (url[14] == '3')
+            buf_append_str(&t, "{\"type\":\"array\",\"items\":{\"type\":\"array\","
+                               "\"items\":\"null\"}}");
+        else
+            hostile_doubling(&t, 0, 22);
+        buf_append_str(&t, "}]}");
+        buf_append_byte(&t, 0);
+        json_t *j = json_pack("{ss}", "schema", (const char *)t.data);
+        body = json_dumps(j, 0);
+        json_decref(j);
+        buf_free(&t);
     } else if (!strcmp(url, "/schemas/ids/9")) {
         status = 401;
         body = xstrdup("{\"error_code\":401,\"message\":\"Unauthorized\"}");
@@ -1111,12 +1181,102 @@ static void registry_failures(registry_fx *fx)
           err.code == CODEC_E_REGISTRY_UNAVAILABLE);
 }
 
+/* (e) an answer over the size limit (issue 14, item 4): the registry did
+ * answer, so it is a permanent failure of that id, dead-lettered as
+ * UNKNOWN_SCHEMA_ID naming the reason, not REGISTRY_UNAVAILABLE (which the
+ * worker retries forever); remembered like a 404. Both with a declared
+ * Content-Length (11) and streamed without one (12). */
+static void registry_answer_too_large(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
+    for (int id = 11; id <= 12; id++) {
+        fx->body[4] = (char)id;
+        int gets = __atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST);
+        CHECK(codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err) == -1);
+        CHECK_MSG(err.code == CODEC_E_UNKNOWN_SCHEMA_ID && !codec_error_is_transient(err.code),
+                  "id %d: %s: %s", id, codec_errcode_name(err.code), err.message);
+        CHECK_MSG(strstr(err.message, "over") != NULL, "id %d: %s", id, err.message);
+        CHECK_EQ_INT(__atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST), gets + 1);
+        CHECK(codec_decode_inference(fx->rc, fx->body, fx->blen, &out, &err) == -1 &&
+              err.code == CODEC_E_UNKNOWN_SCHEMA_ID && strstr(err.message, "size limit"));
+        CHECK_EQ_INT(__atomic_load_n(&registry_gets, __ATOMIC_SEQ_CST), gets + 1);
+    }
+}
+
+/* (f) a hostile writer schema (issue 14, item 3): nested writer-only
+ * arrays multiplied the skim's per-array cap (65,536 x 65,536 nulls in a
+ * 262 KB message took 35 s), and a record naming another twice at every
+ * level costs 2^22 values in a few bytes. Decoding work is bounded by the
+ * message size: both fail fast, TOO_COMPLEX, dead-lettered. */
+static void registry_hostile_writer(registry_fx *fx)
+{
+    codec_error err;
+    inference_result out;
+    buf h = {0};
+    buf_append(&h, "\x00\x00\x00\x00\x0d", 5);
+    buf_avro_string(&h, "cam-1");
+    buf_avro_string(&h, "m");
+    buf_avro_long(&h, 1795000000000000LL);
+    buf_avro_string(&h, "e");
+    buf_avro_long(&h, 65536); /* outer block: 65,536 inner arrays */
+    for (int i = 0; i < 65536; i++) {
+        buf_avro_long(&h, 65536); /* of 65,536 nulls each, in 4 bytes */
+        buf_avro_long(&h, 0);
+    }
+    buf_avro_long(&h, 0);
+    CHECK(h.len > 262144);
+    double t0 = clock_mono_s();
+    int drc = codec_decode_inference(fx->rc, h.data, h.len, &out, &err);
+    double took = clock_mono_s() - t0;
+    CHECK_MSG(drc == -1 && err.code == CODEC_E_TOO_COMPLEX, "%s: %s",
+              drc ? codec_errcode_name(err.code) : "decoded", err.message);
+    CHECK(!codec_error_is_transient(err.code) &&
+          !strcmp(codec_errcode_name(err.code), "TOO_COMPLEX"));
+    CHECK_MSG(took < 2.0, "took %.2f s", took);
+
+    /* A few inner arrays of a few nulls are fine: the budget is per byte. */
+    buf_reset(&h);
+    buf_append(&h, "\x00\x00\x00\x00\x0d", 5);
+    buf_avro_string(&h, "cam-1");
+    buf_avro_string(&h, "m");
+    buf_avro_long(&h, 1795000000000000LL);
+    buf_avro_string(&h, "e");
+    buf_avro_long(&h, 3);
+    for (int i = 0; i < 3; i++) {
+        buf_avro_long(&h, 10);
+        buf_avro_long(&h, 0);
+    }
+    buf_avro_long(&h, 0);
+    memset(&err, 0, sizeof err);
+    drc = codec_decode_inference(fx->rc, h.data, h.len, &out, &err);
+    CHECK_MSG(drc == 0, "%s: %s", codec_errcode_name(err.code), err.message);
+    CHECK(!strcmp(out.camera_id, "cam-1"));
+    inference_result_free(&out);
+
+    /* The doubling record: a handful of bytes. */
+    h.data[4] = 14;
+    h.len = 5;
+    buf_avro_string(&h, "cam-1");
+    buf_avro_string(&h, "m");
+    buf_avro_long(&h, 1795000000000000LL);
+    buf_avro_string(&h, "e");
+    t0 = clock_mono_s();
+    drc = codec_decode_inference(fx->rc, h.data, h.len, &out, &err);
+    took = clock_mono_s() - t0;
+    CHECK_MSG(drc == -1 && err.code == CODEC_E_TOO_COMPLEX, "%s: %s",
+              drc ? codec_errcode_name(err.code) : "decoded", err.message);
+    CHECK_MSG(took < 2.0, "took %.2f s", took);
+    buf_free(&h);
+}
+
 static void confluent_with_registry(void)
 {
     static void (*const steps[])(registry_fx *) = {
-        registry_own_schema,      registry_foreign_body,      registry_foreign_writer,
-        registry_foreign_lengths, registry_schema_cached,     registry_incompatible_writer,
-        registry_acme_writer,     registry_box_without_label, registry_failures,
+        registry_own_schema,       registry_foreign_body,      registry_foreign_writer,
+        registry_foreign_lengths,  registry_schema_cached,     registry_incompatible_writer,
+        registry_acme_writer,      registry_box_without_label, registry_failures,
+        registry_answer_too_large, registry_hostile_writer,
     };
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
                                             registry_handler, NULL, MHD_OPTION_END);
