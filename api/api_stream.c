@@ -373,7 +373,7 @@ void h_violations_stream(api_req *r)
     c->conn = r->conn;
     c->resume = resume;
     c->last_write = clock_mono_s();
-    c->expires = r->who.exp + AUTH_LEEWAY_SEC;
+    c->expires = auth_add_leeway(r->who.exp);
     buf_append_str(&c->pending, "retry: 3000\n\n");
     pthread_mutex_lock(&s->mu);
     uint64_t oldest = s->head > s->cap ? s->head - s->cap : 0;
