@@ -89,22 +89,31 @@ void api_routes_free(api_routes *rts)
 
 /* ---- the microcache in front of cacheable GETs ---- */
 
+typedef struct cache_params {
+    api_microcache_param *v;
+    size_t n, cap;
+} cache_params;
+
 static enum MHD_Result cache_key_arg(void *cls, enum MHD_ValueKind kind, const char *k,
                                      const char *v)
 {
     (void)kind; /* query arguments only */
-    buf *b = cls;
-    buf_printf(b, "%s=%s&", k, v ? v : "");
+    cache_params *ps = cls;
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 8;
+        ps->v = xrealloc(ps->v, ps->cap * sizeof *ps->v);
+    }
+    ps->v[ps->n++] = (api_microcache_param){k, v};
     return MHD_YES;
 }
 
 /* Path and query string: never the caller (see api_microcache.h). */
 static void cache_key(api_req *r, buf *key)
 {
-    buf_append_str(key, r->url);
-    buf_append_byte(key, '?');
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, cache_key_arg, key);
-    buf_append_byte(key, 0);
+    cache_params ps = {0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, cache_key_arg, &ps);
+    api_microcache_key(r->url, ps.v, ps.n, key);
+    free(ps.v);
 }
 
 /* Run a GET handler through the microcache. */
