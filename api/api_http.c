@@ -240,9 +240,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     metric_observe(a->m_latency, ms / 1000.0);
     log_level lvl = r->status >= 500 ? LOG_WARN : LOG_INFO;
     if (log_enabled(lvl)) {
-        char extra[256];
+        /* The method is the client's text: JSON-escaped like every field. */
+        char method[96], extra[256];
+        size_t mlen = 0;
+        method[0] = '\0';
+        log_json_escape(method, &mlen, sizeof method, r->method);
         snprintf(extra, sizeof extra, "\"method\":\"%s\",\"status\":%u,\"duration_ms\":%.2f",
-                 r->method, r->status, ms);
+                 method, r->status, ms);
         log_ctx ctx = LOG_CTX_INIT;
         ctx.request_id = r->request_id;
         ctx.extra_json = extra;
