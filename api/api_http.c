@@ -139,6 +139,70 @@ static enum MHD_Result queue(api_req *r)
     return ok;
 }
 
+/* A raw path segment holding "%00" or "%2f": decoded, the first truncates
+ * the path and the second re-splits it, so neither reaches the router. */
+static bool path_forged(const char *uri)
+{
+    for (const char *p = uri; *p && *p != '?'; p++)
+        if (p[0] == '%' && p[1] && p[2] &&
+            ((p[1] == '0' && p[2] == '0') || (p[1] == '2' && (p[2] == 'f' || p[2] == 'F'))))
+            return true;
+    return false;
+}
+
+/* libmicrohttpd's URI log callback: the only place the path is seen before
+ * it is decoded. The request is allocated here; on_request fills it in. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    api_req *r = xcalloc(1, sizeof *r);
+    r->path_forged = path_forged(uri);
+    return r;
+}
+
+typedef struct query_names {
+    const char **v;
+    size_t n, cap;
+} query_names;
+
+static enum MHD_Result query_name(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    (void)kind;
+    (void)v;
+    query_names *q = cls;
+    if (q->n == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 16;
+        q->v = xrealloc(q->v, q->cap * sizeof *q->v);
+    }
+    q->v[q->n++] = k;
+    return MHD_YES;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first query parameter given more than once, or NULL: repeats are
+ * refused rather than one of them silently chosen. Sorted, so a flood of
+ * parameters costs n log n. The name is libmicrohttpd's, valid for the
+ * request. */
+static const char *repeated_param(api_req *r)
+{
+    query_names q = {0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_name, &q);
+    const char *dup = NULL;
+    if (q.n > 1) {
+        qsort(q.v, q.n, sizeof *q.v, name_cmp);
+        for (size_t i = 1; i < q.n && !dup; i++)
+            if (!strcmp(q.v[i - 1], q.v[i]))
+                dup = q.v[i];
+    }
+    free(q.v);
+    return dup;
+}
+
 static void handle(api_req *r, const char *url)
 {
     api *a = r->a;
@@ -160,6 +224,18 @@ static void handle(api_req *r, const char *url)
                   "request body is larger than %d bytes", a->cfg->api_max_body_bytes);
         return;
     }
+    if (r->path_forged) {
+        api_error(r, 400, "VALIDATION_ERROR",
+                  json_pack("{s:s}", "path", "must not hold %00 or an encoded '/'"),
+                  "request path is invalid");
+        return;
+    }
+    const char *dup = repeated_param(r);
+    if (dup) {
+        api_error(r, 400, "VALIDATION_ERROR", json_pack("{s:s}", dup, "given more than once"),
+                  "request parameters are invalid");
+        return;
+    }
     api_routes_handle(r, url);
 }
 
@@ -170,8 +246,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     api *a = cls;
     api_req *r = *con_cls;
-    if (!r) {
-        r = xcalloc(1, sizeof *r);
+    if (!r || !r->a) { /* first call: on_uri allocated it */
+        if (!r)
+            r = xcalloc(1, sizeof *r);
         r->a = a;
         r->conn = conn;
         r->method = method;
@@ -235,6 +312,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     api_req *r = *con_cls;
     if (!r)
         return;
+    if (!r->a) { /* a request line, and no request to handle */
+        free(r);
+        *con_cls = NULL;
+        return;
+    }
     double ms = (clock_mono_s() - r->started) * 1000.0;
     metric_add(a->m_requests_inflight, -1);
     metric_observe(a->m_latency, ms / 1000.0);
@@ -285,6 +367,7 @@ struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
         ops_http_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)a->cfg->api_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!d) {

@@ -219,6 +219,27 @@ static void test_forged_cursors(void)
     resp_free(&r);
 }
 
+/* #17: %00 and encoded '/' in the path, and repeated parameters: 400. */
+static void test_paths_and_repeats(void)
+{
+    resp r = {0};
+    const char *bad[] = {"/api/v1/violations%00/../rules", "/api/v1/violations%2fstream",
+                         "/api/v1/violations%2Fstream", "/api/v1/devices/cam%2Fa",
+                         "/api/v1/violations?limit=1&limit=1000",
+                         "/api/v1/violations?limit=1000&limit=1", "/api/v1/violations?status&status="};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        req("GET", bad[i], tok_viewer, NULL, NULL, &r);
+        CHECK_MSG(r.status == 400, "%s: %ld", bad[i], r.status);
+        CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    }
+    /* Encoded values elsewhere are just values. */
+    req("GET", "/api/v1/violations?camera_id=a%2Fb%00c", tok_viewer, NULL, NULL, &r);
+    CHECK(r.status == 200 || r.status == 400);
+    req("GET", "/api/v1/violations?camera_id=a%2Fb&limit=2", tok_viewer, NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+}
+
 /* #9: a method and path with quotes and newlines cannot forge a line. */
 static void test_log_injection(void)
 {
@@ -286,6 +307,7 @@ int main(void)
     TEST_RUN(test_overflowing_numbers);
     TEST_RUN(test_forged_cursors);
     TEST_RUN(test_log_injection);
+    TEST_RUN(test_paths_and_repeats);
 
     if (kill(pid, 0) != 0) { /* nothing above may take it down */
         fprintf(stderr, "ruth-api died\n");
