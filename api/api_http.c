@@ -2,8 +2,9 @@
  *
  *   1. first callback: request id, client address, body size check
  *   2. body callbacks: accumulate up to RUTH_API_MAX_BODY_BYTES
- *   3. last callback: CORS preflight, rate limit, then api_routes_handle()
- *      (route, authenticate, authorise, run the handler), queue the response
+ *   3. last callback: rate limit, then api_routes_handle() (a CORS preflight
+ *      on a known path, or route, authenticate, authorise, run the handler),
+ *      queue the response
  *   4. completion: access log line, metrics, free
  * Every response carries X-Request-ID and, for allowed origins, the CORS
  * headers; every error is the contract's body (api_response.c). */
@@ -206,10 +207,6 @@ static const char *repeated_param(api_req *r)
 static void handle(api_req *r, const char *url)
 {
     api *a = r->a;
-    if (!strcmp(r->method, "OPTIONS")) {
-        api_no_content(r);
-        return;
-    }
     int retry = 0;
     if (!api_ratelimit_take(a->rl, r->client, clock_mono_s(), &retry)) {
         metric_inc(a->m_rate_limited);

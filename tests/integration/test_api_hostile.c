@@ -240,6 +240,54 @@ static void test_paths_and_repeats(void)
     resp_free(&r);
 }
 
+/* #15: HEAD where GET is served; OPTIONS only on known paths. */
+static void test_head_options(void)
+{
+    resp r = {0};
+    req("HEAD", "/api/v1/violations", tok_viewer, NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(r.body.len, 0);
+    req("HEAD", "/health", NULL, NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    req("HEAD", "/api/v1/violations/" V1, NULL, NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 401); /* still authenticated */
+    req("HEAD", "/api/v1/violations/stream", tok_viewer, NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 405);
+    req("OPTIONS", "/api/v1/violations", NULL, NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 204);
+    req("OPTIONS", "/api/v1/nothing-here", NULL, NULL, NULL, &r);
+    CHECK_ERROR(r, 404, "NOT_FOUND");
+    resp_free(&r);
+}
+
+/* #15: OPTIONS counts against the rate limit like anything else. */
+static void test_options_rate_limited(void)
+{
+    setenv("RUTH_API_RATE_LIMIT_RPS", "2", 1);
+    char log[256];
+    snprintf(log, sizeof log, "/tmp/test_api_hostile_rl_%d.log", (int)getpid());
+    unlink(log);
+    pid_t pid = itest_spawn("ruth-api", NULL, log);
+    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
+    int p2 = -1, p1 = port;
+    double t = itest_now();
+    while ((p2 = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - t < 20)
+        usleep(100 * 1000);
+    CHECK(p2 > 0);
+    port = p2;
+    resp r = {0};
+    int limited = 0;
+    for (int i = 0; i < 20; i++) {
+        req("OPTIONS", "/api/v1/violations", NULL, NULL, NULL, &r);
+        limited += r.status == 429;
+    }
+    port = p1;
+    CHECK_MSG(limited > 0, "%d of 20 preflights limited", limited);
+    resp_free(&r);
+    kill(pid, SIGTERM);
+    CHECK_EQ_INT(itest_wait_exit(pid, 15), 0);
+}
+
 /* #9: a method and path with quotes and newlines cannot forge a line. */
 static void test_log_injection(void)
 {
@@ -308,6 +356,8 @@ int main(void)
     TEST_RUN(test_forged_cursors);
     TEST_RUN(test_log_injection);
     TEST_RUN(test_paths_and_repeats);
+    TEST_RUN(test_head_options);
+    TEST_RUN(test_options_rate_limited);
 
     if (kill(pid, 0) != 0) { /* nothing above may take it down */
         fprintf(stderr, "ruth-api died\n");
