@@ -82,6 +82,7 @@ typedef struct api_req {
     /* the raw path (before libmicrohttpd decodes it) holds %00 or an
      * encoded '/': refused, since decoding would truncate or re-split it */
     bool path_forged;
+    bool close; /* answered before its body: "Connection: close" */
     /* authenticated caller */
     auth_claims who;
     /* response */

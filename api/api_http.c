@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -114,6 +115,8 @@ static enum MHD_Result queue(api_req *r)
                                                   : "application/json");
     }
     MHD_add_response_header(resp, "X-Request-ID", r->request_id);
+    if (r->close)
+        MHD_add_response_header(resp, "Connection", "close");
     if (r->etag[0])
         MHD_add_response_header(resp, "ETag", r->etag);
     if (r->retry_after[0])
@@ -204,6 +207,54 @@ static const char *repeated_param(api_req *r)
     return dup;
 }
 
+typedef struct framing {
+    int n_length, n_coding;
+    const char *length, *coding;
+    bool lengths_differ;
+} framing;
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *k,
+                                      const char *v)
+{
+    (void)kind;
+    framing *f = cls;
+    v = v ? v : "";
+    if (!strcasecmp(k, "Content-Length")) {
+        if (f->n_length++ && strcmp(f->length, v))
+            f->lengths_differ = true;
+        f->length = v;
+    } else if (!strcasecmp(k, "Transfer-Encoding")) {
+        f->n_coding++;
+        f->coding = v;
+    }
+    return MHD_YES;
+}
+
+/* RFC 9112 §6.1/§6.3: a body whose length two headers disagree on is a
+ * smuggling attempt, answered 400 and the connection closed; a transfer
+ * coding other than chunked cannot be read, answered 501 at once rather
+ * than waited on. true when an answer was made. */
+static bool framing_refused(api_req *r)
+{
+    framing f = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header, &f);
+    if (f.lengths_differ || (f.n_length && f.n_coding)) {
+        api_error(r, 400, "VALIDATION_ERROR",
+                  json_pack("{s:s}", "Content-Length",
+                            f.n_coding ? "must not be sent with Transfer-Encoding"
+                                       : "given more than once with different values"),
+                  "the request's body framing is ambiguous");
+        return true;
+    }
+    if (f.n_coding && (f.n_coding > 1 || strcasecmp(f.coding, "chunked"))) {
+        api_error(r, 501, "NOT_IMPLEMENTED",
+                  json_pack("{s:s}", "Transfer-Encoding", "only chunked is supported"),
+                  "transfer coding is not supported");
+        return true;
+    }
+    return false;
+}
+
 static void handle(api_req *r, const char *url)
 {
     api *a = r->a;
@@ -255,6 +306,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         client_addr(r);
         metric_add(a->m_requests_inflight, 1);
         *con_cls = r;
+        if (framing_refused(r)) {
+            *upload_size = 0;
+            r->answered = r->close = true;
+            return queue(r);
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (!cl || strtoll(cl, NULL, 10) <= a->cfg->api_max_body_bytes)
             return MHD_YES;

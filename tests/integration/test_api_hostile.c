@@ -129,7 +129,7 @@ static bool raw(const char *raw_req, double wait_s, buf *out)
 }
 
 /* Number of HTTP responses in `s` (status lines). */
-__attribute__((unused)) static int responses(const buf *s)
+static int responses(const buf *s)
 {
     int n = 0;
     for (const char *p = (const char *)s->data; p && (p = strstr(p, "HTTP/1.1 ")); p++)
@@ -288,6 +288,50 @@ static void test_options_rate_limited(void)
     CHECK_EQ_INT(itest_wait_exit(pid, 15), 0);
 }
 
+/* #12: ambiguous framing is 400 and the connection closed, with nothing
+ * pipelined behind it served; an unknown transfer coding is 501 at once. */
+static void test_smuggling(void)
+{
+    const char *ambiguous[] = {
+        "POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"
+        "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+    };
+    buf out = {0};
+    for (size_t i = 0; i < sizeof ambiguous / sizeof ambiguous[0]; i++) {
+        bool closed = raw(ambiguous[i], 5.0, &out);
+        const char *s = (const char *)out.data;
+        CHECK_MSG(!strncmp(s, "HTTP/1.1 400", 12), "case %zu: %.60s", i, s);
+        CHECK_MSG(closed && responses(&out) == 1, "case %zu: closed %d, %d responses", i, closed,
+                  responses(&out));
+        CHECK(strstr(s, "VALIDATION_ERROR") != NULL);
+    }
+    double t = itest_now();
+    bool closed = raw("POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+                      5.0, &out);
+    CHECK_MSG(!strncmp((const char *)out.data, "HTTP/1.1 501", 12), "%.60s",
+              (const char *)out.data);
+    CHECK(closed && itest_now() - t < 3);
+    CHECK(strstr((const char *)out.data, "NOT_IMPLEMENTED") != NULL);
+    /* Identical duplicates and plain chunked still work. */
+    raw("POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        5.0, &out);
+    CHECK_MSG(!strncmp((const char *)out.data, "HTTP/1.1 401", 12), "%.60s",
+              (const char *)out.data);
+    raw("POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        5.0, &out);
+    CHECK_MSG(!strncmp((const char *)out.data, "HTTP/1.1 401", 12), "%.60s",
+              (const char *)out.data);
+    buf_free(&out);
+}
+
 /* #9: a method and path with quotes and newlines cannot forge a line. */
 static void test_log_injection(void)
 {
@@ -357,6 +401,7 @@ int main(void)
     TEST_RUN(test_log_injection);
     TEST_RUN(test_paths_and_repeats);
     TEST_RUN(test_head_options);
+    TEST_RUN(test_smuggling);
     TEST_RUN(test_options_rate_limited);
 
     if (kill(pid, 0) != 0) { /* nothing above may take it down */
