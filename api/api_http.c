@@ -420,9 +420,9 @@ struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
         ops_http_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)a->cfg->api_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, a, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->cfg->api_max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errsz, "cannot listen on port %d (in use?)", port);
         api_routes_free(a->routes);

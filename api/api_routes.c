@@ -236,8 +236,7 @@ static void authenticate(api_req *r, const route *rt)
         return;
     }
     rt->fn(r);
-    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") && r->status < 300 &&
-        r->a->mcache)
+    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") && r->status < 300 && r->a->mcache)
         api_microcache_clear(r->a->mcache); /* this process changed something: no stale answers */
 }
 

@@ -341,7 +341,8 @@ static int64_t *parse_position(const char *id, int nparts)
         errno = 0;
         long long x = strtoll(p, &end, 10);
         /* An offset past int64 is refused, not clamped to INT64_MAX. */
-        if (end == p || x < 0 || errno == ERANGE || !isdigit((unsigned char)*p) || (i < nparts - 1 ? *end != '_' : *end != '\0')) {
+        if (end == p || x < 0 || errno == ERANGE || !isdigit((unsigned char)*p) ||
+            (i < nparts - 1 ? *end != '_' : *end != '\0')) {
             free(v);
             return NULL;
         }

@@ -91,9 +91,9 @@ static const char *jstr(const json_t *j, const char *key)
 #define CHECK_ERROR(r, want_status, want_code)                                                     \
     do {                                                                                           \
         CHECK_EQ_INT((r).status, want_status);                                                     \
-        const char *code_ = jstr((r).json, "error");                      \
-        CHECK_MSG(code_ && !strcmp(code_, want_code), "code %s, want %s", code_ ? code_ : "(none)", \
-                  want_code);                                                                      \
+        const char *code_ = jstr((r).json, "error");                                               \
+        CHECK_MSG(code_ && !strcmp(code_, want_code), "code %s, want %s",                          \
+                  code_ ? code_ : "(none)", want_code);                                            \
     } while (0)
 
 /* Send `raw` as it is on a fresh connection and read until the server
@@ -140,13 +140,13 @@ static int responses(const buf *s)
 static void seed(void)
 {
     if (!itest_exec(itest_db_url,
-               "INSERT INTO cameras (id, name, location) VALUES ('cam-a', 'Dock A', 'north');"
-               "INSERT INTO violations (id, type, camera_id, confidence, max_confidence,"
-               " first_event_at, last_event_at, created_at, severity, status) VALUES"
-               " ('" V1 "', 'fall_detected', 'cam-a', 0.91, 0.95, now(), now(), now(), 'high',"
-               "  'open'),"
-               " ('" V2 "', 'ppe_violation', 'cam-a', 0.81, 0.85, now(), now(), now(), 'high',"
-               "  'reviewed')"))
+                    "INSERT INTO cameras (id, name, location) VALUES ('cam-a', 'Dock A', 'north');"
+                    "INSERT INTO violations (id, type, camera_id, confidence, max_confidence,"
+                    " first_event_at, last_event_at, created_at, severity, status) VALUES"
+                    " ('" V1 "', 'fall_detected', 'cam-a', 0.91, 0.95, now(), now(), now(), 'high',"
+                    "  'open'),"
+                    " ('" V2 "', 'ppe_violation', 'cam-a', 0.81, 0.85, now(), now(), now(), 'high',"
+                    "  'reviewed')"))
         fprintf(stderr, "seed failed\n");
 }
 
@@ -200,10 +200,14 @@ static void test_overflowing_numbers(void)
 static void test_forged_cursors(void)
 {
     const char *forged[] = {
-        "/api/v1/violations?cursor=", "v:created_at:desc|9223372036854775807|" V1,
-        "/api/v1/violations?sort_by=confidence&cursor=", "v:confidence:desc|1e-400|" V1,
-        "/api/v1/violations?sort_by=confidence&cursor=", "v:confidence:desc|1e-310|" V1,
-        "/api/v1/events?cursor=", "e:desc|9223372036854775807|" V1,
+        "/api/v1/violations?cursor=",
+        "v:created_at:desc|9223372036854775807|" V1,
+        "/api/v1/violations?sort_by=confidence&cursor=",
+        "v:confidence:desc|1e-400|" V1,
+        "/api/v1/violations?sort_by=confidence&cursor=",
+        "v:confidence:desc|1e-310|" V1,
+        "/api/v1/events?cursor=",
+        "e:desc|9223372036854775807|" V1,
     };
     resp r = {0};
     for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i += 2) {
@@ -223,10 +227,11 @@ static void test_forged_cursors(void)
 static void test_paths_and_repeats(void)
 {
     resp r = {0};
-    const char *bad[] = {"/api/v1/violations%00/../rules", "/api/v1/violations%2fstream",
-                         "/api/v1/violations%2Fstream", "/api/v1/devices/cam%2Fa",
-                         "/api/v1/violations?limit=1&limit=1000",
-                         "/api/v1/violations?limit=1000&limit=1", "/api/v1/violations?status&status="};
+    const char *bad[] = {
+        "/api/v1/violations%00/../rules",        "/api/v1/violations%2fstream",
+        "/api/v1/violations%2Fstream",           "/api/v1/devices/cam%2Fa",
+        "/api/v1/violations?limit=1&limit=1000", "/api/v1/violations?limit=1000&limit=1",
+        "/api/v1/violations?status&status="};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         req("GET", bad[i], tok_viewer, NULL, NULL, &r);
         CHECK_MSG(r.status == 400, "%s: %ld", bad[i], r.status);
@@ -312,8 +317,8 @@ static void test_smuggling(void)
         CHECK(strstr(s, "VALIDATION_ERROR") != NULL);
     }
     double t = itest_now();
-    bool closed = raw("POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
-                      5.0, &out);
+    bool closed =
+        raw("POST /api/v1/rules HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 5.0, &out);
     CHECK_MSG(!strncmp((const char *)out.data, "HTTP/1.1 501", 12), "%.60s",
               (const char *)out.data);
     CHECK(closed && itest_now() - t < 3);

@@ -96,8 +96,7 @@ static void test_time_overflow(void)
                           "1e300", "1000000000000000"};
     char claims[256];
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
-        snprintf(claims, sizeof claims, "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%s}",
-                 edge[i]);
+        snprintf(claims, sizeof claims, "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%s}", edge[i]);
         CHECK_MSG(verify_claims(EVP_sha256(), "HS256", claims, now) == AUTH_INVALID, "exp %s",
                   edge[i]);
         snprintf(claims, sizeof claims,
