@@ -60,19 +60,24 @@ static auth_result auth__fail(char *why, size_t whysz, const char *msg)
     return AUTH_INVALID;
 }
 
-/* Integer-valued NumericDate claim; absent is fine unless required. */
+/* Integer-valued NumericDate claim; absent is fine unless required. Integers
+ * and reals alike must lie within +-AUTH_MAX_NUMERIC_DATE (some 31 million
+ * years), so no claim reaches the overflow edge of int64_t arithmetic. */
 static bool auth__time(json_t *claims, const char *name, bool required, int64_t *out)
 {
     json_t *v = json_object_get(claims, name);
     if (!v)
         return !required;
     if (json_is_integer(v)) {
-        *out = json_integer_value(v);
+        json_int_t i = json_integer_value(v);
+        if (i <= -AUTH_MAX_NUMERIC_DATE || i >= AUTH_MAX_NUMERIC_DATE)
+            return false;
+        *out = i;
         return true;
     }
     if (json_is_real(v)) {
         double d = json_real_value(v);
-        if (d > -1e15 && d < 1e15) {
+        if (d > -(double)AUTH_MAX_NUMERIC_DATE && d < (double)AUTH_MAX_NUMERIC_DATE) {
             *out = (int64_t)d;
             return true;
         }
@@ -128,11 +133,11 @@ auth_result auth_verify(const char *token, const char *key, int64_t now, auth_cl
         rc = auth__fail(why, whysz, "token nbf/iat claims are not numbers");
         goto done;
     }
-    if (nbf && nbf > now + AUTH_LEEWAY_SEC) {
+    if (nbf && nbf > auth_add_leeway(now)) {
         rc = auth__fail(why, whysz, "token is not valid yet (nbf)");
         goto done;
     }
-    if (iat && iat > now + AUTH_LEEWAY_SEC) {
+    if (iat && iat > auth_add_leeway(now)) {
         rc = auth__fail(why, whysz, "token was issued in the future (iat)");
         goto done;
     }
@@ -150,7 +155,7 @@ auth_result auth_verify(const char *token, const char *key, int64_t now, auth_cl
         rc = auth__fail(why, whysz, "token role must be viewer, operator or admin");
         goto done;
     }
-    if (exp + AUTH_LEEWAY_SEC < now) {
+    if (auth_add_leeway(exp) < now) {
         snprintf(why, whysz, "token expired");
         rc = AUTH_EXPIRED;
         goto done;

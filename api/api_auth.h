@@ -29,6 +29,16 @@ typedef enum {
 } auth_result;
 
 #define AUTH_LEEWAY_SEC 30
+/* NumericDate claims at or beyond this magnitude are invalid (as reals
+ * always were): 1e15 s, far past any real expiry. */
+#define AUTH_MAX_NUMERIC_DATE INT64_C(1000000000000000)
+
+/* t + AUTH_LEEWAY_SEC, saturating at INT64_MAX: a time from a token or the
+ * clock never overflows when the leeway is added. */
+static inline int64_t auth_add_leeway(int64_t t)
+{
+    return t > INT64_MAX - AUTH_LEEWAY_SEC ? INT64_MAX : t + AUTH_LEEWAY_SEC;
+}
 
 typedef struct auth_claims {
     char sub[128];

@@ -79,6 +79,10 @@ typedef struct api_req {
     bool body_too_large;
     bool answered;     /* a response was queued before the body was read */
     bool body_started; /* some of the body arrived */
+    /* the raw path (before libmicrohttpd decodes it) holds %00 or an
+     * encoded '/': refused, since decoding would truncate or re-split it */
+    bool path_forged;
+    bool close; /* answered before its body: "Connection: close" */
     /* authenticated caller */
     auth_claims who;
     /* response */

@@ -2,8 +2,9 @@
  *
  *   1. first callback: request id, client address, body size check
  *   2. body callbacks: accumulate up to RUTH_API_MAX_BODY_BYTES
- *   3. last callback: CORS preflight, rate limit, then api_routes_handle()
- *      (route, authenticate, authorise, run the handler), queue the response
+ *   3. last callback: rate limit, then api_routes_handle() (a CORS preflight
+ *      on a known path, or route, authenticate, authorise, run the handler),
+ *      queue the response
  *   4. completion: access log line, metrics, free
  * Every response carries X-Request-ID and, for allowed origins, the CORS
  * headers; every error is the contract's body (api_response.c). */
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -113,6 +115,8 @@ static enum MHD_Result queue(api_req *r)
                                                   : "application/json");
     }
     MHD_add_response_header(resp, "X-Request-ID", r->request_id);
+    if (r->close)
+        MHD_add_response_header(resp, "Connection", "close");
     if (r->etag[0])
         MHD_add_response_header(resp, "ETag", r->etag);
     if (r->retry_after[0])
@@ -139,13 +143,121 @@ static enum MHD_Result queue(api_req *r)
     return ok;
 }
 
+/* A raw path segment holding "%00" or "%2f": decoded, the first truncates
+ * the path and the second re-splits it, so neither reaches the router. */
+static bool path_forged(const char *uri)
+{
+    for (const char *p = uri; *p && *p != '?'; p++)
+        if (p[0] == '%' && p[1] && p[2] &&
+            ((p[1] == '0' && p[2] == '0') || (p[1] == '2' && (p[2] == 'f' || p[2] == 'F'))))
+            return true;
+    return false;
+}
+
+/* libmicrohttpd's URI log callback: the only place the path is seen before
+ * it is decoded. The request is allocated here; on_request fills it in. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    api_req *r = xcalloc(1, sizeof *r);
+    r->path_forged = path_forged(uri);
+    return r;
+}
+
+typedef struct query_names {
+    const char **v;
+    size_t n, cap;
+} query_names;
+
+static enum MHD_Result query_name(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    (void)kind;
+    (void)v;
+    query_names *q = cls;
+    if (q->n == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 16;
+        q->v = xrealloc(q->v, q->cap * sizeof *q->v);
+    }
+    q->v[q->n++] = k;
+    return MHD_YES;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first query parameter given more than once, or NULL: repeats are
+ * refused rather than one of them silently chosen. Sorted, so a flood of
+ * parameters costs n log n. The name is libmicrohttpd's, valid for the
+ * request. */
+static const char *repeated_param(api_req *r)
+{
+    query_names q = {0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_name, &q);
+    const char *dup = NULL;
+    if (q.n > 1) {
+        qsort(q.v, q.n, sizeof *q.v, name_cmp);
+        for (size_t i = 1; i < q.n && !dup; i++)
+            if (!strcmp(q.v[i - 1], q.v[i]))
+                dup = q.v[i];
+    }
+    free(q.v);
+    return dup;
+}
+
+typedef struct framing {
+    int n_length, n_coding;
+    const char *length, *coding;
+    bool lengths_differ;
+} framing;
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *k,
+                                      const char *v)
+{
+    (void)kind;
+    framing *f = cls;
+    v = v ? v : "";
+    if (!strcasecmp(k, "Content-Length")) {
+        if (f->n_length++ && strcmp(f->length, v))
+            f->lengths_differ = true;
+        f->length = v;
+    } else if (!strcasecmp(k, "Transfer-Encoding")) {
+        f->n_coding++;
+        f->coding = v;
+    }
+    return MHD_YES;
+}
+
+/* RFC 9112 §6.1/§6.3: a body whose length two headers disagree on is a
+ * smuggling attempt, answered 400 and the connection closed; a transfer
+ * coding other than chunked cannot be read, answered 501 at once rather
+ * than waited on. true when an answer was made. */
+static bool framing_refused(api_req *r)
+{
+    framing f = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header, &f);
+    if (f.lengths_differ || (f.n_length && f.n_coding)) {
+        api_error(r, 400, "VALIDATION_ERROR",
+                  json_pack("{s:s}", "Content-Length",
+                            f.n_coding ? "must not be sent with Transfer-Encoding"
+                                       : "given more than once with different values"),
+                  "the request's body framing is ambiguous");
+        return true;
+    }
+    if (f.n_coding && (f.n_coding > 1 || strcasecmp(f.coding, "chunked"))) {
+        api_error(r, 501, "NOT_IMPLEMENTED",
+                  json_pack("{s:s}", "Transfer-Encoding", "only chunked is supported"),
+                  "transfer coding is not supported");
+        return true;
+    }
+    return false;
+}
+
 static void handle(api_req *r, const char *url)
 {
     api *a = r->a;
-    if (!strcmp(r->method, "OPTIONS")) {
-        api_no_content(r);
-        return;
-    }
     int retry = 0;
     if (!api_ratelimit_take(a->rl, r->client, clock_mono_s(), &retry)) {
         metric_inc(a->m_rate_limited);
@@ -160,6 +272,18 @@ static void handle(api_req *r, const char *url)
                   "request body is larger than %d bytes", a->cfg->api_max_body_bytes);
         return;
     }
+    if (r->path_forged) {
+        api_error(r, 400, "VALIDATION_ERROR",
+                  json_pack("{s:s}", "path", "must not hold %00 or an encoded '/'"),
+                  "request path is invalid");
+        return;
+    }
+    const char *dup = repeated_param(r);
+    if (dup) {
+        api_error(r, 400, "VALIDATION_ERROR", json_pack("{s:s}", dup, "given more than once"),
+                  "request parameters are invalid");
+        return;
+    }
     api_routes_handle(r, url);
 }
 
@@ -170,8 +294,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     api *a = cls;
     api_req *r = *con_cls;
-    if (!r) {
-        r = xcalloc(1, sizeof *r);
+    if (!r || !r->a) { /* first call: on_uri allocated it */
+        if (!r)
+            r = xcalloc(1, sizeof *r);
         r->a = a;
         r->conn = conn;
         r->method = method;
@@ -181,6 +306,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         client_addr(r);
         metric_add(a->m_requests_inflight, 1);
         *con_cls = r;
+        if (framing_refused(r)) {
+            *upload_size = 0;
+            r->answered = r->close = true;
+            return queue(r);
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (!cl || strtoll(cl, NULL, 10) <= a->cfg->api_max_body_bytes)
             return MHD_YES;
@@ -235,14 +365,23 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     api_req *r = *con_cls;
     if (!r)
         return;
+    if (!r->a) { /* a request line, and no request to handle */
+        free(r);
+        *con_cls = NULL;
+        return;
+    }
     double ms = (clock_mono_s() - r->started) * 1000.0;
     metric_add(a->m_requests_inflight, -1);
     metric_observe(a->m_latency, ms / 1000.0);
     log_level lvl = r->status >= 500 ? LOG_WARN : LOG_INFO;
     if (log_enabled(lvl)) {
-        char extra[256];
+        /* The method is the client's text: JSON-escaped like every field. */
+        char method[96], extra[256];
+        size_t mlen = 0;
+        method[0] = '\0';
+        log_json_escape(method, &mlen, sizeof method, r->method);
         snprintf(extra, sizeof extra, "\"method\":\"%s\",\"status\":%u,\"duration_ms\":%.2f",
-                 r->method, r->status, ms);
+                 method, r->status, ms);
         log_ctx ctx = LOG_CTX_INIT;
         ctx.request_id = r->request_id;
         ctx.extra_json = extra;
@@ -281,8 +420,9 @@ struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
         ops_http_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)a->cfg->api_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, a, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->cfg->api_max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errsz, "cannot listen on port %d (in use?)", port);
         api_routes_free(a->routes);

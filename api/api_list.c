@@ -66,13 +66,18 @@ static bool key_ok(const char *k, char kind)
 {
     char *end;
     if (kind == 'i') {
+        /* Microseconds since the epoch, within the years the API accepts
+         * anywhere (to 9999): PostgreSQL's bigint * interval overflows
+         * far below INT64_MAX. */
         errno = 0;
         long long v = strtoll(k, &end, 10);
-        return !*end && !errno && v >= 0;
+        return !*end && !errno && v >= 0 && v <= 253402300799000000LL;
     }
     if (kind == 'f') {
+        /* ERANGE: 1e-400 underflows, and float8 refuses it as out of range. */
+        errno = 0;
         double d = strtod(k, &end);
-        return !*end && d >= 0 && d <= 1;
+        return !*end && !errno && d >= 0 && d <= 1;
     }
     return true;
 }

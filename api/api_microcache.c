@@ -7,6 +7,7 @@
 
 #include "xmalloc.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -98,4 +99,47 @@ void api_microcache_clear(api_microcache *mc)
         mc->slots[i].key = mc->slots[i].body = NULL;
     }
     pthread_mutex_unlock(&mc->mu);
+}
+
+static void microcache__encode(buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '.' || *p == '_' || *p == '~' || *p == '-') {
+            buf_append_byte(out, *p);
+        } else {
+            buf_append_byte(out, '%');
+            buf_append_byte(out, (unsigned char)hex[*p >> 4]);
+            buf_append_byte(out, (unsigned char)hex[*p & 15]);
+        }
+    }
+}
+
+static int microcache__param_cmp(const void *a, const void *b)
+{
+    const api_microcache_param *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    if (!x->value || !y->value) /* no value sorts before any value */
+        return (x->value != NULL) - (y->value != NULL);
+    return strcmp(x->value, y->value);
+}
+
+void api_microcache_key(const char *path, api_microcache_param *params, size_t n, buf *out)
+{
+    microcache__encode(out, path);
+    buf_append_byte(out, '?');
+    if (n > 1)
+        qsort(params, n, sizeof *params, microcache__param_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_append_byte(out, '&');
+        microcache__encode(out, params[i].name);
+        if (params[i].value) {
+            buf_append_byte(out, '=');
+            microcache__encode(out, params[i].value);
+        }
+    }
+    buf_append_byte(out, 0);
 }

@@ -39,6 +39,21 @@ bool api_microcache_get(api_microcache *mc, const char *key, double now, double 
  * made at `now`. Takes ownership of `key` (a malloc()ed string). */
 void api_microcache_put(api_microcache *mc, char *key, double now, const void *body, size_t len,
                         const char etag[32]);
+/* One query parameter as the client sent it: `value` NULL for "?k" with no
+ * '=' (distinct from "?k=", value ""). */
+typedef struct api_microcache_param {
+    const char *name;
+    const char *value;
+} api_microcache_param;
+
+/* The canonical key for `path` and `n` decoded query parameters, appended
+ * to `out` with a terminating NUL: names and values percent-encoded again
+ * (every byte but [A-Za-z0-9._~-]) so no decoded '&' or '=' can stand for a
+ * separator, "k" without '=' kept apart from "k=", and the parameters
+ * sorted (by name, then value) so their order does not matter. Reorders
+ * `params`. */
+void api_microcache_key(const char *path, api_microcache_param *params, size_t n, buf *out);
+
 /* Forget every answer (this process changed something). */
 void api_microcache_clear(api_microcache *mc);
 

@@ -89,22 +89,31 @@ void api_routes_free(api_routes *rts)
 
 /* ---- the microcache in front of cacheable GETs ---- */
 
+typedef struct cache_params {
+    api_microcache_param *v;
+    size_t n, cap;
+} cache_params;
+
 static enum MHD_Result cache_key_arg(void *cls, enum MHD_ValueKind kind, const char *k,
                                      const char *v)
 {
     (void)kind; /* query arguments only */
-    buf *b = cls;
-    buf_printf(b, "%s=%s&", k, v ? v : "");
+    cache_params *ps = cls;
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 8;
+        ps->v = xrealloc(ps->v, ps->cap * sizeof *ps->v);
+    }
+    ps->v[ps->n++] = (api_microcache_param){k, v};
     return MHD_YES;
 }
 
 /* Path and query string: never the caller (see api_microcache.h). */
 static void cache_key(api_req *r, buf *key)
 {
-    buf_append_str(key, r->url);
-    buf_append_byte(key, '?');
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, cache_key_arg, key);
-    buf_append_byte(key, 0);
+    cache_params ps = {0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, cache_key_arg, &ps);
+    api_microcache_key(r->url, ps.v, ps.n, key);
+    free(ps.v);
 }
 
 /* Run a GET handler through the microcache. */
@@ -227,11 +236,22 @@ static void authenticate(api_req *r, const route *rt)
         return;
     }
     rt->fn(r);
-    if (strcmp(r->method, "GET") && r->status < 300 && r->a->mcache)
+    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") && r->status < 300 && r->a->mcache)
         api_microcache_clear(r->a->mcache); /* this process changed something: no stale answers */
 }
 
-/* The route that served the request, or -1 when none did. */
+/* Whether route `rt` serves `method`: its own, and HEAD wherever GET is
+ * served (RFC 9110 §9.3.2; libmicrohttpd sends the headers and no body),
+ * except the live stream, which is nothing but a body. */
+static bool method_served(const route *rt, const char *method)
+{
+    if (!strcmp(rt->method, method))
+        return true;
+    return !strcmp(method, "HEAD") && !strcmp(rt->method, "GET") && rt->fn != h_violations_stream;
+}
+
+/* The route that served the request, or -1 when none did. OPTIONS (a CORS
+ * preflight) is 204 on a path some route serves, 404 elsewhere. */
 static long dispatch(api_req *r, const char *url)
 {
     if (strlen(url) > 4096 || !split_path(r, url)) {
@@ -244,9 +264,15 @@ static long dispatch(api_req *r, const char *url)
         if (!route_match(&routes[i], r))
             continue;
         path_known = true;
-        if (strcmp(routes[i].method, r->method)) {
+        if (!strcmp(r->method, "OPTIONS")) {
+            api_no_content(r);
+            return -1;
+        }
+        if (!method_served(&routes[i], r->method)) {
             size_t n = strlen(r->allow);
             snprintf(r->allow + n, sizeof r->allow - n, "%s%s", n ? ", " : "", routes[i].method);
+            if (routes[i].fn == h_violations_stream && !strcmp(r->method, "HEAD"))
+                break; /* not on to violations/:id with id "stream" */
             continue;
         }
         if (routes[i].role == ROLE_NONE)

@@ -25,6 +25,8 @@
 #include "shutdown.h"
 #include "xmalloc.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,8 +338,11 @@ static int64_t *parse_position(const char *id, int nparts)
     const char *p = id;
     for (int i = 0; i < nparts; i++) {
         char *end;
+        errno = 0;
         long long x = strtoll(p, &end, 10);
-        if (end == p || x < 0 || (i < nparts - 1 ? *end != '_' : *end != '\0')) {
+        /* An offset past int64 is refused, not clamped to INT64_MAX. */
+        if (end == p || x < 0 || errno == ERANGE || !isdigit((unsigned char)*p) ||
+            (i < nparts - 1 ? *end != '_' : *end != '\0')) {
             free(v);
             return NULL;
         }
@@ -373,7 +378,7 @@ void h_violations_stream(api_req *r)
     c->conn = r->conn;
     c->resume = resume;
     c->last_write = clock_mono_s();
-    c->expires = r->who.exp + AUTH_LEEWAY_SEC;
+    c->expires = auth_add_leeway(r->who.exp);
     buf_append_str(&c->pending, "retry: 3000\n\n");
     pthread_mutex_lock(&s->mu);
     uint64_t oldest = s->head > s->cap ? s->head - s->cap : 0;

@@ -15,6 +15,7 @@
 #include "pg_array.h"
 #include "violation_row.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,8 +193,9 @@ static long long if_match(api_req *r)
         p++;
     }
     char *end;
+    errno = 0;
     long long v = strtoll(p, &end, 10);
-    if (!*p || *end || v < 1)
+    if (!*p || *end || v < 1 || errno == ERANGE) /* out of range: malformed, not clamped */
         return -2;
     return v;
 }

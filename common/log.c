@@ -59,20 +59,28 @@ static void log__put(char *buf, size_t *len, size_t cap, const char *s, size_t n
 void log_json_escape(char *buf, size_t *len, size_t cap, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
+    /* Stop before an escape or character that would not fit whole: a cut
+     * "\u00" or a lone '\' would make the line invalid JSON. */
     while (*p) {
         char esc[8];
         if (*p == '"' || *p == '\\') {
+            if (*len + 2 >= cap)
+                break;
             esc[0] = '\\';
             esc[1] = (char)*p;
             log__put(buf, len, cap, esc, 2);
             p++;
         } else if (*p < 0x20) {
+            if (*len + 6 >= cap)
+                break;
             snprintf(esc, sizeof esc, "\\u%04x", *p);
             log__put(buf, len, cap, esc, 6);
             p++;
         } else {
             /* at most 4 bytes, never past the NUL */
             size_t n = text_utf8_seq_len((const char *)p, strnlen((const char *)p, 4));
+            if (*len + (n ? n : 3) >= cap)
+                break;
             if (n == 0) {
                 log__put(buf, len, cap, "\xEF\xBF\xBD", 3);
                 p++;
@@ -82,6 +90,51 @@ void log_json_escape(char *buf, size_t *len, size_t cap, const char *s)
             }
         }
     }
+}
+
+void log_text_escape(char *buf, size_t *len, size_t cap, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '\\') {
+            log__put(buf, len, cap, "\\\\", 2);
+        } else if (*p == '\n') {
+            log__put(buf, len, cap, "\\n", 2);
+        } else if (*p == '\r') {
+            log__put(buf, len, cap, "\\r", 2);
+        } else if (*p == '\t') {
+            log__put(buf, len, cap, "\\t", 2);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            snprintf(esc, sizeof esc, "\\x%02x", *p);
+            log__put(buf, len, cap, esc, 4);
+        } else {
+            log__put(buf, len, cap, (const char *)p, 1);
+        }
+    }
+}
+
+/* A text-format field value: bare when it is plain, else in double quotes
+ * with '"' escaped too, so a value can never look like a further key=value
+ * or start a new line. */
+static void log__text_value(char *buf, size_t *len, const char *val)
+{
+    bool plain = *val != '\0';
+    for (const unsigned char *p = (const unsigned char *)val; *p && plain; p++)
+        plain = *p > 0x20 && *p != 0x7f && *p != '"' && *p != '=' && *p != '\\';
+    if (plain) {
+        log__put(buf, len, LOG_LINE_MAX, val, strlen(val));
+        return;
+    }
+    log__put(buf, len, LOG_LINE_MAX, "\"", 1);
+    for (const char *p = val; *p; p++) {
+        if (*p == '"') {
+            log__put(buf, len, LOG_LINE_MAX, "\\\"", 2);
+        } else {
+            char one[2] = {*p, 0};
+            log_text_escape(buf, len, LOG_LINE_MAX, one);
+        }
+    }
+    log__put(buf, len, LOG_LINE_MAX, "\"", 1);
 }
 
 static void log__field_str(char *buf, size_t *len, const char *key, const char *val)
@@ -98,7 +151,7 @@ static void log__field_str(char *buf, size_t *len, const char *key, const char *
         log__put(buf, len, LOG_LINE_MAX, " ", 1);
         log__put(buf, len, LOG_LINE_MAX, key, strlen(key));
         log__put(buf, len, LOG_LINE_MAX, "=", 1);
-        log__put(buf, len, LOG_LINE_MAX, val, strlen(val));
+        log__text_value(buf, len, val);
     }
 }
 
@@ -139,7 +192,7 @@ void log_at(log_level lvl, const log_ctx *ctx, const char *fmt, ...)
         char head[160];
         int n = snprintf(head, sizeof head, "%s %-5s %s: ", tsbuf, log__names[lvl], log__service);
         log__put(buf, &len, LOG_LINE_MAX, head, (size_t)n);
-        log__put(buf, &len, LOG_LINE_MAX, msg, strlen(msg));
+        log_text_escape(buf, &len, LOG_LINE_MAX, msg);
     }
     if (ctx) {
         log__field_str(buf, &len, "request_id", ctx->request_id);

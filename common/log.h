@@ -58,5 +58,9 @@ void log_redact_url(const char *url, char *out, size_t outsz);
 /* Append `s` JSON-escaped (without quotes) to buf at *len, never past cap-1;
  * invalid UTF-8 bytes become U+FFFD. Shared by everything that hand-builds JSON. */
 void log_json_escape(char *buf, size_t *len, size_t cap, const char *s);
+/* The text format's escaping: '\\', newline, CR, tab and other control bytes
+ * become \\, \n, \r, \t, \xNN, so one call is one line whatever it
+ * carries. Same bounds as log_json_escape(). */
+void log_text_escape(char *buf, size_t *len, size_t cap, const char *s);
 
 #endif

@@ -87,6 +87,37 @@ static void test_claim_edges(void)
     CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", "[1,2]", now), AUTH_INVALID);
 }
 
+/* NumericDates at the int64 edge: refused (401 upstream), and nothing
+ * overflows on the way (UBSan aborts the test if it does). */
+static void test_time_overflow(void)
+{
+    int64_t now = 1800000000;
+    const char *edge[] = {"9223372036854775807", "9223372036854775777", "-9223372036854775808",
+                          "1e300", "1000000000000000"};
+    char claims[256];
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        snprintf(claims, sizeof claims, "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%s}", edge[i]);
+        CHECK_MSG(verify_claims(EVP_sha256(), "HS256", claims, now) == AUTH_INVALID, "exp %s",
+                  edge[i]);
+        snprintf(claims, sizeof claims,
+                 "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld,\"nbf\":%s,\"iat\":%s}",
+                 (long long)now + 60, edge[i], edge[i]);
+        CHECK_MSG(verify_claims(EVP_sha256(), "HS256", claims, now) == AUTH_INVALID, "nbf %s",
+                  edge[i]);
+    }
+    /* The clock itself at the edge: the leeway saturates. */
+    snprintf(claims, sizeof claims, "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld}",
+             (long long)now + 60);
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", claims, INT64_MAX), AUTH_EXPIRED);
+    CHECK(auth_add_leeway(INT64_MAX) == INT64_MAX);
+    CHECK(auth_add_leeway(INT64_MAX - 1) == INT64_MAX);
+    CHECK(auth_add_leeway(0) == AUTH_LEEWAY_SEC);
+    /* Just inside the bound: accepted. */
+    snprintf(claims, sizeof claims, "{\"sub\":\"x\",\"role\":\"viewer\",\"exp\":%lld}",
+             (long long)AUTH_MAX_NUMERIC_DATE - 1);
+    CHECK_EQ_INT(verify_claims(EVP_sha256(), "HS256", claims, now), AUTH_OK);
+}
+
 static void test_round_trip(void)
 {
     int64_t now = time(NULL);
@@ -158,6 +189,7 @@ int main(void)
     TEST_RUN(test_round_trip);
     TEST_RUN(test_claim_edges);
     TEST_RUN(test_refused);
+    TEST_RUN(test_time_overflow);
     TEST_RUN(test_roles_and_b64);
     return TEST_EXIT();
 }

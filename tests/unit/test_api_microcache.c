@@ -43,6 +43,47 @@ static void test_fresh_and_expired(void)
     api_microcache_free(NULL);
 }
 
+static char *key_of(const char *path, api_microcache_param *p, size_t n)
+{
+    buf b = {0};
+    api_microcache_key(path, p, n, &b);
+    char *s = strdup((const char *)b.data);
+    buf_free(&b);
+    return s;
+}
+
+/* Decoded '&'/'=' in a value, "k" against "k=", and order (issue 14 #10). */
+static void test_key(void)
+{
+    api_microcache_param one[] = {{"camera_id", "cam-001&status=open"}};
+    api_microcache_param two[] = {{"camera_id", "cam-001"}, {"status", "open"}};
+    char *a = key_of("/api/v1/violations", one, 1), *b = key_of("/api/v1/violations", two, 2);
+    CHECK(strcmp(a, b) != 0);
+    CHECK_EQ_STR(b, "%2Fapi%2Fv1%2Fviolations?camera_id=cam-001&status=open");
+    free(a);
+    free(b);
+    api_microcache_param bare[] = {{"status", NULL}}, empty[] = {{"status", ""}};
+    a = key_of("/v", bare, 1);
+    b = key_of("/v", empty, 1);
+    CHECK(strcmp(a, b) != 0);
+    free(a);
+    free(b);
+    api_microcache_param rev[] = {{"status", "open"}, {"camera_id", "cam-001"}};
+    a = key_of("/api/v1/violations", rev, 2);
+    CHECK_EQ_STR(a, "%2Fapi%2Fv1%2Fviolations?camera_id=cam-001&status=open");
+    free(a);
+    /* A name holding '=' is not a name/value split. */
+    api_microcache_param eq[] = {{"a=b", NULL}}, split[] = {{"a", "b"}};
+    a = key_of("/v", eq, 1);
+    b = key_of("/v", split, 1);
+    CHECK(strcmp(a, b) != 0);
+    free(a);
+    free(b);
+    a = key_of("/v", NULL, 0);
+    CHECK_EQ_STR(a, "%2Fv?");
+    free(a);
+}
+
 static void test_ratelimit(void)
 {
     api_ratelimit *rl = api_ratelimit_new(2); /* 2/s, bursts of 4 */
@@ -66,5 +107,6 @@ int main(void)
 {
     TEST_RUN(test_fresh_and_expired);
     TEST_RUN(test_ratelimit);
+    TEST_RUN(test_key);
     return TEST_EXIT();
 }
