@@ -64,8 +64,8 @@ static void *conn__watch(void *arg)
         if (ended) {
             if (t->expired)
                 metric_add(t->expired, ended);
-            log_debug("%d connection(s) closed: request headers not complete within %.0f s",
-                      ended, t->timeout);
+            log_debug("%d connection(s) closed: request headers not complete within %.0f s", ended,
+                      t->timeout);
         }
     }
     pthread_mutex_unlock(&t->mu);

@@ -382,8 +382,8 @@ static bool stream__over_cap(api_stream *s, api_req *r)
         return false;
     metric_inc(r->a->m_rate_limited);
     snprintf(r->retry_after, sizeof r->retry_after, "5");
-    api_error(r, 429, "RATE_LIMITED", json_pack("{s:i,s:i}", "retry_after_seconds", 5,
-                                                "max_streams", cap),
+    api_error(r, 429, "RATE_LIMITED",
+              json_pack("{s:i,s:i}", "retry_after_seconds", 5, "max_streams", cap),
               "this %s has %d live streams open already; close one first", what, cap);
     return true;
 }

@@ -187,8 +187,8 @@ static void test_slowloris(void)
     CHECK_MSG(cut_late == 0 && longest_held <= HEADER_SEC + 2.0, "late %d, longest %.1f s",
               cut_late, longest_held);
     static char out[1 << 17]; /* all of /metrics: read until the server closes */
-    CHECK_EQ_INT(ask(1, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                     "\x01", out, sizeof out, NULL),
+    CHECK_EQ_INT(ask(1, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "\x01",
+                     out, sizeof out, NULL),
                  200);
     const char *m = strstr(out, "\nruth_api_header_timeouts_total ");
     CHECK(m && atof(m + 32) >= ADDRS * PER_IP_LIMIT);
