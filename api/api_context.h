@@ -30,6 +30,7 @@ typedef struct api_ratelimit api_ratelimit;   /* api_ratelimit.h */
 typedef struct api_microcache api_microcache; /* api_microcache.h */
 typedef struct api_ops api_ops;               /* api_ops.h */
 typedef struct api_routes api_routes;         /* api_routes.h */
+typedef struct api_conn api_conn;             /* api_conn.h */
 typedef struct list_counts list_counts;       /* api_list.h */
 
 /* The process context. Built by api_main.c (and api_http_start() for
@@ -47,6 +48,7 @@ typedef struct api {
     api_ops *ops;           /* /health and /ready probe results */
     list_counts *counts;    /* list totals, cached a second */
     api_routes *routes;     /* per-route request counters (api_http_start) */
+    api_conn *conns;        /* request-header deadline (api_http_start) */
     metrics *reg;
     metric *m_requests_inflight;
     metric *m_db_errors;

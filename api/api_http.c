@@ -11,6 +11,7 @@
 #include "api_http.h"
 #include "clock.h"
 
+#include "api_conn.h"
 #include "api_pool.h"
 #include "api_ratelimit.h"
 #include "api_response.h"
@@ -302,6 +303,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method = method;
         r->url = url;
         r->started = clock_mono_s();
+        api_conn_headers_done(a->conns, conn);
         request_id(r);
         client_addr(r);
         metric_add(a->m_requests_inflight, 1);
@@ -360,11 +362,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     api *a = cls;
     api_req *r = *con_cls;
     if (!r)
         return;
+    api_conn_request_done(a->conns, conn);
     if (!r->a) { /* a request line, and no request to handle */
         free(r);
         *con_cls = NULL;
@@ -415,18 +417,35 @@ struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size
     a->m_latency = metrics_histogram(a->reg, "ruth_api_request_seconds", "Request handling time.",
                                      NULL, bounds, sizeof bounds / sizeof bounds[0]);
     a->routes = api_routes_new(a->reg);
+    a->conns = api_conn_new(
+        a->cfg->api_header_timeout_sec,
+        metrics_counter(a->reg, "ruth_api_header_timeouts_total",
+                        "Connections closed because their request headers were not complete "
+                        "within RUTH_API_HEADER_TIMEOUT_SEC.",
+                        NULL));
+    if (!a->conns) {
+        snprintf(err, errsz, "cannot start the connection watchdog thread");
+        api_routes_free(a->routes);
+        a->routes = NULL;
+        return NULL;
+    }
+    const ruth_config *cfg = a->cfg;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
         ops_http_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, a, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->cfg->api_max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, a, MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify,
+        a->conns, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->api_max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->api_idle_timeout_sec, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errsz, "cannot listen on port %d (in use?)", port);
         api_routes_free(a->routes);
         a->routes = NULL;
+        api_conn_free(a->conns);
+        a->conns = NULL;
     }
     return d;
 }
@@ -442,6 +461,8 @@ void api_http_stop(api *a)
     if (a->daemon)
         MHD_stop_daemon(a->daemon);
     a->daemon = NULL;
+    api_conn_free(a->conns); /* every connection is closed now */
+    a->conns = NULL;
     api_routes_free(a->routes);
     a->routes = NULL;
 }

@@ -72,6 +72,8 @@ struct sse_client {
     int64_t expires; /* the token's exp plus leeway: the stream ends then */
     buf pending;
     size_t sent;
+    char sub[sizeof(((auth_claims *)0)->sub)]; /* for the per-subject cap */
+    char addr[64];                             /* for the per-address cap */
     sse_client *prev, *next;
 };
 
@@ -352,6 +354,45 @@ static int64_t *parse_position(const char *id, int nparts)
     return v;
 }
 
+/* Refuse a stream over RUTH_API_MAX_STREAMS (503) or over the caps per
+ * subject and per address (429), so that streams cannot take every
+ * connection; true when refused (r answered). Lock held. */
+static bool stream__over_cap(api_stream *s, api_req *r)
+{
+    const ruth_config *cfg = r->a->cfg;
+    int all = 0, same_sub = 0, same_addr = 0;
+    for (sse_client *c = s->clients; c; c = c->next) {
+        all++;
+        same_sub += !strcmp(c->sub, r->who.sub);
+        same_addr += !strcmp(c->addr, r->client);
+    }
+    if (all >= cfg->api_max_streams) {
+        snprintf(r->retry_after, sizeof r->retry_after, "5");
+        api_error(r, 503, "INTERNAL_ERROR", json_pack("{s:i}", "max_streams", cfg->api_max_streams),
+                  "this server holds its %d live streams already; retry shortly or on another "
+                  "replica",
+                  cfg->api_max_streams);
+        return true;
+    }
+    const char *what = NULL;
+    int cap = 0;
+    if (same_sub >= cfg->api_max_streams_per_subject) {
+        what = "token subject";
+        cap = cfg->api_max_streams_per_subject;
+    } else if (same_addr >= cfg->api_max_streams_per_ip) {
+        what = "client address";
+        cap = cfg->api_max_streams_per_ip;
+    }
+    if (!what)
+        return false;
+    metric_inc(r->a->m_rate_limited);
+    snprintf(r->retry_after, sizeof r->retry_after, "5");
+    api_error(r, 429, "RATE_LIMITED",
+              json_pack("{s:i,s:i}", "retry_after_seconds", 5, "max_streams", cap),
+              "this %s has %d live streams open already; close one first", what, cap);
+    return true;
+}
+
 void h_violations_stream(api_req *r)
 {
     api_stream *s = atomic_load(&r->a->stream);
@@ -373,8 +414,17 @@ void h_violations_stream(api_req *r)
                   "Last-Event-ID is not an id this stream issued");
         return;
     }
+    pthread_mutex_lock(&s->mu);
+    bool refused = stream__over_cap(s, r);
+    pthread_mutex_unlock(&s->mu);
+    if (refused) {
+        free(resume);
+        return;
+    }
     sse_client *c = xcalloc(1, sizeof *c);
     c->s = s;
+    snprintf(c->sub, sizeof c->sub, "%s", r->who.sub);
+    snprintf(c->addr, sizeof c->addr, "%s", r->client);
     c->conn = r->conn;
     c->resume = resume;
     c->last_write = clock_mono_s();

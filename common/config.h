@@ -77,6 +77,12 @@ typedef struct ruth_config {
     int api_threads;
     int api_db_pool;
     int api_max_connections;
+    int api_max_connections_per_ip;
+    int api_header_timeout_sec;
+    int api_idle_timeout_sec;
+    int api_max_streams;
+    int api_max_streams_per_subject;
+    int api_max_streams_per_ip;
     int api_max_body_bytes;
     int api_rate_limit_rps;
     char *api_cors_origins;
