@@ -20,6 +20,8 @@
 #define BACKOFF_MAX_MS 5000
 #define DEAD_LETTER_ACK_TIMEOUT_MS 10000
 #define IDLE_EVERY_MS_DEFAULT 2000
+#define DLQ_HEADER_PREFIX "ruth.error."
+#define DLQ_MOVED_PREFIX "ruth.original.error."
 
 log_ctx kafka_consumer_msg_ctx(const rd_kafka_message_t *m)
 {
@@ -81,13 +83,35 @@ static void consumer__on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, v
 
 /* ---- dead letters ---- */
 
+/* The original headers, in order, except that the producer's own
+ * `ruth.error.*` (forged or from an earlier hop) move under
+ * `ruth.original.error.*`: the `ruth.error.*` of a dead letter are only
+ * ours, whoever reads them first or last. */
+static rd_kafka_headers_t *consumer__dlq_headers(const rd_kafka_message_t *m)
+{
+    rd_kafka_headers_t *orig = NULL;
+    if (rd_kafka_message_headers(m, &orig) != RD_KAFKA_RESP_ERR_NO_ERROR || !orig)
+        return rd_kafka_headers_new(8);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(rd_kafka_header_cnt(orig) + 8);
+    const char *name;
+    const void *val;
+    size_t len;
+    for (size_t i = 0; rd_kafka_header_get_all(orig, i, &name, &val, &len) == 0; i++) {
+        if (strncmp(name, DLQ_HEADER_PREFIX, strlen(DLQ_HEADER_PREFIX)) != 0) {
+            rd_kafka_header_add(h, name, -1, val, val ? (ssize_t)len : -1);
+            continue;
+        }
+        char *moved = xasprintf(DLQ_MOVED_PREFIX "%s", name + strlen(DLQ_HEADER_PREFIX));
+        rd_kafka_header_add(h, moved, -1, val, val ? (ssize_t)len : -1);
+        free(moved);
+    }
+    return h;
+}
+
 int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m, const char *stage,
                                const char *code, const char *message)
 {
-    rd_kafka_headers_t *orig = NULL;
-    rd_kafka_headers_t *h = rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
-                                ? rd_kafka_headers_copy(orig)
-                                : rd_kafka_headers_new(8);
+    rd_kafka_headers_t *h = consumer__dlq_headers(m);
     char num[32];
     rd_kafka_header_add(h, "ruth.error.topic", -1, rd_kafka_topic_name(m->rkt), -1);
     snprintf(num, sizeof num, "%" PRId32, m->partition);

@@ -18,7 +18,9 @@
  *     assigned, asynchronously while running and synchronously on revoke
  *     and at shutdown;
  *   - dead letters to the DLQ topic with the original key, value and headers
- *     plus `ruth.error.{topic,partition,offset,stage,code,message}`;
+ *     plus `ruth.error.{topic,partition,offset,stage,code,message}` (the
+ *     original's own `ruth.error.*` headers are renamed
+ *     `ruth.original.error.*`: that prefix is only ours);
  *   - metrics `<prefix>_messages_consumed_total`, `_rebalances_total`,
  *     `_batch_retries_total`, `_batch_size`, `_batch_seconds`,
  *     `_dlq_total{reason}` and `_consumer_lag{topic,partition}`;

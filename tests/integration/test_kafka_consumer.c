@@ -111,7 +111,22 @@ static int run_member(client *c, metrics *reg, const char *group)
 
 typedef struct dlq_seen {
     int n, headers_ok, bytes_ok;
+    int forged_moved; /* one ruth.error.code (ours), the forged one moved aside */
 } dlq_seen;
+
+/* How many headers called `name` `m` carries. */
+static int header_count(const rd_kafka_message_t *m, const char *name)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t len;
+    int n = 0;
+    if (rd_kafka_message_headers(m, &h))
+        return 0;
+    while (rd_kafka_header_get(h, (size_t)n, name, &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        n++;
+    return n;
+}
 
 static bool header_is(const rd_kafka_message_t *m, const char *name, const char *want)
 {
@@ -136,6 +151,10 @@ static void on_dlq(const rd_kafka_message_t *m, void *arg)
         header_is(m, "ruth.error.topic", getenv("RUTH_TOPIC_INFERENCE")) &&
         header_is(m, "origin", "test"))
         d->headers_ok++;
+    if (header_count(m, "ruth.error.code") == 1 && header_count(m, "ruth.error.stage") == 1 &&
+        header_is(m, "ruth.original.error.code", "FORGED") &&
+        header_is(m, "ruth.original.error.stage", "forged"))
+        d->forged_moved++;
 }
 
 /* Sum over partitions of (high watermark - committed offset) for `group`. */
@@ -186,6 +205,10 @@ static void test_retries_dead_letters_and_commits(void)
         snprintf(val, sizeof val, "%s-%d", i % BAD_EVERY == 0 ? "bad" : "ok", i);
         rd_kafka_headers_t *h = rd_kafka_headers_new(1);
         rd_kafka_header_add(h, "origin", -1, "test", -1);
+        if (i % BAD_EVERY == 0) { /* a producer's forged reasons come first */
+            rd_kafka_header_add(h, "ruth.error.code", -1, "FORGED", -1);
+            rd_kafka_header_add(h, "ruth.error.stage", -1, "forged", -1);
+        }
         rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
                           RD_KAFKA_V_VALUE(val, strlen(val)),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
@@ -218,6 +241,7 @@ static void test_retries_dead_letters_and_commits(void)
     CHECK_EQ_INT(d.n, N_MSGS / BAD_EVERY);
     CHECK_EQ_INT(d.bytes_ok, N_MSGS / BAD_EVERY);
     CHECK_EQ_INT(d.headers_ok, N_MSGS / BAD_EVERY);
+    CHECK_EQ_INT(d.forged_moved, N_MSGS / BAD_EVERY);
 
     CHECK_EQ_INT(group_lag(group), 0);
 
