@@ -26,6 +26,11 @@ struct kafka_consumer {
     atomic_int delivery_failures;                  /* untracked messages whose delivery failed */
     atomic_bool assigned_once;                     /* read by /ready on the HTTP thread */
     atomic_bool commit_retry;                      /* an asynchronous commit failed */
+    /* "offset commit failed" warnings: at most one line per 10 s (a
+     * rebalance or a stop can fail thousands in a few ms), counting the
+     * others. Written on the consumer's thread only. */
+    int64_t commit_warned_us;
+    unsigned commit_unlogged;
     rd_kafka_topic_partition_list_t *last_offsets; /* committed so far, per partition */
     /* Where this member had got to on partitions revoked from it. When one
      * comes back and the group's committed offset is behind (the commit in
