@@ -21,6 +21,8 @@
 #define IDLE_EVERY_MS_DEFAULT 2000
 #define MAX_MESSAGE_BYTES_DEFAULT (1024 * 1024)
 #define DLQ_HEADER_ROOM (64 * 1024)
+#define SESSION_TIMEOUT_MS "6000"
+#define MAX_POLL_INTERVAL_MS "300000"
 
 log_ctx kafka_consumer_msg_ctx(const rd_kafka_message_t *m)
 {
@@ -252,7 +254,27 @@ int kafka_consumer_run(kafka_consumer *kc)
  * messages or 64 MB by default); it dominates a member's memory and buys
  * nothing beyond a couple of batches. Heartbeat every second (default 3 s):
  * a member joining or leaving is noticed by the others, and the group
- * settles, that much sooner. */
+ * settles, that much sooner.
+ *
+ * A member that crashes keeps its partitions until its session times out:
+ * librdkafka's 45 s stalled them that long (a chaos run's lag grew to
+ * ~190,000), so SESSION_TIMEOUT_MS (the brokers' default minimum). A live
+ * member polls at least between batch attempts (the retry wait polls too),
+ * so max.poll.interval.ms only has to outlast one attempt: its database
+ * statements (no statement timeout bounds them), the outbox flush and the
+ * dead letters' 10 s wait. MAX_POLL_INTERVAL_MS keeps librdkafka's 5 min,
+ * stated here so the pair is chosen together: a member stuck longer is
+ * taken out of the group, and heartbeats (a background thread) keep a slow
+ * live member in it.
+ * KAFKA_SESSION_TIMEOUT_MS and KAFKA_MAX_POLL_INTERVAL_MS override them. */
+static bool consumer__group_timeouts(rd_kafka_conf_t *conf, char *err, size_t errsz)
+{
+    return (getenv("KAFKA_SESSION_TIMEOUT_MS") ||
+            kafka_conf_set(conf, "session.timeout.ms", SESSION_TIMEOUT_MS, err, errsz)) &&
+           (getenv("KAFKA_MAX_POLL_INTERVAL_MS") ||
+            kafka_conf_set(conf, "max.poll.interval.ms", MAX_POLL_INTERVAL_MS, err, errsz));
+}
+
 static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t errsz)
 {
     const kafka_consumer_conf *c = &kc->conf;
@@ -261,7 +283,8 @@ static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t er
         return NULL;
     if (!kafka_conf_set(conf, "queued.max.messages.kbytes", "2048", err, errsz) ||
         !kafka_conf_set(conf, "queued.min.messages", "5000", err, errsz) ||
-        !kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, errsz)) {
+        !kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, errsz) ||
+        !consumer__group_timeouts(conf, err, errsz)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
