@@ -18,8 +18,11 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define DEAD_LETTER_ACK_TIMEOUT_MS 10000
 #define IDLE_EVERY_MS_DEFAULT 2000
+#define MAX_MESSAGE_BYTES_DEFAULT (1024 * 1024)
+#define DLQ_HEADER_ROOM (64 * 1024)
+#define SESSION_TIMEOUT_MS "6000"
+#define MAX_POLL_INTERVAL_MS "300000"
 
 log_ctx kafka_consumer_msg_ctx(const rd_kafka_message_t *m)
 {
@@ -71,73 +74,13 @@ static void consumer__on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, v
     kafka_consumer *kc = opaque;
     kafka_acks_on_delivery(m);
     if (m->err) {
+        kafka_consumer__dlq_on_delivery(kc, m);
         if (!m->_private) /* tracked ones (dead letters, outbox) are their waiter's */
             atomic_fetch_add(&kc->delivery_failures, 1);
         log_ctx ctx = kafka_consumer_msg_ctx(m);
         log_at(LOG_ERROR, &ctx, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
                rd_kafka_err2str(m->err));
     }
-}
-
-/* ---- dead letters ---- */
-
-int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m, const char *stage,
-                               const char *code, const char *message)
-{
-    rd_kafka_headers_t *orig = NULL;
-    rd_kafka_headers_t *h = rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
-                                ? rd_kafka_headers_copy(orig)
-                                : rd_kafka_headers_new(8);
-    char num[32];
-    rd_kafka_header_add(h, "ruth.error.topic", -1, rd_kafka_topic_name(m->rkt), -1);
-    snprintf(num, sizeof num, "%" PRId32, m->partition);
-    rd_kafka_header_add(h, "ruth.error.partition", -1, num, -1);
-    snprintf(num, sizeof num, "%" PRId64, m->offset);
-    rd_kafka_header_add(h, "ruth.error.offset", -1, num, -1);
-    rd_kafka_header_add(h, "ruth.error.stage", -1, stage, -1);
-    rd_kafka_header_add(h, "ruth.error.code", -1, code, -1);
-    rd_kafka_header_add(h, "ruth.error.message", -1, message, -1);
-    if (!kc->dead_letters)
-        kc->dead_letters = kafka_acks_new();
-    rd_kafka_resp_err_t e;
-    do {
-        e = rd_kafka_producev(kc->producer, RD_KAFKA_V_TOPIC(kc->conf.dlq_topic),
-                              RD_KAFKA_V_KEY(m->key, m->key_len),
-                              RD_KAFKA_V_VALUE(m->payload, m->len),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                              RD_KAFKA_V_OPAQUE(kafka_acks_hold(kc->dead_letters)), RD_KAFKA_V_END);
-        if (e)
-            kafka_acks_drop(kc->dead_letters);
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            rd_kafka_poll(kc->producer, 10);
-    } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
-    log_ctx ctx = kafka_consumer_msg_ctx(m);
-    if (e) {
-        rd_kafka_headers_destroy(h); /* not handed over on failure */
-        log_at(LOG_ERROR, &ctx, "cannot dead-letter: %s", rd_kafka_err2str(e));
-        return -1;
-    }
-    /* h now owned by the producer */
-    log_at(LOG_WARN, &ctx, "dead-lettered (%s/%s): %s", stage, code, message);
-    char labels[96];
-    snprintf(labels, sizeof labels, "reason=\"%s\"", code);
-    metric_inc(
-        kafka_consumer__series(kc, "c", "dlq_total", "Messages dead-lettered, by reason.", labels));
-    return 0;
-}
-
-/* Unacknowledged dead letters mean the batch is offered again (the DLQ is
- * at least once like every output); nothing is committed before they are
- * acknowledged. */
-int kafka_consumer_settle_dead_letters(kafka_consumer *kc)
-{
-    if (!kc->dead_letters)
-        return 0;
-    int rc = kafka_acks_wait(kc->producer, kc->dead_letters, DEAD_LETTER_ACK_TIMEOUT_MS);
-    kc->dead_letters = NULL; /* released by kafka_acks_wait */
-    if (rc)
-        log_warn("dead letters of a batch were not acknowledged; the batch will be retried");
-    return rc;
 }
 
 /* ---- the run loop ---- */
@@ -215,6 +158,7 @@ static void consumer__process(kafka_consumer *kc, intake *in)
     }
     if (kc->paused)
         consumer__pause_all(kc, false);
+    kafka_consumer__dlq_forget(kc); /* the batch's refused dead letters */
     if (kc->conf.on_end)
         kc->conf.on_end(kc->conf.arg, kc);
     for (size_t i = 0; i < in->n; i++)
@@ -310,7 +254,27 @@ int kafka_consumer_run(kafka_consumer *kc)
  * messages or 64 MB by default); it dominates a member's memory and buys
  * nothing beyond a couple of batches. Heartbeat every second (default 3 s):
  * a member joining or leaving is noticed by the others, and the group
- * settles, that much sooner. */
+ * settles, that much sooner.
+ *
+ * A member that crashes keeps its partitions until its session times out:
+ * librdkafka's 45 s stalled them that long (a chaos run's lag grew to
+ * ~190,000), so SESSION_TIMEOUT_MS (the brokers' default minimum). A live
+ * member polls at least between batch attempts (the retry wait polls too),
+ * so max.poll.interval.ms only has to outlast one attempt: its database
+ * statements (no statement timeout bounds them), the outbox flush and the
+ * dead letters' 10 s wait. MAX_POLL_INTERVAL_MS keeps librdkafka's 5 min,
+ * stated here so the pair is chosen together: a member stuck longer is
+ * taken out of the group, and heartbeats (a background thread) keep a slow
+ * live member in it.
+ * KAFKA_SESSION_TIMEOUT_MS and KAFKA_MAX_POLL_INTERVAL_MS override them. */
+static bool consumer__group_timeouts(rd_kafka_conf_t *conf, char *err, size_t errsz)
+{
+    return (getenv("KAFKA_SESSION_TIMEOUT_MS") ||
+            kafka_conf_set(conf, "session.timeout.ms", SESSION_TIMEOUT_MS, err, errsz)) &&
+           (getenv("KAFKA_MAX_POLL_INTERVAL_MS") ||
+            kafka_conf_set(conf, "max.poll.interval.ms", MAX_POLL_INTERVAL_MS, err, errsz));
+}
+
 static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t errsz)
 {
     const kafka_consumer_conf *c = &kc->conf;
@@ -319,7 +283,8 @@ static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t er
         return NULL;
     if (!kafka_conf_set(conf, "queued.max.messages.kbytes", "2048", err, errsz) ||
         !kafka_conf_set(conf, "queued.min.messages", "5000", err, errsz) ||
-        !kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, errsz)) {
+        !kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, errsz) ||
+        !consumer__group_timeouts(conf, err, errsz)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -329,10 +294,28 @@ static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t er
     return kafka_group_member_new(conf, c->group, err, errsz); /* takes conf */
 }
 
+/* librdkafka's producer refuses messages over message.max.bytes (default
+ * 1,000,000, below RUTH_MAX_MESSAGE_BYTES' 1 MiB): a dead letter carries
+ * the original and headers, so it gets the largest accepted message plus
+ * DLQ_HEADER_ROOM, unless KAFKA_MESSAGE_MAX_BYTES says otherwise. */
+static bool consumer__producer_limit(kafka_consumer *kc, rd_kafka_conf_t *pconf, char *err,
+                                     size_t errsz)
+{
+    if (getenv("KAFKA_MESSAGE_MAX_BYTES"))
+        return true;
+    char num[32];
+    snprintf(num, sizeof num, "%d",
+             (kc->conf.max_message_bytes > 0 ? kc->conf.max_message_bytes
+                                             : MAX_MESSAGE_BYTES_DEFAULT) +
+                 DLQ_HEADER_ROOM);
+    return kafka_conf_set(pconf, "message.max.bytes", num, err, errsz);
+}
+
 kafka_consumer *kafka_consumer_new(const kafka_consumer_conf *conf, char *errstr, size_t errsz)
 {
     kafka_consumer *kc = xcalloc(1, sizeof *kc);
     kc->conf = *conf;
+    pthread_mutex_init(&kc->refused_lock, NULL);
     if (kc->conf.idle_every_ms <= 0)
         kc->conf.idle_every_ms = IDLE_EVERY_MS_DEFAULT;
     if (kc->conf.batch_max < 1)
@@ -342,6 +325,10 @@ kafka_consumer *kafka_consumer_new(const kafka_consumer_conf *conf, char *errstr
         kafka_conf_new(conf->bootstrap_servers, conf->client_id, errstr, errsz);
     if (!pconf)
         goto failed;
+    if (!consumer__producer_limit(kc, pconf, errstr, errsz)) {
+        rd_kafka_conf_destroy(pconf);
+        goto failed;
+    }
     rd_kafka_conf_set_dr_msg_cb(pconf, consumer__on_delivery);
     rd_kafka_conf_set_opaque(pconf, kc);
     kc->producer = kafka_producer_new(pconf, errstr, errsz); /* takes pconf */
@@ -380,6 +367,8 @@ void kafka_consumer_destroy(kafka_consumer *kc)
         rd_kafka_destroy(kc->producer);
     }
     free(kc->held);
+    kafka_consumer__dlq_forget(kc);
+    pthread_mutex_destroy(&kc->refused_lock);
     free(kc);
 }
 

@@ -18,7 +18,9 @@
  *     assigned, asynchronously while running and synchronously on revoke
  *     and at shutdown;
  *   - dead letters to the DLQ topic with the original key, value and headers
- *     plus `ruth.error.{topic,partition,offset,stage,code,message}`;
+ *     plus `ruth.error.{topic,partition,offset,stage,code,message}` (the
+ *     original's own `ruth.error.*` headers are renamed
+ *     `ruth.original.error.*`: that prefix is only ours);
  *   - metrics `<prefix>_messages_consumed_total`, `_rebalances_total`,
  *     `_batch_retries_total`, `_batch_size`, `_batch_seconds`,
  *     `_dlq_total{reason}` and `_consumer_lag{topic,partition}`;
@@ -74,6 +76,11 @@ typedef struct kafka_consumer_conf {
     const char *dlq_topic;            /* where kafka_consumer_dead_letter() writes */
     int batch_max;                    /* messages per batch, >= 1 */
     int batch_ms;                     /* collecting time after the first message */
+    /* The largest message the client accepts (RUTH_MAX_MESSAGE_BYTES; 0:
+     * 1 MiB): the producer's message.max.bytes is this plus room for the
+     * dead-letter headers, so a dead letter of any such message can go out
+     * (KAFKA_MESSAGE_MAX_BYTES overrides it). */
+    int max_message_bytes;
     metrics *reg;                     /* borrowed; series are registered at _new */
     const char *metric_prefix;        /* e.g. "ruth_worker" */
     kafka_consumer_batch_fn on_batch; /* required */
@@ -114,6 +121,9 @@ bool kafka_consumer_assigned_once(kafka_consumer *kc);
  * headers naming where it came from, `stage`, `code` and `message`) and
  * count it in `<prefix>_dlq_total{reason=code}`. The acknowledgement is
  * awaited by kafka_consumer_settle_dead_letters(), and before any commit.
+ * A dead letter the DLQ refuses as too large (librdkafka, or the topic's
+ * max.message.bytes) is sent truncated by the batch's next attempt, with
+ * `ruth.error.original_size` and `ruth.error.original_sha256`.
  * 0, or -1 when librdkafka refused it (logged): the batch must be retried. */
 int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m, const char *stage,
                                const char *code, const char *message);

@@ -7,6 +7,7 @@
 #include "kafka.h"
 #include "kafka_consumer.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 /* The messages being collected for the next batch. */
@@ -25,6 +26,11 @@ struct kafka_consumer {
     atomic_int delivery_failures;                  /* untracked messages whose delivery failed */
     atomic_bool assigned_once;                     /* read by /ready on the HTTP thread */
     atomic_bool commit_retry;                      /* an asynchronous commit failed */
+    /* "offset commit failed" warnings: at most one line per 10 s (a
+     * rebalance or a stop can fail thousands in a few ms), counting the
+     * others. Written on the consumer's thread only. */
+    int64_t commit_warned_us;
+    unsigned commit_unlogged;
     rd_kafka_topic_partition_list_t *last_offsets; /* committed so far, per partition */
     /* Where this member had got to on partitions revoked from it. When one
      * comes back and the group's committed offset is behind (the commit in
@@ -42,12 +48,26 @@ struct kafka_consumer {
      * otherwise: a revoked partition's messages are taken out of it, as the
      * next owner reads them again from the committed offset. */
     intake *filling;
+    /* Dead letters of the batch the DLQ refused as too large, as
+     * "topic/partition/offset" of their original, once per refusal: the
+     * next attempt sends a truncated copy (kafka_consumer_dlq.c). Filled by
+     * the delivery callback, which may run on any thread polling the
+     * producer, hence the lock. */
+    pthread_mutex_t refused_lock;
+    char **refused;
+    size_t nrefused, caprefused;
 };
 
 /* kafka_consumer.c */
 /* The series `<prefix>_<suffix>{labels}`: kind "c" a counter, else a gauge. */
 metric *kafka_consumer__series(kafka_consumer *kc, const char *kind, const char *suffix,
                                const char *help, const char *labels);
+
+/* kafka_consumer_dlq.c: dead letters. */
+/* A failed delivery: a dead letter refused as too large is remembered. */
+void kafka_consumer__dlq_on_delivery(kafka_consumer *kc, const rd_kafka_message_t *m);
+/* Forget the refused dead letters (end of a batch). */
+void kafka_consumer__dlq_forget(kafka_consumer *kc);
 
 /* kafka_consumer_offsets.c: rebalances, commits, lag. */
 void kafka_consumer__on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,

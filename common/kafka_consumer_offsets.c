@@ -3,11 +3,14 @@
  * kafka_consumer.h for what it promises. */
 #include "kafka_consumer_internal.h"
 
+#include "clock.h"
 #include "log.h"
 #include "shutdown.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+
+#define COMMIT_WARN_EVERY_US (10 * 1000000LL)
 
 static void consumer__lag_set(kafka_consumer *kc, const char *topic, int32_t partition, double lag)
 {
@@ -44,6 +47,24 @@ void kafka_consumer__lag_report(kafka_consumer *kc, bool query)
     }
 }
 
+/* Log "offset commit failed: <err><tail>" unless one was logged in the last
+ * COMMIT_WARN_EVERY_US; those left out are counted in the next line. */
+static void consumer__commit_warn(kafka_consumer *kc, rd_kafka_resp_err_t err, const char *tail)
+{
+    int64_t now = clock_mono_us();
+    if (kc->commit_warned_us && now - kc->commit_warned_us < COMMIT_WARN_EVERY_US) {
+        kc->commit_unlogged++;
+        return;
+    }
+    if (kc->commit_unlogged)
+        log_warn("offset commit failed: %s%s (%u more since the last report)",
+                 rd_kafka_err2str(err), tail, kc->commit_unlogged);
+    else
+        log_warn("offset commit failed: %s%s", rd_kafka_err2str(err), tail);
+    kc->commit_warned_us = now;
+    kc->commit_unlogged = 0;
+}
+
 /* Asynchronous commits that fail (typically REBALANCE_IN_PROGRESS) are
  * retried between batches; until one succeeds the offsets stay behind,
  * which only means redelivery. */
@@ -53,7 +74,7 @@ void kafka_consumer__on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     (void)rk, (void)offsets;
     kafka_consumer *kc = opaque;
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        log_warn("offset commit failed: %s; retrying", rd_kafka_err2str(err));
+        consumer__commit_warn(kc, err, "; retrying");
         atomic_store(&kc->commit_retry, true);
     }
 }
@@ -79,7 +100,7 @@ void kafka_consumer__commit_last(kafka_consumer *kc, const rd_kafka_topic_partit
     if (offs->cnt) {
         rd_kafka_resp_err_t e = rd_kafka_commit(kc->consumer, offs, 0);
         if (e)
-            log_warn("offset commit failed: %s", rd_kafka_err2str(e));
+            consumer__commit_warn(kc, e, "");
         else
             atomic_store(&kc->commit_retry, false);
     }
@@ -256,8 +277,7 @@ void kafka_consumer__commit(kafka_consumer *kc, const intake *in)
     bool sync = shutdown_requested();
     rd_kafka_resp_err_t e = rd_kafka_commit(kc->consumer, offs, sync ? 0 : 1);
     if (e)
-        log_warn("offset commit failed (%s); the batch will be redelivered, which is harmless",
-                 rd_kafka_err2str(e));
+        consumer__commit_warn(kc, e, "; the batch will be redelivered, which is harmless");
     if (kc->last_offsets) { /* keep the offsets of partitions this batch did not touch */
         for (int i = 0; i < kc->last_offsets->cnt; i++) {
             const rd_kafka_topic_partition_t *p = &kc->last_offsets->elems[i];

@@ -14,6 +14,7 @@
 #include "shutdown.h"
 #include "testlib.h"
 
+#include <openssl/evp.h>
 #include <string.h>
 
 #define N_MSGS 600
@@ -111,7 +112,22 @@ static int run_member(client *c, metrics *reg, const char *group)
 
 typedef struct dlq_seen {
     int n, headers_ok, bytes_ok;
+    int forged_moved; /* one ruth.error.code (ours), the forged one moved aside */
 } dlq_seen;
+
+/* How many headers called `name` `m` carries. */
+static int header_count(const rd_kafka_message_t *m, const char *name)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t len;
+    int n = 0;
+    if (rd_kafka_message_headers(m, &h))
+        return 0;
+    while (rd_kafka_header_get(h, (size_t)n, name, &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        n++;
+    return n;
+}
 
 static bool header_is(const rd_kafka_message_t *m, const char *name, const char *want)
 {
@@ -136,6 +152,10 @@ static void on_dlq(const rd_kafka_message_t *m, void *arg)
         header_is(m, "ruth.error.topic", getenv("RUTH_TOPIC_INFERENCE")) &&
         header_is(m, "origin", "test"))
         d->headers_ok++;
+    if (header_count(m, "ruth.error.code") == 1 && header_count(m, "ruth.error.stage") == 1 &&
+        header_is(m, "ruth.original.error.code", "FORGED") &&
+        header_is(m, "ruth.original.error.stage", "forged"))
+        d->forged_moved++;
 }
 
 /* Sum over partitions of (high watermark - committed offset) for `group`. */
@@ -186,6 +206,10 @@ static void test_retries_dead_letters_and_commits(void)
         snprintf(val, sizeof val, "%s-%d", i % BAD_EVERY == 0 ? "bad" : "ok", i);
         rd_kafka_headers_t *h = rd_kafka_headers_new(1);
         rd_kafka_header_add(h, "origin", -1, "test", -1);
+        if (i % BAD_EVERY == 0) { /* a producer's forged reasons come first */
+            rd_kafka_header_add(h, "ruth.error.code", -1, "FORGED", -1);
+            rd_kafka_header_add(h, "ruth.error.stage", -1, "forged", -1);
+        }
         rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
                           RD_KAFKA_V_VALUE(val, strlen(val)),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
@@ -218,6 +242,7 @@ static void test_retries_dead_letters_and_commits(void)
     CHECK_EQ_INT(d.n, N_MSGS / BAD_EVERY);
     CHECK_EQ_INT(d.bytes_ok, N_MSGS / BAD_EVERY);
     CHECK_EQ_INT(d.headers_ok, N_MSGS / BAD_EVERY);
+    CHECK_EQ_INT(d.forged_moved, N_MSGS / BAD_EVERY);
 
     CHECK_EQ_INT(group_lag(group), 0);
 
@@ -230,11 +255,174 @@ static void test_retries_dead_letters_and_commits(void)
     metrics_destroy(reg);
 }
 
+/* ---- a dead letter larger than the DLQ topic accepts ---- */
+
+#define BIG_BYTES 400000
+#define BIG_DLQ_LIMIT "200000" /* the DLQ topic's max.message.bytes */
+
+/* Create `topic` with `partitions` and, when max_bytes is set, its
+ * max.message.bytes; true once it exists. */
+static bool create_topic(const char *topic, int partitions, const char *max_bytes)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", getenv("KAFKA_BOOTSTRAP_SERVERS"), err,
+                      sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof err);
+    if (max_bytes)
+        rd_kafka_NewTopic_set_config(nt, "max.message.bytes", max_bytes);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    bool ok = false;
+    if (ev) {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+        ok = n == 1 && (rd_kafka_topic_result_error(tr[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ||
+                        rd_kafka_topic_result_error(tr[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_destroy(rk);
+    return ok;
+}
+
+typedef struct big_client {
+    int ok;       /* "ok" messages processed */
+    int batches;
+    double stop_at;
+} big_client;
+
+static kafka_consumer_verdict big_on_batch(void *arg, kafka_consumer *kc,
+                                           const kafka_consumer_batch *b)
+{
+    big_client *c = arg;
+    c->batches++;
+    if (itest_now() > c->stop_at) { /* retried this long: stuck, give up */
+        shutdown_request();
+        return KAFKA_CONSUMER_RETRY;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const rd_kafka_message_t *m = b->msgs[i];
+        if (m->len >= 3 && memcmp(m->payload, "big", 3) == 0) {
+            if (kafka_consumer_dead_letter(kc, m, "decode", "TEST_BIG", "a big test payload"))
+                return KAFKA_CONSUMER_RETRY;
+        }
+    }
+    if (kafka_consumer_settle_dead_letters(kc))
+        return KAFKA_CONSUMER_RETRY;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->msgs[i]->len >= 2 && memcmp(b->msgs[i]->payload, "ok", 2) == 0)
+            c->ok++;
+    if (c->ok >= 1)
+        shutdown_request();
+    return KAFKA_CONSUMER_DONE;
+}
+
+static void big_on_idle(void *arg, kafka_consumer *kc)
+{
+    (void)kc;
+    if (itest_now() > ((big_client *)arg)->stop_at)
+        shutdown_request();
+}
+
+typedef struct big_dlq {
+    int n, len_ok, headers_ok;
+    char sha[65];
+} big_dlq;
+
+static void on_big_dlq(const rd_kafka_message_t *m, void *arg)
+{
+    big_dlq *d = arg;
+    d->n++;
+    d->len_ok += m->len > 0 && m->len < BIG_BYTES && memcmp(m->payload, "big", 3) == 0;
+    char size[16];
+    snprintf(size, sizeof size, "%d", BIG_BYTES);
+    d->headers_ok += header_is(m, "ruth.error.code", "TEST_BIG") &&
+                     header_is(m, "ruth.error.original_size", size) &&
+                     header_is(m, "ruth.error.original_sha256", d->sha) &&
+                     header_is(m, "origin", "test");
+}
+
+static void test_too_large_dead_letter_goes_truncated(void)
+{
+    char topic[200], dlq[200], group[200];
+    snprintf(topic, sizeof topic, "%s.big", getenv("RUTH_TOPIC_INFERENCE"));
+    snprintf(dlq, sizeof dlq, "%s.big", getenv("RUTH_TOPIC_DLQ"));
+    snprintf(group, sizeof group, "%s.big", getenv("RUTH_WORKER_GROUP"));
+    CHECK(create_topic(topic, 1, NULL));
+    CHECK(create_topic(dlq, 1, BIG_DLQ_LIMIT));
+
+    /* Incompressible (lz4 cannot bring it under the DLQ's limit). */
+    unsigned char *big = xmalloc(BIG_BYTES);
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < BIG_BYTES; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        big[i] = (unsigned char)x;
+    }
+    memcpy(big, "big", 3);
+    rd_kafka_t *p = itest_producer();
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, "origin", -1, "test", -1);
+    CHECK(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY("cam-big", 7),
+                            RD_KAFKA_V_VALUE(big, BIG_BYTES), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    itest_produce(p, topic, "cam-ok", "ok-after", 8); /* must not be stuck behind it */
+    CHECK(rd_kafka_flush(p, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(p);
+
+    big_dlq d = {0};
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(big, BIG_BYTES, md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(d.sha + 2 * i, 3, "%02x", md[i]);
+    free(big);
+
+    static big_client c;
+    c.stop_at = itest_now() + 25; /* a bound: stuck retrying means failure */
+    kafka_consumer_conf conf = {
+        .bootstrap_servers = getenv("KAFKA_BOOTSTRAP_SERVERS"),
+        .client_id = "ruth-test",
+        .group = group,
+        .topic = topic,
+        .dlq_topic = dlq,
+        .batch_max = 100,
+        .batch_ms = 20,
+        .max_message_bytes = 1048576,
+        .reg = metrics_new(),
+        .metric_prefix = "ruth_test",
+        .on_batch = big_on_batch,
+        .on_idle = big_on_idle,
+        .idle_every_ms = 200,
+        .arg = &c,
+    };
+    char err[512];
+    shutdown_install(); /* g_run = 1 again after the first test's stop */
+    kafka_consumer *kc = kafka_consumer_new(&conf, err, sizeof err);
+    CHECK(kc != NULL);
+    if (!kc)
+        return;
+    CHECK(kafka_consumer_run(kc) == 0);
+    kafka_consumer_destroy(kc);
+    metrics_destroy(conf.reg);
+    CHECK_EQ_INT(c.ok, 1);
+
+    itest_consume(dlq, 3, on_big_dlq, &d);
+    CHECK_EQ_INT(d.n, 1);
+    CHECK_EQ_INT(d.len_ok, 1);
+    CHECK_EQ_INT(d.headers_ok, 1);
+}
+
 int main(void)
 {
     log_init("test_kafka_consumer", LOG_WARN, true);
     itest_setup("kcons", PARTITIONS);
     TEST_RUN(test_retries_dead_letters_and_commits);
+    TEST_RUN(test_too_large_dead_letter_goes_truncated);
     itest_teardown();
     return TEST_EXIT();
 }
