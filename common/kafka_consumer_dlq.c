@@ -34,8 +34,7 @@
 static bool dlq__size_error(rd_kafka_resp_err_t e)
 {
     return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
-           e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
+           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE || e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
 }
 
 static char *dlq__key(const char *topic, int32_t partition, int64_t offset)
@@ -149,12 +148,12 @@ static void dlq__add_original(rd_kafka_headers_t *h, const rd_kafka_message_t *m
 
 /* Produce the dead letter of `m` at `level` (0: in full, 1: truncated,
  * 2: our headers only); librdkafka's answer. */
-static rd_kafka_resp_err_t dlq__produce(kafka_consumer *kc, const rd_kafka_message_t *m,
-                                        int level, const char *stage, const char *code,
-                                        const char *message)
+static rd_kafka_resp_err_t dlq__produce(kafka_consumer *kc, const rd_kafka_message_t *m, int level,
+                                        const char *stage, const char *code, const char *message)
 {
-    rd_kafka_headers_t *h =
-        dlq__headers(m, level == 0 ? SIZE_MAX : level == 1 ? DLQ_TRUNCATED_HEADER_BYTES : 0);
+    rd_kafka_headers_t *h = dlq__headers(m, level == 0   ? SIZE_MAX
+                                            : level == 1 ? DLQ_TRUNCATED_HEADER_BYTES
+                                                         : 0);
     char num[32];
     rd_kafka_header_add(h, DLQ_HEADER_PREFIX "topic", -1, rd_kafka_topic_name(m->rkt), -1);
     snprintf(num, sizeof num, "%" PRId32, m->partition);
@@ -204,8 +203,8 @@ int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m, 
         return -1;
     }
     if (level > 0)
-        log_at(LOG_WARN, &ctx, "dead letter of %zu bytes too large for %s: sent truncated",
-               m->len, kc->conf.dlq_topic);
+        log_at(LOG_WARN, &ctx, "dead letter of %zu bytes too large for %s: sent truncated", m->len,
+               kc->conf.dlq_topic);
     log_at(LOG_WARN, &ctx, "dead-lettered (%s/%s): %s", stage, code, message);
     char labels[96];
     snprintf(labels, sizeof labels, "reason=\"%s\"", code);
