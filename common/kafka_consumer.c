@@ -304,10 +304,10 @@ static bool consumer__producer_limit(kafka_consumer *kc, rd_kafka_conf_t *pconf,
     if (getenv("KAFKA_MESSAGE_MAX_BYTES"))
         return true;
     char num[32];
-    snprintf(num, sizeof num, "%d",
-             (kc->conf.max_message_bytes > 0 ? kc->conf.max_message_bytes
-                                             : MAX_MESSAGE_BYTES_DEFAULT) +
-                 DLQ_HEADER_ROOM);
+    snprintf(
+        num, sizeof num, "%d",
+        (kc->conf.max_message_bytes > 0 ? kc->conf.max_message_bytes : MAX_MESSAGE_BYTES_DEFAULT) +
+            DLQ_HEADER_ROOM);
     return kafka_conf_set(pconf, "message.max.bytes", num, err, errsz);
 }
 

@@ -72,10 +72,10 @@ typedef struct kafka_consumer_conf {
     const char *bootstrap_servers;
     const char *client_id; /* e.g. "ruth-worker" */
     const char *group;
-    const char *topic;                /* the one topic subscribed */
-    const char *dlq_topic;            /* where kafka_consumer_dead_letter() writes */
-    int batch_max;                    /* messages per batch, >= 1 */
-    int batch_ms;                     /* collecting time after the first message */
+    const char *topic;     /* the one topic subscribed */
+    const char *dlq_topic; /* where kafka_consumer_dead_letter() writes */
+    int batch_max;         /* messages per batch, >= 1 */
+    int batch_ms;          /* collecting time after the first message */
     /* The largest message the client accepts (RUTH_MAX_MESSAGE_BYTES; 0:
      * 1 MiB): the producer's message.max.bytes is this plus room for the
      * dead-letter headers, so a dead letter of any such message can go out

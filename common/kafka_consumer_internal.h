@@ -23,9 +23,9 @@ struct kafka_consumer {
     struct {
         metric *consumed, *rebalances, *retries, *batch_size, *batch_seconds;
     } m;
-    atomic_int delivery_failures;                  /* untracked messages whose delivery failed */
-    atomic_bool assigned_once;                     /* read by /ready on the HTTP thread */
-    atomic_bool commit_retry;                      /* an asynchronous commit failed */
+    atomic_int delivery_failures; /* untracked messages whose delivery failed */
+    atomic_bool assigned_once;    /* read by /ready on the HTTP thread */
+    atomic_bool commit_retry;     /* an asynchronous commit failed */
     /* "offset commit failed" warnings: at most one line per 10 s (a
      * rebalance or a stop can fail thousands in a few ms), counting the
      * others. Written on the consumer's thread only. */

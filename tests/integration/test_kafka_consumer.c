@@ -279,9 +279,11 @@ static bool create_topic(const char *topic, int partitions, const char *max_byte
     if (ev) {
         const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
         size_t n = 0;
-        const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
-        ok = n == 1 && (rd_kafka_topic_result_error(tr[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ||
-                        rd_kafka_topic_result_error(tr[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
+        const rd_kafka_topic_result_t **tr =
+            res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+        ok = n == 1 &&
+             (rd_kafka_topic_result_error(tr[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ||
+              rd_kafka_topic_result_error(tr[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
         rd_kafka_event_destroy(ev);
     }
     rd_kafka_queue_destroy(q);
@@ -291,7 +293,7 @@ static bool create_topic(const char *topic, int partitions, const char *max_byte
 }
 
 typedef struct big_client {
-    int ok;       /* "ok" messages processed */
+    int ok; /* "ok" messages processed */
     int batches;
     double stop_at;
 } big_client;
@@ -368,8 +370,9 @@ static void test_too_large_dead_letter_goes_truncated(void)
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "origin", -1, "test", -1);
     CHECK(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY("cam-big", 7),
-                            RD_KAFKA_V_VALUE(big, BIG_BYTES), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+                            RD_KAFKA_V_VALUE(big, BIG_BYTES),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                            RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
     itest_produce(p, topic, "cam-ok", "ok-after", 8); /* must not be stuck behind it */
     CHECK(rd_kafka_flush(p, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_destroy(p);
