@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "kafka.h"
 #include "log.h"
+#include "shutdown.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -232,4 +233,24 @@ int kafka_admin_create_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, siz
         }
         sleep_ms(200);
     }
+}
+
+int kafka_admin_wait_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, size_t n,
+                            atomic_bool *ok)
+{
+    double next_log = 0;
+    while (!shutdown_requested()) {
+        char err[1024];
+        if (kafka_admin_check_topics(rk, specs, n, 5000, err, sizeof err) == 0) {
+            atomic_store(ok, true);
+            return 0;
+        }
+        if (clock_mono_s() >= next_log) {
+            log_warn("%s; not ready, checking again", err);
+            next_log = clock_mono_s() + 30;
+        }
+        for (int i = 0; i < 10 && !shutdown_requested(); i++)
+            rd_kafka_poll(rk, 100); /* serve the producer while waiting */
+    }
+    return -1;
 }

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 typedef struct kafka_topic_spec {
@@ -51,6 +52,13 @@ int kafka_admin_create_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, siz
  * how to create it. */
 int kafka_admin_check_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, size_t n,
                              int timeout_ms, char *errstr, size_t errsz);
+
+/* Start-up for a long-running process: the check, again and again until it
+ * passes (the broker may be down or the topics not created yet), logging
+ * the reason at the first failure and every 30 s after. *ok is set once it
+ * passes (for /ready). 0, or -1 when shutdown was requested first. */
+int kafka_admin_wait_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, size_t n,
+                            atomic_bool *ok);
 
 /* Partition count of `topic`: > 0 when it exists, 0 when it does not,
  * -1 with errstr when metadata could not be fetched. */

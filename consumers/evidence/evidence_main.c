@@ -37,6 +37,10 @@ static const char usage[] =
 static bool evidence_ready(void *arg, char *reason, size_t n)
 {
     evidence *e = arg;
+    if (!atomic_load(&e->topics_ok)) {
+        snprintf(reason, n, "waiting for Kafka and the topics (see the log)");
+        return false;
+    }
     if (!atomic_load(&e->db_ok)) {
         snprintf(reason, n, "PostgreSQL unavailable");
         return false;
@@ -125,12 +129,6 @@ static int evidence_open(evidence *e, char *err, size_t errsz)
     if (!e->kc)
         return -1;
     e->producer = kafka_consumer_producer(e->kc); /* borrowed */
-    kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
-    size_t ns = kafka_admin_topics_from_config(e->cfg, specs);
-    for (size_t i = 0; i < ns; i++)
-        specs[i].partitions = 0; /* any count will do for a check */
-    if (kafka_admin_check_topics(e->producer, specs, ns, 10000, err, errsz))
-        return -1;
     return 0;
 }
 
@@ -160,6 +158,14 @@ int main(int argc, char **argv)
         goto done;
     }
     log_info("serving /health, /ready and /metrics on port %d", ops_http_port(ops));
+    kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
+    size_t ns = kafka_admin_topics_from_config(&cfg, specs);
+    for (size_t i = 0; i < ns; i++)
+        specs[i].partitions = 0; /* any count will do for a check */
+    if (kafka_admin_wait_topics(e.producer, specs, ns, &e.topics_ok)) {
+        rc = 0; /* stopped while waiting for Kafka */
+        goto done;
+    }
     evidence_db_connect(&e); /* retried per batch when it fails */
     steps = evidence_steps_start(&e, err, sizeof err);
     if (!steps) {

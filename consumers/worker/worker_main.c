@@ -42,6 +42,10 @@ static const char usage[] =
 static bool worker_ready(void *arg, char *reason, size_t n)
 {
     worker *w = arg;
+    if (!atomic_load(&w->topics_ok)) {
+        snprintf(reason, n, "waiting for Kafka and the topics (see the log)");
+        return false;
+    }
     if (!atomic_load(&w->db_ok)) {
         snprintf(reason, n, "PostgreSQL unavailable");
         return false;
@@ -243,8 +247,10 @@ int main(int argc, char **argv)
     size_t ns = kafka_admin_topics_from_config(&cfg, specs);
     for (size_t i = 0; i < ns; i++)
         specs[i].partitions = 0; /* any count will do for a check */
-    if (kafka_admin_check_topics(w.producer, specs, ns, 10000, err, sizeof err)) {
-        log_error("%s", err);
+    /* A broker that is down, or topics not created yet, are waited out
+     * (not ready meanwhile), like a PostgreSQL outage. */
+    if (kafka_admin_wait_topics(w.producer, specs, ns, &w.topics_ok)) {
+        rc = 0; /* stopped while waiting */
         goto done;
     }
     w.events = xcalloc((size_t)cfg.worker_batch_max, sizeof *w.events);
