@@ -4,6 +4,7 @@
 #include "api_response.h"
 #include "log.h"
 #include "outbox.h"
+#include "pg.h"
 
 #include <stdio.h>
 
@@ -61,4 +62,19 @@ void api_outbox_relay(api_req *r, const char *ids)
         ctx.request_id = r->request_id;
         log_at(LOG_WARN, &ctx, "outbox relay failed; the background sweep will publish later");
     }
+}
+
+bool api_db_commit_outbox(api_req *r, PGconn *db, outbox_batch *ob, pg_array *ids)
+{
+    char err[512];
+    pg_array_begin(ids);
+    if (outbox_batch_insert(ob, db, NULL, ids, err, sizeof err)) {
+        api_db_error(r, "outbox insert failed", err);
+        return false;
+    }
+    if (!pg_exec_ok(db, "COMMIT", err, sizeof err)) {
+        api_db_error(r, "commit failed", err);
+        return false;
+    }
+    return true;
 }

@@ -9,6 +9,9 @@
 
 #include "api_context.h"
 
+#include "outbox.h"
+#include "pg_array.h"
+
 #include <libpq-fe.h>
 #include <stdbool.h>
 
@@ -24,6 +27,11 @@ PGresult *api_query(api_req *r, bool read_only, const char *sql, int nparams,
 
 /* 500 DATABASE_ERROR for a failed query (logged with the request id). */
 void api_db_error(api_req *r, const char *what, const char *err);
+
+/* The end of a write transaction that put messages in the outbox: insert
+ * `ob`'s rows (their ids appended to `ids`, a pg_array the caller frees)
+ * and COMMIT. False with the error answered (the caller rolls back). */
+bool api_db_commit_outbox(api_req *r, PGconn *db, outbox_batch *ob, pg_array *ids);
 
 /* Relay outbox rows just written (ids as a bigint[] literal); leftovers are
  * swept by the background relay. */

@@ -203,15 +203,8 @@ void h_violation_evidence_request(api_req *r)
     outbox_batch_begin(&ob);
     if (!evidence_check(r, id, want, named) || !evidence_reset(r, id, want, &ob))
         goto done;
-    pg_array_begin(&outbox_ids);
-    if (outbox_batch_insert(&ob, db, NULL, &outbox_ids, err, sizeof err)) {
-        api_db_error(r, "outbox insert failed", err);
+    if (!api_db_commit_outbox(r, db, &ob, &outbox_ids))
         goto done;
-    }
-    if (!pg_exec_ok(db, "COMMIT", err, sizeof err)) {
-        api_db_error(r, "commit failed", err);
-        goto done;
-    }
     begun = false;
     log_ctx ctx = LOG_CTX_INIT;
     ctx.request_id = r->request_id;

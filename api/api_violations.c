@@ -320,15 +320,8 @@ void h_violation_patch(api_req *r)
     }
     PQclear(res);
     res = NULL;
-    pg_array_begin(&outbox_ids);
-    if (outbox_batch_insert(&ob, db, NULL, &outbox_ids, err, sizeof err)) {
-        api_db_error(r, "outbox insert failed", err);
+    if (!api_db_commit_outbox(r, db, &ob, &outbox_ids))
         goto done;
-    }
-    if (!pg_exec_ok(db, "COMMIT", err, sizeof err)) {
-        api_db_error(r, "commit failed", err);
-        goto done;
-    }
     begun = false;
     log_ctx ctx = LOG_CTX_INIT;
     ctx.request_id = r->request_id;

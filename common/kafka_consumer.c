@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "kafka.h"
+#include "kafka_admin.h"
 #include "log.h"
 #include "shutdown.h"
 #include "xmalloc.h"
@@ -385,4 +386,26 @@ int kafka_consumer_take_delivery_failures(kafka_consumer *kc)
 bool kafka_consumer_assigned_once(kafka_consumer *kc)
 {
     return atomic_load(&kc->assigned_once);
+}
+
+int kafka_consumer_wait_topics(kafka_consumer *kc, const ruth_config *cfg)
+{
+    kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
+    size_t n = kafka_admin_topics_from_config(cfg, specs);
+    for (size_t i = 0; i < n; i++)
+        specs[i].partitions = 0; /* any count will do for a check */
+    return kafka_admin_wait_topics(kc->producer, specs, n, &kc->topics_ok);
+}
+
+bool kafka_consumer_ready(kafka_consumer *kc, char *reason, size_t reasonsz)
+{
+    if (!atomic_load(&kc->topics_ok)) {
+        snprintf(reason, reasonsz, "waiting for Kafka and the topics (see the log)");
+        return false;
+    }
+    if (!atomic_load(&kc->assigned_once)) {
+        snprintf(reason, reasonsz, "waiting for a partition assignment");
+        return false;
+    }
+    return true;
 }

@@ -32,6 +32,7 @@
 #ifndef RUTH_KAFKA_CONSUMER_H
 #define RUTH_KAFKA_CONSUMER_H
 
+#include "config.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -116,6 +117,15 @@ int kafka_consumer_take_delivery_failures(kafka_consumer *kc);
 /* True once the group has assigned this member at least one partition set
  * (for /ready). Safe from any thread. */
 bool kafka_consumer_assigned_once(kafka_consumer *kc);
+
+/* Before kafka_consumer_run(): wait until Kafka answers and every topic of
+ * `cfg` exists (the broker may be down or `ruth-migrate topics` not run
+ * yet), logging why every 30 s. 0, or -1 when shutdown came first. */
+int kafka_consumer_wait_topics(kafka_consumer *kc, const ruth_config *cfg);
+
+/* The consumer's part of /ready: false with `reason` while its topics are
+ * awaited or no partition was assigned yet. Safe from any thread. */
+bool kafka_consumer_ready(kafka_consumer *kc, char *reason, size_t reasonsz);
 
 /* Dead-letter `m` (original key, value and headers, plus the ruth.error.*
  * headers naming where it came from, `stage`, `code` and `message`) and

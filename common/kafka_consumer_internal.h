@@ -24,8 +24,10 @@ struct kafka_consumer {
         metric *consumed, *rebalances, *retries, *batch_size, *batch_seconds;
     } m;
     atomic_int delivery_failures; /* untracked messages whose delivery failed */
-    atomic_bool assigned_once;    /* read by /ready on the HTTP thread */
-    atomic_bool commit_retry;     /* an asynchronous commit failed */
+    atomic_bool assigned_once;
+    atomic_bool topics_ok;
+    /* kafka_consumer_wait_topics() passed */ /* read by /ready on the HTTP thread */
+    atomic_bool commit_retry;                 /* an asynchronous commit failed */
     /* "offset commit failed" warnings: at most one line per 10 s (a
      * rebalance or a stop can fail thousands in a few ms), counting the
      * others. Written on the consumer's thread only. */

@@ -47,7 +47,6 @@ typedef struct evidence {
     PGconn *db;          /* the consumer thread's connection; step threads have their own */
     pg_stmts *stmts;
     atomic_bool db_ok;
-    atomic_bool topics_ok; /* the start-up topic check passed */
 } evidence;
 
 /* evidence_intake.c: the consumer loop's batch callback. */

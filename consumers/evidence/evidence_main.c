@@ -9,7 +9,6 @@
 #include "evidence.h"
 
 #include "clock.h"
-#include "kafka_admin.h"
 #include "log.h"
 #include "ops_http.h"
 #include "outbox.h"
@@ -37,16 +36,10 @@ static const char usage[] =
 static bool evidence_ready(void *arg, char *reason, size_t n)
 {
     evidence *e = arg;
-    if (!atomic_load(&e->topics_ok)) {
-        snprintf(reason, n, "waiting for Kafka and the topics (see the log)");
+    if (!kafka_consumer_ready(e->kc, reason, n))
         return false;
-    }
     if (!atomic_load(&e->db_ok)) {
         snprintf(reason, n, "PostgreSQL unavailable");
-        return false;
-    }
-    if (!kafka_consumer_assigned_once(e->kc)) {
-        snprintf(reason, n, "waiting for a partition assignment");
         return false;
     }
     evidence_breaker_state s = evidence_breaker_state_at(&e->breaker, clock_mono_s());
@@ -158,11 +151,7 @@ int main(int argc, char **argv)
         goto done;
     }
     log_info("serving /health, /ready and /metrics on port %d", ops_http_port(ops));
-    kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
-    size_t ns = kafka_admin_topics_from_config(&cfg, specs);
-    for (size_t i = 0; i < ns; i++)
-        specs[i].partitions = 0; /* any count will do for a check */
-    if (kafka_admin_wait_topics(e.producer, specs, ns, &e.topics_ok)) {
+    if (kafka_consumer_wait_topics(e.kc, &cfg)) {
         rc = 0; /* stopped while waiting for Kafka */
         goto done;
     }

@@ -56,8 +56,7 @@ typedef struct worker {
     pg_stmts *stmts; /* prepared statements of db */
     metrics *reg;
     worker_metrics m;
-    atomic_bool db_ok;     /* read by /ready on the HTTP thread */
-    atomic_bool topics_ok; /* the start-up topic check passed */
+    atomic_bool db_ok; /* read by /ready on the HTTP thread */
     /* caches refreshed every few seconds */
     worker_type_map *types;
     size_t ntypes;

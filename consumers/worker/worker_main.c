@@ -10,7 +10,6 @@
 #include "worker.h"
 
 #include "clock.h"
-#include "kafka_admin.h"
 #include "kafka_consumer.h"
 #include "log.h"
 #include "ops_http.h"
@@ -42,16 +41,10 @@ static const char usage[] =
 static bool worker_ready(void *arg, char *reason, size_t n)
 {
     worker *w = arg;
-    if (!atomic_load(&w->topics_ok)) {
-        snprintf(reason, n, "waiting for Kafka and the topics (see the log)");
+    if (!kafka_consumer_ready(w->kc, reason, n))
         return false;
-    }
     if (!atomic_load(&w->db_ok)) {
         snprintf(reason, n, "PostgreSQL unavailable");
-        return false;
-    }
-    if (!kafka_consumer_assigned_once(w->kc)) {
-        snprintf(reason, n, "waiting for a partition assignment");
         return false;
     }
     return true;
@@ -243,13 +236,7 @@ int main(int argc, char **argv)
         log_at(LOG_INFO, &ctx, "serving /health, /ready and /metrics on port %d",
                ops_http_port(ops));
     }
-    kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
-    size_t ns = kafka_admin_topics_from_config(&cfg, specs);
-    for (size_t i = 0; i < ns; i++)
-        specs[i].partitions = 0; /* any count will do for a check */
-    /* A broker that is down, or topics not created yet, are waited out
-     * (not ready meanwhile), like a PostgreSQL outage. */
-    if (kafka_admin_wait_topics(w.producer, specs, ns, &w.topics_ok)) {
+    if (kafka_consumer_wait_topics(w.kc, &cfg)) {
         rc = 0; /* stopped while waiting */
         goto done;
     }

@@ -338,8 +338,6 @@ int main(void)
     setenv("RUTH_EVIDENCE_BREAKER_OPEN_SEC", "2", 1);
     setenv("RUTH_EVIDENCE_LEASE_SEC", "5", 1);
     setenv("RUTH_CAMERA_SYNC_SEC", "2", 1);
-    /* The member killed mid-outage leaves the group within 6 s, not 45. */
-    setenv("KAFKA_SESSION_TIMEOUT_MS", "6000", 1);
     char group[160];
     snprintf(group, sizeof group, "%s.evidence", getenv("RUTH_WORKER_GROUP"));
     setenv("RUTH_EVIDENCE_GROUP", group, 1);
