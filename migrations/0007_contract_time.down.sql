@@ -1,0 +1,1 @@
+DROP FUNCTION ruth_time(timestamptz);
