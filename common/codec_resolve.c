@@ -110,8 +110,8 @@ static int codec__resolved_to_result(avro_value_t *rec, inference_result *r, cod
         r->nattributes = n;
         for (size_t i = 0; i < n; i++) {
             avro_value_t v;
-            const char *key, *s;
-            size_t sl;
+            const char *key = "", *s = "";
+            size_t sl = 0; /* left alone if the value is not a string */
             avro_value_get_by_index(&f, i, &v, &key);
             avro_value_get_string(&v, &s, &sl);
             r->attributes[i].key = codec_arena_strndup(a, key, strlen(key));
