@@ -61,6 +61,7 @@ typedef struct ruth_config {
     int worker_batch_max;
     int worker_batch_ms;
     int max_message_bytes;
+    int stall_sec; /* a batch failing this long makes /ready false */
     int max_clock_skew_sec;
     int evidence_before_sec;
     int evidence_after_sec;

@@ -22,11 +22,12 @@ size_t kafka_admin_topics_from_config(const ruth_config *cfg,
                                       kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS])
 {
     const kafka_topic_spec all[KAFKA_ADMIN_NTOPICS] = {
-        {cfg->topic_inference, cfg->partitions_inference, cfg->topic_replication},
-        {cfg->topic_events, cfg->partitions_events, cfg->topic_replication},
-        {cfg->topic_violations, cfg->partitions_violations, cfg->topic_replication},
-        {cfg->topic_evidence, cfg->partitions_evidence, cfg->topic_replication},
-        {cfg->topic_dlq, cfg->partitions_dlq, cfg->topic_replication},
+        {cfg->topic_inference, cfg->partitions_inference, cfg->topic_replication, 0},
+        {cfg->topic_events, cfg->partitions_events, cfg->topic_replication, 0},
+        {cfg->topic_violations, cfg->partitions_violations, cfg->topic_replication, 0},
+        {cfg->topic_evidence, cfg->partitions_evidence, cfg->topic_replication, 0},
+        {cfg->topic_dlq, cfg->partitions_dlq, cfg->topic_replication,
+         cfg->max_message_bytes + KAFKA_DLQ_HEADER_ROOM},
     };
     memcpy(specs, all, sizeof all);
     return KAFKA_ADMIN_NTOPICS;
@@ -130,6 +131,11 @@ static int create_missing(rd_kafka_t *rk, const kafka_topic_spec *specs, size_t 
         if (!nt[i]) {
             snprintf(errstr, errsz, "Kafka topic %s: %s", specs[i].name, rderr);
             goto failed;
+        }
+        if (specs[i].max_message_bytes > 0) {
+            char num[32];
+            snprintf(num, sizeof num, "%d", specs[i].max_message_bytes);
+            rd_kafka_NewTopic_set_config(nt[i], "max.message.bytes", num);
         }
     }
     opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -253,4 +259,43 @@ int kafka_admin_wait_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, size_
             rd_kafka_poll(rk, 100); /* serve the producer while waiting */
     }
     return -1;
+}
+
+int kafka_admin_topic_config(rd_kafka_t *rk, const char *topic, const char *name, char *out,
+                             size_t outsz, int timeout_ms, char *errstr, size_t errsz)
+{
+    int rc = -1;
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, NULL, 0);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_DescribeConfigs(rk, &res, 1, opts, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+    snprintf(errstr, errsz, "DescribeConfigs %s: no answer", topic);
+    const rd_kafka_DescribeConfigs_result_t *dr =
+        ev ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
+    if (ev && rd_kafka_event_error(ev))
+        snprintf(errstr, errsz, "DescribeConfigs %s: %s", topic, rd_kafka_event_error_string(ev));
+    size_t nres = 0, ncfg = 0;
+    const rd_kafka_ConfigResource_t **rs =
+        dr ? rd_kafka_DescribeConfigs_result_resources(dr, &nres) : NULL;
+    const rd_kafka_ConfigEntry_t **entries =
+        nres ? rd_kafka_ConfigResource_configs(rs[0], &ncfg) : NULL;
+    for (size_t i = 0; i < ncfg; i++) {
+        const char *value = rd_kafka_ConfigEntry_value(entries[i]);
+        if (strcmp(rd_kafka_ConfigEntry_name(entries[i]), name) == 0 && value) {
+            snprintf(out, outsz, "%s", value);
+            rc = 0;
+        }
+    }
+    if (dr && rc != 0 && nres)
+        snprintf(errstr, errsz, "DescribeConfigs %s: no %s (%s)", topic, name,
+                 rd_kafka_err2str(rd_kafka_ConfigResource_error(rs[0])));
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_ConfigResource_destroy(res);
+    return rc;
 }

@@ -7,7 +7,12 @@
  * start that the topics it needs exist (kafka_admin_check_topics).
  * Existing topics are never altered: a partition count that differs from the
  * configuration is reported, not changed, because adding partitions moves
- * cameras to other partitions (and so breaks per-camera ordering). */
+ * cameras to other partitions (and so breaks per-camera ordering).
+ *
+ * The dead-letter topic is created with max.message.bytes large enough for
+ * a dead letter of the largest message accepted (RUTH_MAX_MESSAGE_BYTES plus
+ * KAFKA_DLQ_HEADER_ROOM); consumers check it at start
+ * (kafka_admin_topic_config) and warn when an existing topic's is lower. */
 #ifndef RUTH_KAFKA_ADMIN_H
 #define RUTH_KAFKA_ADMIN_H
 
@@ -18,10 +23,15 @@
 #include <stddef.h>
 
 typedef struct kafka_topic_spec {
-    const char *name; /* borrowed */
-    int partitions;   /* for creation; 0 in checks = any count */
-    int replication;  /* for creation */
+    const char *name;      /* borrowed */
+    int partitions;        /* for creation; 0 in checks = any count */
+    int replication;       /* for creation */
+    int max_message_bytes; /* topic config at creation; 0 = the broker's default */
 } kafka_topic_spec;
+
+/* Room for the dead-letter headers (ruth.error.*, the original's headers)
+ * above the largest message a consumer accepts. */
+#define KAFKA_DLQ_HEADER_ROOM (64 * 1024)
 
 #define KAFKA_ADMIN_NTOPICS 5
 
@@ -59,6 +69,11 @@ int kafka_admin_check_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, size
  * passes (for /ready). 0, or -1 when shutdown was requested first. */
 int kafka_admin_wait_topics(rd_kafka_t *rk, const kafka_topic_spec *specs, size_t n,
                             atomic_bool *ok);
+
+/* The value of topic config `name` (e.g. "max.message.bytes") of `topic`
+ * into out (DescribeConfigs). 0, or -1 with errstr. */
+int kafka_admin_topic_config(rd_kafka_t *rk, const char *topic, const char *name, char *out,
+                             size_t outsz, int timeout_ms, char *errstr, size_t errsz);
 
 /* Partition count of `topic`: > 0 when it exists, 0 when it does not,
  * -1 with errstr when metadata could not be fetched. */

@@ -21,9 +21,9 @@
 #define BACKOFF_MAX_MS 5000
 #define IDLE_EVERY_MS_DEFAULT 2000
 #define MAX_MESSAGE_BYTES_DEFAULT (1024 * 1024)
-#define DLQ_HEADER_ROOM (64 * 1024)
 #define SESSION_TIMEOUT_MS "6000"
 #define MAX_POLL_INTERVAL_MS "300000"
+#define STALL_SEC_DEFAULT 60
 
 log_ctx kafka_consumer_msg_ctx(const rd_kafka_message_t *m)
 {
@@ -57,6 +57,9 @@ static void consumer__metrics_init(kafka_consumer *kc)
         kc, "c", "rebalances_total", "Consumer group rebalances (assign and revoke).", NULL);
     kc->m.retries = kafka_consumer__series(kc, "c", "batch_retries_total",
                                            "Batch attempts that had to be retried.", NULL);
+    kc->m.stalled = kafka_consumer__series(
+        kc, "g", "batch_stalled_seconds",
+        "How long the batch in hand has been retried without being made durable (0: none).", NULL);
     static const double sizes[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000};
     snprintf(name, sizeof name, "%s_batch_size", kc->conf.metric_prefix);
     kc->m.batch_size = metrics_histogram(kc->conf.reg, name, "Messages per batch.", NULL, sizes,
@@ -114,7 +117,9 @@ static void consumer__hold(kafka_consumer *kc, rd_kafka_message_t *m)
 static void consumer__wait(kafka_consumer *kc, int ms)
 {
     double until = clock_mono_s() + ms / 1000.0;
+    int64_t since = atomic_load(&kc->failing_since_us);
     while (clock_mono_s() < until && !shutdown_requested()) {
+        metric_set(kc->m.stalled, (double)(clock_mono_us() - since) / 1e6);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(kc->consumer, 50);
         if (m && !m->err)
             consumer__hold(kc, m);
@@ -147,6 +152,8 @@ static void consumer__process(kafka_consumer *kc, intake *in)
             kc->dead_letters = NULL;
         }
         metric_inc(kc->m.retries);
+        if (b.attempt == 0)
+            atomic_store(&kc->failing_since_us, clock_mono_us());
         if (shutdown_requested())
             break;
         if (!kc->paused)
@@ -157,6 +164,8 @@ static void consumer__process(kafka_consumer *kc, intake *in)
             break;
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
+    atomic_store(&kc->failing_since_us, 0);
+    metric_set(kc->m.stalled, 0);
     if (kc->paused)
         consumer__pause_all(kc, false);
     kafka_consumer__dlq_forget(kc); /* the batch's refused dead letters */
@@ -298,7 +307,7 @@ static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t er
 /* librdkafka's producer refuses messages over message.max.bytes (default
  * 1,000,000, below RUTH_MAX_MESSAGE_BYTES' 1 MiB): a dead letter carries
  * the original and headers, so it gets the largest accepted message plus
- * DLQ_HEADER_ROOM, unless KAFKA_MESSAGE_MAX_BYTES says otherwise. */
+ * KAFKA_DLQ_HEADER_ROOM, unless KAFKA_MESSAGE_MAX_BYTES says otherwise. */
 static bool consumer__producer_limit(kafka_consumer *kc, rd_kafka_conf_t *pconf, char *err,
                                      size_t errsz)
 {
@@ -308,7 +317,7 @@ static bool consumer__producer_limit(kafka_consumer *kc, rd_kafka_conf_t *pconf,
     snprintf(
         num, sizeof num, "%d",
         (kc->conf.max_message_bytes > 0 ? kc->conf.max_message_bytes : MAX_MESSAGE_BYTES_DEFAULT) +
-            DLQ_HEADER_ROOM);
+            KAFKA_DLQ_HEADER_ROOM);
     return kafka_conf_set(pconf, "message.max.bytes", num, err, errsz);
 }
 
@@ -321,6 +330,8 @@ kafka_consumer *kafka_consumer_new(const kafka_consumer_conf *conf, char *errstr
         kc->conf.idle_every_ms = IDLE_EVERY_MS_DEFAULT;
     if (kc->conf.batch_max < 1)
         kc->conf.batch_max = 1;
+    if (kc->conf.stall_sec <= 0)
+        kc->conf.stall_sec = STALL_SEC_DEFAULT;
     consumer__metrics_init(kc);
     rd_kafka_conf_t *pconf =
         kafka_conf_new(conf->bootstrap_servers, conf->client_id, errstr, errsz);
@@ -388,13 +399,40 @@ bool kafka_consumer_assigned_once(kafka_consumer *kc)
     return atomic_load(&kc->assigned_once);
 }
 
+/* The DLQ topic must take a dead letter of the largest message accepted;
+ * one that does not gets truncated copies (kafka_consumer_dlq.c), which
+ * lose the original's bytes, so say so at start, with the fix. */
+static void consumer__check_dlq_limit(kafka_consumer *kc)
+{
+    char value[32], err[512];
+    int want =
+        (kc->conf.max_message_bytes > 0 ? kc->conf.max_message_bytes : MAX_MESSAGE_BYTES_DEFAULT) +
+        KAFKA_DLQ_HEADER_ROOM;
+    if (kafka_admin_topic_config(kc->producer, kc->conf.dlq_topic, "max.message.bytes", value,
+                                 sizeof value, 5000, err, sizeof err) != 0) {
+        log_warn("cannot check the dead-letter topic's max.message.bytes: %s", err);
+        return;
+    }
+    if (atol(value) < want)
+        log_warn("dead-letter topic %s takes messages up to %s bytes (max.message.bytes), less "
+                 "than the largest dead letter (%d: RUTH_MAX_MESSAGE_BYTES plus %d for headers); "
+                 "larger ones are written truncated, with their original size and SHA-256. "
+                 "Raise it: kafka-configs.sh --alter --entity-type topics --entity-name %s "
+                 "--add-config max.message.bytes=%d",
+                 kc->conf.dlq_topic, value, want, KAFKA_DLQ_HEADER_ROOM, kc->conf.dlq_topic, want);
+}
+
 int kafka_consumer_wait_topics(kafka_consumer *kc, const ruth_config *cfg)
 {
     kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
     size_t n = kafka_admin_topics_from_config(cfg, specs);
     for (size_t i = 0; i < n; i++)
         specs[i].partitions = 0; /* any count will do for a check */
-    return kafka_admin_wait_topics(kc->producer, specs, n, &kc->topics_ok);
+    if (kafka_admin_wait_topics(kc->producer, specs, n, &kc->topics_ok) != 0)
+        return -1;
+    if (kc->conf.dlq_topic)
+        consumer__check_dlq_limit(kc);
+    return 0;
 }
 
 bool kafka_consumer_ready(kafka_consumer *kc, char *reason, size_t reasonsz)
@@ -405,6 +443,15 @@ bool kafka_consumer_ready(kafka_consumer *kc, char *reason, size_t reasonsz)
     }
     if (!atomic_load(&kc->assigned_once)) {
         snprintf(reason, reasonsz, "waiting for a partition assignment");
+        return false;
+    }
+    int64_t since = atomic_load(&kc->failing_since_us);
+    int64_t failing_s = since ? (clock_mono_us() - since) / 1000000 : 0;
+    if (failing_s > kc->conf.stall_sec) {
+        snprintf(reason, reasonsz,
+                 "stalled: the batch in hand has been retried for %" PRId64
+                 " s without being made durable (see the log)",
+                 failing_s);
         return false;
     }
     return true;

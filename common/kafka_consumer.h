@@ -23,6 +23,7 @@
  *     `ruth.original.error.*`: that prefix is only ours);
  *   - metrics `<prefix>_messages_consumed_total`, `_rebalances_total`,
  *     `_batch_retries_total`, `_batch_size`, `_batch_seconds`,
+ *     `_batch_stalled_seconds`,
  *     `_dlq_total{reason}` and `_consumer_lag{topic,partition}`;
  *   - SIGTERM (shutdown_requested()) finishes the batch in hand, commits,
  *     and leaves the group.
@@ -82,6 +83,10 @@ typedef struct kafka_consumer_conf {
      * dead-letter headers, so a dead letter of any such message can go out
      * (KAFKA_MESSAGE_MAX_BYTES overrides it). */
     int max_message_bytes;
+    /* A batch retried for longer than this many seconds is stalled:
+     * kafka_consumer_ready() says so and `<prefix>_batch_stalled_seconds`
+     * shows how long it has been failing (RUTH_STALL_SEC; 0: 60). */
+    int stall_sec;
     metrics *reg;                     /* borrowed; series are registered at _new */
     const char *metric_prefix;        /* e.g. "ruth_worker" */
     kafka_consumer_batch_fn on_batch; /* required */
@@ -124,7 +129,9 @@ bool kafka_consumer_assigned_once(kafka_consumer *kc);
 int kafka_consumer_wait_topics(kafka_consumer *kc, const ruth_config *cfg);
 
 /* The consumer's part of /ready: false with `reason` while its topics are
- * awaited or no partition was assigned yet. Safe from any thread. */
+ * awaited, no partition was assigned yet, or the batch in hand has been
+ * retried for longer than `stall_sec` (a database, a service or the DLQ
+ * refusing it: nothing behind it moves). Safe from any thread. */
 bool kafka_consumer_ready(kafka_consumer *kc, char *reason, size_t reasonsz);
 
 /* Dead-letter `m` (original key, value and headers, plus the ruth.error.*

@@ -90,6 +90,7 @@ static kafka_consumer *evidence_consumer_new(evidence *e, char *err, size_t errs
         .dlq_topic = cfg->topic_dlq,
         .batch_max = INTAKE_BATCH_MAX,
         .batch_ms = INTAKE_BATCH_MS,
+        .stall_sec = cfg->stall_sec,
         .reg = e->reg,
         .metric_prefix = "ruth_evidence",
         .on_batch = evidence_intake_batch,

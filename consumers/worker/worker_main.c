@@ -184,6 +184,7 @@ static kafka_consumer *worker_consumer_new(worker *w, char *err, size_t errsz)
         .batch_max = cfg->worker_batch_max,
         .batch_ms = cfg->worker_batch_ms,
         .max_message_bytes = cfg->max_message_bytes,
+        .stall_sec = cfg->stall_sec,
         .reg = w->reg,
         .metric_prefix = "ruth_worker",
         .on_batch = worker_on_batch,

@@ -299,7 +299,7 @@ static int sim__producer_open(sim_ctx *ctx, char *err, size_t errsz)
     conf = NULL; /* owned by kafka_producer_new, on success and failure */
     if (!ctx->rk)
         return -1;
-    kafka_topic_spec topic = {ctx->args.topic, 0, 0};
+    kafka_topic_spec topic = {ctx->args.topic, 0, 0, 0};
     if (kafka_admin_check_topics(ctx->rk, &topic, 1, 15000, err, errsz) != 0)
         return -1;
     ctx->rkt = rd_kafka_topic_new(ctx->rk, ctx->args.topic, NULL);

@@ -8,6 +8,7 @@
  * DLQ byte for byte with the ruth.error.* headers, the group's committed
  * offsets at the end of every partition, and a second member of the same
  * group finding nothing left to do. */
+#include "config.h"
 #include "itest.h"
 #include "kafka_consumer.h"
 #include "metrics.h"
@@ -420,12 +421,106 @@ static void test_too_large_dead_letter_goes_truncated(void)
     CHECK_EQ_INT(d.headers_ok, 1);
 }
 
+/* Issue 14, item 1: a batch that keeps failing turns /ready false (with the
+ * reason) and shows in <prefix>_batch_stalled_seconds; once it is done,
+ * both recover. */
+typedef struct stall_client {
+    metrics *reg;
+    double first_attempt;
+    double stalled_after; /* seconds from the first attempt to "not ready" */
+    double gauge_seen;    /* the stall gauge while not ready */
+    char reason[256];
+    int ready_after_done; /* 1 ready, 0 not, -1 not checked */
+    double stop_at;
+} stall_client;
+
+static kafka_consumer_verdict stall_on_batch(void *arg, kafka_consumer *kc,
+                                             const kafka_consumer_batch *b)
+{
+    stall_client *c = arg;
+    if (b->attempt == 0)
+        c->first_attempt = itest_now();
+    char reason[256] = "";
+    if (kafka_consumer_ready(kc, reason, sizeof reason))
+        return itest_now() - c->first_attempt > 20 ? KAFKA_CONSUMER_DONE : KAFKA_CONSUMER_RETRY;
+    c->stalled_after = itest_now() - c->first_attempt;
+    c->gauge_seen = metric_named(c->reg, "ruth_test_batch_stalled_seconds");
+    snprintf(c->reason, sizeof c->reason, "%s", reason);
+    return KAFKA_CONSUMER_DONE;
+}
+
+static void stall_on_idle(void *arg, kafka_consumer *kc)
+{
+    stall_client *c = arg;
+    char reason[256];
+    if (c->stalled_after > 0 && c->ready_after_done < 0) {
+        c->ready_after_done = kafka_consumer_ready(kc, reason, sizeof reason);
+        shutdown_request();
+    }
+    if (itest_now() > c->stop_at)
+        shutdown_request();
+}
+
+static void test_stalled_batch_turns_not_ready(void)
+{
+    char topic[200], group[200];
+    snprintf(topic, sizeof topic, "%s.stall", getenv("RUTH_TOPIC_INFERENCE"));
+    snprintf(group, sizeof group, "%s.stall", getenv("RUTH_WORKER_GROUP"));
+    CHECK(create_topic(topic, 1, NULL));
+    rd_kafka_t *p = itest_producer();
+    itest_produce(p, topic, "cam-stall", "stuck-1", 7);
+    CHECK(rd_kafka_flush(p, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(p);
+
+    static stall_client c;
+    c.reg = metrics_new();
+    c.ready_after_done = -1;
+    c.stop_at = itest_now() + 40;
+    kafka_consumer_conf conf = {
+        .bootstrap_servers = getenv("KAFKA_BOOTSTRAP_SERVERS"),
+        .client_id = "ruth-test",
+        .group = group,
+        .topic = topic,
+        .dlq_topic = getenv("RUTH_TOPIC_DLQ"),
+        .batch_max = 10,
+        .batch_ms = 20,
+        .stall_sec = 1,
+        .reg = c.reg,
+        .metric_prefix = "ruth_test",
+        .on_batch = stall_on_batch,
+        .on_idle = stall_on_idle,
+        .idle_every_ms = 100,
+        .arg = &c,
+    };
+    char err[512];
+    shutdown_install();
+    kafka_consumer *kc = kafka_consumer_new(&conf, err, sizeof err);
+    CHECK(kc != NULL);
+    if (!kc)
+        return;
+    ruth_config cfg; /* the stack's topics, as a worker checks them at start */
+    CHECK_MSG(config_load(CFG_WORKER, &cfg, err, sizeof err) == 0, "%s", err);
+    CHECK(kafka_consumer_wait_topics(kc, &cfg) == 0);
+    config_free(&cfg);
+    CHECK(kafka_consumer_run(kc) == 0);
+    double gauge_after = metric_named(c.reg, "ruth_test_batch_stalled_seconds");
+    kafka_consumer_destroy(kc);
+    metrics_destroy(c.reg);
+    CHECK_MSG(c.stalled_after > 1 && c.stalled_after < 10, "not ready after %.1f s",
+              c.stalled_after);
+    CHECK_MSG(strstr(c.reason, "stalled") != NULL, "reason: %s", c.reason);
+    CHECK_MSG(c.gauge_seen > 1, "gauge %.2f while stalled", c.gauge_seen);
+    CHECK_EQ_INT(c.ready_after_done, 1);
+    CHECK_MSG(gauge_after == 0, "gauge %.2f after the batch was done", gauge_after);
+}
+
 int main(void)
 {
     log_init("test_kafka_consumer", LOG_WARN, true);
     itest_setup("kcons", PARTITIONS);
     TEST_RUN(test_retries_dead_letters_and_commits);
     TEST_RUN(test_too_large_dead_letter_goes_truncated);
+    TEST_RUN(test_stalled_batch_turns_not_ready);
     itest_teardown();
     return TEST_EXIT();
 }

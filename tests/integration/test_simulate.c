@@ -47,7 +47,7 @@ typedef struct run_result {
 static void new_topic(char *name, size_t sz, int partitions)
 {
     snprintf(name, sz, "ruth-test-sim-%d-%d", (int)getpid(), ++g_topic_seq);
-    kafka_topic_spec spec = {name, partitions, 1};
+    kafka_topic_spec spec = {name, partitions, 1, 0};
     char err[512] = "";
     if (kafka_admin_create_topics(g_admin, &spec, 1, TIMEOUT_MS, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "cannot create topic %s: %s\n", name, err);

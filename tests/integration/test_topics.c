@@ -48,7 +48,8 @@ static void test_create_twice_in_process(void)
     kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
     for (int i = 0; i < KAFKA_ADMIN_NTOPICS; i++) {
         snprintf(names[i], sizeof names[i], "%s-lib.%s.v1", g_prefix, kinds[i]);
-        specs[i] = (kafka_topic_spec){names[i], parts[i], 1};
+        /* The DLQ takes the largest dead letter (RUTH_MAX_MESSAGE_BYTES + room). */
+        specs[i] = (kafka_topic_spec){names[i], parts[i], 1, i == 4 ? 1114112 : 0};
     }
     char err[1024] = "";
     int created = -1;
@@ -72,6 +73,11 @@ static void test_create_twice_in_process(void)
         got[i] = kafka_admin_topic_partitions(g_rk, names[i], TIMEOUT_MS, err, sizeof err);
     int check =
         kafka_admin_check_topics(g_rk, specs, KAFKA_ADMIN_NTOPICS, TIMEOUT_MS, err, sizeof err);
+    char dlq_limit[32] = "", inference_limit[32] = "", cerr[512] = "";
+    int crc = kafka_admin_topic_config(g_rk, names[4], "max.message.bytes", dlq_limit,
+                                       sizeof dlq_limit, TIMEOUT_MS, cerr, sizeof cerr);
+    crc |= kafka_admin_topic_config(g_rk, names[0], "max.message.bytes", inference_limit,
+                                    sizeof inference_limit, TIMEOUT_MS, cerr, sizeof cerr);
     delete_topics(del, KAFKA_ADMIN_NTOPICS);
 
     CHECK(ok);
@@ -79,6 +85,9 @@ static void test_create_twice_in_process(void)
         CHECK_MSG(got[i] == parts[i], "%s has %d partitions, expected %d", names[i], got[i],
                   parts[i]);
     CHECK_MSG(check == 0, "%s", err);
+    CHECK_MSG(crc == 0, "%s", cerr);
+    CHECK_EQ_STR(dlq_limit, "1114112");
+    CHECK_MSG(strcmp(inference_limit, "1114112") != 0, "inference topic got the DLQ's limit");
 }
 
 static void test_missing_topic_reported(void)
@@ -86,7 +95,7 @@ static void test_missing_topic_reported(void)
     char name[128], err[1024] = "";
     snprintf(name, sizeof name, "%s-missing.v1", g_prefix);
     CHECK_EQ_INT(kafka_admin_topic_partitions(g_rk, name, TIMEOUT_MS, err, sizeof err), 0);
-    kafka_topic_spec spec = {name, 0, 1};
+    kafka_topic_spec spec = {name, 0, 1, 0};
     CHECK_EQ_INT(kafka_admin_check_topics(g_rk, &spec, 1, TIMEOUT_MS, err, sizeof err), -1);
     CHECK_MSG(strstr(err, name) && strstr(err, "ruth-migrate topics"), "%s", err);
     /* The check must not have created it (no broker-side auto-creation). */
@@ -97,7 +106,7 @@ static void test_invalid_replication_fails(void)
 {
     char name[128], err[1024] = "";
     snprintf(name, sizeof name, "%s-repl.v1", g_prefix);
-    kafka_topic_spec spec = {name, 1, 16}; /* more replicas than the dev stack's brokers */
+    kafka_topic_spec spec = {name, 1, 16, 0}; /* more replicas than the dev stack's brokers */
     int rc = kafka_admin_create_topics(g_rk, &spec, 1, TIMEOUT_MS, NULL, err, sizeof err);
     char *del[] = {name};
     if (rc == 0)
