@@ -24,6 +24,7 @@
 #define SESSION_TIMEOUT_MS "6000"
 #define MAX_POLL_INTERVAL_MS "300000"
 #define STALL_SEC_DEFAULT 60
+#define FINAL_COMMIT_S 5.0
 
 log_ctx kafka_consumer_msg_ctx(const rd_kafka_message_t *m)
 {
@@ -220,6 +221,37 @@ static void consumer__collect(kafka_consumer *kc, intake *in)
     kc->filling = NULL; /* handed over from here on: a revoke is handled by the commit */
 }
 
+/* At shutdown, before close() revokes and leaves: commit what is durable
+ * while this member still owns its partitions. A rebalance in progress (a
+ * member joining or leaving at the same moment) refuses the commit; serve
+ * the rebalance (polling; what arrives is not processed, its next owner
+ * reads it again) and commit again under the new generation, for up to
+ * FINAL_COMMIT_S. Past that, the last batches are redelivered to the
+ * partitions' next owner, whose idempotency keys make them no-ops. */
+static void consumer__final_commit(kafka_consumer *kc)
+{
+    double until = clock_mono_s() + FINAL_COMMIT_S;
+    for (;;) {
+        rd_kafka_resp_err_t e = kafka_consumer__commit_last(kc, NULL);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET)
+            return;
+        bool rebalancing = e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+                           e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+                           e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+        if (!rebalancing || clock_mono_s() >= until) {
+            log_warn("final offset commit failed (%s): the last batches will be redelivered to "
+                     "their partitions' next owner (idempotent, so no duplicates)",
+                     rd_kafka_err2str(e));
+            return;
+        }
+        for (int i = 0; i < 3; i++) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(kc->consumer, 100);
+            if (m)
+                rd_kafka_message_destroy(m);
+        }
+    }
+}
+
 int kafka_consumer_run(kafka_consumer *kc)
 {
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
@@ -255,6 +287,7 @@ int kafka_consumer_run(kafka_consumer *kc)
     for (size_t i = 0; i < kc->nheld; i++) /* not committed: redelivered after a restart */
         rd_kafka_message_destroy(kc->held[i]);
     kc->nheld = 0;
+    consumer__final_commit(kc);
     return 0;
 }
 

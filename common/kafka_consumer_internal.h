@@ -80,8 +80,9 @@ void kafka_consumer__on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 void kafka_consumer__on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                rd_kafka_topic_partition_list_t *offsets, void *opaque);
 /* Commit, synchronously, the offsets committed so far of the partitions in
- * `only` (all when NULL) that are still assigned. */
-void kafka_consumer__commit_last(kafka_consumer *kc, const rd_kafka_topic_partition_list_t *only);
+ * `only` (all when NULL) that are still assigned; the broker's answer. */
+rd_kafka_resp_err_t kafka_consumer__commit_last(kafka_consumer *kc,
+                                                const rd_kafka_topic_partition_list_t *only);
 /* Commit the batch `in` (after DONE): see kafka_consumer_offsets.c. */
 void kafka_consumer__commit(kafka_consumer *kc, const intake *in);
 /* Consumer-lag gauges of the partitions with a committed offset; `query`

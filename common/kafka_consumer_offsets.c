@@ -81,13 +81,15 @@ void kafka_consumer__on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* Commit, synchronously, the offsets committed so far of the partitions in
  * `only` (all when NULL) that are still assigned to us. */
-void kafka_consumer__commit_last(kafka_consumer *kc, const rd_kafka_topic_partition_list_t *only)
+rd_kafka_resp_err_t kafka_consumer__commit_last(kafka_consumer *kc,
+                                                const rd_kafka_topic_partition_list_t *only)
 {
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!kc->last_offsets)
-        return;
+        return e;
     rd_kafka_topic_partition_list_t *mine = NULL;
     if (rd_kafka_assignment(kc->consumer, &mine) || !mine)
-        return;
+        return e;
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
     for (int i = 0; i < kc->last_offsets->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &kc->last_offsets->elems[i];
@@ -98,7 +100,7 @@ void kafka_consumer__commit_last(kafka_consumer *kc, const rd_kafka_topic_partit
         rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset = p->offset;
     }
     if (offs->cnt) {
-        rd_kafka_resp_err_t e = rd_kafka_commit(kc->consumer, offs, 0);
+        e = rd_kafka_commit(kc->consumer, offs, 0);
         if (e)
             consumer__commit_warn(kc, e, "");
         else
@@ -106,6 +108,7 @@ void kafka_consumer__commit_last(kafka_consumer *kc, const rd_kafka_topic_partit
     }
     rd_kafka_topic_partition_list_destroy(offs);
     rd_kafka_topic_partition_list_destroy(mine);
+    return e;
 }
 
 /* Messages of `parts` leave `msgs` (destroyed, order kept). */

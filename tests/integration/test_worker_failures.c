@@ -19,7 +19,7 @@
 #define N_CRASH 200000L
 #define N_OUTAGE 20000L
 
-static char logs[8][256]; /* one per worker start whose log is read: logs append */
+static char logs[10][256]; /* one per worker start whose log is read: logs append */
 
 static pid_t start_worker(int i)
 {
@@ -339,6 +339,48 @@ static void sigkill_costs_seconds(void)
     CHECK_EQ_INT(b_rc, 0);
 }
 
+/* Issue 14, item 7: SIGTERM while a rebalance is pending (a second worker
+ * joining at that moment). The stopping worker commits what it stored under
+ * the new generation before it leaves, so the joining one is handed no
+ * redelivery. */
+static void sigterm_during_rebalance_commits(void)
+{
+    long long before = itest_query("SELECT count(*) FROM events");
+    pid_t a = start_worker(8);
+    sleep(4); /* alone in the group: every partition */
+    pid_t sim;
+    {
+        const char *args[] = {"--count", "24000", "--fps",    "50",   "--cameras", "40",
+                              "--seed",  "19",    "--format", "avro", "--quiet",   NULL};
+        sim = itest_spawn("ruth-simulate", args, NULL);
+    }
+    while (itest_query("SELECT count(*) FROM events") < before + 4000)
+        usleep(50 * 1000);
+    pid_t b = start_worker(9);
+    usleep(700 * 1000); /* its JoinGroup is in: the group is rebalancing */
+    double t0 = itest_now();
+    kill(a, SIGTERM);
+    int st = itest_wait_exit(a, 15);
+    double took = itest_now() - t0;
+    int sim_rc = itest_wait_exit(sim, 60);
+    long long want = before + 24000;
+    long long got = itest_wait_query("SELECT count(*) FROM events", want, 30);
+    int port_b = worker_port(9);
+    double dup = metric_value(port_b, "ruth_worker_events_duplicate_total");
+    int refused = itest_log_count(logs[8], "final offset commit failed");
+    kill(b, SIGTERM);
+    int b_rc = itest_wait_exit(b, 15);
+    fprintf(stderr, "   stopped in %.1f s; %.0f redelivered results reached the other worker\n",
+            took, dup);
+    CHECK_EQ_INT(st, 0);
+    CHECK_MSG(took < 10, "SIGTERM took %.1f s", took);
+    CHECK_EQ_INT(sim_rc, 0);
+    CHECK_MSG(got == want, "%lld events after the stream, want %lld", got, want);
+    CHECK_EQ_INT(refused, 0);
+    CHECK_MSG(dup == 0, "%.0f results redelivered after the handover", dup);
+    CHECK_EQ_INT(b_rc, 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -347,6 +389,7 @@ int main(void)
     TEST_RUN(database_outage_pauses_and_recovers);
     TEST_RUN(sigterm_mid_stream_hands_over_cleanly);
     TEST_RUN(sigkill_costs_seconds);
+    TEST_RUN(sigterm_during_rebalance_commits);
     if (!testlib_failures)
         itest_teardown();
     else
