@@ -37,10 +37,12 @@ bool ingest_produce_error_field(const codec_error *err, char *out, size_t n)
                     m[k] == ']'))
         k++;
     /* A field is a lower-case identifier followed by a space and the verdict
-     * ("bounding_boxes[2].width is negative"); "result of 2000 bytes ..." and
-     * "more than 1000 bounding_boxes" name none. */
+     * ("bounding_boxes[2].width is negative"); "result of 2000 bytes ...",
+     * "item must be a JSON object" and "more than 1000 bounding_boxes" name
+     * none. */
     if (k == 0 || k >= n || m[k] != ' ' || !islower((unsigned char)m[0]) ||
-        !strncmp(m, "result ", 7) || !strncmp(m, "more ", 5) || !strncmp(m, "payload ", 8))
+        !strncmp(m, "result ", 7) || !strncmp(m, "item ", 5) || !strncmp(m, "more ", 5) ||
+        !strncmp(m, "payload ", 8))
         return false;
     memcpy(out, m, k);
     out[k] = '\0';

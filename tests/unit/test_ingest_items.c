@@ -80,6 +80,8 @@ static void fields_named_by_codec_errors(void)
     CHECK_EQ_STR(f, "timestamp");
     e = (codec_error){CODEC_E_JSON_SYNTAX, "JSON: bad at line 1 column 2"};
     CHECK(!ingest_produce_error_field(&e, f, sizeof f));
+    e = (codec_error){CODEC_E_WRONG_TYPE, "item must be a JSON object"};
+    CHECK(!ingest_produce_error_field(&e, f, sizeof f));
     e = (codec_error){CODEC_E_TOO_LARGE, "result of 2000 bytes exceeds 1024 bytes"};
     CHECK(!ingest_produce_error_field(&e, f, sizeof f));
 }
