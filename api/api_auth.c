@@ -36,6 +36,8 @@ const char *api_role_name(api_role r)
         return "operator";
     case ROLE_ADMIN:
         return "admin";
+    case ROLE_RUNTIME:
+        return "runtime";
     default:
         return "none";
     }
@@ -51,6 +53,8 @@ api_role api_role_parse(const char *s)
         return ROLE_OPERATOR;
     if (!strcmp(s, "admin"))
         return ROLE_ADMIN;
+    if (!strcmp(s, "runtime"))
+        return ROLE_RUNTIME;
     return ROLE_NONE;
 }
 
@@ -152,7 +156,7 @@ auth_result auth_verify(const char *token, const char *key, int64_t now, auth_cl
     }
     api_role role = api_role_parse(json_string_value(json_object_get(c, "role")));
     if (role == ROLE_NONE) {
-        rc = auth__fail(why, whysz, "token role must be viewer, operator or admin");
+        rc = auth__fail(why, whysz, "token role must be viewer, operator, admin or runtime");
         goto done;
     }
     if (auth_add_leeway(exp) < now) {

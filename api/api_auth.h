@@ -14,12 +14,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Roles, ordered: each includes the ones below it. */
-typedef enum { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 } api_role;
+/* Roles, ordered: each of viewer, operator, admin includes the ones below
+ * it. ROLE_RUNTIME (AI runtimes posting to ruth-ingest) stands outside that
+ * ladder, below viewer, so ruth-api's `role < needed` check refuses it on
+ * every route that needs a role; ruth-ingest asks for it by equality. */
+typedef enum {
+    ROLE_RUNTIME = -1,
+    ROLE_NONE = 0,
+    ROLE_VIEWER = 1,
+    ROLE_OPERATOR = 2,
+    ROLE_ADMIN = 3
+} api_role;
 
 /* Static text ("none" for an unknown role). */
 const char *api_role_name(api_role r);
-/* "viewer" | "operator" | "admin" -> role; ROLE_NONE if unknown or NULL. */
+/* "viewer" | "operator" | "admin" | "runtime" -> role; ROLE_NONE if unknown
+ * or NULL. */
 api_role api_role_parse(const char *s);
 
 typedef enum {

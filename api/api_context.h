@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "config.h"
+#include "http_server.h"
 #include "metrics.h"
 #include "vas.h"
 
@@ -30,7 +31,6 @@ typedef struct api_ratelimit api_ratelimit;   /* api_ratelimit.h */
 typedef struct api_microcache api_microcache; /* api_microcache.h */
 typedef struct api_ops api_ops;               /* api_ops.h */
 typedef struct api_routes api_routes;         /* api_routes.h */
-typedef struct api_conn api_conn;             /* api_conn.h */
 typedef struct list_counts list_counts;       /* api_list.h */
 
 /* The process context. Built by api_main.c (and api_http_start() for
@@ -48,7 +48,7 @@ typedef struct api {
     api_ops *ops;           /* /health and /ready probe results */
     list_counts *counts;    /* list totals, cached a second */
     api_routes *routes;     /* per-route request counters (api_http_start) */
-    api_conn *conns;        /* request-header deadline (api_http_start) */
+    http_conn *conns;       /* request-header deadline (api_http_start) */
     metrics *reg;
     metric *m_requests_inflight;
     metric *m_db_errors;
@@ -78,9 +78,7 @@ typedef struct api_req {
     int nseg;
     /* request body */
     buf body;
-    bool body_too_large;
-    bool answered;     /* a response was queued before the body was read */
-    bool body_started; /* some of the body arrived */
+    http_upload upload; /* its limit, and whether it was answered before it was read */
     /* the raw path (before libmicrohttpd decodes it) holds %00 or an
      * encoded '/': refused, since decoding would truncate or re-split it */
     bool path_forged;

@@ -11,67 +11,21 @@
 #include "api_http.h"
 #include "clock.h"
 
-#include "api_conn.h"
 #include "api_pool.h"
 #include "api_ratelimit.h"
 #include "api_response.h"
 #include "api_routes.h"
 #include "api_util.h"
+#include "http_server.h"
 #include "log.h"
-#include "ops_http.h"
 #include "xmalloc.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 /* ---- libmicrohttpd callbacks ---- */
-
-static void request_id(api_req *r)
-{
-    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-ID");
-    if (h) {
-        size_t n = strlen(h);
-        bool ok = n > 0 && n < 64;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = (h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
-                 (h[i] >= '0' && h[i] <= '9') || h[i] == '-' || h[i] == '_' || h[i] == '.' ||
-                 h[i] == ':';
-        if (ok) {
-            memcpy(r->request_id, h, n + 1);
-            return;
-        }
-    }
-    unsigned char b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
-        memset(b, 0, sizeof b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(r->request_id, sizeof r->request_id,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
-}
-
-static void client_addr(api_req *r)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(r->client, sizeof r->client, "unknown");
-    if (!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client,
-                  sizeof r->client);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client,
-                  sizeof r->client);
-}
 
 /* Access-Control-Allow-Origin for `origin` when it is allowed. */
 static bool cors_allowed(const api *a, const char *origin)
@@ -144,17 +98,6 @@ static enum MHD_Result queue(api_req *r)
     return ok;
 }
 
-/* A raw path segment holding "%00" or "%2f": decoded, the first truncates
- * the path and the second re-splits it, so neither reaches the router. */
-static bool path_forged(const char *uri)
-{
-    for (const char *p = uri; *p && *p != '?'; p++)
-        if (p[0] == '%' && p[1] && p[2] &&
-            ((p[1] == '0' && p[2] == '0') || (p[1] == '2' && (p[2] == 'f' || p[2] == 'F'))))
-            return true;
-    return false;
-}
-
 /* libmicrohttpd's URI log callback: the only place the path is seen before
  * it is decoded. The request is allocated here; on_request fills it in. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -162,7 +105,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     (void)cls;
     (void)conn;
     api_req *r = xcalloc(1, sizeof *r);
-    r->path_forged = path_forged(uri);
+    r->path_forged = http_server_path_forged(uri);
     return r;
 }
 
@@ -208,52 +151,15 @@ static const char *repeated_param(api_req *r)
     return dup;
 }
 
-typedef struct framing {
-    int n_length, n_coding;
-    const char *length, *coding;
-    bool lengths_differ;
-} framing;
-
-static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *k,
-                                      const char *v)
-{
-    (void)kind;
-    framing *f = cls;
-    v = v ? v : "";
-    if (!strcasecmp(k, "Content-Length")) {
-        if (f->n_length++ && strcmp(f->length, v))
-            f->lengths_differ = true;
-        f->length = v;
-    } else if (!strcasecmp(k, "Transfer-Encoding")) {
-        f->n_coding++;
-        f->coding = v;
-    }
-    return MHD_YES;
-}
-
-/* RFC 9112 §6.1/§6.3: a body whose length two headers disagree on is a
- * smuggling attempt, answered 400 and the connection closed; a transfer
- * coding other than chunked cannot be read, answered 501 at once rather
- * than waited on. true when an answer was made. */
+/* An answer to untrustworthy body framing (http_server.h); true when one
+ * was made. */
 static bool framing_refused(api_req *r)
 {
-    framing f = {0};
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header, &f);
-    if (f.lengths_differ || (f.n_length && f.n_coding)) {
-        api_error(r, 400, "VALIDATION_ERROR",
-                  json_pack("{s:s}", "Content-Length",
-                            f.n_coding ? "must not be sent with Transfer-Encoding"
-                                       : "given more than once with different values"),
-                  "the request's body framing is ambiguous");
-        return true;
-    }
-    if (f.n_coding && (f.n_coding > 1 || strcasecmp(f.coding, "chunked"))) {
-        api_error(r, 501, "NOT_IMPLEMENTED",
-                  json_pack("{s:s}", "Transfer-Encoding", "only chunked is supported"),
-                  "transfer coding is not supported");
-        return true;
-    }
-    return false;
+    http_framing_problem p;
+    if (!http_server_framing_refused(r->conn, &p))
+        return false;
+    api_error(r, p.status, p.code, json_pack("{s:s}", p.field, p.problem), "%s", p.message);
+    return true;
 }
 
 static void handle(api_req *r, const char *url)
@@ -267,7 +173,7 @@ static void handle(api_req *r, const char *url)
                   "too many requests from this client");
         return;
     }
-    if (r->body_too_large) {
+    if (r->upload.too_large) {
         api_error(r, 413, "PAYLOAD_TOO_LARGE",
                   json_pack("{s:i}", "max_body_bytes", a->cfg->api_max_body_bytes),
                   "request body is larger than %d bytes", a->cfg->api_max_body_bytes);
@@ -303,53 +209,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method = method;
         r->url = url;
         r->started = clock_mono_s();
-        api_conn_headers_done(a->conns, conn);
-        request_id(r);
-        client_addr(r);
+        http_conn_headers_done(a->conns, conn);
+        http_server_request_id(conn, r->request_id, sizeof r->request_id);
+        http_server_client_addr(conn, r->client, sizeof r->client);
         metric_add(a->m_requests_inflight, 1);
         *con_cls = r;
         if (framing_refused(r)) {
             *upload_size = 0;
-            r->answered = r->close = true;
+            r->upload.answered = r->close = true;
             return queue(r);
         }
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (!cl || strtoll(cl, NULL, 10) <= a->cfg->api_max_body_bytes)
+        http_upload_begin(&r->upload, conn, a->cfg->api_max_body_bytes);
+        if (!r->upload.too_large)
             return MHD_YES;
-        r->body_too_large = true; /* answered before the body is read */
     }
-    if (r->answered) { /* the 413 went out: the rest of the body is not read */
-        *upload_size = 0;
+    switch (http_upload_step(&r->upload, &r->body, upload, upload_size, a->cfg->api_max_body_bytes,
+                             r->request_id)) {
+    case HTTP_UPLOAD_MORE:
         return MHD_YES;
-    }
-    if (*upload_size)
-        r->body_started = true;
-    if (*upload_size && r->body.len + *upload_size > (size_t)a->cfg->api_max_body_bytes) {
-        r->body_too_large = true;
-        buf_free(&r->body);
-    }
-    if (r->body_too_large) {
-        *upload_size = 0;
-        if (r->body_started) {
-            /* Past the limit in mid-upload (chunked, or a lying length):
-             * libmicrohttpd cannot answer until the body ends, which may be
-             * never, so the connection is closed instead of read on. */
-            log_ctx ctx = LOG_CTX_INIT;
-            ctx.request_id = r->request_id;
-            log_at(LOG_WARN, &ctx, "request body passed %d bytes; connection closed",
-                   a->cfg->api_max_body_bytes);
-            return MHD_NO;
-        }
-        /* Announced too large: answered before any of it is read, and the
-         * connection closed after the answer. */
+    case HTTP_UPLOAD_ABORT:
+        return MHD_NO;
+    case HTTP_UPLOAD_REFUSE: /* the 413, before any of the body is read */
         handle(r, url);
-        r->answered = true;
         return queue(r);
-    }
-    if (*upload_size) {
-        buf_append(&r->body, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
+    case HTTP_UPLOAD_COMPLETE:
+        break;
     }
     handle(r, url);
     if (r->db) {
@@ -366,7 +250,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     api_req *r = *con_cls;
     if (!r)
         return;
-    api_conn_request_done(a->conns, conn);
+    http_conn_request_done(a->conns, conn);
     if (!r->a) { /* a request line, and no request to handle */
         free(r);
         *con_cls = NULL;
@@ -375,20 +259,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     double ms = (clock_mono_s() - r->started) * 1000.0;
     metric_add(a->m_requests_inflight, -1);
     metric_observe(a->m_latency, ms / 1000.0);
-    log_level lvl = r->status >= 500 ? LOG_WARN : LOG_INFO;
-    if (log_enabled(lvl)) {
-        /* The method is the client's text: JSON-escaped like every field. */
-        char method[96], extra[256];
-        size_t mlen = 0;
-        method[0] = '\0';
-        log_json_escape(method, &mlen, sizeof method, r->method);
-        snprintf(extra, sizeof extra, "\"method\":\"%s\",\"status\":%u,\"duration_ms\":%.2f",
-                 method, r->status, ms);
-        log_ctx ctx = LOG_CTX_INIT;
-        ctx.request_id = r->request_id;
-        ctx.extra_json = extra;
-        log_at(lvl, &ctx, "%s %s -> %u", r->method, r->url, r->status);
-    }
+    http_server_access_log(r->request_id, r->method, r->url, r->status, ms);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->sse && log_enabled(LOG_DEBUG)) {
         log_ctx ctx = LOG_CTX_INIT;
         ctx.request_id = r->request_id;
@@ -417,51 +288,33 @@ struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size
     a->m_latency = metrics_histogram(a->reg, "ruth_api_request_seconds", "Request handling time.",
                                      NULL, bounds, sizeof bounds / sizeof bounds[0]);
     a->routes = api_routes_new(a->reg);
-    a->conns = api_conn_new(
-        a->cfg->api_header_timeout_sec,
+    const ruth_config *cfg = a->cfg;
+    http_server_limits lim = {cfg->api_max_connections, cfg->api_max_connections_per_ip,
+                              cfg->api_idle_timeout_sec, cfg->api_header_timeout_sec};
+    http_server_callbacks cb = {on_request, on_completed, on_uri, a};
+    metric *timeouts =
         metrics_counter(a->reg, "ruth_api_header_timeouts_total",
                         "Connections closed because their request headers were not complete "
                         "within RUTH_API_HEADER_TIMEOUT_SEC.",
-                        NULL));
-    if (!a->conns) {
-        snprintf(err, errsz, "cannot start the connection watchdog thread");
-        api_routes_free(a->routes);
-        a->routes = NULL;
-        return NULL;
-    }
-    const ruth_config *cfg = a->cfg;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
-        ops_http_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, a, MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify,
-        a->conns, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->api_max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->api_idle_timeout_sec, MHD_OPTION_END);
+                        NULL);
+    struct MHD_Daemon *d =
+        http_server_start(port, threads, &lim, timeouts, &cb, &a->conns, err, errsz);
     if (!d) {
-        snprintf(err, errsz, "cannot listen on port %d (in use?)", port);
         api_routes_free(a->routes);
         a->routes = NULL;
-        api_conn_free(a->conns);
-        a->conns = NULL;
     }
     return d;
 }
 
 int api_http_port(struct MHD_Daemon *d)
 {
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    return di ? di->port : -1;
+    return http_server_port(d);
 }
 
 void api_http_stop(api *a)
 {
-    if (a->daemon)
-        MHD_stop_daemon(a->daemon);
+    http_server_stop(a->daemon, a->conns);
     a->daemon = NULL;
-    api_conn_free(a->conns); /* every connection is closed now */
     a->conns = NULL;
     api_routes_free(a->routes);
     a->routes = NULL;

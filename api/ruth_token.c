@@ -3,7 +3,7 @@
  *   JWT_SECRET_KEY=... ruth-token --sub alice --role operator [--ttl 3600]
  *
  * Prints an HS256 JWT with sub, role, iat and exp, signed with the same
- * JWT_SECRET_KEY ruth-api verifies with. */
+ * JWT_SECRET_KEY ruth-api and ruth-ingest verify with. */
 #include "api_auth.h"
 
 #include <getopt.h>
@@ -14,12 +14,15 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: ruth-token --sub NAME --role viewer|operator|admin [--ttl SECONDS]\n"
+    fprintf(out, "Usage: ruth-token --sub NAME --role viewer|operator|admin|runtime [--ttl "
+                 "SECONDS]\n"
                  "\n"
-                 "Prints a bearer token for ruth-api signed with JWT_SECRET_KEY (HS256).\n"
+                 "Prints a bearer token for ruth-api or ruth-ingest signed with JWT_SECRET_KEY\n"
+                 "(HS256).\n"
                  "  --sub   the user the token speaks for (recorded as reviewed_by)\n"
                  "  --role  viewer (reads), operator (+ violation review), admin (+ devices,\n"
-                 "          rules, event-type map)\n"
+                 "          rules, event-type map); runtime (AI runtimes: POST /v1/inference\n"
+                 "          on ruth-ingest, nothing on ruth-api)\n"
                  "  --ttl   lifetime in seconds (default 3600; negative mints an expired token)\n");
 }
 
@@ -75,7 +78,7 @@ int main(int argc, char **argv)
     }
     api_role r = api_role_parse(role);
     if (r == ROLE_NONE) {
-        fprintf(stderr, "ruth-token: --role must be viewer, operator or admin\n");
+        fprintf(stderr, "ruth-token: --role must be viewer, operator, admin or runtime\n");
         return 2;
     }
     int64_t now = (int64_t)time(NULL);

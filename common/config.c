@@ -46,9 +46,12 @@ const config_row config_rows[] = {
      "has passed (the integration guide's rule)"},
     /* For strings, min is the least length in bytes: an HS256 key as long as
      * its hash (RFC 7518 §3.2). */
-    {"JWT_SECRET_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_API, CFG_API, true, OFF(jwt_secret_key),
-     "HS256 secret for API bearer tokens"},
-    {"JWT_ALGORITHM", CFG_T_ENUM, "HS256", 0, 0, "HS256", CFG_API, 0, false, OFF(jwt_algorithm),
+    {"JWT_SECRET_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_API | CFG_INGEST, CFG_API, true,
+     OFF(jwt_secret_key),
+     "HS256 secret for API bearer tokens (ruth-ingest: of runtime-role tokens; it needs this "
+     "or RUTH_INGEST_KEY)"},
+    {"JWT_ALGORITHM", CFG_T_ENUM, "HS256", 0, 0, "HS256", CFG_API | CFG_INGEST, 0, false,
+     OFF(jwt_algorithm),
      "JWT algorithm; only HS256 is accepted"},
     {"RUTH_AI_LOG_LEVEL", CFG_T_ENUM, "info", 0, 0, "debug|info|warn|error", CFG_ALL, 0, false,
      OFF(log_level), "Minimum log level"},
@@ -146,7 +149,7 @@ const config_row config_rows[] = {
     {"RUTH_API_MAX_STREAMS_PER_IP", CFG_T_INT, "32", 1, 100000, NULL, CFG_API, 0, false,
      OFF(api_max_streams_per_ip),
      "Open /violations/stream connections from one client address (429 beyond)"},
-    {"RUTH_API_MAX_BODY_BYTES", CFG_T_INT, "65536", 256, 16777216, NULL, CFG_API | CFG_INGEST, 0,
+    {"RUTH_API_MAX_BODY_BYTES", CFG_T_INT, "65536", 256, 16777216, NULL, CFG_API, 0,
      false, OFF(api_max_body_bytes), "Largest accepted request body (413 beyond)"},
     {"RUTH_API_RATE_LIMIT_RPS", CFG_T_INT, "100", 0, 1000000, NULL, CFG_API, 0, false,
      OFF(api_rate_limit_rps),
@@ -160,6 +163,36 @@ const config_row config_rows[] = {
      OFF(api_cache_ms),
      "Identical GET requests within this many ms share one answer (per process; writes "
      "through this process clear it); 0 = off"},
+    {"RUTH_INGEST_THREADS", CFG_T_INT, "0", 0, 256, NULL, CFG_INGEST, 0, false,
+     OFF(ingest_threads),
+     "HTTP worker threads of ruth-ingest; each waits for a request's acknowledgements; 0 = eight "
+     "per core"},
+    {"RUTH_INGEST_MAX_CONNECTIONS", CFG_T_INT, "1024", 1, 100000, NULL, CFG_INGEST, 0, false,
+     OFF(ingest_max_connections), "Concurrent HTTP connections of ruth-ingest; more are refused"},
+    {"RUTH_INGEST_MAX_CONNECTIONS_PER_IP", CFG_T_INT, "64", 0, 100000, NULL, CFG_INGEST, 0, false,
+     OFF(ingest_max_connections_per_ip),
+     "Concurrent ruth-ingest connections from one client address; more are closed at once; 0 = "
+     "no limit"},
+    {"RUTH_INGEST_HEADER_TIMEOUT_SEC", CFG_T_INT, "10", 1, 3600, NULL, CFG_INGEST, 0, false,
+     OFF(ingest_header_timeout_sec),
+     "A request's headers must be complete this many seconds after the connection opened (or "
+     "the previous answer on it); trickled bytes do not extend it"},
+    {"RUTH_INGEST_IDLE_TIMEOUT_SEC", CFG_T_INT, "30", 1, 3600, NULL, CFG_INGEST, 0, false,
+     OFF(ingest_idle_timeout_sec),
+     "A ruth-ingest connection that sends or takes nothing for this long is closed"},
+    {"RUTH_INGEST_MAX_BODY_BYTES", CFG_T_INT, "4194304", 256, 67108864, NULL, CFG_INGEST, 0, false,
+     OFF(ingest_max_body_bytes), "Largest POST /v1/inference body (413 beyond)"},
+    {"RUTH_INGEST_MAX_BATCH", CFG_T_INT, "1000", 1, 100000, NULL, CFG_INGEST, 0, false,
+     OFF(ingest_max_batch), "Most results in one POST /v1/inference (413 beyond)"},
+    {"RUTH_INGEST_ACK_TIMEOUT_MS", CFG_T_INT, "5000", 100, 300000, NULL, CFG_INGEST, 0, false,
+     OFF(ingest_ack_timeout_ms),
+     "A request waits this long for Kafka to acknowledge all its results, then answers 503 "
+     "(also the producer's message.timeout.ms)"},
+    {"RUTH_INGEST_RETRY_AFTER_SEC", CFG_T_INT, "1", 1, 3600, NULL, CFG_INGEST, 0, false,
+     OFF(ingest_retry_after_sec), "Retry-After of ruth-ingest's 503 answers"},
+    {"RUTH_INGEST_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_INGEST, 0, true, OFF(ingest_key),
+     "Shared key runtimes may send as \"Authorization: Bearer <key>\" or X-Ingest-Key instead of "
+     "a runtime-role token; unset = tokens only"},
 };
 /* clang-format on */
 const size_t config_nrows = sizeof config_rows / sizeof config_rows[0];

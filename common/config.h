@@ -89,6 +89,17 @@ typedef struct ruth_config {
     char *api_cors_origins;
     int api_stream_buffer;
     int api_cache_ms;
+    /* ingest */
+    int ingest_threads;
+    int ingest_max_connections;
+    int ingest_max_connections_per_ip;
+    int ingest_header_timeout_sec;
+    int ingest_idle_timeout_sec;
+    int ingest_max_body_bytes;
+    int ingest_max_batch;
+    int ingest_ack_timeout_ms;
+    int ingest_retry_after_sec;
+    char *ingest_key;
 } ruth_config;
 
 typedef enum { CFG_T_STRING, CFG_T_INT, CFG_T_ENUM } config_type;

@@ -169,6 +169,10 @@ static void test_roles_and_b64(void)
     CHECK_EQ_INT(api_role_parse("viewer"), ROLE_VIEWER);
     CHECK_EQ_INT(api_role_parse("Admin"), ROLE_NONE);
     CHECK(ROLE_VIEWER < ROLE_OPERATOR && ROLE_OPERATOR < ROLE_ADMIN);
+    /* runtime tokens (ruth-ingest) pass no ruth-api route that needs a role */
+    CHECK_EQ_INT(api_role_parse("runtime"), ROLE_RUNTIME);
+    CHECK(ROLE_RUNTIME < ROLE_VIEWER);
+    CHECK(!strcmp(api_role_name(ROLE_RUNTIME), "runtime"));
     buf b = {0};
     CHECK(api_b64url_decode("aGk", 3, &b) && b.len == 2 && !memcmp(b.data, "hi", 2));
     buf_reset(&b);

@@ -1,11 +1,11 @@
-/* api_conn.c - the request-header deadline (see api_conn.h for why).
+/* http_conn.c - the request-header deadline (see http_conn.h for why).
  *
  * Every open connection has an entry in a list guarded by one mutex. The
  * entry is unlinked in libmicrohttpd's "closed" notification, which comes
  * before libmicrohttpd closes the socket; the watchdog calls shutdown() on
  * an entry's socket only with the mutex held, so it never touches a
  * descriptor that was closed and reused by another connection. */
-#include "api_conn.h"
+#include "http_conn.h"
 #include "clock.h"
 
 #include "log.h"
@@ -28,7 +28,7 @@ struct conn_entry {
     conn_entry *prev, *next;
 };
 
-struct api_conn {
+struct http_conn {
     double timeout;
     metric *expired;
     pthread_mutex_t mu;
@@ -40,7 +40,7 @@ struct api_conn {
 
 static void *conn__watch(void *arg)
 {
-    api_conn *t = arg;
+    http_conn *t = arg;
     pthread_mutex_lock(&t->mu);
     while (!t->stop) {
         struct timespec ts;
@@ -72,9 +72,9 @@ static void *conn__watch(void *arg)
     return NULL;
 }
 
-api_conn *api_conn_new(int header_timeout_sec, metric *expired)
+http_conn *http_conn_new(int header_timeout_sec, metric *expired)
 {
-    api_conn *t = xcalloc(1, sizeof *t);
+    http_conn *t = xcalloc(1, sizeof *t);
     t->timeout = header_timeout_sec;
     t->expired = expired;
     pthread_mutex_init(&t->mu, NULL);
@@ -88,7 +88,7 @@ api_conn *api_conn_new(int header_timeout_sec, metric *expired)
     return t;
 }
 
-void api_conn_free(api_conn *t)
+void http_conn_free(http_conn *t)
 {
     if (!t)
         return;
@@ -107,10 +107,10 @@ void api_conn_free(api_conn *t)
     free(t);
 }
 
-void api_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
-                     enum MHD_ConnectionNotificationCode code)
+void http_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                      enum MHD_ConnectionNotificationCode code)
 {
-    api_conn *t = cls;
+    http_conn *t = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -144,7 +144,7 @@ void api_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_conte
     *socket_context = NULL;
 }
 
-static void conn__set(api_conn *t, struct MHD_Connection *conn, bool awaiting)
+static void conn__set(http_conn *t, struct MHD_Connection *conn, bool awaiting)
 {
     if (!t)
         return;
@@ -159,12 +159,12 @@ static void conn__set(api_conn *t, struct MHD_Connection *conn, bool awaiting)
     pthread_mutex_unlock(&t->mu);
 }
 
-void api_conn_headers_done(api_conn *t, struct MHD_Connection *conn)
+void http_conn_headers_done(http_conn *t, struct MHD_Connection *conn)
 {
     conn__set(t, conn, false);
 }
 
-void api_conn_request_done(api_conn *t, struct MHD_Connection *conn)
+void http_conn_request_done(http_conn *t, struct MHD_Connection *conn)
 {
     conn__set(t, conn, true);
 }

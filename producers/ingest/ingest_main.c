@@ -1,0 +1,177 @@
+/* ruth-ingest - the HTTP gateway for AI runtimes that speak REST: POST
+ * /v1/inference takes one InferenceResult or a batch, validates it with the
+ * codec the worker uses, and produces it to the inference topic keyed by
+ * camera_id with an idempotent producer, answering 202 only once Kafka
+ * acknowledged every item (ingest_produce.h).
+ *
+ * This file: start-up (settings, producer, HTTP), the loop that serves the
+ * producer's delivery reports and keeps /ready's view of the broker, and a
+ * clean stop on SIGTERM (the daemon finishes running requests, then the
+ * producer flushes). */
+#include "ingest.h"
+
+#include "clock.h"
+#include "ingest_codecs.h"
+#include "ingest_http.h"
+#include "kafka.h"
+#include "kafka_admin.h"
+#include "log.h"
+#include "shutdown.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: ruth-ingest\n"
+    "\n"
+    "HTTP gateway for AI runtimes: POST /v1/inference with one InferenceResult or an\n"
+    "array of them (JSON), or one Avro message (Content-Type application/vnd.apache.avro\n"
+    "or avro/binary; single-object or Confluent framing). Every result is validated as\n"
+    "ruth-worker validates it and produced to RUTH_TOPIC_INFERENCE keyed by camera_id;\n"
+    "202 once Kafka acknowledged all of them, 400 naming each invalid one, 503 with\n"
+    "Retry-After while Kafka cannot take them. Callers present a bearer token with the\n"
+    "runtime role (ruth-token --role runtime, signed with JWT_SECRET_KEY) or the shared\n"
+    "RUTH_INGEST_KEY. Serves /health, /ready and /metrics on the same port. Stops cleanly\n"
+    "on SIGTERM. Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on a\n"
+    "configuration error.";
+
+#define READY_CHECK_EVERY_S 1.0
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (m->err && log_enabled(LOG_DEBUG))
+        log_debug("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                  rd_kafka_err2str(m->err));
+    kafka_acks_on_delivery(m);
+}
+
+static void set_broker_state(ingest *g, bool ok, const char *reason)
+{
+    bool was = atomic_exchange(&g->broker_ok, ok);
+    pthread_mutex_lock(&g->reason_mu);
+    snprintf(g->broker_reason, sizeof g->broker_reason, "%s", reason);
+    pthread_mutex_unlock(&g->reason_mu);
+    if (was != ok) {
+        if (ok)
+            log_info("Kafka reachable: %s has metadata", g->cfg->topic_inference);
+        else
+            log_warn("Kafka not reachable: %s; POST /v1/inference answers 503", reason);
+    }
+}
+
+/* Delivery reports and the broker's state until shutdown. */
+static void run(ingest *g)
+{
+    double next = 0;
+    while (!shutdown_requested()) {
+        rd_kafka_poll(g->producer, 100);
+        double now = clock_mono_s();
+        if (now < next)
+            continue;
+        next = now + READY_CHECK_EVERY_S;
+        char err[256];
+        int parts = kafka_admin_topic_partitions(g->producer, g->cfg->topic_inference, 1000, err,
+                                                 sizeof err);
+        if (parts > 0)
+            set_broker_state(g, true, "");
+        else if (parts == 0)
+            set_broker_state(g, false, "the inference topic does not exist (ruth-migrate topics)");
+        else
+            set_broker_state(g, false, err);
+    }
+}
+
+static rd_kafka_t *producer_new(const ruth_config *cfg, char *err, size_t errsz)
+{
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg->kafka_bootstrap_servers, "ruth-ingest", err, errsz);
+    if (!conf)
+        return NULL;
+    /* Nobody waits for a message longer than a request does: librdkafka
+     * gives up on it then too, so an outage cannot fill its queue with
+     * results whose request was already answered 503. */
+    char timeout[32];
+    snprintf(timeout, sizeof timeout, "%d", cfg->ingest_ack_timeout_ms);
+    if (!kafka_conf_set(conf, "message.timeout.ms", timeout, err, errsz) ||
+        !kafka_conf_set(conf, "message.max.bytes", "16777216", err, errsz)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    return kafka_producer_new(conf, err, errsz); /* takes conf */
+}
+
+int main(int argc, char **argv)
+{
+    ruth_config cfg;
+    int st = config_startup(argc, argv, CFG_INGEST, "ruth-ingest", usage, &cfg);
+    if (st)
+        return st == 1 ? 0 : 2;
+    if ((!cfg.jwt_secret_key || !*cfg.jwt_secret_key) && (!cfg.ingest_key || !*cfg.ingest_key)) {
+        log_error("neither JWT_SECRET_KEY nor RUTH_INGEST_KEY is set: nobody could post results; "
+                  "see README \"ruth-ingest\"");
+        config_free(&cfg);
+        return 2;
+    }
+    shutdown_install();
+    int rc = 1;
+    char err[512];
+    ingest g = {0};
+    g.cfg = &cfg;
+    g.reg = metrics_new();
+    pthread_mutex_init(&g.reason_mu, NULL);
+    snprintf(g.broker_reason, sizeof g.broker_reason, "not checked yet");
+    ingest_codecs_init(&g.codecs, cfg.schema_registry_url);
+    g.m_results = metrics_counter(g.reg, "ruth_ingest_results_total",
+                                  "Results Kafka acknowledged (answered 202).", NULL);
+    g.m_rejected = metrics_counter(g.reg, "ruth_ingest_results_invalid_total",
+                                   "Results refused as invalid (answered 400).", NULL);
+    g.m_produce_secs = metrics_histogram(
+        g.reg, "ruth_ingest_produce_seconds",
+        "Per request, from the first produce to the last acknowledgement (or the deadline).", NULL,
+        metrics_latency_buckets, metrics_latency_nbuckets);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = cfg.ingest_threads > 0 ? cfg.ingest_threads : 8 * (int)(cores > 0 ? cores : 1);
+
+    codec *probe = ingest_codecs_take(&g.codecs, err, sizeof err); /* bundled schemas load? */
+    if (!probe) {
+        log_error("%s", err);
+        goto done;
+    }
+    ingest_codecs_put(&g.codecs, probe);
+    g.producer = producer_new(&cfg, err, sizeof err);
+    if (!g.producer) {
+        log_error("%s", err);
+        goto done;
+    }
+    if (!ingest_http_start(&g, cfg.ingest_port, threads, err, sizeof err)) {
+        log_error("%s", err);
+        goto done;
+    }
+    {
+        log_ctx ctx = LOG_CTX_INIT;
+        char extra[64];
+        int port = ingest_http_port(&g);
+        snprintf(extra, sizeof extra, "\"ingest_port\":%d", port);
+        ctx.extra_json = extra;
+        log_at(LOG_INFO, &ctx, "serving POST /v1/inference on port %d with %d threads to %s", port,
+               threads, cfg.topic_inference);
+    }
+    run(&g);
+    log_info("stopping: finishing running requests");
+    rc = 0;
+done:
+    ingest_http_stop(&g); /* no request runs past this */
+    if (g.producer) {
+        rd_kafka_flush(g.producer, cfg.ingest_ack_timeout_ms);
+        rd_kafka_destroy(g.producer);
+    }
+    ingest_codecs_free(&g.codecs);
+    pthread_mutex_destroy(&g.reason_mu);
+    metrics_destroy(g.reg);
+    config_free(&cfg);
+    return rc;
+}
