@@ -100,7 +100,7 @@ def dockerfile():
         err("Dockerfile: the runtime stage must end as a non-root USER (has %s)" % users)
     if not re.search(r"COPY --from=\S+ /build/bin/ruth-\* /usr/local/bin/", runtime):
         err("Dockerfile: runtime stage does not COPY /build/bin/ruth-* to /usr/local/bin")
-    if re.search(r"\b(build-essential|gcc|cmake|-dev)\b", runtime):
+    if re.search(r"\b(build-essential|gcc|cmake|ninja-build)\b|[a-z0-9]-dev\b", runtime):
         err("Dockerfile: runtime stage installs build tools or -dev packages")
     return targets, pkgs
 
