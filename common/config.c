@@ -223,22 +223,90 @@ static bool config__choice_ok(const char *choices, const char *v)
     return false;
 }
 
+/* Largest secret file read for X_FILE; a key or URL is far smaller. */
+#define CONFIG_FILE_MAX 65536
+
+/* The contents of the file X_FILE names, without the trailing line ends an
+ * editor or `echo` adds (a secret never ends in CR or LF). NULL with errstr
+ * set when it cannot be read, is empty or is too large. Caller frees. */
+static char *config__read_file(const char *var, const char *path, char *errstr, size_t errsz)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(errstr, errsz, "%s=%s cannot be read: %s", var, path, strerror(errno));
+        return NULL;
+    }
+    char *buf = xmalloc(CONFIG_FILE_MAX + 1);
+    size_t n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+    int failed = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (failed || n > CONFIG_FILE_MAX) {
+        if (failed)
+            snprintf(errstr, errsz, "%s=%s cannot be read: %s", var, path, strerror(saved));
+        else
+            snprintf(errstr, errsz, "%s=%s is larger than %d bytes", var, path, CONFIG_FILE_MAX);
+        free(buf);
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    if (n == 0 || strlen(buf) != n) {
+        snprintf(errstr, errsz, "%s=%s is %s", var, path,
+                 n ? "not text (holds a NUL byte)" : "empty");
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* A row's raw value: its variable, or for a secret row the file X_FILE names
+ * (the Docker/Kubernetes secrets convention). Both set is an error, as one
+ * would silently win. Returns 0 with *v (NULL = unset; *owned to free), or -1. */
+static int config__raw(const config_row *r, const char **v, char **owned, char *errstr,
+                       size_t errsz)
+{
+    *owned = NULL;
+    *v = getenv(r->env);
+    if (!r->secret)
+        return 0;
+    char var[128];
+    snprintf(var, sizeof var, "%s_FILE", r->env);
+    const char *path = getenv(var);
+    if (!path || !*path)
+        return 0;
+    if (*v && **v) {
+        snprintf(errstr, errsz, "%s and %s are both set; set only one", r->env, var);
+        return -1;
+    }
+    *owned = config__read_file(var, path, errstr, errsz);
+    *v = *owned;
+    return *owned ? 0 : -1;
+}
+
 int config_load(unsigned proc, ruth_config *cfg, char *errstr, size_t errsz)
 {
     memset(cfg, 0, sizeof *cfg);
+    char *owned = NULL;
     for (size_t i = 0; i < config_nrows; i++) {
         const config_row *r = &config_rows[i];
         if (!(r->used_by & proc))
             continue;
-        const char *v = getenv(r->env);
+        free(owned);
+        const char *v;
+        if (config__raw(r, &v, &owned, errstr, errsz) != 0)
+            goto failed;
         if (v && !*v && r->dflt && *r->dflt)
             v = NULL; /* empty = unset, so the default applies */
         if (!v)
             v = r->dflt;
         if (!v || (!*v && (r->required & proc))) {
             if (r->required & proc) {
-                snprintf(errstr, errsz, "%s is not set (%s); see README \"Configuration\"", r->env,
-                         r->desc);
+                /* "X is not set (...)", or "X is not set, nor X_FILE (...)" */
+                snprintf(errstr, errsz, "%s is not set%s%s%s (%s); see README \"Configuration\"",
+                         r->env, r->secret ? ", nor " : "", r->secret ? r->env : "",
+                         r->secret ? "_FILE" : "", r->desc);
                 goto failed;
             }
             continue;
@@ -277,9 +345,11 @@ int config_load(unsigned proc, ruth_config *cfg, char *errstr, size_t errsz)
         }
         }
     }
+    free(owned);
     g_cfg = cfg;
     return 0;
 failed:
+    free(owned);
     config_free(cfg);
     return -1;
 }
@@ -313,6 +383,8 @@ void config_print_help(FILE *out, unsigned proc, const char *usage)
             fprintf(out, " [at least %ld bytes]", r->min);
         else if (r->type == CFG_T_ENUM)
             fprintf(out, " [one of %s]", r->choices);
+        if (r->secret)
+            fprintf(out, " [or %s_FILE: a file holding it]", r->env);
         if (r->required & proc)
             fprintf(out, " [required]");
         else if (r->dflt && *r->dflt)
@@ -377,7 +449,9 @@ void config_print_markdown(FILE *out)
         config__print_procs(out, r->required);
         fputs(" | ", out);
         config__md_cell(out, r->desc);
-        fprintf(out, "%s |\n", r->secret ? " (secret, never logged)" : "");
+        if (r->secret)
+            fprintf(out, " (secret, never logged; or `%s_FILE`, a file holding it)", r->env);
+        fputs(" |\n", out);
     }
 }
 

@@ -4,6 +4,7 @@
 #include "testlib.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static char err[512];
 
@@ -80,6 +81,99 @@ static void short_secret_rejected_without_printing_it(void)
     CHECK(strstr(err, "hunter2") == NULL);
 }
 
+/* Writes `content` to a file of this test process in /tmp; returns its path
+ * in buf (the test unlinks it). */
+static const char *secret_file(char *buf, size_t size, const char *name, const char *content)
+{
+    snprintf(buf, size, "/tmp/ruth-test-config-%d-%s", (int)getpid(), name);
+    FILE *f = fopen(buf, "w");
+    if (!f || fputs(content, f) < 0 || fclose(f) != 0) {
+        perror(buf);
+        exit(1);
+    }
+    return buf;
+}
+
+static void secret_read_from_file(void)
+{
+    ruth_config cfg;
+    char db[128], jwt[128], vas[128], shortkey[128];
+    base_env();
+    unsetenv("DATABASE_URL");
+    setenv("DATABASE_URL_FILE", secret_file(db, sizeof db, "db", "postgresql://u:p@h/d\n"), 1);
+    setenv("JWT_SECRET_KEY_FILE",
+           secret_file(jwt, sizeof jwt, "jwt", "0123456789abcdef0123456789abcdef\r\n"), 1);
+    setenv("VAS_CLIENT_SECRET_FILE", secret_file(vas, sizeof vas, "vas", "s3cr3t"), 1);
+    secret_file(shortkey, sizeof shortkey, "short", "hunter2\n");
+    int rc = config_load(CFG_API, &cfg, err, sizeof err);
+    unlink(db);
+    unlink(vas);
+    unlink(jwt);
+    CHECK_MSG(rc == 0, "%s", err);
+    /* The trailing line end (LF or CRLF) an editor adds is not part of it. */
+    CHECK_EQ_STR(cfg.database_url, "postgresql://u:p@h/d");
+    CHECK_EQ_STR(cfg.jwt_secret_key, "0123456789abcdef0123456789abcdef");
+    CHECK_EQ_STR(cfg.vas_client_secret, "s3cr3t");
+    config_free(&cfg);
+    /* A file's value is checked like the variable's: too short a key. */
+    /* db and vas are gone now: put them back as values. */
+    unsetenv("DATABASE_URL_FILE");
+    unsetenv("VAS_CLIENT_SECRET_FILE");
+    setenv("DATABASE_URL", "x", 1);
+    setenv("JWT_SECRET_KEY_FILE", shortkey, 1);
+    rc = config_load(CFG_API, &cfg, err, sizeof err);
+    unlink(shortkey);
+    CHECK(rc == -1);
+    CHECK_MSG(strstr(err, "JWT_SECRET_KEY is 7 bytes long") != NULL, "%s", err);
+    CHECK(strstr(err, "hunter2") == NULL);
+    unsetenv("DATABASE_URL_FILE");
+    unsetenv("JWT_SECRET_KEY_FILE");
+    unsetenv("VAS_CLIENT_SECRET_FILE");
+}
+
+static void secret_and_file_both_set_is_an_error(void)
+{
+    ruth_config cfg;
+    char db[128];
+    base_env();
+    setenv("DATABASE_URL_FILE", secret_file(db, sizeof db, "db2", "postgresql://u:p@h/d"), 1);
+    int rc = config_load(CFG_WORKER, &cfg, err, sizeof err);
+    unlink(db);
+    CHECK(rc == -1);
+    CHECK_MSG(strstr(err, "DATABASE_URL and DATABASE_URL_FILE are both set") != NULL, "%s", err);
+    unsetenv("DATABASE_URL_FILE");
+}
+
+static void unreadable_secret_file_names_itself(void)
+{
+    ruth_config cfg;
+    char empty[128];
+    base_env();
+    unsetenv("DATABASE_URL");
+    setenv("DATABASE_URL_FILE", "/nonexistent/ruth/db-url", 1);
+    CHECK(config_load(CFG_WORKER, &cfg, err, sizeof err) == -1);
+    CHECK_MSG(strstr(err, "DATABASE_URL_FILE=/nonexistent/ruth/db-url cannot be read: No such "
+                          "file") != NULL,
+              "%s", err);
+    setenv("DATABASE_URL_FILE", secret_file(empty, sizeof empty, "empty", "\n"), 1);
+    int rc = config_load(CFG_WORKER, &cfg, err, sizeof err);
+    unlink(empty);
+    CHECK(rc == -1);
+    CHECK_MSG(strstr(err, "DATABASE_URL_FILE=") != NULL && strstr(err, "is empty") != NULL, "%s",
+              err);
+    /* Neither set: the message offers both. */
+    unsetenv("DATABASE_URL_FILE");
+    CHECK(config_load(CFG_WORKER, &cfg, err, sizeof err) == -1);
+    CHECK_MSG(strstr(err, "DATABASE_URL is not set, nor DATABASE_URL_FILE") != NULL, "%s", err);
+    /* Only secrets have a _FILE form: a plain setting ignores one. */
+    base_env();
+    setenv("RUTH_WORKER_GROUP_FILE", "/nonexistent", 1);
+    CHECK_MSG(config_load(CFG_WORKER, &cfg, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_STR(cfg.worker_group, "ruth-workers");
+    config_free(&cfg);
+    unsetenv("RUTH_WORKER_GROUP_FILE");
+}
+
 static void help_lists_only_own_rows(void)
 {
     char *text = NULL;
@@ -150,6 +244,9 @@ int main(void)
     TEST_RUN(defaults_apply);
     TEST_RUN(malformed_int_rejected);
     TEST_RUN(enum_rejected);
+    TEST_RUN(secret_read_from_file);
+    TEST_RUN(secret_and_file_both_set_is_an_error);
+    TEST_RUN(unreadable_secret_file_names_itself);
     TEST_RUN(help_lists_only_own_rows);
     TEST_RUN(readme_configuration_matches_table);
     return TEST_EXIT();

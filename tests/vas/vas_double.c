@@ -8,6 +8,7 @@
 
 #include "clock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -291,9 +292,12 @@ static void vas_double_on_completed(void *cls, struct MHD_Connection *conn, void
 
 static void vas_double_usage(FILE *f)
 {
-    fprintf(f, "usage: ruth-vas-double [--port N] [--client-id ID] [--client-secret S]\n"
-               "       [--token-lifetime SEC] [--snapshot-delay-ms MS] [--bookmark-delay-ms MS]\n"
-               "A VAS-MS-V2 test double on 127.0.0.1, with a control API under /_control.\n");
+    fprintf(
+        f,
+        "usage: ruth-vas-double [--port N] [--listen ADDR] [--client-id ID] [--client-secret S]\n"
+        "       [--token-lifetime SEC] [--snapshot-delay-ms MS] [--bookmark-delay-ms MS]\n"
+        "A VAS-MS-V2 test double on 127.0.0.1 (--listen 0.0.0.0 in a container, as\n"
+        "compose's trial profile runs it), with a control API under /_control.\n");
 }
 
 static bool vas_double_int_arg(const char *s, int lo, int hi, int *out)
@@ -311,6 +315,7 @@ static bool vas_double_parse_args(int argc, char **argv, vas_double_conf *conf)
 {
     static const struct option opts[] = {
         {"port", required_argument, NULL, 'p'},
+        {"listen", required_argument, NULL, 'l'},
         {"client-id", required_argument, NULL, 'i'},
         {"client-secret", required_argument, NULL, 's'},
         {"token-lifetime", required_argument, NULL, 't'},
@@ -325,6 +330,9 @@ static bool vas_double_parse_args(int argc, char **argv, vas_double_conf *conf)
         switch (c) {
         case 'p':
             ok = vas_double_int_arg(optarg, 0, 65535, &conf->port);
+            break;
+        case 'l':
+            conf->listen = optarg;
             break;
         case 'i':
             conf->client_id = optarg;
@@ -373,7 +381,7 @@ static void vas_double_free(vas_double *d)
 
 int main(int argc, char **argv)
 {
-    vas_double d = {.conf = {0, "ruth", "ruth-secret", 3600, 0, 1500}};
+    vas_double d = {.conf = {0, "ruth", "ruth-secret", 3600, 0, 1500, "127.0.0.1"}};
     if (!vas_double_parse_args(argc, argv, &d.conf))
         return 2;
     pthread_mutex_init(&d.mu, NULL);
@@ -392,20 +400,24 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.conf.port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, d.conf.listen, &addr.sin_addr) != 1) {
+        fprintf(stderr, "ruth-vas-double: --listen %s is not an IPv4 address\n", d.conf.listen);
+        vas_double_free(&d);
+        return 2;
+    }
     struct MHD_Daemon *daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
         (uint16_t)d.conf.port, NULL, NULL, vas_double_on_request, &d, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, vas_double_on_completed, &d,
         MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!daemon) {
-        fprintf(stderr, "ruth-vas-double: cannot listen on 127.0.0.1:%d: %s\n", d.conf.port,
+        fprintf(stderr, "ruth-vas-double: cannot listen on %s:%d: %s\n", d.conf.listen, d.conf.port,
                 strerror(errno));
         vas_double_free(&d);
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-    printf("ruth-vas-double listening on 127.0.0.1:%u\n", info ? (unsigned)info->port : 0u);
+    printf("ruth-vas-double listening on %s:%u\n", d.conf.listen, info ? (unsigned)info->port : 0u);
     fflush(stdout);
 
     int sig = 0;

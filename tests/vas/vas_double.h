@@ -34,6 +34,7 @@ typedef struct vas_double_conf {
     int token_lifetime_s;
     int snapshot_delay_ms;
     int bookmark_delay_ms;
+    const char *listen; /* IPv4 address to bind; 127.0.0.1 unless --listen */
 } vas_double_conf;
 
 typedef struct vas_double_token {
