@@ -57,7 +57,7 @@
              "   'bookmark_url', '/api/v1/violations/' || v.id || '/video',"                       \
              "   'bookmark_status', " EVIDENCE_STATUS(                                             \
                  "b") ","                                                                          \
-                      "   'bookmark_duration_seconds', coalesce(b.duration_seconds,"               \
+                      "   'bookmark_duration_seconds', coalesce(round(b.duration_seconds)::int,"   \
                       "     b.before_seconds + b.after_seconds, %d),"                              \
                       "   'evidence_status', CASE"                                                 \
                       "     WHEN s.status = 'ready' AND b.status = 'ready' THEN 'ready'"           \
