@@ -18,7 +18,8 @@
     " 'event_type', r.event_type, 'enabled', r.enabled, 'min_confidence', r.min_confidence,"       \
     " 'min_hits', r.min_hits, 'window_seconds', r.window_seconds,"                                 \
     " 'cooldown_seconds', r.cooldown_seconds, 'severity', r.severity,"                             \
-    " 'description', r.description, 'created_at', r.created_at, 'updated_at', r.updated_at)::text"
+    " 'description', r.description, 'created_at', ruth_time(r.created_at),"                        \
+    " 'updated_at', ruth_time(r.updated_at))::text"
 
 void h_rules_list(api_req *r)
 {
@@ -134,7 +135,7 @@ void h_rule_create(api_req *r)
         return;
     rule_validate(r, body);
     if (!json_object_get(body, "event_type"))
-        param_invalid(r, "event_type", "is required");
+        param_missing(r, "event_type");
     if (param_reject(r)) {
         json_decref(body);
         return;
@@ -166,7 +167,8 @@ void h_rule_create(api_req *r)
 
 static void rule_not_found(api_req *r, const char *id)
 {
-    api_error(r, 404, "RULE_NOT_FOUND", json_pack("{s:s}", "id", id), "rule %s does not exist", id);
+    api_error(r, 404, "RESOURCE_NOT_FOUND", json_pack("{s:s, s:s}", "resource", "rule", "id", id),
+              "rule %s does not exist", id);
 }
 
 void h_rule_get(api_req *r)
@@ -256,7 +258,7 @@ void h_typemap_list(api_req *r)
         return;
     list_fetch(r, "mappings", &w, &pg, NULL, total, exact,
                "SELECT json_build_object('raw_label', m.raw_label, 'event_type', m.event_type,"
-               " 'created_at', m.created_at)::text, m.raw_label, m.raw_label"
+               " 'created_at', ruth_time(m.created_at))::text, m.raw_label, m.raw_label"
                " FROM event_type_map m ORDER BY m.raw_label");
 }
 
@@ -274,7 +276,7 @@ void h_typemap_put(api_req *r)
     param_known_fields(r, body, "event_type");
     json_t *t = json_object_get(body, "event_type");
     if (!t)
-        param_invalid(r, "event_type", "is required");
+        param_missing(r, "event_type");
     else
         check_text(r, t, "event_type", false, 200);
     if (param_reject(r)) {
@@ -287,7 +289,7 @@ void h_typemap_put(api_req *r)
                   "INSERT INTO event_type_map AS m (raw_label, event_type) VALUES ($1, $2)"
                   " ON CONFLICT (raw_label) DO UPDATE SET event_type = EXCLUDED.event_type"
                   " RETURNING json_build_object('raw_label', raw_label, 'event_type', event_type,"
-                  " 'created_at', created_at)::text, (xmax = 0)",
+                  " 'created_at', ruth_time(created_at))::text, (xmax = 0)",
                   2, p);
     json_decref(body);
     if (!res)
@@ -307,7 +309,8 @@ void h_typemap_delete(api_req *r)
     if (PQntuples(res))
         api_no_content(r);
     else
-        api_error(r, 404, "MAPPING_NOT_FOUND", json_pack("{s:s}", "raw_label", r->seg[1]),
+        api_error(r, 404, "RESOURCE_NOT_FOUND",
+                  json_pack("{s:s, s:s}", "resource", "event_type_mapping", "raw_label", r->seg[1]),
                   "no mapping for label %s", r->seg[1]);
     PQclear(res);
 }

@@ -96,7 +96,8 @@ typedef struct api_req {
     struct MHD_Response *stream_response;
     /* validation errors collected by api_params.c: {"field": "message"} */
     json_t *details;
-    PGconn *db; /* borrowed by api_db() for the handler's lifetime */
+    int nmissing; /* how many of them are missing required fields (param_missing) */
+    PGconn *db;   /* borrowed by api_db() for the handler's lifetime */
     api_pool *db_pool;
     const char *url; /* as requested (borrowed from libmicrohttpd) */
 } api_req;

@@ -33,7 +33,9 @@ PGconn *api_db(api_req *r, bool read_only)
         log_at(LOG_WARN, &ctx, "no database connection: %s", err);
         metric_inc(r->a->m_db_errors);
         snprintf(r->retry_after, sizeof r->retry_after, "1");
-        api_error(r, 503, "DATABASE_ERROR", NULL, "the database is unavailable; retry shortly");
+        /* The contract's DATABASE_ERROR is a 500 (retry 1-2 times). */
+        api_error(r, 500, "DATABASE_ERROR", json_pack("{s:i}", "retry_after_seconds", 1),
+                  "the database is unavailable; retry shortly");
     }
     return r->db;
 }

@@ -9,14 +9,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Times through ruth_time() (the contract's format); camera_name is the
+ * camera's display name, its id when it has none. */
 #define EVENT_FIELDS                                                                               \
-    "'id', e.id, 'camera_id', e.camera_id, 'stream_id', e.stream_id,"                              \
+    "'id', e.id, 'camera_id', e.camera_id,"                                                        \
+    " 'camera_name', coalesce((SELECT c.name FROM cameras c WHERE c.id = e.camera_id),"            \
+    "   e.camera_id), 'stream_id', e.stream_id,"                                                   \
     " 'event_type', e.event_type, 'type_detail', e.type_detail, 'confidence', e.confidence,"       \
-    " 'timestamp', e.\"timestamp\", 'model_id', e.model_id, 'model_version', e.model_version,"     \
-    " 'bounding_boxes', e.bounding_boxes, 'frame_id', e.frame_id,"                                 \
+    " 'timestamp', ruth_time(e.\"timestamp\"), 'model_id', e.model_id,"                            \
+    " 'model_version', e.model_version, 'bounding_boxes', e.bounding_boxes, 'frame_id', "          \
+    "e.frame_id,"                                                                                  \
     " 'inference_time_ms', e.inference_time_ms, 'runtime_id', e.runtime_id,"                       \
     " 'error_code', e.error_code, 'error_message', e.error_message,"                               \
-    " 'attributes', e.attributes, 'violation_id', e.violation_id, 'created_at', e.created_at"
+    " 'attributes', e.attributes, 'violation_id', e.violation_id,"                                 \
+    " 'created_at', ruth_time(e.created_at)"
 
 void h_events_list(api_req *r)
 {

@@ -65,9 +65,12 @@ static void evidence_body(api_req *r, const char *id)
     static const char sql[] =
         "SELECT json_build_object('violation_id', $1::uuid, 'evidence',"
         " (SELECT coalesce(json_agg(x ORDER BY x.kind), '[]') FROM ("
-        "   SELECT id, kind, status, url, vas_id, center_timestamp, before_seconds,"
-        "          after_seconds, attempts, last_error, next_attempt_at, requested_at,"
-        "          completed_at, updated_at"
+        "   SELECT id, kind, status, url, vas_id, ruth_time(center_timestamp) AS center_timestamp,"
+        "          before_seconds, after_seconds, duration_seconds, attempts, last_error,"
+        "          ruth_time(next_attempt_at) AS next_attempt_at,"
+        "          ruth_time(requested_at) AS requested_at, ruth_time(completed_at) AS "
+        "completed_at,"
+        "          ruth_time(updated_at) AS updated_at"
         "     FROM evidence WHERE violation_id = $1) x))::text";
     const char *p[1] = {id};
     PGresult *res = api_query(r, false, sql, 1, p);

@@ -4,6 +4,7 @@
  * r->details; handlers parse everything first, then call param_reject() so
  * one 400 VALIDATION_ERROR names every bad field at once. */
 #include "api_params.h"
+#include "buf.h"
 
 #include "api_response.h"
 #include "api_util.h"
@@ -33,14 +34,69 @@ void param_invalid(api_req *r, const char *field, const char *fmt, ...)
         json_object_set_new(r->details, field, json_string(msg));
 }
 
+void param_missing(api_req *r, const char *field)
+{
+    if (!r->details)
+        r->details = json_object();
+    if (!json_object_get(r->details, field)) {
+        json_object_set_new(r->details, field, json_string("is required"));
+        r->nmissing++;
+    }
+}
+
 bool param_reject(api_req *r)
 {
     if (!r->details)
         return false;
     json_t *d = r->details;
     r->details = NULL;
-    api_error(r, 400, "VALIDATION_ERROR", d, "request parameters are invalid");
+    /* Only required fields missing: the contract's own code for that. */
+    if (r->nmissing > 0 && (size_t)r->nmissing == json_object_size(d))
+        api_error(r, 400, "MISSING_REQUIRED_FIELD", d, "a required field is missing");
+    else
+        api_error(r, 400, "VALIDATION_ERROR", d, "request parameters are invalid");
+    r->nmissing = 0;
     return true;
+}
+
+typedef struct param_names {
+    api_req *r;
+    const char *known;
+    buf list; /* the unknown names, for the message */
+} param_names;
+
+static enum MHD_Result param_only_arg(void *cls, enum MHD_ValueKind kind, const char *k,
+                                      const char *v)
+{
+    (void)kind;
+    (void)v;
+    param_names *pn = cls;
+    if (api_is_choice(k, pn->known))
+        return MHD_YES;
+    /* A name that cannot be a JSON key (bad UTF-8, absurd length) is named
+     * as "query" instead. */
+    bool nameable = strlen(k) <= 128 && api_is_utf8(k, strlen(k)) && *k;
+    param_invalid(pn->r, nameable ? k : "query", "unknown query parameter");
+    if (pn->list.len < 512)
+        buf_printf(&pn->list, "%s%s", pn->list.len ? ", " : "", nameable ? k : "query");
+    return MHD_YES;
+}
+
+bool param_only(api_req *r, const char *known)
+{
+    param_names pn = {r, known ? known : "", {0}};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, param_only_arg, &pn);
+    if (!r->details) {
+        buf_free(&pn.list);
+        return true;
+    }
+    json_t *d = r->details;
+    r->details = NULL;
+    r->nmissing = 0;
+    api_error(r, 400, "VALIDATION_ERROR", d, "unknown query parameter%s: %s",
+              strchr(buf_cstr(&pn.list), ',') ? "s" : "", buf_cstr(&pn.list));
+    buf_free(&pn.list);
+    return false;
 }
 
 const char *param_str(api_req *r, const char *name)

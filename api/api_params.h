@@ -30,9 +30,16 @@ bool param_bool(api_req *r, const char *name, const char **out); /* "true"/"fals
 /* Record a validation error for `field`. */
 void param_invalid(api_req *r, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* If any validation error was recorded, respond 400 VALIDATION_ERROR and
- * return true. */
+/* Record that the required `field` is absent ("is required"). */
+void param_missing(api_req *r, const char *field);
+/* If any validation error was recorded, respond 400 and return true:
+ * MISSING_REQUIRED_FIELD when every error is a param_missing() one, else
+ * VALIDATION_ERROR. */
 bool param_reject(api_req *r);
+/* Every query parameter must be one of `known` ("a|b|c"; "" or NULL: none
+ * at all). Otherwise respond 400 VALIDATION_ERROR naming each unknown one
+ * (in details and the description) and return false. */
+bool param_only(api_req *r, const char *known);
 /* Path segment `seg` when it is a UUID; else respond 400 INVALID_PARAMETER
  * ("<what> id must be a UUID") and return NULL. */
 const char *api_path_uuid(api_req *r, int seg, const char *what);

@@ -8,6 +8,7 @@
 #include "api_handlers.h"
 #include "api_microcache.h"
 #include "api_ops.h"
+#include "api_params.h"
 #include "api_response.h"
 #include "api_util.h"
 #include "xmalloc.h"
@@ -27,39 +28,48 @@ typedef struct route {
     api_handler fn;
     const char *name; /* metrics label */
     bool cache;       /* a GET whose answer the microcache may share */
+    /* The query parameters it takes, "a|b|c" ("" none): any other is
+     * answered 400 before the handler runs, never silently ignored. Keep
+     * in step with the handler and api/openapi.json. */
+    const char *params;
 } route;
+
+#define P_PAGE "limit|offset|cursor"
+#define P_VIOLATIONS "status|type|camera_id|from|to|confidence_min|sort_by|sort_order|" P_PAGE
+#define P_EVENTS "event_type|camera_id|violation_id|from|to|confidence_min|sort_order|" P_PAGE
+#define P_DEVICES "is_active|active|inference_active|discovered|" P_PAGE
 
 /* clang-format off */
 static const route routes[] = {
-    {"GET",    "health",                      ROLE_NONE,     api_ops_health,      "health", false},
-    {"GET",    "ready",                       ROLE_NONE,     api_ops_ready,       "ready", false},
-    {"GET",    "metrics",                     ROLE_NONE,     api_ops_metrics,     "metrics", false},
-    {"GET",    "openapi.json",                ROLE_VIEWER,   api_ops_openapi,     "openapi", false},
-    {"GET",    "violations",                  ROLE_VIEWER,   h_violations_list,   "violations_list", true},
-    {"GET",    "violations/stream",           ROLE_VIEWER,   h_violations_stream, "violations_stream", false},
-    {"GET",    "violations/:id",              ROLE_VIEWER,   h_violation_get,     "violation_get", true},
-    {"PATCH",  "violations/:id",              ROLE_OPERATOR, h_violation_patch,   "violation_patch", false},
-    {"GET",    "violations/:id/snapshot",     ROLE_VIEWER,   h_violation_snapshot, "violation_snapshot", false},
-    {"GET",    "violations/:id/video",        ROLE_VIEWER,   h_violation_video,   "violation_video", false},
-    {"POST",   "violations/:id/evidence",     ROLE_OPERATOR, h_violation_evidence_request, "violation_evidence", false},
-    {"GET",    "events",                      ROLE_VIEWER,   h_events_list,       "events_list", true},
-    {"GET",    "events/:id",                  ROLE_VIEWER,   h_event_get,         "event_get", true},
-    {"GET",    "analytics/summary",           ROLE_VIEWER,   h_analytics_summary, "analytics_summary", true},
-    {"GET",    "analytics/cameras/:id",       ROLE_VIEWER,   h_analytics_camera,  "analytics_camera", true},
-    {"GET",    "devices",                     ROLE_VIEWER,   h_devices_list,      "devices_list", true},
-    {"GET",    "devices/:id",                 ROLE_VIEWER,   h_device_get,        "device_get", true},
-    {"POST",   "devices/:id/start-inference", ROLE_ADMIN,    h_device_start,      "device_start", false},
-    {"POST",   "devices/:id/stop-inference",  ROLE_ADMIN,    h_device_stop,       "device_stop", false},
-    {"GET",    "models/status",               ROLE_VIEWER,   h_models_status,     "models_status", true},
-    {"POST",   "internal/runtime/register",   ROLE_ADMIN,    h_runtime_register,  "runtime_register", false},
-    {"GET",    "rules",                       ROLE_VIEWER,   h_rules_list,        "rules_list", true},
-    {"POST",   "rules",                       ROLE_ADMIN,    h_rule_create,       "rule_create", false},
-    {"GET",    "rules/:id",                   ROLE_VIEWER,   h_rule_get,          "rule_get", true},
-    {"PATCH",  "rules/:id",                   ROLE_ADMIN,    h_rule_patch,        "rule_patch", false},
-    {"DELETE", "rules/:id",                   ROLE_ADMIN,    h_rule_delete,       "rule_delete", false},
-    {"GET",    "event-type-map",              ROLE_VIEWER,   h_typemap_list,      "typemap_list", true},
-    {"PUT",    "event-type-map/:label",       ROLE_ADMIN,    h_typemap_put,       "typemap_put", false},
-    {"DELETE", "event-type-map/:label",       ROLE_ADMIN,    h_typemap_delete,    "typemap_delete", false},
+    {"GET",    "health",                      ROLE_NONE,     api_ops_health,      "health", false, ""},
+    {"GET",    "ready",                       ROLE_NONE,     api_ops_ready,       "ready", false, ""},
+    {"GET",    "metrics",                     ROLE_NONE,     api_ops_metrics,     "metrics", false, ""},
+    {"GET",    "openapi.json",                ROLE_VIEWER,   api_ops_openapi,     "openapi", false, ""},
+    {"GET",    "violations",                  ROLE_VIEWER,   h_violations_list,   "violations_list", true, P_VIOLATIONS},
+    {"GET",    "violations/stream",           ROLE_VIEWER,   h_violations_stream, "violations_stream", false, "last_event_id"},
+    {"GET",    "violations/:id",              ROLE_VIEWER,   h_violation_get,     "violation_get", true, ""},
+    {"PATCH",  "violations/:id",              ROLE_OPERATOR, h_violation_patch,   "violation_patch", false, ""},
+    {"GET",    "violations/:id/snapshot",     ROLE_VIEWER,   h_violation_snapshot, "violation_snapshot", false, ""},
+    {"GET",    "violations/:id/video",        ROLE_VIEWER,   h_violation_video,   "violation_video", false, ""},
+    {"POST",   "violations/:id/evidence",     ROLE_OPERATOR, h_violation_evidence_request, "violation_evidence", false, ""},
+    {"GET",    "events",                      ROLE_VIEWER,   h_events_list,       "events_list", true, P_EVENTS},
+    {"GET",    "events/:id",                  ROLE_VIEWER,   h_event_get,         "event_get", true, ""},
+    {"GET",    "analytics/summary",           ROLE_VIEWER,   h_analytics_summary, "analytics_summary", true, "from|to|camera_id|granularity"},
+    {"GET",    "analytics/cameras/:id",       ROLE_VIEWER,   h_analytics_camera,  "analytics_camera", true, "from|to|granularity"},
+    {"GET",    "devices",                     ROLE_VIEWER,   h_devices_list,      "devices_list", true, P_DEVICES},
+    {"GET",    "devices/:id",                 ROLE_VIEWER,   h_device_get,        "device_get", true, ""},
+    {"POST",   "devices/:id/start-inference", ROLE_OPERATOR, h_device_start,      "device_start", false, ""},
+    {"POST",   "devices/:id/stop-inference",  ROLE_OPERATOR, h_device_stop,       "device_stop", false, ""},
+    {"GET",    "models/status",               ROLE_VIEWER,   h_models_status,     "models_status", true, ""},
+    {"POST",   "internal/runtime/register",   ROLE_ADMIN,    h_runtime_register,  "runtime_register", false, ""},
+    {"GET",    "rules",                       ROLE_VIEWER,   h_rules_list,        "rules_list", true, "event_type|camera_id|" P_PAGE},
+    {"POST",   "rules",                       ROLE_ADMIN,    h_rule_create,       "rule_create", false, ""},
+    {"GET",    "rules/:id",                   ROLE_VIEWER,   h_rule_get,          "rule_get", true, ""},
+    {"PATCH",  "rules/:id",                   ROLE_ADMIN,    h_rule_patch,        "rule_patch", false, ""},
+    {"DELETE", "rules/:id",                   ROLE_ADMIN,    h_rule_delete,       "rule_delete", false, ""},
+    {"GET",    "event-type-map",              ROLE_VIEWER,   h_typemap_list,      "typemap_list", true, P_PAGE},
+    {"PUT",    "event-type-map/:label",       ROLE_ADMIN,    h_typemap_put,       "typemap_put", false, ""},
+    {"DELETE", "event-type-map/:label",       ROLE_ADMIN,    h_typemap_delete,    "typemap_delete", false, ""},
 };
 /* clang-format on */
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -231,6 +241,8 @@ static void authenticate(api_req *r, const route *rt)
                   "this operation needs the %s role", api_role_name(need));
         return;
     }
+    if (!param_only(r, rt->params))
+        return;
     if (rt->cache) {
         run_cached(r, rt->fn);
         return;
@@ -255,7 +267,7 @@ static bool method_served(const route *rt, const char *method)
 static long dispatch(api_req *r, const char *url)
 {
     if (strlen(url) > 4096 || !split_path(r, url)) {
-        api_error(r, 404, "NOT_FOUND", NULL, "no such resource");
+        api_error(r, 404, "RESOURCE_NOT_FOUND", NULL, "no such resource");
         return -1;
     }
     bool path_known = false;
@@ -275,16 +287,17 @@ static long dispatch(api_req *r, const char *url)
                 break; /* not on to violations/:id with id "stream" */
             continue;
         }
-        if (routes[i].role == ROLE_NONE)
-            routes[i].fn(r);
-        else
+        if (routes[i].role == ROLE_NONE) {
+            if (param_only(r, routes[i].params))
+                routes[i].fn(r);
+        } else
             authenticate(r, &routes[i]);
         return (long)i;
     }
     if (path_known)
         api_error(r, 405, "METHOD_NOT_ALLOWED", NULL, "%s is not allowed here", r->method);
     else
-        api_error(r, 404, "NOT_FOUND", NULL, "no such resource");
+        api_error(r, 404, "RESOURCE_NOT_FOUND", NULL, "no such resource");
     return -1;
 }
 

@@ -21,21 +21,54 @@
 #include <string.h>
 
 /* The violation body, shared by the list and the single-item endpoints.
- * `v` is the violation, `s`/`b` its snapshot and bookmark evidence rows. */
+ * `v` is the violation, `s`/`b` its snapshot and bookmark evidence rows,
+ * `c` its camera. `confidence` is the highest among its events (contract
+ * §3.2), `opening_confidence` the opening event's; `timestamp` the
+ * detection time. Every time through ruth_time() (contract format). The
+ * contract's `evidence` object links to this API's own media endpoints;
+ * the flat snapshot_ and bookmark_ fields before it (VAS's URLs) stay for
+ * existing clients. A kind with no evidence row answers `failed`: nothing
+ * arrives for it until POST /violations/{id}/evidence asks. The one
+ * printf argument it takes is the configured bookmark length in seconds
+ * (evidence_seconds()), for a violation without a bookmark row. */
+#define EVIDENCE_STATUS(x) "coalesce(" x ".status, 'failed')"
 #define VIOLATION_FIELDS                                                                           \
-    "'id', v.id, 'type', v.type, 'camera_id', v.camera_id, 'stream_id', v.stream_id,"              \
-    " 'model_id', v.model_id, 'rule_id', v.rule_id, 'status', v.status,"                           \
-    " 'severity', v.severity, 'confidence', v.confidence, 'max_confidence', v.max_confidence,"     \
+    "'id', v.id, 'type', v.type, 'camera_id', v.camera_id,"                                        \
+    " 'camera_name', coalesce(c.name, v.camera_id), 'stream_id', v.stream_id,"                     \
+    " 'model_id', v.model_id, 'model_version', v.model_version, 'rule_id', v.rule_id,"             \
+    " 'status', v.status, 'severity', v.severity, 'confidence', v.confidence,"                     \
+    " 'max_confidence', v.max_confidence,"                                                         \
+    " 'opening_confidence', coalesce(v.opening_confidence, v.confidence),"                         \
+    " 'timestamp', ruth_time(v.first_event_at),"                                                   \
     " 'event_count', v.event_count, 'bounding_boxes', v.bounding_boxes,"                           \
-    " 'first_event_at', v.first_event_at, 'last_event_at', v.last_event_at,"                       \
-    " 'ended_at', v.ended_at, 'ongoing', v.ended_at IS NULL, 'reviewed_by', v.reviewed_by,"        \
-    " 'reviewed_at', v.reviewed_at, 'resolution_notes', v.resolution_notes,"                       \
-    " 'version', v.version, 'created_at', v.created_at, 'updated_at', v.updated_at,"               \
+    " 'first_event_at', ruth_time(v.first_event_at), 'last_event_at', ruth_time(v.last_event_at)," \
+    " 'ended_at', ruth_time(v.ended_at), 'ongoing', v.ended_at IS NULL,"                           \
+    " 'reviewed_by', v.reviewed_by, 'reviewed_at', ruth_time(v.reviewed_at),"                      \
+    " 'resolution_notes', v.resolution_notes, 'version', v.version,"                               \
+    " 'created_at', ruth_time(v.created_at), 'updated_at', ruth_time(v.updated_at),"               \
     " 'snapshot_status', s.status, 'snapshot_url', s.url,"                                         \
-    " 'bookmark_status', b.status, 'bookmark_url', b.url"
+    " 'bookmark_status', b.status, 'bookmark_url', b.url,"                                         \
+    " 'evidence', json_build_object("                                                              \
+    "   'snapshot_id', s.vas_id,"                                                                  \
+    "   'snapshot_url', '/api/v1/violations/' || v.id || '/snapshot',"                             \
+    "   'snapshot_status', " EVIDENCE_STATUS(                                                      \
+        "s") ","                                                                                   \
+             "   'bookmark_id', b.vas_id,"                                                         \
+             "   'bookmark_url', '/api/v1/violations/' || v.id || '/video',"                       \
+             "   'bookmark_status', " EVIDENCE_STATUS(                                             \
+                 "b") ","                                                                          \
+                      "   'bookmark_duration_seconds', coalesce(round(b.duration_seconds)::int,"   \
+                      "     b.before_seconds + b.after_seconds, %d),"                              \
+                      "   'evidence_status', CASE"                                                 \
+                      "     WHEN s.status = 'ready' AND b.status = 'ready' THEN 'ready'"           \
+                      "     WHEN s.status IS NULL OR b.status IS NULL"                             \
+                      "       OR 'failed' IN (s.status, b.status) THEN 'failed'"                   \
+                      "     WHEN 'processing' IN (s.status, b.status) THEN 'processing'"           \
+                      "     ELSE 'pending' END)"
 
 #define VIOLATION_FROM                                                                             \
     " FROM violations v"                                                                           \
+    " LEFT JOIN cameras c ON c.id = v.camera_id"                                                   \
     " LEFT JOIN evidence s ON s.violation_id = v.id AND s.kind = 'snapshot'"                       \
     " LEFT JOIN evidence b ON b.violation_id = v.id AND b.kind = 'bookmark'"
 
@@ -44,6 +77,12 @@
 typedef struct sort_col {
     const char *name, *expr, *key_text, *key_cast;
 } sort_col;
+
+/* A bookmark's length as configured (the worker's default request). */
+static int evidence_seconds(const api_req *r)
+{
+    return r->a->cfg->evidence_before_sec + r->a->cfg->evidence_after_sec;
+}
 
 static const sort_col sorts[] = {
     {"created_at", "v.created_at", "(extract(epoch FROM v.created_at) * 1000000)::bigint::text",
@@ -107,7 +146,7 @@ void h_violations_list(api_req *r)
     snprintf(sql, sizeof sql,
              "SELECT json_build_object(" VIOLATION_FIELDS ")::text, %s, v.id::text" VIOLATION_FROM
              "%s ORDER BY %s %s, v.id %s",
-             sc->key_text, sqlw_sql(&w), sc->expr, order, order);
+             evidence_seconds(r), sc->key_text, sqlw_sql(&w), sc->expr, order, order);
     list_fetch(r, "violations", &w, &pg, tag, total, exact, sql);
 }
 
@@ -115,19 +154,27 @@ void h_violations_list(api_req *r)
  * after responding (404 or database error). */
 static bool violation_body(api_req *r, const char *id, bool read_only)
 {
-    static const char sql[] =
+    static const char fmt[] =
         "SELECT json_build_object(" VIOLATION_FIELDS ","
         " 'events', (SELECT coalesce(json_agg(ev), '[]') FROM ("
         "    SELECT e.id, e.camera_id, e.stream_id, e.event_type, e.type_detail, e.confidence,"
-        "           e.\"timestamp\", e.model_id, e.model_version, e.bounding_boxes, e.frame_id,"
-        "           e.violation_id, e.created_at"
+        "           ruth_time(e.\"timestamp\") AS \"timestamp\", e.model_id, e.model_version,"
+        "           e.bounding_boxes, e.frame_id, e.violation_id,"
+        "           ruth_time(e.created_at) AS created_at"
         "      FROM events e WHERE e.violation_id = v.id"
         "     ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT 50) ev),"
-        " 'evidence', (SELECT coalesce(json_agg(x ORDER BY x.kind), '[]') FROM ("
-        "    SELECT id, kind, status, url, vas_id, center_timestamp, before_seconds,"
-        "           after_seconds, attempts, last_error, requested_at, completed_at, updated_at"
+        " 'event_ids', (SELECT coalesce(json_agg(i.id), '[]') FROM ("
+        "    SELECT e.id FROM events e WHERE e.violation_id = v.id"
+        "     ORDER BY e.\"timestamp\", e.id LIMIT 1000) i),"
+        " 'evidence_items', (SELECT coalesce(json_agg(x ORDER BY x.kind), '[]') FROM ("
+        "    SELECT id, kind, status, url, vas_id, ruth_time(center_timestamp) AS"
+        "           center_timestamp, before_seconds, after_seconds, duration_seconds, attempts,"
+        "           last_error, ruth_time(requested_at) AS requested_at,"
+        "           ruth_time(completed_at) AS completed_at, ruth_time(updated_at) AS updated_at"
         "      FROM evidence WHERE violation_id = v.id) x)"
         ")::text, v.version" VIOLATION_FROM " WHERE v.id = $1";
+    char sql[sizeof fmt + 16];
+    snprintf(sql, sizeof sql, fmt, evidence_seconds(r));
     const char *p[1] = {id};
     PGresult *res = api_query(r, read_only, sql, 1, p);
     if (!res)

@@ -332,6 +332,9 @@ static void vas__device_parse(const json_t *o, vas_device *d)
     if (!d->name[0]) /* display_name || name, the guide's rule */
         vas__copy(o, "name", d->name, sizeof d->name);
     vas__copy(o, "location", d->location, sizeof d->location);
+    vas__copy(o, "description", d->description, sizeof d->description);
+    const json_t *act = json_object_get(o, "is_active");
+    d->is_active = !json_is_false(act);
 }
 
 static void vas__stream_parse(const json_t *o, vas_stream *s)

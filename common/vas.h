@@ -88,6 +88,8 @@ typedef struct vas_device {
     char id[128];
     char name[256]; /* display_name, else name */
     char location[256];
+    char description[512];
+    bool is_active; /* true when VAS does not say */
 } vas_device;
 
 /* NULL with errstr filled when the configuration is unusable (no base URL,

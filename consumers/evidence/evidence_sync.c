@@ -22,13 +22,17 @@ struct evidence_sync {
 
 /* A camera is a VAS device; its id is the device id, which is what
  * runtimes put in camera_id. A camera first seen in a result keeps its
- * row and gains the VAS fields. */
+ * row and gains the VAS fields; `active` is VAS's is_active. */
 static const char upsert_sql[] =
-    "INSERT INTO cameras (id, vas_device_id, name, location, stream_id, stream_state)"
-    " VALUES ($1, $1, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''))"
+    "INSERT INTO cameras (id, vas_device_id, name, location, stream_id, stream_state,"
+    " description, active)"
+    " VALUES ($1, $1, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''),"
+    " NULLIF($6, ''), $7::bool)"
     " ON CONFLICT (id) DO UPDATE SET vas_device_id = EXCLUDED.vas_device_id,"
     " name = COALESCE(EXCLUDED.name, cameras.name),"
     " location = COALESCE(EXCLUDED.location, cameras.location),"
+    " description = COALESCE(EXCLUDED.description, cameras.description),"
+    " active = EXCLUDED.active,"
     " stream_id = COALESCE(EXCLUDED.stream_id, cameras.stream_id),"
     " stream_state = EXCLUDED.stream_state";
 
@@ -60,11 +64,16 @@ int evidence_sync_once(evidence *e, PGconn *db)
     }
     for (size_t i = 0; i < nd; i++) {
         const vas_stream *s = sync_stream_of(&dev[i], st, ns);
-        const char *p[5] = {dev[i].id, dev[i].name, dev[i].location, s ? s->id : "",
-                            s ? s->state : ""};
+        const char *p[7] = {dev[i].id,
+                            dev[i].name,
+                            dev[i].location,
+                            s ? s->id : "",
+                            s ? s->state : "",
+                            dev[i].description,
+                            dev[i].is_active ? "true" : "false"};
         char msg[512];
         char state[6];
-        if (!pg_exec_params_ok(db, upsert_sql, 5, p, state, msg, sizeof msg)) {
+        if (!pg_exec_params_ok(db, upsert_sql, 7, p, state, msg, sizeof msg)) {
             log_warn("camera sync: %s: %s", dev[i].id, msg);
             continue;
         }

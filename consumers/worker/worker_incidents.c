@@ -117,7 +117,7 @@ static const char *const state_create_sql =
 
 /* Columns: camera, type, hits (comma-separated microseconds), last hit,
  * last fired, then the ongoing violation: id, first, last, count,
- * confidence, max confidence (NULL when there is none). */
+ * opening confidence, max confidence (NULL when there is none). */
 /* (Not formatted: clang-format would split the SQL inside the US() list.) */
 /* clang-format off */
 static const char *const state_lock_sql =
@@ -125,7 +125,7 @@ static const char *const state_lock_sql =
     " array_to_string(array(SELECT (extract(epoch FROM h) * 1000000)::bigint"
     "   FROM unnest(rs.recent_hits) h), ','), " US("rs.last_hit_at") ", " US("rs.last_fired_at")
     ", v.id, " US("v.first_event_at") ", " US("v.last_event_at") ","
-    " v.event_count, v.confidence, v.max_confidence"
+    " v.event_count, coalesce(v.opening_confidence, v.confidence), v.max_confidence"
     " FROM rule_state rs JOIN unnest($1::text[], $2::text[]) k(c, t)"
     "   ON rs.camera_id = k.c AND rs.event_type = k.t"
     " LEFT JOIN violations v ON v.camera_id = rs.camera_id AND v.type = rs.event_type"
@@ -221,7 +221,9 @@ static void incidents_apply(incidents *inc)
 
 /* ---- step 5: the writes, one pipeline ---- */
 
-/* A. existing incidents that ended or grew. */
+/* A. existing incidents that ended or grew. `confidence` follows the
+ * highest confidence among the incident's events (contract §3.2);
+ * opening_confidence keeps the opening event's, written once by B. */
 typedef struct violation_update {
     pg_array id, event_count, max_confidence, first_us, last_us, ended_us, boxes, best_event;
     pg_params p;
@@ -229,7 +231,7 @@ typedef struct violation_update {
 } violation_update;
 
 static const char *const violation_update_sql =
-    "UPDATE violations v SET event_count = u.n, max_confidence = u.mx,"
+    "UPDATE violations v SET event_count = u.n, max_confidence = u.mx, confidence = u.mx,"
     " first_event_at = least(v.first_event_at,"
     "   'epoch'::timestamptz + u.f * interval '1 microsecond'),"
     " last_event_at = 'epoch'::timestamptz + u.l * interval '1 microsecond',"
@@ -276,31 +278,32 @@ static void violation_update_add(violation_update *s, const rule_incident *c,
  * incident before opening the next, and ended rows carry ended_at). */
 typedef struct violation_insert {
     pg_array id, type, camera_id, stream_id, model_id, rule_id, severity, confidence,
-        max_confidence, event_count, first_us, last_us, ended_us, boxes, best_event;
+        max_confidence, event_count, first_us, last_us, ended_us, boxes, best_event, model_version;
     pg_params p;
     size_t n;
 } violation_insert;
 
 static const char *const violation_insert_sql =
     "INSERT INTO violations (id, type, camera_id, stream_id, model_id, rule_id,"
-    " severity, confidence, max_confidence, event_count, first_event_at, last_event_at,"
-    " ended_at, bounding_boxes, best_event_id)"
-    " SELECT id, t, c, s, m, r, sev, conf, mx, n,"
+    " severity, opening_confidence, confidence, max_confidence, event_count, first_event_at,"
+    " last_event_at, ended_at, bounding_boxes, best_event_id, model_version)"
+    " SELECT id, t, c, s, m, r, sev, conf, mx, mx, n,"
     " 'epoch'::timestamptz + f * interval '1 microsecond',"
     " 'epoch'::timestamptz + l * interval '1 microsecond',"
-    " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best"
+    " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best, mv"
     " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
     "   $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::bigint[],"
-    "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[])"
-    "   u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best)"
+    "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[], $16::text[])"
+    "   u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best, mv)"
     " ORDER BY e NULLS LAST"; /* ended ones first: the ongoing index */
 
 static void violation_insert_begin(violation_insert *s)
 {
     pg_array *order[] = {
-        &s->id,       &s->type,     &s->camera_id,  &s->stream_id,      &s->model_id,
-        &s->rule_id,  &s->severity, &s->confidence, &s->max_confidence, &s->event_count,
-        &s->first_us, &s->last_us,  &s->ended_us,   &s->boxes,          &s->best_event};
+        &s->id,           &s->type,     &s->camera_id,  &s->stream_id,      &s->model_id,
+        &s->rule_id,      &s->severity, &s->confidence, &s->max_confidence, &s->event_count,
+        &s->first_us,     &s->last_us,  &s->ended_us,   &s->boxes,          &s->best_event,
+        &s->model_version};
     pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
@@ -331,6 +334,7 @@ static void violation_insert_add(violation_insert *s, const rule_incident *c, co
     pg_array_add(&s->boxes, buf_cstr(&bj));
     buf_free(&bj);
     pg_array_add(&s->best_event, best->id);
+    pg_array_add(&s->model_version, best->r.model_version);
 }
 
 /* Evidence: one snapshot and one bookmark per new violation. */

@@ -222,7 +222,8 @@ static void test_auth(void)
     CHECK_ERROR(r, 401, "TOKEN_EXPIRED");
     req("PATCH", "/api/v1/violations/" V2, tok_viewer, "{\"status\":\"reviewed\"}", &r);
     CHECK_ERROR(r, 403, "INSUFFICIENT_PERMISSIONS");
-    req("POST", "/api/v1/devices/cam-a/start-inference", tok_operator, NULL, &r);
+    /* Operators may start and stop inference (contract §1.7); viewers not. */
+    req("POST", "/api/v1/devices/cam-a/start-inference", tok_viewer, "{\"model_id\":\"m\"}", &r);
     CHECK_ERROR(r, 403, "INSUFFICIENT_PERMISSIONS");
     /* The caller's request id is echoed in the header and the error body. */
     req_at(port, "GET", "/api/v1/violations", NULL, NULL, "X-Request-ID: trace-42", &r);
@@ -244,7 +245,7 @@ static void test_auth(void)
     req("GET", "/api/v1/openapi.json", NULL, NULL, &r);
     CHECK_ERROR(r, 401, "INVALID_TOKEN");
     req("GET", "/api/v1/nothing-here", tok_viewer, NULL, &r);
-    CHECK_ERROR(r, 404, "NOT_FOUND");
+    CHECK_ERROR(r, 404, "RESOURCE_NOT_FOUND");
     req("DELETE", "/api/v1/violations", tok_admin, NULL, &r);
     CHECK_ERROR(r, 405, "METHOD_NOT_ALLOWED");
     resp_free(&r);
@@ -319,6 +320,17 @@ static void test_violations_list(void)
         CHECK_MSG(json_object_get(json_object_get(r.json, "details"), bad[i]), "%s", bad[i]);
     req("GET", "/api/v1/violations?limit=100", tok_viewer, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
+    /* Unknown query parameters are refused by name, never ignored. */
+    req("GET", "/api/v1/violations?status=open&camera=cam-a&sort=confidence", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    CHECK_EQ_STR(jstr(r.json, "details.camera"), "unknown query parameter");
+    CHECK(jstr(r.json, "details.sort") != NULL);
+    CHECK(json_object_size(json_object_get(r.json, "details")) == 2);
+    CHECK(strstr(jstr(r.json, "error_description"), "camera"));
+    req("GET", "/api/v1/violations/" V1 "?x=1", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("GET", "/health?verbose=1", NULL, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     resp_free(&r);
 }
 
@@ -373,8 +385,15 @@ static void test_violation_get(void)
     /* newest first */
     CHECK(strcmp(jstr(json_array_get(ev, 0), "timestamp"),
                  jstr(json_array_get(ev, 3), "timestamp")) > 0);
-    json_t *evid = json_object_get(r.json, "evidence");
+    /* The rows themselves, under evidence_items; `evidence` is the contract's object. */
+    json_t *evid = json_object_get(r.json, "evidence_items");
     CHECK_EQ_INT(json_array_size(evid), 2);
+    CHECK_EQ_STR(jstr(r.json, "evidence.snapshot_status"), "ready");
+    CHECK_EQ_STR(jstr(r.json, "evidence.bookmark_status"), "pending");
+    CHECK_EQ_STR(jstr(r.json, "evidence.evidence_status"), "pending");
+    CHECK_EQ_STR(jstr(r.json, "evidence.snapshot_url"), "/api/v1/violations/" V1 "/snapshot");
+    CHECK_EQ_STR(jstr(r.json, "camera_name"), "Dock A");
+    CHECK_EQ_INT(json_array_size(json_object_get(r.json, "event_ids")), 4);
     CHECK_EQ_STR(jstr(json_array_get(evid, 0), "kind"), "bookmark");
     CHECK_EQ_STR(jstr(json_array_get(evid, 0), "status"), "pending");
     req("GET", "/api/v1/violations/" NOPE, tok_viewer, NULL, &r);
@@ -632,23 +651,53 @@ static void test_devices(void)
     json_t *a = json_array_get(json_object_get(r.json, "devices"), 0);
     CHECK_EQ_STR(jstr(a, "id"), "cam-a");
     CHECK_EQ_INT(jint(a, "stats_24h.events"), 60);
+    CHECK_EQ_INT(jint(r.json, "pagination.limit"), 100); /* the contract's default */
     req("GET", "/api/v1/devices?discovered=true", tok_viewer, NULL, &r);
     CHECK_EQ_INT(jint(r.json, "pagination.total"), 1);
+    /* is_active filters (it used to be ignored). */
+    sql("UPDATE cameras SET active = false WHERE id = 'cam-b'");
+    req("GET", "/api/v1/devices?is_active=false", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 1);
+    CHECK_EQ_STR(jstr(json_array_get(json_object_get(r.json, "devices"), 0), "id"), "cam-b");
+    req("GET", "/api/v1/devices?is_active=true", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(jint(r.json, "pagination.total"), 2);
+    sql("UPDATE cameras SET active = true WHERE id = 'cam-b'");
+    req("GET", "/api/v1/devices?is_active=maybe", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    req("GET", "/api/v1/devices?enabled=true", tok_viewer, NULL, &r);
+    CHECK_ERROR(r, 400, "VALIDATION_ERROR");
+    CHECK(jstr(r.json, "details.enabled") != NULL);
     req("GET", "/api/v1/devices/cam-zzz", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
-    req("POST", "/api/v1/devices/cam-a/start-inference", tok_admin, "{\"model_id\":\"fall-v2\"}",
-        &r);
+    req("POST", "/api/v1/devices/cam-a/start-inference", tok_operator,
+        "{\"model_id\":\"fall-v2\",\"inference_fps\":5}", &r);
     CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(jstr(r.json, "device_id"), "cam-a");
+    CHECK_EQ_STR(jstr(r.json, "status"), "started");
+    CHECK_EQ_STR(jstr(r.json, "model_id"), "fall-v2");
+    CHECK_EQ_INT(jint(r.json, "inference_fps"), 5);
+    CHECK(json_real_value(json_object_get(r.json, "confidence_threshold")) == 0.7);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM cameras WHERE id = 'cam-a' AND"
+                             " inference_active AND inference_model_id = 'fall-v2' AND"
+                             " inference_fps = 5 AND inference_confidence_threshold = 0.7"),
+                 1);
+    req("GET", "/api/v1/devices/cam-a", tok_viewer, NULL, &r);
     CHECK(json_is_true(json_object_get(r.json, "inference_active")));
-    CHECK_EQ_STR(jstr(r.json, "inference_model_id"), "fall-v2");
+    CHECK_EQ_STR(jstr(r.json, "streaming.model_id"), "fall-v2");
+    /* model_id is required (contract §1.7). */
     req("POST", "/api/v1/devices/cam-a/start-inference", tok_admin, NULL, &r);
+    CHECK_ERROR(r, 400, "MISSING_REQUIRED_FIELD");
+    CHECK(jstr(r.json, "details.model_id") != NULL);
+    req("POST", "/api/v1/devices/cam-a/start-inference", tok_admin, "{\"model_id\":\"x\"}", &r);
     CHECK_ERROR(r, 409, "INFERENCE_ALREADY_ACTIVE");
-    req("POST", "/api/v1/devices/cam-a/stop-inference", tok_admin, NULL, &r);
+    CHECK_EQ_STR(jstr(r.json, "details.model_id"), "fall-v2");
+    req("POST", "/api/v1/devices/cam-a/stop-inference", tok_operator, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
-    CHECK(json_is_false(json_object_get(r.json, "inference_active")));
+    CHECK_EQ_STR(jstr(r.json, "status"), "stopped");
+    CHECK(jstr(r.json, "stopped_at") != NULL);
     req("POST", "/api/v1/devices/cam-a/stop-inference", tok_admin, NULL, &r);
     CHECK_ERROR(r, 404, "INFERENCE_NOT_ACTIVE");
-    req("POST", "/api/v1/devices/cam-zzz/start-inference", tok_admin, NULL, &r);
+    req("POST", "/api/v1/devices/cam-zzz/start-inference", tok_admin, "{\"model_id\":\"x\"}", &r);
     CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM cameras WHERE inference_active"), 0);
 
@@ -727,7 +776,8 @@ static void test_admin(void)
     req("DELETE", path, tok_admin, NULL, &r);
     CHECK_EQ_INT(r.status, 204);
     req("GET", path, tok_viewer, NULL, &r);
-    CHECK_ERROR(r, 404, "RULE_NOT_FOUND");
+    CHECK_ERROR(r, 404, "RESOURCE_NOT_FOUND");
+    CHECK_EQ_STR(jstr(r.json, "details.resource"), "rule");
 
     req("PUT", "/api/v1/event-type-map/man_down", tok_admin, "{\"event_type\":\"fall_detected\"}",
         &r);
@@ -748,7 +798,7 @@ static void test_admin(void)
     req("DELETE", "/api/v1/event-type-map/man_down", tok_admin, NULL, &r);
     CHECK_EQ_INT(r.status, 204);
     req("DELETE", "/api/v1/event-type-map/man_down", tok_admin, NULL, &r);
-    CHECK_ERROR(r, 404, "MAPPING_NOT_FOUND");
+    CHECK_ERROR(r, 404, "RESOURCE_NOT_FOUND");
     req("PUT", "/api/v1/event-type-map/x", tok_operator, "{\"event_type\":\"y\"}", &r);
     CHECK_ERROR(r, 403, "INSUFFICIENT_PERMISSIONS");
     resp_free(&r);
@@ -921,7 +971,7 @@ static void test_hostile_injection(void)
         "{\"model_id\":\"m\"}", &r);
     CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
     req("DELETE", "/api/v1/event-type-map/x%27%20OR%20%271%27%3D%271", tok_admin, NULL, &r);
-    CHECK_ERROR(r, 404, "MAPPING_NOT_FOUND");
+    CHECK_ERROR(r, 404, "RESOURCE_NOT_FOUND");
     req("GET", "/api/v1/violations/stream?last_event_id=1%27%3B--", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 400, "INVALID_PARAMETER");
     req("POST", "/api/v1/rules", tok_admin,
@@ -1050,7 +1100,7 @@ static void test_hostile_edges(void)
     req("GET", "/api/v1/events?from=1970-01-01T00:00:00.5%2B01:00", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     req("GET", "/violations", tok_viewer, NULL, &r);
-    CHECK_ERROR(r, 404, "NOT_FOUND");
+    CHECK_ERROR(r, 404, "RESOURCE_NOT_FOUND");
     req("GET", "/metrics", NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK(r.json == NULL && strstr((const char *)r.body.data, "ruth_api_requests_total"));

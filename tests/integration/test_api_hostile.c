@@ -261,7 +261,7 @@ static void test_head_options(void)
     req("OPTIONS", "/api/v1/violations", NULL, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 204);
     req("OPTIONS", "/api/v1/nothing-here", NULL, NULL, NULL, &r);
-    CHECK_ERROR(r, 404, "NOT_FOUND");
+    CHECK_ERROR(r, 404, "RESOURCE_NOT_FOUND");
     resp_free(&r);
 }
 

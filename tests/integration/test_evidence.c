@@ -191,6 +191,11 @@ static void ready_with_vas_ids_and_published(void)
                                   " AND name IS NOT NULL",
                                   3, 30),
                  3);
+    /* ...with VAS's description and is_active (the double: "<name> camera",
+     * active when its stream is live). */
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM cameras WHERE description LIKE 'CAM-_ camera'"
+                             " AND active"),
+                 3);
     char v[3][37];
     request("cam-1", NULL, 1, v[0]);
     request("cam-2", NULL, 1, v[1]);

@@ -709,6 +709,43 @@ static void test_hourly_rollups_backfilled(void)
     CHECK(exec_sql("DELETE FROM event_rollups_hourly WHERE camera_id = 'cam-h'"));
 }
 
+/* 0008: a violation's confidence becomes the highest of its events, the
+ * opening one is kept, and model_version comes from its best event; the
+ * backfill is no review (version unchanged). */
+static void test_confidence_backfilled(void)
+{
+    CHECK_EQ_INT(migrate_run("up", NULL, NULL, 0), 0);
+    size_t above = 0;
+    for (size_t i = 0; i < g_set.count; i++)
+        above += g_set.items[i].version >= 8;
+    char steps[16];
+    snprintf(steps, sizeof steps, "%zu", above);
+    CHECK_EQ_INT(migrate_run("down", steps, NULL, 0), 0);
+    CHECK(exec_sql("INSERT INTO violations (id, type, camera_id, confidence, max_confidence,"
+                   " first_event_at, last_event_at, best_event_id) VALUES"
+                   " ('55555555-5555-4555-8555-000000000001', 'fall', 'cam-b8', 0.6, 0.9,"
+                   "  '2026-03-01T10:00:00Z', '2026-03-01T10:00:05Z',"
+                   "  '55555555-5555-4555-8555-0000000000e1')"));
+    CHECK(exec_sql("INSERT INTO events (id, camera_id, event_type, confidence, \"timestamp\","
+                   " model_id, model_version, violation_id, idempotency_key) VALUES"
+                   " ('55555555-5555-4555-8555-0000000000e1', 'cam-b8', 'fall', 0.9,"
+                   "  '2026-03-01T10:00:05Z', 'm', '2.1.0', '55555555-5555-4555-8555-000000000001',"
+                   "  'b8')"));
+    CHECK_EQ_INT(migrate_run("up", NULL, NULL, 0), 0);
+    CHECK_EQ_INT(query_num("SELECT count(*) FROM violations WHERE camera_id = 'cam-b8'"
+                           " AND confidence = 0.9 AND opening_confidence = 0.6"
+                           " AND model_version = '2.1.0' AND version = 1"),
+                 1);
+    /* And back: confidence is the opening one again. */
+    CHECK_EQ_INT(migrate_run("down", steps, NULL, 0), 0);
+    CHECK_EQ_INT(query_num("SELECT count(*) FROM violations WHERE camera_id = 'cam-b8'"
+                           " AND confidence = 0.6 AND version = 1"),
+                 1);
+    CHECK_EQ_INT(migrate_run("up", NULL, NULL, 0), 0);
+    CHECK(exec_sql("DELETE FROM events WHERE camera_id = 'cam-b8'"));
+    CHECK(exec_sql("DELETE FROM violations WHERE camera_id = 'cam-b8'"));
+}
+
 static void test_library_load_rejects_bad_sets(void)
 {
     char err[512];
@@ -784,6 +821,7 @@ int main(void)
     TEST_RUN(test_partitions);
     TEST_RUN(test_other_constraints);
     TEST_RUN(test_hourly_rollups_backfilled);
+    TEST_RUN(test_confidence_backfilled);
 
     pg_close(g_conn);
     char *drop = xasprintf("DROP DATABASE %s WITH (FORCE)", db);

@@ -16,6 +16,7 @@ static void send_model_result(const char *camera, const char *model, const char 
     int n = snprintf(json, sizeof json,
                      "{\"camera_id\":\"%s\",\"model_id\":\"%s\",\"timestamp\":%lld,"
                      "\"event_type\":\"%s\",\"confidence\":%.3f,\"stream_id\":\"s-%s\","
+                     "\"model_version\":\"1.2.3\","
                      "\"bounding_boxes\":[{\"x\":10,\"y\":20,\"width\":30,\"height\":40}]%s%s%s}",
                      camera, model, (long long)(t0 + (int64_t)(ts_s * 1e6)), type, conf, camera,
                      result_id ? ",\"result_id\":\"" : "", result_id ? result_id : "",
@@ -108,6 +109,20 @@ static void cooldown_attach_then_new_incident(void)
                    " AND ended_at IS NOT NULL",
                    "cam-cd"),
                  95);
+    /* The contract's confidence is the highest of its events (§3.2); the
+     * opening event's stays as opening_confidence. */
+    CHECK_EQ_INT(q("SELECT round(confidence * 100) FROM violations WHERE camera_id = '%s'"
+                   " AND ended_at IS NOT NULL",
+                   "cam-cd"),
+                 95);
+    CHECK_EQ_INT(q("SELECT round(opening_confidence * 100) FROM violations WHERE camera_id = '%s'"
+                   " AND ended_at IS NOT NULL",
+                   "cam-cd"),
+                 80);
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s'"
+                   " AND model_version = '1.2.3'",
+                   "cam-cd"),
+                 2);
     /* ended when its cooldown ran out: last event (230) + 60 s */
     CHECK_EQ_INT(q("SELECT extract(epoch FROM ended_at - last_event_at)::int FROM violations"
                    " WHERE camera_id = '%s' AND ended_at IS NOT NULL",

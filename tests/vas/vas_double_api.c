@@ -472,9 +472,9 @@ static void api_devices(vas_double *d, vas_double_req *r, vas_double_segs seg)
         const vas_double_device *v = sorted[i];
         json_array_append_new(
             out,
-            json_pack("{s:s, s:s, s:n, s:s+, s:b, s:b, s:s?, s:n, s:n, s:s?, s:s, s:n, "
+            json_pack("{s:s, s:s, s:s+, s:s+, s:b, s:b, s:s?, s:n, s:n, s:s?, s:s, s:n, "
                       "s:s?}",
-                      "id", v->id, "name", v->name, "description", "rtsp_url",
+                      "id", v->id, "name", v->name, "description", v->name, " camera", "rtsp_url",
                       "rtsp://127.0.0.1:8554/", v->id, "is_active", strcmp(v->state, "LIVE") == 0,
                       "enabled", 1, "location", v->location[0] ? v->location : NULL, "manway",
                       "in_out", "display_name", v->display_name[0] ? v->display_name : NULL,
