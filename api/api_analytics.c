@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_BUCKETS 10000
 
@@ -145,7 +144,8 @@ static const char camera_sql[] = "WITH " ANALYTICS_SRC(
           "tot)),"
           "  'generated_at', ruth_time(now()))::text";
 
-/* The range [from, to) (default: the 24 hours up to now) and its whole
+/* The range [from, to) (default: the 24 hours up to now(), the database's
+ * clock, as the violations' created_at is) and its whole
  * hours when `hours_wanted`: first hour boundary at or after `from`, last at
  * or before `to`. false after answering 400. */
 typedef struct analytics_range {
@@ -156,17 +156,18 @@ typedef struct analytics_range {
 
 static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran)
 {
-    const char *p2[3] = {g->to, g->from[0] ? g->from : NULL, gran};
-    PGresult *res = api_query(
-        r, true,
-        "SELECT f::text, extract(epoch FROM $1::timestamptz - f),"
-        " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h0::text END,"
-        " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h1::text END"
-        " FROM (SELECT f, date_trunc('hour', date_trunc('minute', f) + interval '59 minutes') h0,"
-        "              date_trunc('hour', $1::timestamptz) h1"
-        "       FROM (SELECT coalesce($2::timestamptz, $1::timestamptz - interval '24 hours') f)"
-        "       a) b",
-        3, p2);
+    const char *p2[3] = {g->to[0] ? g->to : NULL, g->from[0] ? g->from : NULL, gran};
+    PGresult *res =
+        api_query(r, true,
+                  "SELECT f::text, extract(epoch FROM t - f),"
+                  " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h0::text END,"
+                  " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h1::text END, t::text"
+                  " FROM (SELECT f, t, date_trunc('hour', date_trunc('minute', f) + interval '59 "
+                  "minutes') h0,"
+                  "              date_trunc('hour', t) h1"
+                  "       FROM (SELECT coalesce($2::timestamptz, t - interval '24 hours') f, t"
+                  "             FROM (SELECT coalesce($1::timestamptz, now()) t) n) a) b",
+                  3, p2);
     if (!res)
         return false;
     snprintf(g->from, sizeof g->from, "%s", PQgetvalue(res, 0, 0));
@@ -174,6 +175,7 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
     g->hours = !PQgetisnull(res, 0, 2);
     snprintf(g->h0, sizeof g->h0, "%s", PQgetvalue(res, 0, 2));
     snprintf(g->h1, sizeof g->h1, "%s", PQgetvalue(res, 0, 3));
+    snprintf(g->to, sizeof g->to, "%s", PQgetvalue(res, 0, 4));
     PQclear(res);
     if (g->span <= 0) {
         param_invalid(r, "to", "must be later than from");
@@ -188,15 +190,7 @@ static bool analytics_params(api_req *r, analytics_range *g)
 {
     param_time(r, "from", g->from, sizeof g->from);
     param_time(r, "to", g->to, sizeof g->to);
-    if (r->details)
-        return false;
-    if (!g->to[0]) {
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(g->to, sizeof g->to, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
-    }
-    return true;
+    return !r->details; /* `to` defaults to now() (analytics_range_get) */
 }
 
 void h_analytics_summary(api_req *r)
