@@ -28,8 +28,8 @@
  *   api_stream.c      /violations/stream (Server-Sent Events from Kafka)
  *   api_events.c      /events, /events/{id}
  *   api_analytics.c   /analytics/summary, /analytics/cameras/{id}
- *   api_devices.c     /devices, inference start/stop, /models/status,
- *                     /internal/runtime/register
+ *   api_devices.c     /devices, inference start/stop
+ *   api_models.c      /models/status, /internal/runtime/register
  *   api_admin.c       /rules, /event-type-map
  */
 #ifndef RUTH_API_H

@@ -29,7 +29,7 @@ void h_device_get(api_req *r);
 /* api_inference.c */
 void h_device_start(api_req *r);
 void h_device_stop(api_req *r);
-/* api_devices.c */
+/* api_models.c */
 void h_models_status(api_req *r);
 void h_runtime_register(api_req *r);
 /* api_admin.c */

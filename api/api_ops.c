@@ -8,7 +8,9 @@
 #include "xmalloc.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 extern const struct embedded_file api_openapi_files[];
 
@@ -44,6 +46,7 @@ struct api_ops {
     probe_cache db;
     probe_cache kafka;
     probe_cache vas;
+    probe_cache ai;
 };
 
 static void probe_init(probe_cache *c)
@@ -59,6 +62,7 @@ api_ops *api_ops_new(void)
     probe_init(&ops->db);
     probe_init(&ops->kafka);
     probe_init(&ops->vas);
+    probe_init(&ops->ai);
     return ops;
 }
 
@@ -69,6 +73,7 @@ void api_ops_free(api_ops *ops)
     pthread_mutex_destroy(&ops->db.mu);
     pthread_mutex_destroy(&ops->kafka.mu);
     pthread_mutex_destroy(&ops->vas.mu);
+    pthread_mutex_destroy(&ops->ai.mu);
     free(ops);
 }
 
@@ -115,17 +120,64 @@ void api_ops_ready(api_req *r)
     api_json_steal(r, 200, json_pack("{s:s}", "status", "ready"));
 }
 
+/* A runtime is there when one checked in within 90 s (the runtime design
+ * re-registers every 30 s: three missed) or results were captured within
+ * the last 60 s (model_cameras, kept by ruth-worker). */
+static bool probe_ai_runtime(api *a)
+{
+    char err[256];
+    PGconn *c = api_pool_get(a->pool, 1000, err, sizeof err);
+    if (!c)
+        return false;
+    PGresult *res = api_pool_exec(
+        a->pool, c,
+        "SELECT EXISTS (SELECT 1 FROM runtimes WHERE last_seen > now() - interval '90 seconds')"
+        " OR EXISTS (SELECT 1 FROM model_cameras"
+        "             WHERE last_inference_at > now() - interval '60 seconds')",
+        0, NULL, err, sizeof err);
+    bool up = res && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    api_pool_put(a->pool, c);
+    return up;
+}
+
+/* The contract's health body: status healthy|unhealthy (503 when any
+ * component is unhealthy), service, version, timestamp, components
+ * (database, kafka, vas when VAS_BASE_URL is set, ai_runtime) and `error`
+ * naming what is down. */
 void api_ops_health(api_req *r)
 {
     api_ops *ops = r->a->ops;
-    bool db = probe(&ops->db, probe_db, r->a, 1.0);
-    bool kafka = probe(&ops->kafka, probe_kafka, r->a, 1.0);
-    /* VAS is probed only when configured; without it media answers 503. */
-    bool vas_up = !r->a->vas || probe(&ops->vas, probe_vas, r->a, API_OPS_VAS_PROBE_SEC);
-    const char *vas = !r->a->vas ? "not_configured" : vas_up ? "up" : "down";
-    json_t *b = json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}", "status",
-                          db && kafka && vas_up ? "healthy" : "degraded", "components", "database",
-                          "status", db ? "up" : "down", "kafka", "status", kafka ? "up" : "down",
-                          "vas", "status", vas);
-    api_json_steal(r, 200, b);
+    struct {
+        const char *name, *why;
+        bool up, present;
+    } c[] = {
+        {"database", "database unreachable", probe(&ops->db, probe_db, r->a, 1.0), true},
+        {"kafka", "Kafka unreachable", probe(&ops->kafka, probe_kafka, r->a, 1.0), true},
+        {"vas", "VAS not answering",
+         r->a->vas && probe(&ops->vas, probe_vas, r->a, API_OPS_VAS_PROBE_SEC), r->a->vas != NULL},
+        {"ai_runtime", "no AI runtime registered or sending results",
+         probe(&ops->ai, probe_ai_runtime, r->a, 1.0), true},
+    };
+    json_t *comp = json_object();
+    char error[256] = "";
+    bool healthy = true;
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        if (!c[i].present)
+            continue;
+        json_object_set_new(comp, c[i].name, json_string(c[i].up ? "healthy" : "unhealthy"));
+        if (!c[i].up) {
+            size_t n = strlen(error);
+            snprintf(error + n, sizeof error - n, "%s%s", healthy ? "" : "; ", c[i].why);
+            healthy = false;
+        }
+    }
+    char ts[CLOCK_ISO8601_LEN];
+    clock_format_iso8601_ms(clock_wall_us(), ts, sizeof ts);
+    json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:o}", "status", healthy ? "healthy" : "unhealthy",
+                          "service", "ruth-ai", "version", RUTH_VERSION, "timestamp", ts,
+                          "components", comp);
+    if (!healthy)
+        json_object_set_new(b, "error", json_string(error));
+    api_json_steal(r, healthy ? 200 : 503, b);
 }

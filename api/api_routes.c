@@ -62,6 +62,7 @@ static const route routes[] = {
     {"POST",   "devices/:id/stop-inference",  ROLE_OPERATOR, h_device_stop,       "device_stop", false, ""},
     {"GET",    "models/status",               ROLE_VIEWER,   h_models_status,     "models_status", true, ""},
     {"POST",   "internal/runtime/register",   ROLE_ADMIN,    h_runtime_register,  "runtime_register", false, ""},
+    {"POST",   "internal/register",           ROLE_ADMIN,    h_runtime_register,  "runtime_register", false, ""},
     {"GET",    "rules",                       ROLE_VIEWER,   h_rules_list,        "rules_list", true, "event_type|camera_id|" P_PAGE},
     {"POST",   "rules",                       ROLE_ADMIN,    h_rule_create,       "rule_create", false, ""},
     {"GET",    "rules/:id",                   ROLE_VIEWER,   h_rule_get,          "rule_get", true, ""},
@@ -170,8 +171,10 @@ static bool route_match(const route *rt, api_req *r)
 
 /* Split `url` into r->seg (pointing into r->path, which lives as long as
  * the request): "/api/v1/x/y", or "/x" for the operational endpoints and
- * /openapi.json, which are served at the root too. false when the path is
- * not under a known prefix or has too many segments. */
+ * /openapi.json, which are served at the root too, or "/api/internal/..."
+ * (runtime registration where the Ruth AI runtime documents put it, without
+ * the version). false when the path is not under a known prefix or has too
+ * many segments. */
 static bool split_path(api_req *r, const char *url)
 {
     static const char *const root_ok[] = {"health", "ready", "metrics", "openapi.json"};
@@ -179,6 +182,8 @@ static bool split_path(api_req *r, const char *url)
     bool v1 = true;
     if (!strncmp(p, "/api/v1/", 8))
         p += 8;
+    else if (!strcmp(p, "/api/internal/register") || !strcmp(p, "/api/internal/runtime/register"))
+        p += 5;
     else if (!strcmp(p, "/api/v1"))
         p += 7;
     else if (*p == '/')

@@ -252,7 +252,7 @@ static void test_head_options(void)
     req("HEAD", "/api/v1/violations", tok_viewer, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_INT(r.body.len, 0);
-    req("HEAD", "/health", NULL, NULL, NULL, &r);
+    req("HEAD", "/ready", NULL, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
     req("HEAD", "/api/v1/violations/" V1, NULL, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 401); /* still authenticated */

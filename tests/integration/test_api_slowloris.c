@@ -2,7 +2,7 @@
  * item 2): clients on other loopback addresses (127.0.0.2 ...) trickle
  * request headers one byte a second, up to the per-address connection limit
  * and beyond, and reconnect whenever they are cut off, while a client on
- * 127.0.0.1 keeps getting /health answered; then live streams are capped
+ * 127.0.0.1 keeps getting /ready answered; then live streams are capped
  * per subject, per address and in all.
  *
  * Without the per-address limit the trickling sockets take every connection
@@ -101,7 +101,7 @@ typedef struct slow {
 
 static void test_slowloris(void)
 {
-    /* An endless header: "GET /health ..." then "X-Slow-N: a" lines. */
+    /* An endless header: "GET /ready ..." then "X-Slow-N: a" lines. */
     char trickle[4096];
     size_t tl = (size_t)snprintf(trickle, sizeof trickle, "GET /health HTTP/1.1\r\nHost: x\r\n");
     for (int i = 0; tl + 32 < sizeof trickle; i++)
@@ -156,7 +156,7 @@ static void test_slowloris(void)
         /* The client on 127.0.0.1. */
         char out[2048];
         double h0 = itest_now();
-        int st = ask(1, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "\r\n\r\n",
+        int st = ask(1, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "\r\n\r\n",
                      out, sizeof out, NULL);
         double took = itest_now() - h0;
         if (took > worst_health)
@@ -253,7 +253,7 @@ static void test_stream_caps(void)
     CHECK_EQ_INT(stream_open("s6", 3, &fd, out, sizeof out), 503); /* in all */
     CHECK(strstr(out, "\"INTERNAL_ERROR\"") && strstr(out, "Retry-After"));
     /* Other requests are still served. */
-    CHECK_EQ_INT(ask(3, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "\r\n\r\n",
+    CHECK_EQ_INT(ask(3, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "\r\n\r\n",
                      out, sizeof out, NULL),
                  200);
     for (int i = 0; i < nfd; i++)

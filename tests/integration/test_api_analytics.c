@@ -1,0 +1,537 @@
+/* test_api_analytics.c - the contract's analytics, models status, health
+ * and runtime registration against real PostgreSQL and Kafka: ruth-worker
+ * stores inference results produced to Kafka (and their rollups), then every
+ * field of the contract's example answers is checked by name, nesting and
+ * type, and the figures are compared with what the raw events say. */
+#include "itest.h"
+
+#include "api_auth.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <math.h>
+#include <time.h>
+
+#define SECRET "test-secret-key-of-at-least-32-bytes"
+#define NRESULTS 300
+
+static int port;
+static char tok_viewer[1024], tok_operator[1024], tok_admin[1024];
+
+typedef struct resp {
+    long status;
+    buf body;
+    json_t *json;
+} resp;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+    buf_append(arg, p, sz * n);
+    return sz * n;
+}
+
+static void req(const char *method, const char *path, const char *token, const char *body,
+                resp *out)
+{
+    buf_free(&out->body);
+    json_decref(out->json);
+    memset(out, 0, sizeof *out);
+    char url[4096], auth[1100];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *hs = NULL;
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hs = curl_slist_append(hs, auth);
+    }
+    if (body)
+        hs = curl_slist_append(hs, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(c);
+    out->json =
+        out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL) : NULL;
+}
+
+static const json_t *at(const json_t *j, const char *path)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    const json_t *cur = j;
+    for (char *save = NULL, *k = strtok_r(tmp, ".", &save); k && cur;
+         k = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, k);
+    return cur;
+}
+
+/* Field `path` exists with type: s string, S string or null, i integer, n
+ * number, N number or null, b boolean, o object, a array. */
+static void field(const json_t *j, const char *path, char type)
+{
+    const json_t *v = at(j, path);
+    bool ok = false;
+    switch (type) {
+    case 's':
+        ok = json_is_string(v);
+        break;
+    case 'S':
+        ok = json_is_string(v) || json_is_null(v);
+        break;
+    case 'i':
+        ok = json_is_integer(v);
+        break;
+    case 'n':
+        ok = json_is_number(v);
+        break;
+    case 'N':
+        ok = json_is_number(v) || json_is_null(v);
+        break;
+    case 'b':
+        ok = json_is_boolean(v);
+        break;
+    case 'o':
+        ok = json_is_object(v);
+        break;
+    case 'a':
+        ok = json_is_array(v);
+        break;
+    }
+    CHECK_MSG(ok, "field %s: want type %c", path, type);
+}
+
+static long long num(const json_t *j, const char *path)
+{
+    const json_t *v = at(j, path);
+    return json_is_integer(v) ? json_integer_value(v) : -999;
+}
+
+static double real(const json_t *j, const char *path)
+{
+    const json_t *v = at(j, path);
+    return json_is_number(v) ? json_number_value(v) : -999;
+}
+
+static const char *str(const json_t *j, const char *path)
+{
+    return json_string_value(at(j, path));
+}
+
+/* A contract time: 2026-01-13T10:30:00.000Z. */
+static bool contract_time(const char *s)
+{
+    return s && strlen(s) == 24 && s[10] == 'T' && s[19] == '.' && s[23] == 'Z';
+}
+
+static void query_text(const char *sql, char *out, size_t n)
+{
+    PGconn *db = PQconnectdb(itest_db_url);
+    PGresult *res = PQexec(db, sql);
+    snprintf(out, n, "%s",
+             PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) ? PQgetvalue(res, 0, 0)
+                                                                      : "?");
+    PQclear(res);
+    PQfinish(db);
+}
+
+static void check_error(const resp *r, long status, const char *code)
+{
+    CHECK_MSG(r->status == status, "status %ld, want %ld: %.*s", r->status, status,
+              (int)r->body.len, (const char *)r->body.data);
+    CHECK_EQ_STR(str(r->json, "error"), code);
+    CHECK_EQ_INT(num(r->json, "status_code"), status);
+}
+
+/* ---- health before any runtime ---- */
+
+static void test_health_unhealthy(void)
+{
+    resp r = {0};
+    req("GET", "/api/v1/health", NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 503);
+    CHECK_EQ_STR(str(r.json, "status"), "unhealthy");
+    field(r.json, "service", 's');
+    field(r.json, "version", 's');
+    CHECK(contract_time(str(r.json, "timestamp")));
+    CHECK_EQ_STR(str(r.json, "components.database"), "healthy");
+    CHECK_EQ_STR(str(r.json, "components.kafka"), "healthy");
+    CHECK_EQ_STR(str(r.json, "components.ai_runtime"), "unhealthy");
+    CHECK(at(r.json, "components.redis") == NULL); /* no Redis is faked */
+    CHECK(str(r.json, "error") && strstr(str(r.json, "error"), "AI runtime"));
+    buf_free(&r.body);
+    json_decref(r.json);
+}
+
+/* ---- runtime registration ---- */
+
+#define FLAT                                                                                       \
+    "{\"runtime_id\":\"ai-runtime-001\",\"supports_gpu\":true,\"hardware_type\":\"gpu\","          \
+    "\"supported_models\":[\"fall-v1\",\"idle-model\"],\"max_fps\":100,"                           \
+    "\"max_concurrent_streams\":10,\"inference_batch_size\":4,\"memory_available_mb\":8192,"       \
+    "\"version\":\"1.0.0\"}"
+
+static void test_register(void)
+{
+    resp r = {0};
+    req("POST", "/api/v1/internal/runtime/register", tok_operator, FLAT, &r);
+    check_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
+    req("POST", "/api/v1/internal/runtime/register", tok_admin, FLAT, &r);
+    CHECK_EQ_INT(r.status, 201);
+    CHECK_EQ_STR(str(r.json, "runtime_id"), "ai-runtime-001");
+    CHECK(json_is_true(at(r.json, "supports_gpu")));
+    CHECK_EQ_STR(str(r.json, "hardware_type"), "gpu");
+    CHECK_EQ_INT(json_array_size(at(r.json, "supported_models")), 2);
+    CHECK_EQ_INT(num(r.json, "max_fps"), 100);
+    CHECK_EQ_INT(num(r.json, "max_concurrent_streams"), 10);
+    CHECK_EQ_INT(num(r.json, "inference_batch_size"), 4);
+    CHECK_EQ_INT(num(r.json, "memory_available_mb"), 8192);
+    CHECK_EQ_STR(str(r.json, "version"), "1.0.0");
+    CHECK(contract_time(str(r.json, "registered_at")));
+    /* A heartbeat; the system architecture's path. */
+    req("POST", "/api/internal/register", tok_admin, FLAT, &r);
+    CHECK_EQ_INT(r.status, 200);
+    /* The runtime design's nested form, at its own path. */
+    req("POST", "/api/internal/runtime/register", tok_admin,
+        "{\"runtime_id\":\"ai-runtime-002\",\"version\":\"1.0.0\",\"hardware\":{\"type\":\"cpu\","
+        "\"supports_gpu\":false,\"memory_available_mb\":2048},\"capacity\":{\"max_fps_total\":30,"
+        "\"max_concurrent_streams\":3,\"recommended_batch_size\":1},\"models\":[{\"model_id\":"
+        "\"loading-model\",\"version\":\"0.1.0\",\"state\":\"LOADING\",\"health\":\"HEALTHY\"}],"
+        "\"health_summary\":{\"status\":\"healthy\"}}",
+        &r);
+    CHECK_EQ_INT(r.status, 201);
+    CHECK_EQ_STR(str(r.json, "hardware_type"), "cpu");
+    CHECK_EQ_INT(num(r.json, "max_fps"), 30);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM runtimes WHERE runtime_id = 'ai-runtime-002'"
+                             " AND supported_models = '{loading-model}' AND NOT supports_gpu"
+                             " AND memory_available_mb = 2048 AND inference_batch_size = 1"
+                             " AND declaration ? 'health_summary'"),
+                 1);
+    /* Bad input: every bad field named, nothing stored. */
+    req("POST", "/api/v1/internal/runtime/register", tok_admin,
+        "{\"runtime_id\":\"bad\",\"supports_gpu\":\"yes\",\"hardware_type\":\"fpga\","
+        "\"supported_models\":[1],\"max_fps\":\"fast\",\"max_concurrent_streams\":-1,"
+        "\"inference_batch_size\":0,\"memory_available_mb\":1,\"version\":\"1\"}",
+        &r);
+    check_error(&r, 400, "VALIDATION_ERROR");
+    const char *bad[] = {"supports_gpu", "hardware_type",          "supported_models",
+                         "max_fps",      "max_concurrent_streams", "inference_batch_size"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_MSG(json_object_get(at(r.json, "details"), bad[i]) != NULL, "details names %s",
+                  bad[i]);
+    req("POST", "/api/v1/internal/runtime/register", tok_admin, "{\"runtime_id\":\"bad\"}", &r);
+    check_error(&r, 400, "MISSING_REQUIRED_FIELD");
+    CHECK(json_object_get(at(r.json, "details"), "hardware_type") != NULL);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM runtimes WHERE runtime_id = 'bad'"), 0);
+    buf_free(&r.body);
+    json_decref(r.json);
+}
+
+/* ---- results through ruth-worker ---- */
+
+static void produce_results(void)
+{
+    rd_kafka_t *p = itest_producer();
+    const char *topic = getenv("RUTH_TOPIC_INFERENCE");
+    int64_t now = itest_wall_us();
+    for (int i = 0; i < NRESULTS; i++) {
+        char msg[512], lat[48] = "";
+        const char *cam = i % 3 == 0 ? "cam-1" : i % 3 == 1 ? "cam-2" : "cam-3";
+        const char *model = i % 4 == 0 ? "ppe-v3" : "fall-v1";
+        const char *type = i % 10 == 0 ? "error" : i % 5 == 1 ? "fall_detected" : "no_fall";
+        if (i % 7)
+            snprintf(lat, sizeof lat, ",\"inference_time_ms\":%d", 20 + (i * 37) % 400);
+        snprintf(msg, sizeof msg,
+                 "{\"camera_id\":\"%s\",\"model_id\":\"%s\",\"model_version\":\"%s\","
+                 "\"timestamp\":%lld,\"event_type\":\"%s\",\"confidence\":%.2f%s%s}",
+                 cam, model, !strcmp(model, "ppe-v3") ? "3.1.0" : "1.2.0",
+                 (long long)(now - (int64_t)(i % 150) * 1000000 - 1000000), type,
+                 !strcmp(type, "error") ? 0.0 : (i % 100) / 100.0, lat,
+                 !strcmp(type, "error") ? ",\"error_code\":\"MODEL_TIMEOUT\"" : "");
+        itest_produce(p, topic, cam, msg, strlen(msg));
+    }
+    rd_kafka_flush(p, 10000);
+    rd_kafka_destroy(p);
+    CHECK_EQ_INT(itest_wait_query("SELECT count(*) FROM events", NRESULTS, 60), NRESULTS);
+}
+
+static void test_summary(void)
+{
+    resp r = {0};
+    req("GET", "/api/v1/analytics/summary?granularity=minute", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    const char *tf[] = {"summary.time_range.from", "summary.time_range.to", "generated_at"};
+    for (int i = 0; i < 3; i++)
+        CHECK_MSG(contract_time(str(r.json, tf[i])), "%s", tf[i]);
+    const char *ti[] = {"violations_total",     "violations_open",     "violations_reviewed",
+                        "violations_dismissed", "violations_resolved", "events_total",
+                        "events_fall_detected", "events_no_fall",      "events_error",
+                        "cameras_active"};
+    char path[128], sqlq[512];
+    for (size_t i = 0; i < sizeof ti / sizeof ti[0]; i++) {
+        snprintf(path, sizeof path, "summary.totals.%s", ti[i]);
+        field(r.json, path, 'i');
+    }
+    CHECK_EQ_INT(num(r.json, "summary.totals.events_total"), NRESULTS);
+    CHECK_EQ_INT(num(r.json, "summary.totals.events_error"),
+                 itest_query("SELECT count(*) FROM events WHERE event_type = 'error'"));
+    CHECK_EQ_INT(num(r.json, "summary.totals.events_fall_detected"),
+                 itest_query("SELECT count(*) FROM events WHERE event_type = 'fall_detected'"));
+    CHECK_EQ_INT(num(r.json, "summary.totals.cameras_active"), 3);
+    const char *statuses[] = {"open", "reviewed", "dismissed", "resolved"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "summary.totals.violations_%s", statuses[i]);
+        snprintf(sqlq, sizeof sqlq, "SELECT count(*) FROM violations WHERE status = '%s'",
+                 statuses[i]);
+        CHECK_EQ_INT(num(r.json, path), itest_query(sqlq));
+    }
+    CHECK(num(r.json, "summary.totals.violations_total") > 0); /* the seeded rules fired */
+    const json_t *cams = at(r.json, "summary.by_camera");
+    CHECK_EQ_INT(json_array_size(cams), 3);
+    size_t i;
+    const json_t *c;
+    json_array_foreach(cams, i, c)
+    {
+        field(c, "camera_id", 's');
+        field(c, "camera_name", 's');
+        field(c, "violations_total", 'i');
+        field(c, "violations_open", 'i');
+        field(c, "events_total", 'i');
+        field(c, "last_event_at", 'S');
+        char want[64];
+        snprintf(sqlq, sizeof sqlq,
+                 "SELECT ruth_time(max(\"timestamp\")) FROM events WHERE camera_id = '%s'",
+                 str(c, "camera_id"));
+        query_text(sqlq, want, sizeof want);
+        CHECK_EQ_STR(str(c, "last_event_at"), want);
+        snprintf(sqlq, sizeof sqlq, "SELECT count(*) FROM events WHERE camera_id = '%s'",
+                 str(c, "camera_id"));
+        CHECK_EQ_INT(num(c, "events_total"), itest_query(sqlq));
+        snprintf(sqlq, sizeof sqlq, "SELECT count(*) FROM violations WHERE camera_id = '%s'",
+                 str(c, "camera_id"));
+        CHECK_EQ_INT(num(c, "violations_total"), itest_query(sqlq));
+    }
+    const json_t *series = at(r.json, "summary.time_series");
+    long long events = 0, violations = 0;
+    json_array_foreach(series, i, c)
+    {
+        CHECK(contract_time(str(c, "bucket")));
+        field(c, "violations", 'i');
+        field(c, "events", 'i');
+        events += num(c, "events");
+        violations += num(c, "violations");
+    }
+    CHECK_EQ_INT(events, NRESULTS);
+    CHECK_EQ_INT(violations, itest_query("SELECT count(*) FROM violations"));
+    CHECK(json_array_size(series) >= 1440 && json_array_size(series) <= 1441); /* zeros too */
+    req("GET", "/api/v1/analytics/summary?granularity=week", tok_viewer, NULL, &r);
+    check_error(&r, 400, "VALIDATION_ERROR");
+    req("GET", "/api/v1/analytics/summary", NULL, NULL, &r);
+    check_error(&r, 401, "INVALID_TOKEN");
+    buf_free(&r.body);
+    json_decref(r.json);
+}
+
+static void test_camera(void)
+{
+    resp r = {0};
+    req("GET", "/api/v1/analytics/cameras/cam-1", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(str(r.json, "camera_id"), "cam-1");
+    field(r.json, "camera_name", 's');
+    CHECK(contract_time(str(r.json, "time_range.from")));
+    CHECK(contract_time(str(r.json, "time_range.to")) &&
+          contract_time(str(r.json, "generated_at")));
+    const char *ints[] = {"metrics.violations_total",
+                          "metrics.violations_by_status.open",
+                          "metrics.violations_by_status.reviewed",
+                          "metrics.violations_by_status.dismissed",
+                          "metrics.violations_by_status.resolved",
+                          "metrics.events_total",
+                          "inference_stats.frames_processed"};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        field(r.json, ints[i], 'i');
+    field(r.json, "metrics.events_by_type", 'o');
+    field(r.json, "metrics.avg_confidence", 'n');
+    field(r.json, "metrics.last_violation_at", 'S');
+    field(r.json, "inference_stats.fps_avg", 'n');
+    field(r.json, "inference_stats.inference_latency_ms_avg", 'n');
+    long long n = itest_query("SELECT count(*) FROM events WHERE camera_id = 'cam-1'");
+    CHECK_EQ_INT(num(r.json, "metrics.events_total"), n);
+    CHECK_EQ_INT(num(r.json, "inference_stats.frames_processed"), n);
+    CHECK_EQ_INT(num(r.json, "metrics.events_by_type.no_fall"),
+                 itest_query("SELECT count(*) FROM events WHERE camera_id = 'cam-1'"
+                             " AND event_type = 'no_fall'"));
+    char want[64];
+    query_text("SELECT round(avg(confidence)::numeric, 4) FROM events WHERE camera_id = 'cam-1'",
+               want, sizeof want);
+    CHECK_MSG(fabs(real(r.json, "metrics.avg_confidence") - atof(want)) < 1e-6, "avg %f vs %s",
+              real(r.json, "metrics.avg_confidence"), want);
+    query_text("SELECT round(avg(inference_time_ms)::numeric, 1) FROM events"
+               " WHERE camera_id = 'cam-1'",
+               want, sizeof want);
+    CHECK_MSG(fabs(real(r.json, "inference_stats.inference_latency_ms_avg") - atof(want)) < 1e-6,
+              "latency %f vs %s", real(r.json, "inference_stats.inference_latency_ms_avg"), want);
+    query_text(
+        "SELECT round(count(*) / (60.0 * count(DISTINCT date_trunc('minute', \"timestamp\")))"
+        " , 2) FROM events WHERE camera_id = 'cam-1'",
+        want, sizeof want);
+    CHECK_MSG(fabs(real(r.json, "inference_stats.fps_avg") - atof(want)) < 1e-6, "fps %f vs %s",
+              real(r.json, "inference_stats.fps_avg"), want);
+    query_text("SELECT ruth_time(max(\"timestamp\")) FROM events WHERE camera_id = 'cam-1'", want,
+               sizeof want);
+    CHECK_EQ_STR(str(r.json, "metrics.last_event_at"), want);
+    req("GET", "/api/v1/analytics/cameras/nowhere", tok_viewer, NULL, &r);
+    check_error(&r, 404, "DEVICE_NOT_FOUND");
+    req("GET", "/api/v1/analytics/cameras/cam-1?from=yesterday", tok_viewer, NULL, &r);
+    check_error(&r, 400, "VALIDATION_ERROR");
+    buf_free(&r.body);
+    json_decref(r.json);
+}
+
+static const json_t *model_named(const json_t *models, const char *id)
+{
+    size_t i;
+    const json_t *m;
+    json_array_foreach(models, i, m) if (!strcmp(str(m, "model_id"), id)) return m;
+    return NULL;
+}
+
+static void test_models(void)
+{
+    resp r = {0};
+    req("GET", "/api/v1/models/status", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    const json_t *models = at(r.json, "models");
+    size_t i;
+    const json_t *m;
+    json_array_foreach(models, i, m)
+    {
+        field(m, "model_id", 's');
+        field(m, "version", 'S');
+        field(m, "status", 's');
+        field(m, "health", 's');
+        field(m, "metrics.inference_latency_ms_avg", 'N');
+        field(m, "metrics.inference_latency_ms_p99", 'N');
+        field(m, "metrics.throughput_fps", 'n');
+        field(m, "metrics.frames_processed_total", 'i');
+        field(m, "metrics.errors_total", 'i');
+        field(m, "cameras_active", 'i');
+        field(m, "last_inference_at", 'S');
+        field(m, "started_at", 'S');
+    }
+    CHECK_EQ_INT(num(r.json, "summary.total_models"), (long long)json_array_size(models));
+    field(r.json, "summary.healthy_models", 'i');
+    CHECK_EQ_INT(num(r.json, "summary.total_cameras_processed"), 3);
+    const json_t *f = model_named(models, "fall-v1");
+    CHECK(f != NULL);
+    CHECK_EQ_STR(str(f, "version"), "1.2.0");
+    CHECK_EQ_STR(str(f, "status"), "active");
+    CHECK_EQ_INT(num(f, "metrics.frames_processed_total"),
+                 itest_query("SELECT count(*) FROM events WHERE model_id = 'fall-v1'"));
+    long long errs = itest_query("SELECT count(*) FROM events WHERE model_id = 'fall-v1'"
+                                 " AND event_type = 'error'");
+    CHECK_EQ_INT(num(f, "metrics.errors_total"), errs);
+    CHECK_EQ_STR(str(f, "health"), "degraded"); /* 15 errors in 225: 1-10 % */
+    CHECK_EQ_INT(num(f, "cameras_active"), 3);
+    char want[64];
+    query_text("SELECT ruth_time(max(\"timestamp\")) FROM events WHERE model_id = 'fall-v1'", want,
+               sizeof want);
+    CHECK_EQ_STR(str(f, "last_inference_at"), want);
+    query_text("SELECT round(avg(inference_time_ms)::numeric, 1) FROM events"
+               " WHERE model_id = 'fall-v1'",
+               want, sizeof want);
+    CHECK_MSG(fabs(real(f, "metrics.inference_latency_ms_avg") - atof(want)) < 1e-6,
+              "latency %f vs %s", real(f, "metrics.inference_latency_ms_avg"), want);
+    /* p99 from the histogram: within the bucket of the true p99, never
+     * above the largest latency. */
+    query_text("SELECT percentile_disc(0.99) WITHIN GROUP (ORDER BY inference_time_ms)"
+               " FROM events WHERE model_id = 'fall-v1'",
+               want, sizeof want);
+    double p99 = real(f, "metrics.inference_latency_ms_p99"), truth = atof(want);
+    double maxl = (double)itest_query("SELECT max(inference_time_ms)::bigint FROM events"
+                                      " WHERE model_id = 'fall-v1'");
+    CHECK_MSG(p99 <= maxl + 1e-9 && p99 >= 300 && truth >= 300, "p99 %f, true %f", p99, truth);
+    CHECK(real(f, "metrics.throughput_fps") > 0);
+    CHECK(contract_time(str(f, "started_at"))); /* the runtime that declared it */
+    const json_t *idle = model_named(models, "idle-model");
+    CHECK(idle && !strcmp(str(idle, "status"), "idle") && !strcmp(str(idle, "health"), "healthy"));
+    CHECK_EQ_INT(num(idle, "metrics.frames_processed_total"), 0);
+    const json_t *ld = model_named(models, "loading-model");
+    CHECK(ld && !strcmp(str(ld, "status"), "starting") && !strcmp(str(ld, "version"), "0.1.0"));
+    const json_t *ppe = model_named(models, "ppe-v3");
+    CHECK(ppe && !strcmp(str(ppe, "version"), "3.1.0"));
+    CHECK_EQ_INT(json_array_size(at(r.json, "runtimes")), 2);
+    buf_free(&r.body);
+    json_decref(r.json);
+}
+
+static void test_health_healthy(void)
+{
+    resp r = {0};
+    req("GET", "/health", NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(str(r.json, "status"), "healthy");
+    CHECK_EQ_STR(str(r.json, "components.ai_runtime"), "healthy");
+    CHECK(at(r.json, "error") == NULL);
+    buf_free(&r.body);
+    json_decref(r.json);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    itest_setup("apian", 3);
+    setenv("JWT_SECRET_KEY", SECRET, 1);
+    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
+    setenv("RUTH_API_PORT", "0", 1);
+    setenv("RUTH_API_CACHE_MS", "0", 1);
+    int64_t now = time(NULL);
+    char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
+    snprintf(tok_viewer, sizeof tok_viewer, "%s", t);
+    free(t);
+    t = auth_mint(SECRET, "olga", ROLE_OPERATOR, now, now + 3600);
+    snprintf(tok_operator, sizeof tok_operator, "%s", t);
+    free(t);
+    t = auth_mint(SECRET, "adam", ROLE_ADMIN, now, now + 3600);
+    snprintf(tok_admin, sizeof tok_admin, "%s", t);
+    free(t);
+    char log[256], wlog[256];
+    snprintf(log, sizeof log, "/tmp/test_api_analytics_%d.log", (int)getpid());
+    snprintf(wlog, sizeof wlog, "/tmp/test_api_analytics_worker_%d.log", (int)getpid());
+    unlink(log);
+    pid_t pid = itest_spawn("ruth-api", NULL, log);
+    pid_t wpid = itest_spawn("ruth-worker", NULL, wlog);
+    double start = itest_now();
+    while ((port = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - start < 30)
+        usleep(100 * 1000);
+    if (port < 0) {
+        fprintf(stderr, "ruth-api did not start; log: %s\n", log);
+        return 1;
+    }
+    TEST_RUN(test_health_unhealthy);
+    TEST_RUN(test_register);
+    produce_results();
+    TEST_RUN(test_summary);
+    TEST_RUN(test_camera);
+    TEST_RUN(test_models);
+    TEST_RUN(test_health_healthy);
+    kill(wpid, SIGTERM);
+    kill(pid, SIGTERM);
+    if (itest_wait_exit(wpid, 30) != 0 || itest_wait_exit(pid, 20) != 0) {
+        fprintf(stderr, "ruth-worker or ruth-api did not stop cleanly on SIGTERM\n");
+        testlib_failures++;
+    }
+    if (testlib_failures)
+        fprintf(stderr, "logs: %s %s\n", log, wlog);
+    itest_teardown();
+    curl_global_cleanup();
+    return TEST_EXIT();
+}
