@@ -140,7 +140,7 @@ static void ds__attr(inference_result *r, codec_arena *a, const char *key, const
 
 static const char *ds__dump(json_t *v, codec_arena *a)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     const char *out = s ? ds__dup(a, s) : NULL;
     free(s);
     return out;

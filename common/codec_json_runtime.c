@@ -91,10 +91,12 @@ static int runtime__field(const char *key)
     return -1;
 }
 
-/* JSON text of any value into the arena; NULL when jansson cannot write it. */
+/* JSON text of any value into the arena; NULL when jansson cannot write it.
+ * 15 significant digits: what a decimal in the input had is written back as
+ * it was (0.9, not 0.90000000000000002). */
 static const char *runtime__dump(json_t *v, codec_arena *a)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     if (!s)
         return NULL;
     const char *out = codec_arena_strndup(a, s, strlen(s));

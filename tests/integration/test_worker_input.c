@@ -13,10 +13,16 @@
  *    object, sensors mapped to cameras through vas_device_id (or taken as the
  *    camera id), object types through event_type_map, a person violation
  *    opened, the unparseable ones dead-lettered with a reason, and a
- *    repeated full-schema message (same messageid) stored once. */
+ *    repeated full-schema message (same messageid) stored once.
+ * 3. GET /api/v1/events (a real ruth-api) returns the kept metadata. */
 #include "itest.h"
 
+#include "api_auth.h"
+
+#include <curl/curl.h>
 #include <dirent.h>
+#include <jansson.h>
+#include <time.h>
 
 #define SKEW "315360000" /* the fixtures' capture times are fixed dates */
 
@@ -231,6 +237,60 @@ static void invalid_payloads_dead_lettered(void)
               s.invalid_value, s.missing_field, s.json_syntax, s.other);
 }
 
+#define SECRET "test-secret-key-of-at-least-32-bytes"
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+    buf_append(arg, p, sz * n);
+    return sz * n;
+}
+
+/* GET /api/v1/events of camera cam-contract-1 from a real ruth-api. */
+static void events_api_returns_metadata(void)
+{
+    setenv("JWT_SECRET_KEY", SECRET, 1);
+    setenv("RUTH_API_PORT", "0", 1);
+    char log[256];
+    snprintf(log, sizeof log, "/tmp/%s-api.log", itest_db_name);
+    pid_t api = itest_spawn("ruth-api", NULL, log);
+    int port = -1;
+    double t0 = itest_now();
+    while ((port = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - t0 < 20)
+        usleep(100 * 1000);
+    CHECK_MSG(port > 0, "ruth-api did not log its port (%s)", log);
+    char *tok = auth_mint(SECRET, "vera", ROLE_VIEWER, time(NULL), time(NULL) + 600);
+    char url[256], auth[1200];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/events?camera_id=cam-contract-1", port);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
+    free(tok);
+    buf body = {0};
+    CURL *c = curl_easy_init();
+    struct curl_slist *hs = curl_slist_append(NULL, auth);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(c);
+    kill(api, SIGTERM);
+    itest_wait_exit(api, 15);
+    json_t *j = body.len ? json_loadb((const char *)body.data, body.len, 0, NULL) : NULL;
+    buf_free(&body);
+    json_t *ev = json_array_get(json_object_get(j, "events"), 0);
+    json_t *meta = json_object_get(ev, "metadata");
+    CHECK_MSG(status == 200 && json_array_size(json_object_get(j, "events")) == 1,
+              "status %ld, log %s", status, log);
+    CHECK_EQ_STR(json_string_value(json_object_get(meta, "scene_context")), "corridor");
+    CHECK(json_integer_value(json_object_get(meta, "tracking_id")) == 7);
+    CHECK(json_array_size(json_object_get(meta, "pose_keypoints")) == 2);
+    CHECK(json_is_null(json_object_get(ev, "extra")));
+    json_decref(j);
+}
+
 int main(void)
 {
     itest_setup("winput", 1);
@@ -262,6 +322,7 @@ int main(void)
     TEST_RUN(contract_payloads_become_events);
     TEST_RUN(deepstream_payloads_become_events);
     TEST_RUN(invalid_payloads_dead_lettered);
+    TEST_RUN(events_api_returns_metadata);
     kill(w, SIGTERM);
     if (itest_wait_exit(w, 15) != 0) {
         fprintf(stderr, "ruth-worker did not stop cleanly (log: %s)\n", log);

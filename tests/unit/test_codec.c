@@ -515,11 +515,11 @@ static void metadata_and_unknown_fields(void)
     json_t *m = json_loads(r.metadata_json, 0, NULL), *x = json_loads(r.extra_json, 0, NULL);
     CHECK(json_integer_value(json_object_get(m, "tracking_id")) == 7);
     CHECK(json_array_size(json_object_get(m, "pose_keypoints")) == 1);
+    CHECK(strstr(r.metadata_json, "[[1,2,0.5]]") != NULL);
     CHECK(r.nunknown == 2 && !strcmp(json_string_value(json_object_get(x, "zone")), "A"));
     CHECK(json_array_size(json_object_get(x, "scores")) == 2);
     json_decref(m);
-    json_decref(x);
-    /* A JSON re-encoding carries them back. */
+    json_decref(x); /* a JSON re-encoding carries them back */
     buf b = {0};
     CHECK(codec_encode_inference(cx, CODEC_FMT_JSON, 0, &r, &b, &err) == 0);
     inference_result_free(&r);
@@ -527,8 +527,8 @@ static void metadata_and_unknown_fields(void)
     CHECK(r.nunknown == 2 && strstr(r.metadata_json, "\"tracking_id\":7"));
     inference_result_free(&r);
     buf_free(&b);
-    CHECK(decode_with("{\"event_type\":\"x\",\"metadata\":[1,\"two\"]}", &o, &r, &err) == 0);
-    CHECK_EQ_STR(r.metadata_json, "[1,\"two\"]");
+    CHECK(decode_with("{\"event_type\":\"x\",\"metadata\":[1,\"two\",0.9]}", &o, &r, &err) == 0);
+    CHECK_EQ_STR(r.metadata_json, "[1,\"two\",0.9]"); /* decimals as written */
     CHECK(r.extra_json == NULL && r.nunknown == 0);
     inference_result_free(&r);
 }
