@@ -21,8 +21,8 @@
     "e.frame_id,"                                                                                  \
     " 'inference_time_ms', e.inference_time_ms, 'runtime_id', e.runtime_id,"                       \
     " 'error_code', e.error_code, 'error_message', e.error_message,"                               \
-    " 'attributes', e.attributes, 'violation_id', e.violation_id,"                                 \
-    " 'created_at', ruth_time(e.created_at)"
+    " 'attributes', e.attributes, 'metadata', e.metadata, 'extra', e.extra,"                       \
+    " 'violation_id', e.violation_id, 'created_at', ruth_time(e.created_at)"
 
 void h_events_list(api_req *r)
 {

@@ -6,6 +6,8 @@
  *   codec_avro_write.c  Avro binary bodies
  *   codec_resolve.c     Confluent writer schemas: registry lookup, resolution
  *   codec_json.c        JSON in and out
+ *   codec_json_runtime.c  what runtimes send: proto3 names, error payloads
+ *   codec_deepstream.c  NVIDIA DeepStream nvmsgconv JSON
  * and the leaves codec_error.c (error type, code names) and codec_arena.c. */
 #include "codec.h"
 
@@ -117,6 +119,18 @@ static int codec__by_fingerprint(const codec *c, const unsigned char *fp_le)
 int codec_decode_inference(codec *c, const void *data, size_t len, inference_result *out,
                            codec_error *err)
 {
+    return codec_decode_inference_opts(c, data, len, NULL, out, err);
+}
+
+int codec_validate_inference(inference_result *r, codec_error *err)
+{
+    return codec__validate_inference(r, false, err);
+}
+
+int codec_decode_inference_opts(codec *c, const void *data, size_t len,
+                                const codec_decode_opts *opts, inference_result *out,
+                                codec_error *err)
+{
     memset(out, 0, sizeof *out);
     const unsigned char *p = data;
     size_t skip = 0;
@@ -130,7 +144,7 @@ int codec_decode_inference(codec *c, const void *data, size_t len, inference_res
     int rc;
     if (p[skip] == '{') {
         out->format = CODEC_FMT_JSON;
-        rc = codec__json_decode_inference((const char *)p, len, out, a, err);
+        rc = codec__json_decode_inference((const char *)p, len, opts, out, a, err);
     } else if (len >= 2 && p[0] == 0xC3 && p[1] == 0x01) {
         out->format = CODEC_FMT_SINGLE_OBJECT;
         if (len < 10) {
@@ -170,7 +184,7 @@ int codec_decode_inference(codec *c, const void *data, size_t len, inference_res
                              p[0]);
     }
     if (rc == 0)
-        rc = codec__validate_inference(out, err);
+        rc = codec__validate_inference(out, opts && opts->model_id_optional, err);
     if (rc) {
         codec_format f = out->format;
         inference_result_free(out);

@@ -77,7 +77,20 @@ typedef struct inference_result {
     const char *result_id; /* canonical lower-case UUID text */
     codec_format format;   /* how it arrived */
     void *arena__;         /* internal */
+    /* Kept with the event, never dropped (JSON input only; NULL = none):
+     * the runtime's `metadata` as JSON text (any JSON value, e.g.
+     * {"pose_keypoints": [...], "tracking_id": 7}), and an object of the
+     * top-level fields the codec does not know (`nunknown` of them). */
+    const char *metadata_json;
+    const char *extra_json;
+    size_t nunknown;
+    unsigned defaulted;          /* CODEC_DEFAULTED_* filled from codec_decode_opts */
+    const char *idempotency_key; /* set by adapters (DeepStream); NULL = result_id rules */
 } inference_result;
+
+/* Fields a decode took from codec_decode_opts instead of the message. */
+#define CODEC_DEFAULTED_CAMERA 1u    /* camera_id: the Kafka key */
+#define CODEC_DEFAULTED_TIMESTAMP 2u /* timestamp: the Kafka record's time */
 
 /* Release what a decode allocated; the struct may be reused. Accepts zeroed. */
 void inference_result_free(inference_result *r);
@@ -96,6 +109,46 @@ void codec_destroy(codec *c); /* accepts NULL */
  * (codec_check_skew). */
 int codec_decode_inference(codec *c, const void *data, size_t len, inference_result *out,
                            codec_error *err);
+
+/* What the transport knows when a message leaves a field out. A JSON
+ * runtime result as the Ruth AI documents show it may lack camera_id
+ * (the model contract's output), timestamp and model_id (the API
+ * contract's InferenceResponse): */
+typedef struct codec_decode_opts {
+    const char *default_camera_id; /* the Kafka key (camera_id by contract); NULL = required */
+    int64_t default_timestamp_us;  /* the Kafka record's timestamp */
+    bool has_default_timestamp;    /* false = timestamp required */
+    bool model_id_optional;        /* leave model_id NULL when absent: the caller fills it
+                                      (the camera's active inference session) and checks it */
+} codec_decode_opts;
+
+/* codec_decode_inference with defaults for absent fields (NULL opts = the
+ * same as codec_decode_inference). JSON input also accepts the proto3
+ * JSON names (cameraId, eventType, boundingBoxes, ...), `version` for
+ * model_version, and the contract's runtime error payloads, which become
+ * event_type "error" with their code and message (see codec_json_runtime.c). */
+int codec_decode_inference_opts(codec *c, const void *data, size_t len,
+                                const codec_decode_opts *opts, inference_result *out,
+                                codec_error *err);
+
+/* Semantic validation alone (what decoding ends with), for results whose
+ * model_id the caller filled in after codec_decode_inference_opts. */
+int codec_validate_inference(inference_result *r, codec_error *err);
+
+/* NVIDIA DeepStream nvmsgconv JSON (codec_deepstream.c): the full schema
+ * (payload-type 0, one object per message) or the minimal one
+ * (payload-type 1, every object of a frame), told apart by their required
+ * fields (`object` vs `objects`), never by guessing: a message with both or
+ * neither is refused. Each object becomes one result in out[0..*n) (each
+ * with its own memory; free each with inference_result_free), with
+ * camera_id the sensor id (the caller maps it to a camera), event_type the
+ * object type, one box (corners to x/y/width/height), model_id
+ * analyticsModule.id or NULL (the caller fills it), idempotency_key from
+ * messageid (full) or sensor, frame id, timestamp and object index
+ * (minimal), and the rest of the object in metadata_json. At most `max`
+ * objects (TOO_LARGE beyond). */
+int codec_decode_deepstream(codec *c, const void *data, size_t len, const codec_decode_opts *opts,
+                            inference_result *out, size_t max, size_t *n, codec_error *err);
 
 /* -1 with CODEC_E_CLOCK_SKEW when |ts - now| > max_skew_s. */
 int codec_check_skew(int64_t timestamp_us, int64_t now_us, int64_t max_skew_s, codec_error *err);
@@ -125,6 +178,8 @@ typedef struct event_msg {
     bool has_inference_time;
     const char *violation_id; /* NULL = none */
     int64_t created_at_us;
+    const char *metadata_json; /* JSON text, NULL = absent */
+    const char *extra_json;    /* JSON object text of unknown input fields, NULL = absent */
 } event_msg;
 
 typedef struct violation_msg {

@@ -103,6 +103,8 @@ void codec__avro_encode_event(const event_msg *m, buf *b)
     avro_out_opt_double(b, m->has_inference_time, m->inference_time_ms);
     avro_out_opt_string(b, m->violation_id);
     buf_avro_long(b, m->created_at_us);
+    avro_out_opt_string(b, m->metadata_json);
+    avro_out_opt_string(b, m->extra_json);
 }
 
 int codec__avro_encode_violation_change(const violation_change_msg *m, buf *b, codec_error *err)

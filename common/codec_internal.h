@@ -1,6 +1,7 @@
 /* codec_internal.h - declarations shared between the codec's source files
  * only (codec.c, codec_validate.c, codec_avro_read.c, codec_avro_write.c,
- * codec_resolve.c, codec_json.c); nothing outside common/codec*.c includes it.
+ * codec_resolve.c, codec_json.c, codec_json_runtime.c, codec_deepstream.c); nothing outside
+ * common/codec*.c includes it.
  *
  * It includes only leaf headers and names the public message types by
  * forward declaration, so it does not depend on codec.h: the include graph
@@ -24,6 +25,8 @@ typedef struct event_msg event_msg;
 typedef struct violation_change_msg violation_change_msg;
 typedef struct evidence_request_msg evidence_request_msg;
 typedef struct schema_registry schema_registry;
+typedef struct codec_decode_opts codec_decode_opts;
+typedef struct json_t json_t;
 
 /* ---- the codec context (codec.c builds it, codec_resolve.c reads it) ---- */
 
@@ -56,7 +59,7 @@ struct codec {
 
 /* Semantic checks shared by every input format (see codec_decode_inference);
  * normalises result_id in place. */
-int codec__validate_inference(inference_result *r, codec_error *err);
+int codec__validate_inference(inference_result *r, bool model_optional, codec_error *err);
 
 /* ---- Avro binary (codec_avro_read.c, codec_avro_write.c) ---- */
 
@@ -115,8 +118,18 @@ void codec__writers_release(codec *c);
 
 /* ---- JSON (codec_json.c) ---- */
 
-int codec__json_decode_inference(const char *data, size_t len, inference_result *r, codec_arena *a,
-                                 codec_error *err);
+int codec__json_decode_inference(const char *data, size_t len, const codec_decode_opts *opts,
+                                 inference_result *r, codec_arena *a, codec_error *err);
+/* Parse JSON text into an object (depth-checked first); -1 with err. */
+int codec__json_load(const char *data, size_t len, json_t **root, codec_error *err);
+
+/* ---- what runtimes send (codec_json_runtime.c) ---- */
+
+/* The top-level object rewritten with our field names only (*norm, a new
+ * reference): proto3 JSON names, `version`, the contract's error payloads;
+ * fills r->metadata_json, r->extra_json and r->nunknown. */
+int codec__json_runtime_normalize(json_t *root, json_t **norm, inference_result *r, codec_arena *a,
+                                  codec_error *err);
 int codec__json_encode_inference(const inference_result *r, buf *out, codec_error *err);
 int codec__json_encode_event(const event_msg *m, buf *out, codec_error *err);
 int codec__json_encode_violation_change(const violation_change_msg *m, buf *out, codec_error *err);

@@ -1,5 +1,8 @@
 /* codec_json.c - JSON values validated against the Avro schemas.
  *
+ * An InferenceResult is first rewritten by codec_json_runtime.c (proto3
+ * names, the contract's error payloads, metadata and unknown fields kept).
+ *
  * Field names are the schemas'; timestamps are integer microseconds (input
  * also accepts ISO 8601 with an offset), UUIDs strings, absent optionals
  * null. Bounding boxes are written by codec_boxes_json (codec_boxes.c), the
@@ -41,7 +44,7 @@ int codec_json_depth(const char *s, size_t len, int limit)
     return max;
 }
 
-static int json__load(const char *data, size_t len, json_t **root, codec_error *err)
+int codec__json_load(const char *data, size_t len, json_t **root, codec_error *err)
 {
     if (codec_json_depth(data, len, CODEC_JSON_MAX_DEPTH) > CODEC_JSON_MAX_DEPTH)
         return codec_error_set(err, CODEC_E_JSON_TOO_DEEP, "JSON nested deeper than %d levels",
@@ -150,8 +153,9 @@ static int json__boxes(json_t *obj, const char *name, codec_bbox **boxes, size_t
         memset(&b[i], 0, sizeof b[i]);
         if (!json_is_object(it))
             return codec_error_set(err, CODEC_E_WRONG_TYPE, "%s[%zu] must be an object", name, i);
-        if (json__num(it, "x", true, &b[i].x, NULL, err, prefix) ||
-            json__num(it, "y", true, &b[i].y, NULL, err, prefix) ||
+        /* x and y may be left out: proto3 JSON omits zeros (a box at the edge). */
+        if (json__num(it, "x", false, &b[i].x, NULL, err, prefix) ||
+            json__num(it, "y", false, &b[i].y, NULL, err, prefix) ||
             json__num(it, "width", true, &b[i].width, NULL, err, prefix) ||
             json__num(it, "height", true, &b[i].height, NULL, err, prefix) ||
             json__str(it, "label", false, &b[i].label, a, err, prefix) ||
@@ -163,17 +167,55 @@ static int json__boxes(json_t *obj, const char *name, codec_bbox **boxes, size_t
     return 0;
 }
 
-int codec__json_decode_inference(const char *data, size_t len, inference_result *r, codec_arena *a,
-                                 codec_error *err)
+/* Proto3 JSON leaves unset strings empty (or out): an empty optional
+ * string is absent. */
+static void json__empty_is_absent(const char **s)
 {
-    json_t *root;
-    if (json__load(data, len, &root, err))
+    if (*s && !**s)
+        *s = NULL;
+}
+
+static int json__attributes(json_t *root, inference_result *r, codec_arena *a, codec_error *err)
+{
+    json_t *attrs = json_object_get(root, "attributes");
+    if (!attrs || json_is_null(attrs))
+        return 0;
+    if (!json_is_object(attrs))
+        return codec_error_set(err, CODEC_E_WRONG_TYPE, "attributes must be an object of strings");
+    size_t n = json_object_size(attrs);
+    if (n > CODEC_MAX_ATTRIBUTES)
+        return codec_error_set(err, CODEC_E_TOO_LARGE, "more than %d attributes",
+                               CODEC_MAX_ATTRIBUTES);
+    r->attributes = n ? codec_arena_alloc(a, n * sizeof *r->attributes) : NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(attrs, key, v)
+    {
+        if (!json_is_string(v))
+            return codec_error_set(err, CODEC_E_WRONG_TYPE, "attributes.%.64s must be a string",
+                                   key);
+        codec_attr *kv = &r->attributes[r->nattributes++];
+        kv->key = codec_arena_strndup(a, key, strlen(key));
+        kv->value = codec_arena_strndup(a, json_string_value(v), json_string_length(v));
+    }
+    return 0;
+}
+
+int codec__json_decode_inference(const char *data, size_t len, const codec_decode_opts *opts,
+                                 inference_result *r, codec_arena *a, codec_error *err)
+{
+    json_t *input, *root = NULL;
+    if (codec__json_load(data, len, &input, err))
         return -1;
     int rc = -1;
     bool has_conf;
-    if (json__str(root, "camera_id", true, &r->camera_id, a, err, "") ||
-        json__str(root, "model_id", true, &r->model_id, a, err, "") ||
-        json__timestamp(root, "timestamp", true, &r->timestamp_us, err) ||
+    bool camera_req = !(opts && opts->default_camera_id);
+    bool ts_req = !(opts && opts->has_default_timestamp);
+    bool model_req = !(opts && opts->model_id_optional);
+    if (codec__json_runtime_normalize(input, &root, r, a, err) ||
+        json__str(root, "camera_id", camera_req, &r->camera_id, a, err, "") ||
+        json__str(root, "model_id", model_req, &r->model_id, a, err, "") ||
+        json__timestamp(root, "timestamp", ts_req, &r->timestamp_us, err) ||
         json__str(root, "event_type", true, &r->event_type, a, err, "") ||
         json__num(root, "confidence", false, &r->confidence, &has_conf, err, "") ||
         json__boxes(root, "bounding_boxes", &r->boxes, &r->nboxes, a, err) ||
@@ -185,39 +227,29 @@ int codec__json_decode_inference(const char *data, size_t len, inference_result 
         json__str(root, "runtime_id", false, &r->runtime_id, a, err, "") ||
         json__str(root, "error_code", false, &r->error_code, a, err, "") ||
         json__str(root, "error_message", false, &r->error_message, a, err, "") ||
-        json__str(root, "result_id", false, &r->result_id, a, err, ""))
+        json__str(root, "result_id", false, &r->result_id, a, err, "") ||
+        json__attributes(root, r, a, err))
         goto done;
     if (!has_conf)
         r->confidence = 0;
-    json_t *attrs = json_object_get(root, "attributes");
-    if (attrs && !json_is_null(attrs)) {
-        if (!json_is_object(attrs)) {
-            codec_error_set(err, CODEC_E_WRONG_TYPE, "attributes must be an object of strings");
-            goto done;
-        }
-        size_t n = json_object_size(attrs);
-        if (n > CODEC_MAX_ATTRIBUTES) {
-            codec_error_set(err, CODEC_E_TOO_LARGE, "more than %d attributes",
-                            CODEC_MAX_ATTRIBUTES);
-            goto done;
-        }
-        r->attributes = n ? codec_arena_alloc(a, n * sizeof *r->attributes) : NULL;
-        const char *key;
-        json_t *v;
-        json_object_foreach(attrs, key, v)
-        {
-            if (!json_is_string(v)) {
-                codec_error_set(err, CODEC_E_WRONG_TYPE, "attributes.%.64s must be a string", key);
-                goto done;
-            }
-            codec_attr *kv = &r->attributes[r->nattributes++];
-            kv->key = codec_arena_strndup(a, key, strlen(key));
-            kv->value = codec_arena_strndup(a, json_string_value(v), json_string_length(v));
-        }
+    const char **optional[] = {&r->frame_id,   &r->stream_id,     &r->model_version, &r->runtime_id,
+                               &r->error_code, &r->error_message, &r->result_id};
+    for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
+        json__empty_is_absent(optional[i]);
+    if (!r->camera_id) {
+        r->camera_id =
+            codec_arena_strndup(a, opts->default_camera_id, strlen(opts->default_camera_id));
+        r->defaulted |= CODEC_DEFAULTED_CAMERA;
+    }
+    json_t *ts = json_object_get(root, "timestamp");
+    if (!ts || json_is_null(ts)) {
+        r->timestamp_us = opts->default_timestamp_us;
+        r->defaulted |= CODEC_DEFAULTED_TIMESTAMP;
     }
     rc = 0;
 done:
     json_decref(root);
+    json_decref(input);
     return rc;
 }
 
@@ -283,6 +315,14 @@ int codec__json_encode_inference(const inference_result *r, buf *out, codec_erro
         json_object_set_new(attrs, r->attributes[i].key, json_string(r->attributes[i].value));
     json_object_set_new(o, "attributes", attrs);
     json_object_set_new(o, "result_id", json__opt_str(r->result_id));
+    /* Kept fields go out as they came in, so a re-encoded result decodes
+     * to the same metadata and unknown fields. */
+    if (r->metadata_json)
+        json_object_set_new(o, "metadata", json_loads(r->metadata_json, JSON_DECODE_ANY, NULL));
+    json_t *extra = r->extra_json ? json_loads(r->extra_json, 0, NULL) : NULL;
+    if (extra)
+        json_object_update_missing(o, extra);
+    json_decref(extra);
     if (bad) {
         json_decref(o);
         return codec_error_set(err, CODEC_E_INVALID_VALUE, "a number is not finite");
@@ -310,6 +350,8 @@ int codec__json_encode_event(const event_msg *m, buf *out, codec_error *err)
                                               : json_null());
     json_object_set_new(o, "violation_id", json__opt_str(m->violation_id));
     json_object_set_new(o, "created_at", json_integer(m->created_at_us));
+    json_object_set_new(o, "metadata", json__opt_str(m->metadata_json));
+    json_object_set_new(o, "extra", json__opt_str(m->extra_json));
     if (bad) {
         json_decref(o);
         return codec_error_set(err, CODEC_E_INVALID_VALUE, "a number is not finite");
@@ -403,7 +445,7 @@ int codec__json_decode_evidence_request(const char *data, size_t len, evidence_r
                                         codec_arena *a, codec_error *err)
 {
     json_t *root;
-    if (json__load(data, len, &root, err))
+    if (codec__json_load(data, len, &root, err))
         return -1;
     int64_t before = 0, after = 0, attempt = 0;
     int rc =
@@ -443,7 +485,7 @@ int codec__json_decode_violation_change(const char *data, size_t len, violation_
                                         codec_arena *a, codec_error *err)
 {
     json_t *root;
-    if (json__load(data, len, &root, err))
+    if (codec__json_load(data, len, &root, err))
         return -1;
     violation_msg *v = &m->violation;
     json_t *vo = json_object_get(root, "violation");

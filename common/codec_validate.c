@@ -118,17 +118,21 @@ static int codec__check_str(const char *field, const char *s, codec_error *err)
     return 0;
 }
 
-int codec__validate_inference(inference_result *r, codec_error *err)
+int codec__validate_inference(inference_result *r, bool model_optional, codec_error *err)
 {
     const struct {
         const char *name;
         const char *v;
         bool required;
     } strs[] = {
-        {"camera_id", r->camera_id, true},          {"model_id", r->model_id, true},
-        {"event_type", r->event_type, true},        {"frame_id", r->frame_id, false},
-        {"stream_id", r->stream_id, false},         {"model_version", r->model_version, false},
-        {"runtime_id", r->runtime_id, false},       {"error_code", r->error_code, false},
+        {"camera_id", r->camera_id, true},
+        {"model_id", r->model_id, !(model_optional && !r->model_id)},
+        {"event_type", r->event_type, true},
+        {"frame_id", r->frame_id, false},
+        {"stream_id", r->stream_id, false},
+        {"model_version", r->model_version, false},
+        {"runtime_id", r->runtime_id, false},
+        {"error_code", r->error_code, false},
         {"error_message", r->error_message, false},
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
@@ -176,6 +180,8 @@ int codec__validate_inference(inference_result *r, codec_error *err)
         if (codec__check_str("attributes key", r->attributes[i].key, err) ||
             codec__check_str("attributes value", r->attributes[i].value, err))
             return -1;
+    if (r->idempotency_key && codec__check_str("idempotency key", r->idempotency_key, err))
+        return -1;
     if (r->result_id) {
         char norm[TEXT_UUID_LEN + 1];
         if (!text_uuid_normalize(r->result_id, norm))

@@ -74,6 +74,10 @@ const config_row config_rows[] = {
      OFF(topic_evidence), "Evidence requests topic"},
     {"RUTH_TOPIC_DLQ", CFG_T_STRING, "ruth.dlq.v1", 0, 0, NULL, TOPIC_USERS, 0, false,
      OFF(topic_dlq), "Dead-letter topic"},
+    {"RUTH_TOPIC_DEEPSTREAM", CFG_T_STRING, NULL, 0, 0, NULL, CFG_WORKER | CFG_MIGRATE, 0, false,
+     OFF(topic_deepstream),
+     "NVIDIA DeepStream nvmsgconv JSON topic (full or minimal schema) that ruth-worker consumes "
+     "beside the inference topic; unset = off"},
     {"RUTH_PARTITIONS_INFERENCE", CFG_T_INT, "12", 1, 10000, NULL, CFG_MIGRATE, 0, false,
      OFF(partitions_inference), "Partitions created for the inference topic"},
     {"RUTH_PARTITIONS_EVENTS", CFG_T_INT, "12", 1, 10000, NULL, CFG_MIGRATE, 0, false,

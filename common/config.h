@@ -50,6 +50,7 @@ typedef struct ruth_config {
     char *topic_violations;
     char *topic_evidence;
     char *topic_dlq;
+    char *topic_deepstream; /* NULL = no DeepStream input */
     int partitions_inference;
     int partitions_events;
     int partitions_violations;

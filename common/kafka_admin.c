@@ -19,7 +19,7 @@ static void sleep_ms(int ms)
 }
 
 size_t kafka_admin_topics_from_config(const ruth_config *cfg,
-                                      kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS])
+                                      kafka_topic_spec specs[KAFKA_ADMIN_MAXTOPICS])
 {
     const kafka_topic_spec all[KAFKA_ADMIN_NTOPICS] = {
         {cfg->topic_inference, cfg->partitions_inference, cfg->topic_replication, 0},
@@ -30,7 +30,11 @@ size_t kafka_admin_topics_from_config(const ruth_config *cfg,
          cfg->max_message_bytes + KAFKA_DLQ_HEADER_ROOM},
     };
     memcpy(specs, all, sizeof all);
-    return KAFKA_ADMIN_NTOPICS;
+    if (!cfg->topic_deepstream || !*cfg->topic_deepstream)
+        return KAFKA_ADMIN_NTOPICS;
+    specs[KAFKA_ADMIN_NTOPICS] = (kafka_topic_spec){
+        cfg->topic_deepstream, cfg->partitions_inference, cfg->topic_replication, 0};
+    return KAFKA_ADMIN_MAXTOPICS;
 }
 
 rd_kafka_t *kafka_admin_new(const char *bootstrap, const char *client_id, char *errstr,

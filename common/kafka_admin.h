@@ -34,12 +34,14 @@ typedef struct kafka_topic_spec {
 #define KAFKA_DLQ_HEADER_ROOM (64 * 1024)
 
 #define KAFKA_ADMIN_NTOPICS 5
+#define KAFKA_ADMIN_MAXTOPICS (KAFKA_ADMIN_NTOPICS + 1)
 
 /* The five topics of the configuration (inference, events, violations,
- * evidence, dlq) with their partitions and replication factor. Names are
- * borrowed from cfg. Returns KAFKA_ADMIN_NTOPICS. */
+ * evidence, dlq) with their partitions and replication factor, plus
+ * RUTH_TOPIC_DEEPSTREAM when set (the inference topic's partitions). Names
+ * are borrowed from cfg. Returns how many: KAFKA_ADMIN_NTOPICS or one more. */
 size_t kafka_admin_topics_from_config(const ruth_config *cfg,
-                                      kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS]);
+                                      kafka_topic_spec specs[KAFKA_ADMIN_MAXTOPICS]);
 
 /* A client handle for admin requests and metadata (a producer that never
  * produces) with bootstrap servers, client.id and KAFKA_* pass-through from

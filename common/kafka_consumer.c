@@ -254,16 +254,21 @@ static void consumer__final_commit(kafka_consumer *kc)
 
 int kafka_consumer_run(kafka_consumer *kc)
 {
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(2);
     rd_kafka_topic_partition_list_add(sub, kc->conf.topic, RD_KAFKA_PARTITION_UA);
+    const char *second =
+        kc->conf.second_topic && *kc->conf.second_topic ? kc->conf.second_topic : NULL;
+    if (second)
+        rd_kafka_topic_partition_list_add(sub, second, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(kc->consumer, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (e) {
         log_error("cannot subscribe to %s: %s", kc->conf.topic, rd_kafka_err2str(e));
         return -1;
     }
-    log_info("consuming %s in group %s (batches of up to %d messages / %d ms)", kc->conf.topic,
-             kc->conf.group, kc->conf.batch_max, kc->conf.batch_ms);
+    log_info("consuming %s%s%s in group %s (batches of up to %d messages / %d ms)", kc->conf.topic,
+             second ? " and " : "", second ? second : "", kc->conf.group, kc->conf.batch_max,
+             kc->conf.batch_ms);
     intake in = {xcalloc((size_t)kc->conf.batch_max, sizeof *in.msgs), 0,
                  (size_t)kc->conf.batch_max};
     double last_idle = 0;
@@ -457,7 +462,7 @@ static void consumer__check_dlq_limit(kafka_consumer *kc)
 
 int kafka_consumer_wait_topics(kafka_consumer *kc, const ruth_config *cfg)
 {
-    kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
+    kafka_topic_spec specs[KAFKA_ADMIN_MAXTOPICS];
     size_t n = kafka_admin_topics_from_config(cfg, specs);
     for (size_t i = 0; i < n; i++)
         specs[i].partitions = 0; /* any count will do for a check */

@@ -74,7 +74,11 @@ typedef struct kafka_consumer_conf {
     const char *bootstrap_servers;
     const char *client_id; /* e.g. "ruth-worker" */
     const char *group;
-    const char *topic;     /* the one topic subscribed */
+    const char *topic; /* the topic subscribed */
+    /* A second topic in the same subscription (NULL or "" = none), e.g.
+     * ruth-worker's DeepStream topic; a message's topic is
+     * rd_kafka_topic_name(m->rkt), so the client tells them apart. */
+    const char *second_topic;
     const char *dlq_topic; /* where kafka_consumer_dead_letter() writes */
     int batch_max;         /* messages per batch, >= 1 */
     int batch_ms;          /* collecting time after the first message */

@@ -150,7 +150,7 @@ static int cmd_topics(const ruth_config *cfg)
                         "\"Configuration\"\n");
         return 2;
     }
-    kafka_topic_spec specs[KAFKA_ADMIN_NTOPICS];
+    kafka_topic_spec specs[KAFKA_ADMIN_MAXTOPICS];
     size_t n = kafka_admin_topics_from_config(cfg, specs);
     rd_kafka_t *rk = kafka_admin_new(cfg->kafka_bootstrap_servers, "ruth-migrate", err, sizeof err);
     if (!rk) {

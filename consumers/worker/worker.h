@@ -42,9 +42,20 @@ typedef struct worker_type_map {
     char *canonical;
 } worker_type_map;
 
+/* A camera looked up by another key (worker_cache.c): a camera id with the
+ * model of its active inference session, or a VAS device id with the id
+ * of its camera. */
+typedef struct worker_camera_ref {
+    char *key;
+    char *value;
+} worker_camera_ref;
+
 typedef struct worker_metrics {
     metric *persisted, *duplicates, *violations_opened, *violations_updated;
     metric *db_errors;
+    /* input (worker_input.c) */
+    metric *unknown_fields, *timestamp_defaulted, *model_defaulted, *camera_defaulted;
+    metric *deepstream_objects;
 } worker_metrics;
 
 typedef struct worker {
@@ -65,11 +76,16 @@ typedef struct worker {
     int64_t caches_loaded_us;
     char **cameras; /* sorted known camera ids */
     size_t ncameras, capcameras;
+    worker_camera_ref *sessions; /* camera id -> model of its active session, sorted */
+    size_t nsessions;
+    worker_camera_ref *sensors; /* VAS device id -> camera id, sorted */
+    size_t nsensors;
     /* The batch in hand, decoded: events[0..nevents) are its valid results,
      * msgs[0..decoded) of it are events or acknowledged dead letters. Kept
      * across the attempts of one batch, so dead letters go out once. */
-    worker_event *events; /* RUTH_WORKER_BATCH_MAX slots */
-    size_t nevents, decoded;
+    worker_event *events; /* capevents slots (a DeepStream frame is many results) */
+    size_t nevents, decoded, capevents;
+    inference_result *ds_results; /* CODEC_MAX_BOXES slots for one DeepStream message */
     int64_t last_maintenance_us;
 } worker;
 

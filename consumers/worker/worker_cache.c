@@ -1,9 +1,9 @@
 /* worker_cache.c - the worker's PostgreSQL connection and what it caches
- * from the database: the event-type map and the rules (reloaded every few
- * seconds), the cameras known to exist (kept until a transaction that may
- * have registered some rolls back). Everything lives in the `worker`
- * context; nothing here is a file static. Also the partition housekeeping
- * that runs on this connection. */
+ * from the database: the event-type map, the rules, the cameras' active
+ * inference sessions and VAS device ids (reloaded every few seconds), the cameras known to exist
+ * (kept until a transaction that may have registered some rolls back). Everything lives in the
+ * `worker` context; nothing here is a file static. Also the partition housekeeping that runs on
+ * this connection. */
 #include "worker_cache.h"
 
 #include "log.h"
@@ -24,7 +24,8 @@ static const char *const cache__stage_sql =
     " id uuid, camera_id text, stream_id text, event_type text, type_detail text,"
     " confidence float8, ts timestamptz, model_id text, model_version text,"
     " bounding_boxes jsonb, frame_id text, inference_time_ms float8, runtime_id text,"
-    " error_code text, error_message text, attributes jsonb, idempotency_key text)"
+    " error_code text, error_message text, attributes jsonb, idempotency_key text,"
+    " metadata jsonb, extra jsonb)"
     " ON COMMIT DELETE ROWS";
 
 /* Yesterday, today and the next two days (UTC) have their partitions; run
@@ -79,6 +80,17 @@ static void cache__free_types_and_rules(worker *w)
     free(w->rules);
     w->rules = NULL;
     w->nrules = 0;
+    worker_camera_ref *lists[2] = {w->sessions, w->sensors};
+    size_t counts[2] = {w->nsessions, w->nsensors};
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; i < counts[l]; i++) {
+            free(lists[l][i].key);
+            free(lists[l][i].value);
+        }
+        free(lists[l]);
+    }
+    w->sessions = w->sensors = NULL;
+    w->nsessions = w->nsensors = 0;
 }
 
 /* Known camera ids (kept across reloads; forgotten when a transaction that
@@ -109,6 +121,52 @@ static int cache__cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int cache__cmp_ref(const void *a, const void *b)
+{
+    return strcmp(((const worker_camera_ref *)a)->key, ((const worker_camera_ref *)b)->key);
+}
+
+/* Active inference sessions (camera -> model) and VAS device ids (device ->
+ * camera), for results that leave the model out and DeepStream sensor ids. */
+static void cache__load_cameras(worker *w, PGresult *c)
+{
+    int n = PQntuples(c);
+    w->sessions = xcalloc((size_t)n + 1, sizeof *w->sessions);
+    w->sensors = xcalloc((size_t)n + 1, sizeof *w->sensors);
+    for (int row = 0; row < n; row++) {
+        if (!PQgetisnull(c, row, 2)) {
+            worker_camera_ref *r = &w->sessions[w->nsessions++];
+            r->key = xstrdup(PQgetvalue(c, row, 0));
+            r->value = xstrdup(PQgetvalue(c, row, 2));
+        }
+        if (!PQgetisnull(c, row, 1)) {
+            worker_camera_ref *r = &w->sensors[w->nsensors++];
+            r->key = xstrdup(PQgetvalue(c, row, 1));
+            r->value = xstrdup(PQgetvalue(c, row, 0));
+        }
+    }
+    qsort(w->sessions, w->nsessions, sizeof *w->sessions, cache__cmp_ref);
+    qsort(w->sensors, w->nsensors, sizeof *w->sensors, cache__cmp_ref);
+}
+
+static const char *cache__ref(const worker_camera_ref *refs, size_t n, const char *key)
+{
+    worker_camera_ref probe = {(char *)key, NULL};
+    const worker_camera_ref *hit =
+        n ? bsearch(&probe, refs, n, sizeof *refs, cache__cmp_ref) : NULL;
+    return hit ? hit->value : NULL;
+}
+
+const char *worker_cache_session_model(const worker *w, const char *camera_id)
+{
+    return cache__ref(w->sessions, w->nsessions, camera_id);
+}
+
+const char *worker_cache_camera_for_sensor(const worker *w, const char *sensor_id)
+{
+    return cache__ref(w->sensors, w->nsensors, sensor_id);
+}
+
 static char *cache__dup_or_null(PGresult *res, int row, int col)
 {
     return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
@@ -128,8 +186,16 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
         "SELECT id, camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
         " window_seconds, cooldown_seconds, severity FROM rules",
         0, NULL, NULL, err, errsz);
-    if (!r) {
+    PGresult *c = r ? pg_stmts_exec(w->stmts, w->db,
+                                    "SELECT id, vas_device_id, CASE WHEN inference_active THEN"
+                                    " nullif(inference_model_id, '') END FROM cameras"
+                                    " WHERE vas_device_id IS NOT NULL OR (inference_active AND"
+                                    " coalesce(inference_model_id, '') <> '')",
+                                    0, NULL, NULL, err, errsz)
+                    : NULL;
+    if (!r || !c) {
         PQclear(t);
+        PQclear(r);
         return -1;
     }
     bool first = w->caches_loaded_us == 0;
@@ -157,8 +223,10 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
         ru->cooldown_seconds = atoi(PQgetvalue(r, row, 8));
         snprintf(ru->severity, sizeof ru->severity, "%s", PQgetvalue(r, row, 9));
     }
+    cache__load_cameras(w, c);
     PQclear(t);
     PQclear(r);
+    PQclear(c);
     w->caches_loaded_us = now;
     if (first)
         log_info("loaded %zu event type mappings and %zu rules", w->ntypes, w->nrules);

@@ -14,6 +14,13 @@
  * (the previous caches are kept). */
 int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz);
 
+/* The model of the camera's active inference session (start-inference),
+ * NULL when none; borrowed until the next reload. */
+const char *worker_cache_session_model(const worker *w, const char *camera_id);
+/* The camera whose VAS device id is `sensor_id`, NULL when none; borrowed
+ * until the next reload. */
+const char *worker_cache_camera_for_sensor(const worker *w, const char *sensor_id);
+
 /* The canonical event type of e->r.event_type through the type map: sets
  * e->event_type (borrowed from the cache or from e->r) and e->type_detail
  * (the raw label when it was mapped to another name, else NULL). */

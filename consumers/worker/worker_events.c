@@ -1,6 +1,7 @@
 /* worker_events.c - an event's identity, and storing a batch's events once.
  *
- * Identity: an inference result's idempotency key is its result_id when the
+ * Identity: an inference result's idempotency key is the one an adapter
+ * derived (DeepStream: its messageid), else its result_id when the
  * producer gave one (a retrying producer's duplicate is one event),
  * otherwise the topic, partition and offset it was read from; the event id
  * is a name-based UUID of that key and the capture time (events are
@@ -50,7 +51,14 @@ void worker_uuid_from_key(const char *key, char out[37])
 
 void worker_events_identify(worker_event *e, const rd_kafka_message_t *m)
 {
-    if (e->r.result_id)
+    const char *key = e->r.idempotency_key;
+    if (key && strlen(key) < sizeof e->idem_key) {
+        snprintf(e->idem_key, sizeof e->idem_key, "%s", key);
+    } else if (key) { /* an adapter's long key: its name-based UUID */
+        char u[37];
+        worker_uuid_from_key(key, u);
+        snprintf(e->idem_key, sizeof e->idem_key, "key:%s", u);
+    } else if (e->r.result_id)
         snprintf(e->idem_key, sizeof e->idem_key, "%s", e->r.result_id);
     else
         snprintf(e->idem_key, sizeof e->idem_key, "%s/%" PRId32 "/%" PRId64,
@@ -70,9 +78,18 @@ static int events__cmp_id(const void *a, const void *b)
 #define EVENT_COLUMNS                                                                              \
     "id, camera_id, stream_id, event_type, type_detail, confidence, \"timestamp\", model_id,"      \
     " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"         \
-    " error_message, attributes, idempotency_key"
+    " error_message, attributes, idempotency_key, metadata, extra"
 
-/* Stream `rows` through `copy_sql` (a COPY .. FROM STDIN binary with the 17
+/* jsonb from JSON text, or NULL. */
+static void events__opt_jsonb(buf *b, const char *json)
+{
+    if (json)
+        pg_copy_jsonb(b, json, strlen(json));
+    else
+        pg_copy_null(b);
+}
+
+/* Stream `rows` through `copy_sql` (a COPY .. FROM STDIN binary with the 19
  * columns of EVENT_COLUMNS, in that order). On failure `sqlstate` tells why. */
 static int events__copy(worker *w, const char *copy_sql, worker_event *const *rows, size_t n,
                         char sqlstate[6], char *err, size_t errsz)
@@ -91,7 +108,7 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
     for (size_t i = 0; i < n && sent; i++) {
         const worker_event *e = rows[i];
         const inference_result *r = &e->r;
-        pg_copy_row(&b, 17);
+        pg_copy_row(&b, 19);
         pg_copy_uuid(&b, e->id);
         pg_copy_text(&b, r->camera_id);
         pg_copy_text(&b, r->stream_id);
@@ -113,6 +130,8 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         codec_boxes_attrs_json(&json, r->attributes, r->nattributes);
         pg_copy_jsonb(&b, json.data, json.len);
         pg_copy_text(&b, e->idem_key);
+        events__opt_jsonb(&b, r->metadata_json);
+        events__opt_jsonb(&b, r->extra_json);
         if (b.len > (1 << 20)) {
             sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
             buf_reset(&b);
@@ -155,7 +174,7 @@ static int events__staged(worker *w, worker_event **uniq, size_t n, size_t *nins
         "INSERT INTO events (" EVENT_COLUMNS ")"
         " SELECT id, camera_id, stream_id, event_type, type_detail, confidence, ts, model_id,"
         " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"
-        " error_message, attributes, idempotency_key FROM stage_events"
+        " error_message, attributes, idempotency_key, metadata, extra FROM stage_events"
         " ON CONFLICT (idempotency_key, \"timestamp\") DO NOTHING RETURNING id",
         0, NULL, NULL, err, errsz);
     if (!res)

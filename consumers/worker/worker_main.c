@@ -9,6 +9,8 @@
  * (worker_batch.c); between batches, housekeeping. */
 #include "worker.h"
 
+#include "worker_input.h"
+
 #include "clock.h"
 #include "kafka_consumer.h"
 #include "log.h"
@@ -26,7 +28,8 @@
 static const char usage[] =
     "usage: ruth-worker\n"
     "\n"
-    "Consumes InferenceResults from RUTH_TOPIC_INFERENCE in consumer group\n"
+    "Consumes InferenceResults from RUTH_TOPIC_INFERENCE (and, when set, NVIDIA\n"
+    "DeepStream nvmsgconv JSON from RUTH_TOPIC_DEEPSTREAM) in consumer group\n"
     "RUTH_WORKER_GROUP, stores events, rollups and violations in PostgreSQL,\n"
     "publishes Event, ViolationChange and EvidenceRequest messages and\n"
     "dead-letters undecodable input. Serves /health, /ready and /metrics on\n"
@@ -64,6 +67,7 @@ static void worker_metrics_init(worker *w)
                                               "Violations that gained events or ended.", NULL);
     w->m.db_errors = metrics_counter(r, "ruth_worker_db_errors_total",
                                      "Batches that PostgreSQL did not commit.", NULL);
+    worker_input_metrics_init(w);
 }
 
 /* ---- one batch: decode, then the transaction ---- */
@@ -97,30 +101,15 @@ static int worker_decode(worker *w, const kafka_consumer_batch *b)
     int64_t now = clock_wall_us();
     for (; w->decoded < b->n; w->decoded++) {
         rd_kafka_message_t *m = b->msgs[w->decoded];
-        worker_event *e = &w->events[w->nevents];
-        memset(e, 0, sizeof *e);
         codec_error err = {0};
         const char *stage = "decode";
-        if (m->len > (size_t)w->cfg->max_message_bytes) {
-            err.code = CODEC_E_TOO_LARGE;
-            snprintf(err.message, sizeof err.message, "payload of %zu bytes exceeds %d", m->len,
-                     w->cfg->max_message_bytes);
-        } else if (codec_decode_inference(w->codec, m->payload, m->len, &e->r, &err) != 0) {
-            if (codec_error_is_transient(err.code)) {
-                log_ctx ctx = kafka_consumer_msg_ctx(m);
-                log_at(LOG_WARN, &ctx, "cannot decode yet: %s", err.message);
-                worker_settle_dead_letters(w);
-                return -1;
-            }
-        } else if (codec_check_skew(e->r.timestamp_us, now, w->cfg->max_clock_skew_sec, &err)) {
-            stage = "validate";
-            inference_result_free(&e->r);
-        } else {
-            worker_events_identify(e, m);
-            e->msg = m;
-            w->nevents++;
-            continue;
+        int rc = worker_input_decode(w, m, now, &err, &stage);
+        if (rc < 0) {
+            worker_settle_dead_letters(w);
+            return -1;
         }
+        if (rc == 0)
+            continue;
         if (kafka_consumer_dead_letter(w->kc, m, stage, codec_errcode_name(err.code),
                                        err.message) != 0) {
             worker_settle_dead_letters(w);
@@ -180,6 +169,7 @@ static kafka_consumer *worker_consumer_new(worker *w, char *err, size_t errsz)
         .client_id = "ruth-worker",
         .group = cfg->worker_group,
         .topic = cfg->topic_inference,
+        .second_topic = cfg->topic_deepstream, /* NULL: off */
         .dlq_topic = cfg->topic_dlq,
         .batch_max = cfg->worker_batch_max,
         .batch_ms = cfg->worker_batch_ms,
@@ -241,7 +231,6 @@ int main(int argc, char **argv)
         rc = 0; /* stopped while waiting */
         goto done;
     }
-    w.events = xcalloc((size_t)cfg.worker_batch_max, sizeof *w.events);
     worker_db_connect(&w); /* retried per batch when it fails */
     if (kafka_consumer_run(w.kc) == 0)
         rc = 0;
@@ -254,6 +243,7 @@ done:
     w.producer = NULL;
     worker_forget_events(&w);
     free(w.events);
+    worker_input_free(&w);
     ops_http_stop(ops);
     pg_close(w.db);
     pg_stmts_free(w.stmts);

@@ -48,7 +48,9 @@ int worker_publish_events(worker *w, const worker_event *ev, size_t n, bool qual
                        r->inference_time_ms,
                        r->has_inference_time,
                        ev[i].violation_id[0] ? ev[i].violation_id : NULL,
-                       created_us};
+                       created_us,
+                       r->metadata_json,
+                       r->extra_json};
         codec_error cerr;
         buf_reset(&b);
         if (codec_encode_event(w->codec, CODEC_FMT_SINGLE_OBJECT, &m, &b, &cerr) != 0) {

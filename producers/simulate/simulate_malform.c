@@ -25,16 +25,16 @@ static const sim_malform_kind sim__avro_kinds[] = {
     SIM_MAL_INVALID_UTF8,     SIM_MAL_TIMESTAMP_ABSURD,
 };
 static const sim_malform_kind sim__json_kinds[] = {
-    SIM_MAL_TRUNCATED,        SIM_MAL_BAD_MAGIC,      SIM_MAL_EMPTY,
-    SIM_MAL_CONFIDENCE_RANGE, SIM_MAL_CONFIDENCE_NAN, SIM_MAL_NEGATIVE_BOX,
-    SIM_MAL_EMPTY_CAMERA,     SIM_MAL_INVALID_UTF8,   SIM_MAL_TIMESTAMP_ABSURD,
-    SIM_MAL_MISSING_CAMERA,   SIM_MAL_WRONG_TYPE,
+    SIM_MAL_TRUNCATED,          SIM_MAL_BAD_MAGIC,      SIM_MAL_EMPTY,
+    SIM_MAL_CONFIDENCE_RANGE,   SIM_MAL_CONFIDENCE_NAN, SIM_MAL_NEGATIVE_BOX,
+    SIM_MAL_EMPTY_CAMERA,       SIM_MAL_INVALID_UTF8,   SIM_MAL_TIMESTAMP_ABSURD,
+    SIM_MAL_MISSING_EVENT_TYPE, SIM_MAL_WRONG_TYPE,
 };
 
 static const char *const sim__kind_names[SIM_MAL_COUNT] = {
     "none",         "truncated",        "bad_magic",        "unknown_schema",
     "empty",        "confidence_range", "confidence_nan",   "negative_box",
-    "empty_camera", "invalid_utf8",     "timestamp_absurd", "missing_camera",
+    "empty_camera", "invalid_utf8",     "timestamp_absurd", "missing_event_type",
     "wrong_type",
 };
 
@@ -167,8 +167,8 @@ static bool sim__json_edit(sim_malform_kind kind, buf *b)
         mark = SIM__UTF8_MARK;
         with = SIM__BAD_UTF8;
         break;
-    case SIM_MAL_MISSING_CAMERA:
-        json_object_del(o, "camera_id");
+    case SIM_MAL_MISSING_EVENT_TYPE:
+        json_object_del(o, "event_type"); /* camera_id could come from the key */
         break;
     case SIM_MAL_WRONG_TYPE:
         json_object_set_new(o, "confidence", json_string("high"));
@@ -228,7 +228,7 @@ bool sim_malform_bytes(sim_malform *m, sim_malform_kind kind, buf *b)
         return true;
     case SIM_MAL_CONFIDENCE_NAN:
     case SIM_MAL_INVALID_UTF8:
-    case SIM_MAL_MISSING_CAMERA:
+    case SIM_MAL_MISSING_EVENT_TYPE:
     case SIM_MAL_WRONG_TYPE:
         return json ? sim__json_edit(kind, b) : true;
     default:

@@ -33,18 +33,19 @@ typedef enum {
 
 typedef enum {
     SIM_MAL_NONE = 0,
-    SIM_MAL_TRUNCATED,        /* body cut short, header intact */
-    SIM_MAL_BAD_MAGIC,        /* first byte not a known framing (JSON: garbage before '{') */
-    SIM_MAL_UNKNOWN_SCHEMA,   /* fingerprint / schema id nobody knows (Avro only) */
-    SIM_MAL_EMPTY,            /* zero-length value */
-    SIM_MAL_CONFIDENCE_RANGE, /* confidence 1.7 */
-    SIM_MAL_CONFIDENCE_NAN,   /* confidence NaN (JSON: the bare token NaN) */
-    SIM_MAL_NEGATIVE_BOX,     /* a box with negative x and width */
-    SIM_MAL_EMPTY_CAMERA,     /* camera_id "" */
-    SIM_MAL_INVALID_UTF8,     /* camera_id with bytes that are not UTF-8 */
-    SIM_MAL_TIMESTAMP_ABSURD, /* capture time 30 years in the future */
-    SIM_MAL_MISSING_CAMERA,   /* JSON only: no camera_id member */
-    SIM_MAL_WRONG_TYPE,       /* JSON only: "confidence": "high" */
+    SIM_MAL_TRUNCATED,          /* body cut short, header intact */
+    SIM_MAL_BAD_MAGIC,          /* first byte not a known framing (JSON: garbage before '{') */
+    SIM_MAL_UNKNOWN_SCHEMA,     /* fingerprint / schema id nobody knows (Avro only) */
+    SIM_MAL_EMPTY,              /* zero-length value */
+    SIM_MAL_CONFIDENCE_RANGE,   /* confidence 1.7 */
+    SIM_MAL_CONFIDENCE_NAN,     /* confidence NaN (JSON: the bare token NaN) */
+    SIM_MAL_NEGATIVE_BOX,       /* a box with negative x and width */
+    SIM_MAL_EMPTY_CAMERA,       /* camera_id "" */
+    SIM_MAL_INVALID_UTF8,       /* camera_id with bytes that are not UTF-8 */
+    SIM_MAL_TIMESTAMP_ABSURD,   /* capture time 30 years in the future */
+    SIM_MAL_MISSING_EVENT_TYPE, /* JSON only: no event_type member (an absent camera_id is the Kafka
+                                   key) */
+    SIM_MAL_WRONG_TYPE,         /* JSON only: "confidence": "high" */
     SIM_MAL_COUNT
 } sim_malform_kind;
 

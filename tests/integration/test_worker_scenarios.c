@@ -296,8 +296,9 @@ static void on_dlq(const rd_kafka_message_t *m, void *arg)
 static void malformed_go_to_dlq_and_good_ones_persist(void)
 {
     const char *topic = getenv("RUTH_TOPIC_INFERENCE");
+    /* No camera_id and no key to take it from (an empty key is none). */
     const char *bad1 = "{\"model_id\":\"m1\",\"timestamp\":1,\"event_type\":\"x\"}";
-    itest_produce(prod, topic, "cam-bad", bad1, strlen(bad1));
+    itest_produce(prod, topic, "", bad1, strlen(bad1));
     send_result("cam-bad", "no_fall", 0.2, 700, NULL);
     itest_produce(prod, topic, "cam-bad", "\x7f\x01garbage", 9);
     send_result("cam-bad", "no_fall", 0.2, 701, NULL);

@@ -105,7 +105,7 @@ static const struct {
      "\"error_message\",\"type\":[\"null\",\"string\"]},{\"name\":\"attributes\",\"type\":{"
      "\"type\":\"map\",\"values\":\"string\"}},{\"name\":\"result_id\",\"type\":[\"null\","
      "\"string\"]}]}"},
-    {"event.avsc", 0x9791061107bfedf6ULL,
+    {"event.avsc", 0xb7724a1be1d325e4ULL,
      "{\"name\":\"ai.ruth.v1.Event\",\"type\":\"record\",\"fields\":[{\"name\":\"id\",\"type\":"
      "\"string\"},{\"name\":\"camera_id\",\"type\":\"string\"},{\"name\":\"stream_id\",\"type\":["
      "\"null\",\"string\"]},{\"name\":\"event_type\",\"type\":\"string\"},{\"name\":\"type_"
@@ -118,7 +118,9 @@ static const struct {
      "\"double\"},{\"name\":\"label\",\"type\":[\"null\",\"string\"]},{\"name\":\"confidence\","
      "\"type\":[\"null\",\"double\"]}]}}},{\"name\":\"frame_id\",\"type\":[\"null\",\"string\"]},{"
      "\"name\":\"inference_time_ms\",\"type\":[\"null\",\"double\"]},{\"name\":\"violation_id\","
-     "\"type\":[\"null\",\"string\"]},{\"name\":\"created_at\",\"type\":\"long\"}]}"},
+     "\"type\":[\"null\",\"string\"]},{\"name\":\"created_at\",\"type\":\"long\"},{\"name\":"
+     "\"metadata\",\"type\":[\"null\",\"string\"]},{\"name\":\"extra\",\"type\":[\"null\","
+     "\"string\"]}]}"},
     {"violation_change.avsc", 0xfe2f64f90c5ee9ebULL,
      "{\"name\":\"ai.ruth.v1.ViolationChange\",\"type\":\"record\",\"fields\":[{\"name\":"
      "\"violation_id\",\"type\":\"string\"},{\"name\":\"change\",\"type\":{\"name\":\"ai.ruth.v1."

@@ -456,6 +456,150 @@ static void malformed_corpus(void)
     CHECK_MSG(bad == 0, "%d of %d fixtures decoded to the wrong outcome", bad, n);
 }
 
+/* ---- runtime input as the Ruth AI documents show it ---- */
+
+static int decode_with(const char *json, const codec_decode_opts *o, inference_result *out,
+                       codec_error *err)
+{
+    return codec_decode_inference_opts(cx, json, strlen(json), o, out, err);
+}
+
+/* Proto3 JSON names, `version`, empty strings as absent, box x/y left out,
+ * both names of one field refused; without opts the old rules hold. */
+static void proto3_names_and_defaults(void)
+{
+    codec_decode_opts o = {"cam-key", 1790000000000000LL, true, true};
+    inference_result r;
+    codec_error err;
+    CHECK(decode_with("{\"cameraId\":\"c9\",\"eventType\":\"fall\",\"modelVersion\":\"2\","
+                      "\"boundingBoxes\":[{\"y\":4,\"width\":5,\"height\":6}],"
+                      "\"inferenceTimeMs\":85,\"streamId\":\"\",\"frameId\":\"f\"}",
+                      &o, &r, &err) == 0);
+    CHECK_EQ_STR(r.camera_id, "c9");
+    CHECK_EQ_STR(r.event_type, "fall");
+    CHECK_EQ_STR(r.model_version, "2");
+    CHECK(r.model_id == NULL && r.stream_id == NULL && !strcmp(r.frame_id, "f"));
+    CHECK(r.nboxes == 1 && r.boxes[0].x == 0 && r.boxes[0].y == 4 && r.boxes[0].width == 5);
+    CHECK(r.has_inference_time && r.inference_time_ms == 85);
+    CHECK(r.timestamp_us == 1790000000000000LL && r.defaulted == CODEC_DEFAULTED_TIMESTAMP);
+    inference_result_free(&r);
+    CHECK(decode_with("{\"event_type\":\"x\",\"version\":\"1.0.0\",\"timestamp\":5}", &o, &r,
+                      &err) == 0);
+    CHECK_EQ_STR(r.camera_id, "cam-key");
+    CHECK_EQ_STR(r.model_version, "1.0.0");
+    CHECK(r.defaulted == CODEC_DEFAULTED_CAMERA && r.timestamp_us == 5);
+    inference_result_free(&r);
+    CHECK(decode_with("{\"camera_id\":\"a\",\"cameraId\":\"a\",\"event_type\":\"x\"}", &o, &r,
+                      &err) == -1 &&
+          err.code == CODEC_E_INVALID_VALUE && strstr(err.message, "both given"));
+    CHECK(decode_with("{\"event_type\":\"x\",\"version\":\"1\",\"model_version\":\"2\"}", &o, &r,
+                      &err) == -1 &&
+          err.code == CODEC_E_INVALID_VALUE);
+    /* Without opts: camera_id, model_id and timestamp stay required. */
+    CHECK(decode_json("{\"cameraId\":\"c\",\"eventType\":\"x\",\"timestamp\":1}", &r, &err) == -1 &&
+          err.code == CODEC_E_MISSING_FIELD && strstr(err.message, "model_id"));
+    CHECK(decode_json("{\"cameraId\":\"c\",\"modelId\":\"m\",\"eventType\":\"x\"}", &r, &err) ==
+              -1 &&
+          err.code == CODEC_E_MISSING_FIELD && strstr(err.message, "timestamp"));
+}
+
+/* metadata kept verbatim (any JSON), unknown fields kept and counted. */
+static void metadata_and_unknown_fields(void)
+{
+    codec_decode_opts o = {"k", 1, true, true};
+    inference_result r;
+    codec_error err;
+    CHECK(decode_with("{\"event_type\":\"x\",\"metadata\":{\"tracking_id\":7,\"pose_keypoints\":"
+                      "[[1,2,0.5]]},\"zone\":\"A\",\"scores\":[1,2]}",
+                      &o, &r, &err) == 0);
+    json_t *m = json_loads(r.metadata_json, 0, NULL), *x = json_loads(r.extra_json, 0, NULL);
+    CHECK(json_integer_value(json_object_get(m, "tracking_id")) == 7);
+    CHECK(json_array_size(json_object_get(m, "pose_keypoints")) == 1);
+    CHECK(strstr(r.metadata_json, "[[1,2,0.5]]") != NULL);
+    CHECK(r.nunknown == 2 && !strcmp(json_string_value(json_object_get(x, "zone")), "A"));
+    CHECK(json_array_size(json_object_get(x, "scores")) == 2);
+    json_decref(m);
+    json_decref(x); /* a JSON re-encoding carries them back */
+    buf b = {0};
+    CHECK(codec_encode_inference(cx, CODEC_FMT_JSON, 0, &r, &b, &err) == 0);
+    inference_result_free(&r);
+    CHECK(codec_decode_inference_opts(cx, b.data, b.len, &o, &r, &err) == 0);
+    CHECK(r.nunknown == 2 && strstr(r.metadata_json, "\"tracking_id\":7"));
+    inference_result_free(&r);
+    buf_free(&b);
+    CHECK(decode_with("{\"event_type\":\"x\",\"metadata\":[1,\"two\",0.9]}", &o, &r, &err) == 0);
+    CHECK_EQ_STR(r.metadata_json, "[1,\"two\",0.9]"); /* decimals as written */
+    CHECK(r.extra_json == NULL && r.nunknown == 0);
+    inference_result_free(&r);
+}
+
+static char *contract_file(const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/contract/%s", testlib_env("RUTH_FIXTURES"), name);
+    unsigned char *data = NULL;
+    size_t n = read_file(path, &data);
+    if (n == 0) {
+        fprintf(stderr, "cannot read %s\n", path);
+        testlib_failures++;
+        free(data);
+        return xstrdup("{}");
+    }
+    data[n] = '\0';
+    return (char *)data;
+}
+
+/* The payloads of the public documents (tests/fixtures/contract/README.md). */
+static void contract_payloads(void)
+{
+    codec_decode_opts o = {"cam-key", 1790000000000000LL, true, true};
+    inference_result r;
+    codec_error err;
+    char *j = contract_file("event__model_output.json");
+    CHECK(decode_with(j, &o, &r, &err) == 0);
+    CHECK(!strcmp(r.camera_id, "cam-key") && r.model_id == NULL && r.confidence == 0.92);
+    CHECK(r.nboxes == 1 && !strcmp(r.boxes[0].label, "person") && r.boxes[0].height == 400);
+    CHECK(strstr(r.metadata_json, "\"scene_context\":\"corridor\"") != NULL);
+    inference_result_free(&r);
+    free(j);
+    j = contract_file("event__inference_response_proto3.json");
+    CHECK(decode_with(j, &o, &r, &err) == 0);
+    CHECK(!strcmp(r.camera_id, "cam-contract-2") && !strcmp(r.model_version, "1.0.0"));
+    CHECK(!strcmp(r.stream_id, "990e8400-e29b-41d4-a716-446655440004") && r.nunknown == 0);
+    inference_result_free(&r);
+    free(j);
+    j = contract_file("event__inference_response_fields.json");
+    CHECK(decode_with(j, &o, &r, &err) == 0);
+    CHECK(r.error_code == NULL && r.error_message == NULL && r.nboxes == 0);
+    inference_result_free(&r);
+    free(j);
+    j = contract_file("event__runtime_error.json");
+    CHECK(decode_with(j, &o, &r, &err) == 0);
+    CHECK(!strcmp(r.event_type, "error") && !strcmp(r.error_code, "INFERENCE_FAILED"));
+    CHECK(!strcmp(r.error_message, "CUDA out of memory during forward pass"));
+    CHECK(!strcmp(r.model_id, "fall_detection") && !strcmp(r.model_version, "1.0.0"));
+    CHECK(!strcmp(r.camera_id, "camera_001") && r.confidence == 0 && r.nunknown == 0);
+    CHECK(strstr(r.metadata_json, "\"model_error_code\":\"OUT_OF_MEMORY\"") &&
+          strstr(r.metadata_json, "\"error_source\":\"model\""));
+    inference_result_free(&r);
+    free(j);
+    j = contract_file("event__error_message.json");
+    CHECK(decode_with(j, &o, &r, &err) == 0);
+    CHECK(!strcmp(r.event_type, "error") &&
+          !strcmp(r.error_message, "Human-readable error description"));
+    CHECK(!strcmp(r.camera_id, "cam-key") && r.defaulted == CODEC_DEFAULTED_CAMERA);
+    CHECK(strstr(r.metadata_json, "\"recoverable\":false") &&
+          strstr(r.metadata_json, "\"details\""));
+    inference_result_free(&r);
+    free(j);
+    j = contract_file("dlq_INVALID_VALUE__confidence_outside_range.json");
+    CHECK(decode_with(j, &o, &r, &err) == -1 && err.code == CODEC_E_INVALID_VALUE);
+    free(j);
+    j = contract_file("dlq_MISSING_FIELD__event_type_missing.json");
+    CHECK(decode_with(j, &o, &r, &err) == -1 && err.code == CODEC_E_MISSING_FIELD);
+    free(j);
+}
+
 /* Encode the sample as single-object, then damage it in specific ways. */
 static void hostile_avro(void)
 {
@@ -1342,6 +1486,9 @@ int main(void)
     TEST_RUN(hostile_avro);
     TEST_RUN(huge_and_deep_json);
     TEST_RUN(skew);
+    TEST_RUN(proto3_names_and_defaults);
+    TEST_RUN(metadata_and_unknown_fields);
+    TEST_RUN(contract_payloads);
     TEST_RUN(pipeline_messages);
     TEST_RUN(pipeline_messages_every_field);
     TEST_RUN(inference_readable_by_avro_c);

@@ -33,7 +33,7 @@ static void test_fraction_and_determinism(void)
     const uint64_t *cnt = sim_malform_counts(a);
     for (int k = SIM_MAL_TRUNCATED; k <= SIM_MAL_TIMESTAMP_ABSURD; k++)
         CHECK_MSG(cnt[k] > 0, "%s never chosen", sim_malform_kind_name(k));
-    CHECK_EQ_INT(cnt[SIM_MAL_MISSING_CAMERA], 0);
+    CHECK_EQ_INT(cnt[SIM_MAL_MISSING_EVENT_TYPE], 0);
     CHECK_EQ_INT(cnt[SIM_MAL_WRONG_TYPE], 0);
     sim_malform_free(a);
     sim_malform_free(b);
@@ -46,7 +46,7 @@ static void test_fraction_and_determinism(void)
     sim_malform *all = sim_malform_new(SIM_FORMAT_JSON, 1, 1);
     for (int i = 0; i < 1000; i++)
         CHECK(sim_malform_pick(all) != SIM_MAL_NONE);
-    CHECK(sim_malform_counts(all)[SIM_MAL_MISSING_CAMERA] > 0);
+    CHECK(sim_malform_counts(all)[SIM_MAL_MISSING_EVENT_TYPE] > 0);
     CHECK_EQ_INT(sim_malform_counts(all)[SIM_MAL_UNKNOWN_SCHEMA], 0);
     sim_malform_free(all);
 }
@@ -128,10 +128,10 @@ static void test_json_kinds_break_the_message(void)
     sim_malform *m = sim_malform_new(SIM_FORMAT_JSON, 1, 5);
     buf b = {0};
     static const sim_malform_kind kinds[] = {
-        SIM_MAL_TRUNCATED,        SIM_MAL_BAD_MAGIC,      SIM_MAL_EMPTY,
-        SIM_MAL_CONFIDENCE_RANGE, SIM_MAL_CONFIDENCE_NAN, SIM_MAL_NEGATIVE_BOX,
-        SIM_MAL_EMPTY_CAMERA,     SIM_MAL_INVALID_UTF8,   SIM_MAL_TIMESTAMP_ABSURD,
-        SIM_MAL_MISSING_CAMERA,   SIM_MAL_WRONG_TYPE,
+        SIM_MAL_TRUNCATED,          SIM_MAL_BAD_MAGIC,      SIM_MAL_EMPTY,
+        SIM_MAL_CONFIDENCE_RANGE,   SIM_MAL_CONFIDENCE_NAN, SIM_MAL_NEGATIVE_BOX,
+        SIM_MAL_EMPTY_CAMERA,       SIM_MAL_INVALID_UTF8,   SIM_MAL_TIMESTAMP_ABSURD,
+        SIM_MAL_MISSING_EVENT_TYPE, SIM_MAL_WRONG_TYPE,
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         sim_frame f;
@@ -153,6 +153,7 @@ static void test_json_kinds_break_the_message(void)
             json_t *box = json_array_get(json_object_get(o, "bounding_boxes"), 0);
             long long ts = json_integer_value(json_object_get(o, "timestamp"));
             broken = !json_is_string(cam) || !json_string_length(cam) || !json_is_number(conf) ||
+                     !json_is_string(json_object_get(o, "event_type")) ||
                      json_number_value(conf) > 1 ||
                      (box && json_number_value(json_object_get(box, "x")) < 0) ||
                      ts - NOW_US > 86400LL * 1000000;
