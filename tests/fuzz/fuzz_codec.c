@@ -121,12 +121,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* What a successful decode promises the worker (codec.h). */
-static void check_result(const inference_result *r)
+/* What a successful decode promises the worker (codec.h); model_id may be
+ * left to the caller when `model_optional`. */
+static void check_result(const inference_result *r, bool model_optional)
 {
-    bool ok = r->camera_id && r->camera_id[0] && r->model_id && r->model_id[0] && r->event_type &&
-              r->event_type[0] && isfinite(r->confidence) && r->confidence >= 0 &&
-              r->confidence <= 1 && r->nboxes <= CODEC_MAX_BOXES;
+    bool model_ok = r->model_id ? r->model_id[0] != '\0' : model_optional;
+    bool ok = r->camera_id && r->camera_id[0] && model_ok && r->event_type && r->event_type[0] &&
+              isfinite(r->confidence) && r->confidence >= 0 && r->confidence <= 1 &&
+              r->nboxes <= CODEC_MAX_BOXES;
     for (size_t i = 0; ok && i < r->nboxes; i++)
         ok = r->boxes[i].width >= 0 && r->boxes[i].height >= 0 &&
              r->boxes[i].width <= CODEC_MAX_BOX_PIXELS;
@@ -136,15 +138,26 @@ static void check_result(const inference_result *r)
     }
 }
 
+/* Each input twice: strictly (ruth-ingest), and with the defaults the
+ * worker takes from the Kafka record and the camera's session. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    inference_result r = {0};
-    codec_error err;
-    if (codec_decode_inference(state.c, data, size, &r, &err) == 0) {
-        check_result(&r);
-        inference_result_free(&r);
-    } else if (!codec_errcode_name(err.code)) {
-        abort();
+    static const codec_decode_opts worker_opts = {
+        .default_camera_id = "cam-key",
+        .default_timestamp_us = 1764000000000000,
+        .has_default_timestamp = true,
+        .model_id_optional = true,
+    };
+    for (int pass = 0; pass < 2; pass++) {
+        inference_result r = {0};
+        codec_error err;
+        const codec_decode_opts *opts = pass ? &worker_opts : NULL;
+        if (codec_decode_inference_opts(state.c, data, size, opts, &r, &err) == 0) {
+            check_result(&r, pass == 1);
+            inference_result_free(&r);
+        } else if (!codec_errcode_name(err.code)) {
+            abort();
+        }
     }
     return 0;
 }

@@ -74,6 +74,16 @@ def msgs_seeds():
         "occurred_at": 1795000000000000, "version": 1}).encode())
 
 
+def ingest_seeds():
+    one = {"camera_id": "cam-1", "model_id": "fall_detection",
+           "timestamp": "2026-01-13T10:30:00.000Z", "event_type": "fall", "confidence": 0.91}
+    write("ingest_items", "one_object", json.dumps(one))
+    write("ingest_items", "batch_of_three", json.dumps([one, dict(one, camera_id="cam-2"),
+                                                        dict(one, note="a \"quoted\" ],{")]))
+    write("ingest_items", "batch_with_non_object", '[{"camera_id":"c"}, 7, "x", [1,[2]], null]')
+    write("ingest_items", "empty_batch", "[]")
+
+
 def b64(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
@@ -97,4 +107,5 @@ def jwt_seeds():
 if __name__ == "__main__":
     codec_seeds()
     msgs_seeds()
+    ingest_seeds()
     jwt_seeds()
