@@ -82,22 +82,10 @@ static bool key_ok(const char *k, char kind)
     return true;
 }
 
-bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag, char key_kind,
-               api_page *pg)
+bool list_cursor_parse(const char *cursor, const char *sort_tag, char key_kind, api_page *pg)
 {
-    memset(pg, 0, sizeof *pg);
-    pg->limit = dflt_limit;
-    bool ok = param_int(r, "limit", 1, max_limit, &pg->limit);
-    ok = param_int(r, "offset", 0, 1000000000L, &pg->offset) && ok;
-    pg->cursor = param_str(r, "cursor");
-    if (!pg->cursor)
-        return ok;
-    if (pg->offset) {
-        param_invalid(r, "cursor", "cannot be combined with offset");
-        return false;
-    }
     buf b = {0};
-    bool good = strlen(pg->cursor) < 512 && b64url_decode(pg->cursor, strlen(pg->cursor), &b);
+    bool good = strlen(cursor) < 512 && b64url_decode(cursor, strlen(cursor), &b);
     buf_append_byte(&b, 0);
     char *s = (char *)b.data;
     char *bar1 = good ? strchr(s, '|') : NULL;
@@ -115,7 +103,24 @@ bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag
         good = false;
     }
     buf_free(&b);
-    if (!good) {
+    return good;
+}
+
+bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag, char key_kind,
+               api_page *pg)
+{
+    memset(pg, 0, sizeof *pg);
+    pg->limit = dflt_limit;
+    bool ok = param_int(r, "limit", 1, max_limit, &pg->limit);
+    ok = param_int(r, "offset", 0, 1000000000L, &pg->offset) && ok;
+    pg->cursor = param_str(r, "cursor");
+    if (!pg->cursor)
+        return ok;
+    if (pg->offset) {
+        param_invalid(r, "cursor", "cannot be combined with offset");
+        return false;
+    }
+    if (!list_cursor_parse(pg->cursor, sort_tag, key_kind, pg)) {
         param_invalid(r, "cursor", "is not a cursor issued for this list and sort order");
         return false;
     }

@@ -29,6 +29,11 @@ typedef struct api_page {
 bool list_page(api_req *r, long dflt_limit, long max_limit, const char *sort_tag, char key_kind,
                api_page *pg);
 
+/* The cursor part of list_page(), on its own (no request): true when
+ * `cursor` is base64url("<sort_tag>|<sort value of key_kind>|<row uuid>"),
+ * with pg->after_key and pg->after_id filled. */
+bool list_cursor_parse(const char *cursor, const char *sort_tag, char key_kind, api_page *pg);
+
 /* A count of the rows `from_where` selects (with `params`), exact up to
  * LIST_COUNT_EXACT_MAX, else PostgreSQL's estimate (*exact = false). Cached
  * for a second per query text and parameters in r->a->counts (no cache when

@@ -84,6 +84,15 @@ def ingest_seeds():
     write("ingest_items", "empty_batch", "[]")
 
 
+def cursor_seeds():
+    # First byte: the sort column's kind (fuzz_cursor.c); the rest: the cursor.
+    row = "0b9e3a52-7c4d-4e7a-9f0a-0123456789ab"
+    for name, kind, key in (("micros", "i", "1764000000000000"), ("confidence", "f", "0.875"),
+                            ("text", "s", "open"), ("overflow", "i", "9223372036854775807"),
+                            ("underflow", "f", "1e-400")):
+        write("cursor", name, kind + b64(("created_at|%s|%s" % (key, row)).encode()))
+
+
 def b64(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
@@ -108,4 +117,5 @@ if __name__ == "__main__":
     codec_seeds()
     msgs_seeds()
     ingest_seeds()
+    cursor_seeds()
     jwt_seeds()
