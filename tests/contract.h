@@ -1,6 +1,6 @@
-/* contract.h - for contract tests of ruth-api: one HTTP request with libcurl
- * (status, body, the headers a test looks at) and contract_shape(), which
- * checks an answer against an example response of a public document.
+/* contract.h - for contract tests of ruth-api: one HTTP request (ihttp.h)
+ * and contract_shape(), which checks an answer against an example response
+ * of a public document.
  *
  * The example is the document's own JSON, pasted as it is printed. Every
  * member of an example object must be in the answer, with the type the
@@ -19,6 +19,7 @@
 #define RUTH_TESTS_CONTRACT_H
 
 #include "buf.h"
+#include "ihttp.h"
 #include "testlib.h"
 
 #include <ctype.h>
@@ -41,50 +42,11 @@
         }                                                                                          \
     } while (0)
 
-typedef struct contract_resp {
-    long status;
-    buf body;
-    char request_id[80], ctype[128], retry_after[16];
-    json_t *json;
-} contract_resp;
-
-static inline size_t contract__on_body(char *p, size_t sz, size_t n, void *arg)
-{
-    buf_append(arg, p, sz * n);
-    return sz * n;
-}
-
-static inline size_t contract__on_header(char *p, size_t sz, size_t n, void *arg)
-{
-    contract_resp *r = arg;
-    size_t len = sz * n;
-    struct {
-        const char *name;
-        char *out;
-        size_t outsz;
-    } h[] = {{"x-request-id:", r->request_id, sizeof r->request_id},
-             {"content-type:", r->ctype, sizeof r->ctype},
-             {"retry-after:", r->retry_after, sizeof r->retry_after}};
-    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
-        size_t k = strlen(h[i].name);
-        if (len > k && !strncasecmp(p, h[i].name, k)) {
-            const char *v = p + k;
-            while (*v == ' ')
-                v++;
-            size_t vl = len - (size_t)(v - p);
-            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-                vl--;
-            snprintf(h[i].out, h[i].outsz, "%.*s", (int)vl, v);
-        }
-    }
-    return len;
-}
+typedef ihttp_resp contract_resp;
 
 static inline void contract_resp_free(contract_resp *r)
 {
-    buf_free(&r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
+    ihttp_resp_free(r);
 }
 
 /* One request to http://127.0.0.1:<port><path>; `token` a bearer token or
@@ -92,35 +54,7 @@ static inline void contract_resp_free(contract_resp *r)
 static inline void contract_http(int port, const char *method, const char *path, const char *token,
                                  const char *body, contract_resp *out)
 {
-    contract_resp_free(out);
-    char url[2048], auth[1200];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        hs = curl_slist_append(hs, auth);
-    }
-    if (body)
-        hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, contract__on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, contract__on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    out->json =
-        out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL) : NULL;
+    ihttp_request(port, method, path, token, body, NULL, out);
 }
 
 /* "2026-01-13T10:30:00.000Z": UTC, milliseconds, Z (contract §1, §4.1). */

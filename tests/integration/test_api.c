@@ -5,6 +5,7 @@
  * deeply nested bodies, bad UTF-8, floods, rate limits, CORS).
  *
  * Rows are written directly with SQL, so the API is tested on its own. */
+#include "ihttp.h"
 #include "itest.h"
 
 #include <time.h>
@@ -30,97 +31,12 @@ static int port;
 static char api_log[256]; /* ruth-api's log */
 static char tok_viewer[1024], tok_operator[1024], tok_admin[1024];
 
-typedef struct resp {
-    long status;
-    buf body;
-    char request_id[80];
-    char etag[32];
-    char retry_after[16];
-    char allow_origin[128];
-    json_t *json;
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-    buf_append(arg, p, sz * n);
-    return sz * n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *arg)
-{
-    resp *r = arg;
-    size_t len = sz * n;
-    struct {
-        const char *name;
-        char *out;
-        size_t outsz;
-    } h[] = {{"x-request-id:", r->request_id, sizeof r->request_id},
-             {"etag:", r->etag, sizeof r->etag},
-             {"retry-after:", r->retry_after, sizeof r->retry_after},
-             {"access-control-allow-origin:", r->allow_origin, sizeof r->allow_origin}};
-    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
-        size_t k = strlen(h[i].name);
-        if (len > k && !strncasecmp(p, h[i].name, k)) {
-            const char *v = p + k;
-            while (*v == ' ')
-                v++;
-            size_t vl = len - (size_t)(v - p);
-            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-                vl--;
-            snprintf(h[i].out, h[i].outsz, "%.*s", (int)vl, v);
-        }
-    }
-    return len;
-}
-
-static void resp_free(resp *r)
-{
-    buf_free(&r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
-}
-
-/* One request; `token` NULL = none; `hdr` an extra header line or NULL. */
-static void req_at(int p, const char *method, const char *path, const char *token, const char *body,
-                   const char *hdr, resp *out)
-{
-    resp_free(out);
-    char url[4096], auth[1100];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        hs = curl_slist_append(hs, auth);
-    }
-    if (hdr)
-        hs = curl_slist_append(hs, hdr);
-    if (body)
-        hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    out->json =
-        out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL) : NULL;
-}
+typedef ihttp_resp resp;
 
 static void req(const char *method, const char *path, const char *token, const char *body,
                 resp *out)
 {
-    req_at(port, method, path, token, body, NULL, out);
+    ihttp_request(port, method, path, token, body, NULL, out);
 }
 
 static const char *jstr(const json_t *j, const char *path)
@@ -228,18 +144,18 @@ static void test_auth(void)
     req("POST", "/api/v1/devices/cam-a/start-inference", tok_viewer, "{\"model_id\":\"m\"}", &r);
     CHECK_ERROR(r, 403, "INSUFFICIENT_PERMISSIONS");
     /* The caller's request id is echoed in the header and the error body. */
-    req_at(port, "GET", "/api/v1/violations", NULL, NULL, "X-Request-ID: trace-42", &r);
+    ihttp_request(port, "GET", "/api/v1/violations", NULL, NULL, "X-Request-ID: trace-42", &r);
     CHECK_EQ_STR(r.request_id, "trace-42");
     CHECK_EQ_STR(jstr(r.json, "request_id"), "trace-42");
     /* None given, or one that is not a plain token: a fresh UUID instead. */
     req("GET", "/api/v1/violations", NULL, NULL, &r);
     CHECK_EQ_INT((long long)strlen(r.request_id), 36);
     CHECK_EQ_STR(jstr(r.json, "request_id"), r.request_id);
-    req_at(port, "GET", "/api/v1/violations", NULL, NULL, "X-Request-ID: a b\"c", &r);
+    ihttp_request(port, "GET", "/api/v1/violations", NULL, NULL, "X-Request-ID: a b\"c", &r);
     CHECK_EQ_INT((long long)strlen(r.request_id), 36);
     /* ...and it is on the request's log line, as a field. */
-    req_at(port, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL,
-           "X-Request-ID: trace-log-77", &r);
+    ihttp_request(port, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL,
+                  "X-Request-ID: trace-log-77", &r);
     CHECK_EQ_INT(r.status, 200);
     usleep(200 * 1000);
     CHECK(itest_log_count(api_log, "\"request_id\":\"trace-log-77\"") >= 1);
@@ -250,7 +166,7 @@ static void test_auth(void)
     CHECK_ERROR(r, 404, "RESOURCE_NOT_FOUND");
     req("DELETE", "/api/v1/violations", tok_admin, NULL, &r);
     CHECK_ERROR(r, 405, "METHOD_NOT_ALLOWED");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* ---- violations ---- */
@@ -333,7 +249,7 @@ static void test_violations_list(void)
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     req("GET", "/health?verbose=1", NULL, NULL, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void test_violations_cursor(void)
@@ -372,7 +288,7 @@ static void test_violations_cursor(void)
     req("GET", "/api/v1/violations?cursor=bm90LWEtY3Vyc29y", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
     CHECK(jstr(r.json, "details.cursor") != NULL);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void test_violation_get(void)
@@ -402,7 +318,7 @@ static void test_violation_get(void)
     CHECK_ERROR(r, 404, "VIOLATION_NOT_FOUND");
     req("GET", "/api/v1/violations/not-a-uuid", tok_viewer, NULL, &r);
     CHECK_ERROR(r, 400, "INVALID_PARAMETER");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* Every (from, to) pair of the transition table, on a real row. */
@@ -446,7 +362,7 @@ static void test_transitions(void)
                              before);
             }
         }
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static long changes_seen;
@@ -469,15 +385,15 @@ static void test_patch_publishes(void)
 {
     resp r = {0};
     /* Stale If-Match: 412, nothing changes. */
-    req_at(port, "PATCH", "/api/v1/violations/" V2, tok_operator, "{\"status\":\"reviewed\"}",
-           "If-Match: \"7\"", &r);
+    ihttp_request(port, "PATCH", "/api/v1/violations/" V2, tok_operator,
+                  "{\"status\":\"reviewed\"}", "If-Match: \"7\"", &r);
     CHECK_ERROR(r, 412, "PRECONDITION_FAILED");
     CHECK_EQ_INT(jint(r.json, "details.current_version"), 1);
-    req_at(port, "PATCH", "/api/v1/violations/" V2, tok_operator, "{\"status\":\"reviewed\"}",
-           "If-Match: W/\"7\"", &r);
+    ihttp_request(port, "PATCH", "/api/v1/violations/" V2, tok_operator,
+                  "{\"status\":\"reviewed\"}", "If-Match: W/\"7\"", &r);
     CHECK_ERROR(r, 412, "PRECONDITION_FAILED");
-    req_at(port, "PATCH", "/api/v1/violations/" V2, tok_operator, "{\"status\":\"reviewed\"}",
-           "If-Match: version-one", &r);
+    ihttp_request(port, "PATCH", "/api/v1/violations/" V2, tok_operator,
+                  "{\"status\":\"reviewed\"}", "If-Match: version-one", &r);
     CHECK_ERROR(r, 400, "INVALID_PARAMETER");
     CHECK_EQ_INT(itest_query("SELECT version FROM violations WHERE id = '" V2 "'"), 1);
     /* Validation: notes too long, unknown field, bad status, empty body. */
@@ -499,8 +415,9 @@ static void test_patch_publishes(void)
     req("GET", "/api/v1/violations/" V2, tok_viewer, NULL, &r);
     CHECK_EQ_STR(jstr(r.json, "status"), "open");
     /* The real change, with the matching version. */
-    req_at(port, "PATCH", "/api/v1/violations/" V2, tok_operator,
-           "{\"status\":\"reviewed\",\"resolution_notes\":\"checked\"}", "If-Match: \"1\"", &r);
+    ihttp_request(port, "PATCH", "/api/v1/violations/" V2, tok_operator,
+                  "{\"status\":\"reviewed\",\"resolution_notes\":\"checked\"}", "If-Match: \"1\"",
+                  &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_STR(r.etag, "\"2\"");
     /* ...which the write cleared: the next read sees the review. */
@@ -518,7 +435,7 @@ static void test_patch_publishes(void)
     itest_consume(getenv("RUTH_TOPIC_VIOLATIONS"), 3, count_changes, c);
     codec_destroy(c);
     CHECK_EQ_INT(changes_seen, 1);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* ---- events ---- */
@@ -576,7 +493,7 @@ static void test_events(void)
     CHECK_EQ_STR(jstr(r.json, "camera_id"), "cam-b");
     req("GET", "/api/v1/events/" NOPE, tok_viewer, NULL, &r);
     CHECK_ERROR(r, 404, "EVENT_NOT_FOUND");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* ---- devices (models and runtimes: test_api_analytics.c) ---- */
@@ -640,7 +557,7 @@ static void test_devices(void)
     CHECK_ERROR(r, 404, "DEVICE_NOT_FOUND");
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM cameras WHERE inference_active"), 0);
 
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* ---- rules and the event-type map ---- */
@@ -712,7 +629,7 @@ static void test_admin(void)
     CHECK_ERROR(r, 404, "RESOURCE_NOT_FOUND");
     req("PUT", "/api/v1/event-type-map/x", tok_operator, "{\"event_type\":\"y\"}", &r);
     CHECK_ERROR(r, 403, "INSUFFICIENT_PERMISSIONS");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* ---- live stream ---- */
@@ -768,7 +685,7 @@ static void *patch_later(void *arg)
     usleep(1500 * 1000);
     resp r = {0};
     req("PATCH", "/api/v1/violations/" V1, tok_operator, (const char *)arg, &r);
-    resp_free(&r);
+    ihttp_resp_free(&r);
     return NULL;
 }
 
@@ -783,7 +700,7 @@ static void test_stream(void)
         usleep(250 * 1000);
     }
     CHECK_ERROR(r, 400, "INVALID_PARAMETER");
-    resp_free(&r);
+    ihttp_resp_free(&r);
     pthread_t th;
     pthread_create(&th, NULL, patch_later, "{\"resolution_notes\":\"first note\"}");
     sse_read s = {{0}, NULL};
@@ -801,7 +718,7 @@ static void test_stream(void)
     req("PATCH", "/api/v1/violations/" V1, tok_operator, "{\"resolution_notes\":\"second note\"}",
         &r);
     CHECK_EQ_INT(r.status, 200);
-    resp_free(&r);
+    ihttp_resp_free(&r);
     sse_read s2 = {{0}, NULL};
     sse_until(last, "second note", &s2);
     d = (const char *)s2.data.data;
@@ -900,7 +817,7 @@ static void test_hostile_injection(void)
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM event_type_map"), maps);
     CHECK(itest_query("SELECT count(*) FROM events") > 0);
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM violations"), 3);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* Malformed UTF-8 is refused. */
@@ -914,7 +831,7 @@ static void test_hostile_utf8(void)
     CHECK(r.status == 404 || r.status == 400);
     req("PUT", "/api/v1/event-type-map/a", tok_admin, "{\"event_type\":\"\xc3\x28\"}", &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* Bodies over the limit, sent or only announced. */
@@ -965,7 +882,7 @@ static void test_hostile_body_limits(void)
         close(fd);
         CHECK_MSG(!strncmp(answer, "HTTP/1.1 413", 12), "answer: %.20s", answer);
     }
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* Deeply nested JSON. */
@@ -985,7 +902,7 @@ static void test_hostile_nesting(void)
         "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}}",
         &r);
     CHECK_ERROR(r, 400, "VALIDATION_ERROR");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* Odd ids, cursors, times and paths. */
@@ -1017,7 +934,7 @@ static void test_hostile_edges(void)
     CHECK(r.json == NULL && strstr((const char *)r.body.data, "ruth_api_requests_total"));
     req("GET", "/ready", NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* A second instance with tight limits: rate limiting, connection flood,
@@ -1042,7 +959,7 @@ static void test_limits(void)
     resp r = {0};
     int limited = 0, okc = 0;
     for (int i = 0; i < 30; i++) {
-        req_at(p2, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL, NULL, &r);
+        ihttp_request(p2, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL, NULL, &r);
         if (r.status == 429) {
             limited++;
             CHECK_ERROR(r, 429, "RATE_LIMITED");
@@ -1074,7 +991,7 @@ static void test_limits(void)
     /* Refused or queued, the excess never takes the server down: it answers
      * again as soon as the flood is gone. */
     for (int i = 0; i < 50; i++) {
-        req_at(p2, "GET", "/ready", NULL, NULL, NULL, &r);
+        ihttp_request(p2, "GET", "/ready", NULL, NULL, NULL, &r);
         if (r.status == 200)
             break;
         usleep(100 * 1000);
@@ -1083,14 +1000,15 @@ static void test_limits(void)
     CHECK(kill(pid, 0) == 0);
 
     /* CORS: preflight for an allowed origin, nothing for another. */
-    req_at(p2, "OPTIONS", "/api/v1/violations", NULL, NULL, "Origin: https://dash.example", &r);
+    ihttp_request(p2, "OPTIONS", "/api/v1/violations", NULL, NULL, "Origin: https://dash.example",
+                  &r);
     CHECK_EQ_INT(r.status, 204);
     CHECK_EQ_STR(r.allow_origin, "https://dash.example");
-    req_at(p2, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL,
-           "Origin: https://evil.example", &r);
+    ihttp_request(p2, "GET", "/api/v1/violations?limit=1", tok_viewer, NULL,
+                  "Origin: https://evil.example", &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_STR(r.allow_origin, "");
-    resp_free(&r);
+    ihttp_resp_free(&r);
     kill(pid, SIGTERM);
     CHECK_EQ_INT(itest_wait_exit(pid, 15), 0);
 }

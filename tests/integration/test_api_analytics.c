@@ -3,6 +3,7 @@
  * stores inference results produced to Kafka (and their rollups), then every
  * field of the contract's example answers is checked by name, nesting and
  * type, and the figures are compared with what the raw events say. */
+#include "ihttp.h"
 #include "itest.h"
 
 #include "api_auth.h"
@@ -18,48 +19,12 @@
 static int port;
 static char tok_viewer[1024], tok_operator[1024], tok_admin[1024];
 
-typedef struct resp {
-    long status;
-    buf body;
-    json_t *json;
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-    buf_append(arg, p, sz * n);
-    return sz * n;
-}
+typedef ihttp_resp resp;
 
 static void req(const char *method, const char *path, const char *token, const char *body,
                 resp *out)
 {
-    buf_free(&out->body);
-    json_decref(out->json);
-    memset(out, 0, sizeof *out);
-    char url[4096], auth[1100];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        hs = curl_slist_append(hs, auth);
-    }
-    if (body)
-        hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    out->json =
-        out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL) : NULL;
+    ihttp_request(port, method, path, token, body, NULL, out);
 }
 
 static const json_t *at(const json_t *j, const char *path)

@@ -8,6 +8,7 @@
  *
  * Evidence rows are written directly with SQL, so the API is tested on its
  * own. */
+#include "ihttp.h"
 #include "itest.h"
 
 #include "api.h"
@@ -27,103 +28,23 @@
 static int port;
 static char tok_viewer[1024], tok_operator[1024];
 
-typedef struct resp {
-    long status;
-    buf body;
-    char request_id[80], retry_after[16], ctype[128], crange[128], accept_ranges[32];
-    json_t *json;
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-    buf_append(arg, p, sz * n);
-    return sz * n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *arg)
-{
-    resp *r = arg;
-    size_t len = sz * n;
-    struct {
-        const char *name;
-        char *out;
-        size_t outsz;
-    } h[] = {{"x-request-id:", r->request_id, sizeof r->request_id},
-             {"retry-after:", r->retry_after, sizeof r->retry_after},
-             {"content-type:", r->ctype, sizeof r->ctype},
-             {"content-range:", r->crange, sizeof r->crange},
-             {"accept-ranges:", r->accept_ranges, sizeof r->accept_ranges}};
-    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
-        size_t k = strlen(h[i].name);
-        if (len > k && !strncasecmp(p, h[i].name, k)) {
-            const char *v = p + k;
-            while (*v == ' ')
-                v++;
-            size_t vl = len - (size_t)(v - p);
-            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-                vl--;
-            snprintf(h[i].out, h[i].outsz, "%.*s", (int)vl, v);
-        }
-    }
-    return len;
-}
-
-static void resp_free(resp *r)
-{
-    buf_free(&r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
-}
+typedef ihttp_resp resp;
 
 /* One request to 127.0.0.1:p; `auth` a whole header line or NULL, `hdr`
  * one more or NULL. */
 static void http(int p, const char *method, const char *path, const char *auth, const char *body,
                  const char *hdr, resp *out)
 {
-    resp_free(out);
-    char url[2048];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    if (auth)
-        hs = curl_slist_append(hs, auth);
-    if (hdr)
-        hs = curl_slist_append(hs, hdr);
-    if (body)
-        hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    out->json =
-        out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL) : NULL;
-}
-
-/* A request to ruth-api with a bearer token. */
-static void api_req_at(int p, const char *method, const char *path, const char *token,
-                       const char *body, const char *hdr, resp *out)
-{
-    char auth[1100];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
-    http(p, method, path, token ? auth : NULL, body, hdr, out);
+    const char *headers[3] = {auth, auth ? hdr : NULL, NULL};
+    if (!auth)
+        headers[0] = hdr;
+    ihttp_send(p, method, path, headers, body, out);
 }
 
 static void req(const char *method, const char *path, const char *token, const char *body,
                 resp *out)
 {
-    api_req_at(port, method, path, token, body, NULL, out);
+    ihttp_request(port, method, path, token, body, NULL, out);
 }
 
 static const json_t *jget(const json_t *j, const char *path)
@@ -221,7 +142,7 @@ static void test_states(void)
     CHECK(r.retry_after[0] != '\0');
     req("GET", "/health", NULL, NULL, &r);
     CHECK(json_object_get(json_object_get(r.json, "components"), "vas") == NULL); /* not set */
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* ---- re-requests ---- */
@@ -304,7 +225,7 @@ static void test_rerequest(void)
     CHECK_EQ_INT(requests_seen, 2);
     CHECK_MSG(strstr(requests_kinds, "snapshot:3:0:1") && strstr(requests_kinds, "bookmark:1:5:1"),
               "requests %s", requests_kinds);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* ---- media through the VAS double ---- */
@@ -331,7 +252,7 @@ static bool double_start(vas_double *d, const char *log)
     const char *tok = jstr(r.json, "access_token");
     if (tok)
         snprintf(d->auth, sizeof d->auth, "Authorization: Bearer %s", tok);
-    resp_free(&r);
+    ihttp_resp_free(&r);
     return tok != NULL;
 }
 
@@ -359,7 +280,7 @@ static bool double_media(vas_double *d, char *snap, char *bm, size_t n)
         if (!ready)
             usleep(200 * 1000);
     }
-    resp_free(&r);
+    ihttp_resp_free(&r);
     return ready;
 }
 
@@ -376,7 +297,8 @@ static void media_checks(int api_port, vas_double *d, const char *snap, const ch
     snprintf(path, sizeof path, "/v2/snapshots/%s/image", snap);
     http(d->port, "GET", path, d->auth, NULL, NULL, &want);
     CHECK_EQ_INT(want.status, 200);
-    api_req_at(api_port, "GET", "/api/v1/violations/" V4 "/snapshot", tok_viewer, NULL, NULL, &r);
+    ihttp_request(api_port, "GET", "/api/v1/violations/" V4 "/snapshot", tok_viewer, NULL, NULL,
+                  &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_STR(r.ctype, "image/jpeg");
     CHECK(want.body.len > 100 && same_bytes(&r, &want, 0, want.body.len));
@@ -385,53 +307,55 @@ static void media_checks(int api_port, vas_double *d, const char *snap, const ch
     http(d->port, "GET", path, d->auth, NULL, NULL, &want);
     CHECK_EQ_INT(want.status, 200);
     size_t total = want.body.len;
-    api_req_at(api_port, "GET", "/api/v1/violations/" V4 "/video", tok_viewer, NULL, NULL, &r);
+    ihttp_request(api_port, "GET", "/api/v1/violations/" V4 "/video", tok_viewer, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_STR(r.ctype, "video/mp4");
     CHECK_EQ_STR(r.accept_ranges, "bytes");
     CHECK(total > 200 && same_bytes(&r, &want, 0, total));
     /* A browser seeking: 206 with VAS's Content-Range, the bytes asked for. */
-    api_req_at(api_port, "GET", "/api/v1/violations/" V4 "/video", tok_viewer, NULL,
-               "Range: bytes=100-199", &r);
+    ihttp_request(api_port, "GET", "/api/v1/violations/" V4 "/video", tok_viewer, NULL,
+                  "Range: bytes=100-199", &r);
     CHECK_EQ_INT(r.status, 206);
     char cr[64];
     snprintf(cr, sizeof cr, "bytes 100-199/%zu", total);
     CHECK_EQ_STR(r.crange, cr);
     CHECK(same_bytes(&r, &want, 100, 100));
-    api_req_at(api_port, "GET", "/api/v1/violations/" V4 "/video", tok_viewer, NULL,
-               "Range: bytes=999999999-", &r);
+    ihttp_request(api_port, "GET", "/api/v1/violations/" V4 "/video", tok_viewer, NULL,
+                  "Range: bytes=999999999-", &r);
     CHECK_EQ_INT(r.status, 416);
-    resp_free(&r);
-    resp_free(&want);
+    ihttp_resp_free(&r);
+    ihttp_resp_free(&want);
 }
 
 static void vas_failure_checks(int api_port, vas_double *d)
 {
     resp r = {0};
-    api_req_at(api_port, "GET", "/health", NULL, NULL, NULL, &r);
+    ihttp_request(api_port, "GET", "/health", NULL, NULL, NULL, &r);
     CHECK_EQ_STR(jstr(r.json, "components.vas"), "healthy");
     http(d->port, "POST", "/_control/fail", NULL,
          "{\"status\":503,\"count\":-1,\"error\":\"SERVICE_UNAVAILABLE\",\"prefix\":\"/v2/\"}",
          NULL, &r);
-    api_req_at(api_port, "GET", "/api/v1/violations/" V4 "/snapshot", tok_viewer, NULL, NULL, &r);
+    ihttp_request(api_port, "GET", "/api/v1/violations/" V4 "/snapshot", tok_viewer, NULL, NULL,
+                  &r);
     CHECK_ERROR(r, 503, "VAS_UNAVAILABLE");
     /* /health probes VAS at most every 5 s: down once that passed. */
     sleep(6);
-    api_req_at(api_port, "GET", "/health", NULL, NULL, NULL, &r);
+    ihttp_request(api_port, "GET", "/health", NULL, NULL, NULL, &r);
     CHECK_EQ_STR(jstr(r.json, "components.vas"), "unhealthy");
     CHECK_EQ_STR(jstr(r.json, "status"), "unhealthy");
     CHECK_EQ_INT(r.status, 503);
     CHECK(jstr(r.json, "error") && strstr(jstr(r.json, "error"), "VAS"));
     http(d->port, "POST", "/_control/fail", NULL, "{\"count\":0}", NULL, &r);
-    api_req_at(api_port, "GET", "/api/v1/violations/" V4 "/snapshot", tok_viewer, NULL, NULL, &r);
+    ihttp_request(api_port, "GET", "/api/v1/violations/" V4 "/snapshot", tok_viewer, NULL, NULL,
+                  &r);
     CHECK_EQ_INT(r.status, 200);
     /* VAS gone altogether. */
     kill(d->pid, SIGTERM);
     itest_wait_exit(d->pid, 10);
     d->pid = -1;
-    api_req_at(api_port, "GET", "/api/v1/violations/" V4 "/video", tok_viewer, NULL, NULL, &r);
+    ihttp_request(api_port, "GET", "/api/v1/violations/" V4 "/video", tok_viewer, NULL, NULL, &r);
     CHECK_ERROR(r, 503, "VAS_UNAVAILABLE");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void test_media(void)

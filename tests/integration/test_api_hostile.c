@@ -6,6 +6,7 @@
  * to be one JSON object at the end.
  *
  * Rows are written directly with SQL, so the API is tested on its own. */
+#include "ihttp.h"
 #include "itest.h"
 
 #include "api.h"
@@ -26,61 +27,13 @@ static int port;
 static char api_log[256];
 static char tok_viewer[1024], tok_operator[1024];
 
-typedef struct resp {
-    long status;
-    buf body;
-    json_t *json;
-} resp;
+typedef ihttp_resp resp;
 
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-    buf_append(arg, p, sz * n);
-    return sz * n;
-}
-
-static void resp_free(resp *r)
-{
-    buf_free(&r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
-}
-
-/* One request through curl; `hdr` an extra header line or NULL. */
+/* One request; `hdr` an extra header line or NULL. */
 static void req(const char *method, const char *path, const char *token, const char *body,
                 const char *hdr, resp *out)
 {
-    resp_free(out);
-    char url[4096], auth[1100];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        hs = curl_slist_append(hs, auth);
-    }
-    if (hdr)
-        hs = curl_slist_append(hs, hdr);
-    if (body)
-        hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
-    if (!strcmp(method, "HEAD"))
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    out->json =
-        out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL) : NULL;
+    ihttp_request(port, method, path, token, body, hdr, out);
 }
 
 static const char *jstr(const json_t *j, const char *key)
@@ -166,8 +119,8 @@ static void test_cache_keys(void)
     CHECK_EQ_INT(json_array_size(json_object_get(a.json, "violations")), 0);
     req("GET", "/api/v1/violations?camera_id=cam-a&status=reviewed", tok_viewer, NULL, NULL, &b);
     CHECK_EQ_INT(json_array_size(json_object_get(b.json, "violations")), 1);
-    resp_free(&a);
-    resp_free(&b);
+    ihttp_resp_free(&a);
+    ihttp_resp_free(&b);
 }
 
 /* #16: numbers past int64 in If-Match and Last-Event-ID are refused. */
@@ -193,7 +146,7 @@ static void test_overflowing_numbers(void)
     req("GET", "/api/v1/violations/stream", tok_viewer, NULL,
         "Last-Event-ID: 0_-0_9223372036854775808", &r);
     CHECK_ERROR(r, 400, "INVALID_PARAMETER");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* #14: forged cursors whose values PostgreSQL cannot take are 400. */
@@ -220,7 +173,7 @@ static void test_forged_cursors(void)
         CHECK_ERROR(r, 400, "VALIDATION_ERROR");
         buf_free(&path);
     }
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* #17: %00 and encoded '/' in the path, and repeated parameters: 400. */
@@ -242,7 +195,7 @@ static void test_paths_and_repeats(void)
     CHECK(r.status == 200 || r.status == 400);
     req("GET", "/api/v1/violations?camera_id=a%2Fb&limit=2", tok_viewer, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* #15: HEAD where GET is served; OPTIONS only on known paths. */
@@ -262,7 +215,7 @@ static void test_head_options(void)
     CHECK_EQ_INT(r.status, 204);
     req("OPTIONS", "/api/v1/nothing-here", NULL, NULL, NULL, &r);
     CHECK_ERROR(r, 404, "RESOURCE_NOT_FOUND");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* #15: OPTIONS counts against the rate limit like anything else. */
@@ -288,7 +241,7 @@ static void test_options_rate_limited(void)
     }
     port = p1;
     CHECK_MSG(limited > 0, "%d of 20 preflights limited", limited);
-    resp_free(&r);
+    ihttp_resp_free(&r);
     kill(pid, SIGTERM);
     CHECK_EQ_INT(itest_wait_exit(pid, 15), 0);
 }

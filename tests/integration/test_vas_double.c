@@ -8,6 +8,7 @@
  *   ruth-vas-double listening on 127.0.0.1:PORT
  * on stdout once it accepts connections: that is how a test finds its port. */
 #include "buf.h"
+#include "ihttp.h"
 #include "itest.h"
 
 #include <curl/curl.h>
@@ -21,91 +22,16 @@ static int port;
 static char vas_log[256];
 static char token[128], refresh_token[128];
 
-typedef struct resp {
-    long status; /* 0: no answer (connection closed, refused) */
-    buf body;
-    char content_type[64];
-    char content_range[64];
-    char accept_ranges[16];
-    json_t *json;
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-    buf_append(arg, p, sz * n);
-    return sz * n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *arg)
-{
-    resp *r = arg;
-    size_t len = sz * n;
-    struct {
-        const char *name;
-        char *out;
-        size_t outsz;
-    } h[] = {{"content-type:", r->content_type, sizeof r->content_type},
-             {"content-range:", r->content_range, sizeof r->content_range},
-             {"accept-ranges:", r->accept_ranges, sizeof r->accept_ranges}};
-    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
-        size_t k = strlen(h[i].name);
-        if (len > k && !strncasecmp(p, h[i].name, k)) {
-            const char *v = p + k;
-            while (*v == ' ')
-                v++;
-            size_t vl = len - (size_t)(v - p);
-            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-                vl--;
-            snprintf(h[i].out, h[i].outsz, "%.*s", (int)vl, v);
-        }
-    }
-    return len;
-}
-
-static void resp_free(resp *r)
-{
-    buf_free(&r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
-}
+typedef ihttp_resp resp;
 
 /* One request to the double; `tok` NULL = no Authorization, `range` NULL = none. */
 static void req(const char *method, const char *path, const char *tok, const char *body,
                 const char *range, resp *out)
 {
-    resp_free(out);
-    char url[1024], hdr[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    if (tok) {
-        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", tok);
-        hs = curl_slist_append(hs, hdr);
-    }
-    if (range) {
+    char hdr[256];
+    if (range)
         snprintf(hdr, sizeof hdr, "Range: %s", range);
-        hs = curl_slist_append(hs, hdr);
-    }
-    if (body)
-        hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    if (out->body.len && !strncmp(out->content_type, "application/json", 16))
-        out->json = json_loadb((const char *)out->body.data, out->body.len, 0, NULL);
+    ihttp_request(port, method, path, tok, body, range ? hdr : NULL, out);
 }
 
 static const char *jstr(const resp *r, const char *key)
@@ -121,7 +47,7 @@ static void authenticate(void)
     snprintf(token, sizeof token, "%s", jstr(&r, "access_token") ? jstr(&r, "access_token") : "");
     snprintf(refresh_token, sizeof refresh_token, "%s",
              jstr(&r, "refresh_token") ? jstr(&r, "refresh_token") : "");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void control(const char *method, const char *path, const char *body)
@@ -130,7 +56,7 @@ static void control(const char *method, const char *path, const char *body)
     req(method, path, NULL, body, NULL, &r);
     if (r.status != 200)
         fprintf(stderr, "control %s %s: %ld\n", method, path, r.status);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* GET path until its "status" is not "processing" (at most 5 s); the
@@ -168,7 +94,7 @@ static void test_auth(void)
     CHECK_EQ_STR(jstr(&r, "error"), "INVALID_TOKEN");
     req("GET", "/v2/streams", "at_not-a-token", NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 401);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void test_snapshot(void)
@@ -194,7 +120,7 @@ static void test_snapshot(void)
     json_int_t size = json_integer_value(json_object_get(r.json, "file_size"));
     req("GET", image, token, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
-    CHECK_EQ_STR(r.content_type, "image/jpeg");
+    CHECK_EQ_STR(r.ctype, "image/jpeg");
     CHECK_EQ_INT(r.body.len, size);
     const unsigned char *b = r.body.data;
     CHECK(r.body.len > 100 && b[0] == 0xFF && b[1] == 0xD8);
@@ -202,7 +128,7 @@ static void test_snapshot(void)
     req("GET", "/v2/snapshots/5a0e0000-0000-4000-8000-0000000fffff", token, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 404);
     CHECK_EQ_STR(jstr(&r, "error"), "RESOURCE_NOT_FOUND");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* Creates a live bookmark on `stream`; its id into id. */
@@ -221,7 +147,7 @@ static long create_bookmark(const char *stream, char *id, size_t idsz)
     if (status == 201 && (strcmp(jstr(&r, "status"), "processing") != 0 ||
                           json_real_value(json_object_get(r.json, "duration_seconds")) != 15.0))
         status = -1;
-    resp_free(&r);
+    ihttp_resp_free(&r);
     return status;
 }
 
@@ -239,14 +165,14 @@ static void test_bookmark_range(void)
     CHECK(jstr(&r, "thumbnail_url"));
     req("GET", video, token, NULL, NULL, &full);
     CHECK_EQ_INT(full.status, 200);
-    CHECK_EQ_STR(full.content_type, "video/mp4");
+    CHECK_EQ_STR(full.ctype, "video/mp4");
     CHECK_EQ_STR(full.accept_ranges, "bytes");
     size_t len = full.body.len;
     CHECK(len > 1000 && memcmp((const char *)full.body.data + 4, "ftyp", 4) == 0);
     req("GET", video, token, NULL, "bytes=100-199", &r);
     CHECK_EQ_INT(r.status, 206);
     snprintf(cr, sizeof cr, "bytes 100-199/%zu", len);
-    CHECK_EQ_STR(r.content_range, cr);
+    CHECK_EQ_STR(r.crange, cr);
     CHECK(r.body.len == 100 && memcmp(r.body.data, (const char *)full.body.data + 100, 100) == 0);
     req("GET", video, token, NULL, "bytes=-10", &r);
     CHECK_EQ_INT(r.status, 206);
@@ -257,13 +183,13 @@ static void test_bookmark_range(void)
     req("GET", video, token, NULL, range, &r);
     CHECK_EQ_INT(r.status, 416);
     snprintf(cr, sizeof cr, "bytes */%zu", len);
-    CHECK_EQ_STR(r.content_range, cr);
+    CHECK_EQ_STR(r.crange, cr);
     snprintf(path, sizeof path, "/v2/bookmarks/%s/thumbnail", id);
     req("GET", path, token, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK(r.body.len > 2 && ((const unsigned char *)r.body.data)[0] == 0xFF);
-    resp_free(&r);
-    resp_free(&full);
+    ihttp_resp_free(&r);
+    ihttp_resp_free(&full);
 }
 
 static void test_fail(void)
@@ -288,7 +214,7 @@ static void test_fail(void)
     }
     control("POST", "/_control/fail", "{\"count\":0}");
     CHECK_EQ_INT(create_bookmark("str-1", id, sizeof id), 201);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void test_tokens(void)
@@ -316,7 +242,7 @@ static void test_tokens(void)
     CHECK_EQ_INT(r.status, 200);
     authenticate();
     CHECK(token[0] && refresh_token[0]);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void test_streams_settings(void)
@@ -347,7 +273,7 @@ static void test_streams_settings(void)
     snprintf(path, sizeof path, "/v2/bookmarks/%s/video", id);
     req("GET", path, token, NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 404);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void test_drop_latency(void)
@@ -365,7 +291,7 @@ static void test_drop_latency(void)
     control("POST", "/_control/latency", "{\"ms\":0}");
     CHECK_EQ_INT(r.status, 200);
     CHECK_MSG(took >= 0.29, "answered after %.3f s", took);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void test_devices_streams(void)
@@ -398,7 +324,7 @@ static void test_devices_streams(void)
     list = json_object_get(r.json, "streams");
     CHECK(json_array_size(list) == 1);
     CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0), "state")), "READY");
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void test_calls(void)
@@ -424,7 +350,7 @@ static void test_calls(void)
     CHECK_EQ_INT(json_integer_value(json_object_get(c1, "status")), 401);
     req("GET", "/_control/calls?since=1", NULL, NULL, NULL, &r);
     CHECK_EQ_INT(json_array_size(r.json), 1);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 int main(void)
