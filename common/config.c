@@ -34,6 +34,21 @@ const config_row config_rows[] = {
      OFF(schema_registry_url),
      "Confluent-compatible Schema Registry; unset = bundled schemas only (Confluent-framed "
      "messages are then dead-lettered as UNKNOWN_SCHEMA_ID)"},
+    {"SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, 0, true,
+     OFF(schema_registry_user_info),
+     "user:password for HTTP basic auth to the schema registry (Confluent's basic.auth.user.info; "
+     "Confluent Cloud: API key:secret); unset = none"},
+    {"SCHEMA_REGISTRY_SSL_CA_LOCATION", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, 0, false,
+     OFF(schema_registry_ca_file),
+     "PEM file of the CA certificates an https schema registry is verified against; unset = the "
+     "system's CAs"},
+    {"SCHEMA_REGISTRY_SSL_CERTIFICATE_LOCATION", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, 0,
+     false, OFF(schema_registry_cert_file),
+     "PEM client certificate for a schema registry that asks for mutual TLS (with "
+     "SCHEMA_REGISTRY_SSL_KEY_LOCATION)"},
+    {"SCHEMA_REGISTRY_SSL_KEY_LOCATION", CFG_T_STRING, NULL, 0, 0, NULL, KAFKA_USERS, 0, false,
+     OFF(schema_registry_key_file),
+     "PEM private key (unencrypted) of SCHEMA_REGISTRY_SSL_CERTIFICATE_LOCATION"},
     {"VAS_BASE_URL", CFG_T_STRING, NULL, 0, 0, NULL, CFG_EVIDENCE | CFG_API, CFG_EVIDENCE, false,
      OFF(vas_base_url), "Video Aggregation Service base URL (VAS-MS-V2)"},
     {"VAS_CLIENT_ID", CFG_T_STRING, NULL, 0, 0, NULL, CFG_EVIDENCE | CFG_API, CFG_EVIDENCE, false,

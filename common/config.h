@@ -30,6 +30,10 @@ typedef struct ruth_config {
     char *database_read_url;
     char *kafka_bootstrap_servers;
     char *schema_registry_url;
+    char *schema_registry_user_info; /* basic auth "user:password" (secret) */
+    char *schema_registry_ca_file;
+    char *schema_registry_cert_file;
+    char *schema_registry_key_file;
     /* VAS */
     char *vas_base_url;
     char *vas_client_id;
