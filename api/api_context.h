@@ -53,7 +53,6 @@ typedef struct api {
     metric *m_requests_inflight;
     metric *m_db_errors;
     metric *m_rate_limited;
-    metric *m_latency;
     struct MHD_Daemon *daemon;
 
     vas *vas;                 /* VAS_BASE_URL set: the one VAS client (api_main.c); else NULL */
@@ -83,6 +82,7 @@ typedef struct api_req {
      * encoded '/': refused, since decoding would truncate or re-split it */
     bool path_forged;
     bool close; /* answered before its body: "Connection: close" */
+    int route;  /* its index in the route table (api_routes.c), -1 none */
     /* authenticated caller */
     auth_claims who;
     /* response */

@@ -105,6 +105,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     (void)cls;
     (void)conn;
     api_req *r = xcalloc(1, sizeof *r);
+    r->route = -1;
     r->path_forged = http_server_path_forged(uri);
     return r;
 }
@@ -202,8 +203,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     api *a = cls;
     api_req *r = *con_cls;
     if (!r || !r->a) { /* first call: on_uri allocated it */
-        if (!r)
+        if (!r) {
             r = xcalloc(1, sizeof *r);
+            r->route = -1;
+        }
         r->a = a;
         r->conn = conn;
         r->method = method;
@@ -258,7 +261,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     double ms = (clock_mono_s() - r->started) * 1000.0;
     metric_add(a->m_requests_inflight, -1);
-    metric_observe(a->m_latency, ms / 1000.0);
+    api_routes_observe(a->routes, r, ms / 1000.0);
     http_server_access_log(r->request_id, r->method, r->url, r->status, ms);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->sse && log_enabled(LOG_DEBUG)) {
         log_ctx ctx = LOG_CTX_INIT;
@@ -277,16 +280,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 struct MHD_Daemon *api_http_start(api *a, int port, int threads, char *err, size_t errsz)
 {
-    static const double bounds[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
-                                    0.05,   0.1,   0.25,  0.5,   1,    2.5};
     a->m_requests_inflight =
         metrics_gauge(a->reg, "ruth_api_requests_in_flight", "Requests being handled.", NULL);
     a->m_db_errors = metrics_counter(a->reg, "ruth_api_database_errors_total",
                                      "Requests that failed on the database.", NULL);
     a->m_rate_limited =
         metrics_counter(a->reg, "ruth_api_rate_limited_total", "Requests refused with 429.", NULL);
-    a->m_latency = metrics_histogram(a->reg, "ruth_api_request_seconds", "Request handling time.",
-                                     NULL, bounds, sizeof bounds / sizeof bounds[0]);
     a->routes = api_routes_new(a->reg);
     const ruth_config *cfg = a->cfg;
     http_server_limits lim = {cfg->api_max_connections, cfg->api_max_connections_per_ip,

@@ -76,7 +76,8 @@ static const route routes[] = {
 #define NROUTES (sizeof routes / sizeof routes[0])
 
 struct api_routes {
-    metric *count[NROUTES][6]; /* requests by route and status class 1xx..5xx */
+    metric *count[NROUTES][6];    /* requests by route and status class 1xx..5xx */
+    metric *latency[NROUTES + 1]; /* by route; the last for requests no route served */
 };
 
 api_routes *api_routes_new(metrics *reg)
@@ -90,7 +91,24 @@ api_routes *api_routes_new(metrics *reg)
                 metrics_counter(reg, "ruth_api_requests_total",
                                 "Requests answered, by route and status class.", labels);
         }
+    static const double bounds[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                    0.05,   0.1,   0.25,  0.5,   1,    2.5};
+    for (size_t i = 0; i <= NROUTES; i++) {
+        char labels[96];
+        snprintf(labels, sizeof labels, "route=\"%s\"", i < NROUTES ? routes[i].name : "none");
+        rts->latency[i] =
+            metrics_histogram(reg, "ruth_api_request_seconds", "Request handling time, by route.",
+                              labels, bounds, sizeof bounds / sizeof bounds[0]);
+    }
     return rts;
+}
+
+void api_routes_observe(api_routes *rts, const api_req *r, double seconds)
+{
+    if (!rts || r->sse)
+        return;
+    size_t i = r->route >= 0 && (size_t)r->route < NROUTES ? (size_t)r->route : NROUTES;
+    metric_observe(rts->latency[i], seconds);
 }
 
 void api_routes_free(api_routes *rts)
@@ -309,6 +327,7 @@ static long dispatch(api_req *r, const char *url)
 void api_routes_handle(api_req *r, const char *url)
 {
     long i = dispatch(r, url);
+    r->route = (int)i;
     if (i < 0 || !r->a->routes)
         return;
     unsigned cls = r->status / 100;

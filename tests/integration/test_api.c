@@ -932,6 +932,13 @@ static void test_hostile_edges(void)
     req("GET", "/metrics", NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
     CHECK(r.json == NULL && strstr((const char *)r.body.data, "ruth_api_requests_total"));
+    /* Handling time by route: the lists asked for above, and the 404s
+     * no route served. */
+    const char *body = (const char *)r.body.data;
+    const char *at = strstr(body, "ruth_api_request_seconds_count{route=\"violations_list\"} ");
+    CHECK(at && atof(strchr(at, '}') + 2) >= 1);
+    at = strstr(body, "ruth_api_request_seconds_count{route=\"none\"} ");
+    CHECK(at && atof(strchr(at, '}') + 2) >= 1);
     req("GET", "/ready", NULL, NULL, &r);
     CHECK_EQ_INT(r.status, 200);
     ihttp_resp_free(&r);
