@@ -26,11 +26,13 @@
 #include <stdbool.h>
 
 typedef struct evidence_metrics {
-    metric *requests;       /* EvidenceRequests recorded */
-    metric *ready, *failed; /* items that reached a final state */
-    metric *retries;        /* VAS calls to be tried again later */
-    metric *breaker_state;  /* 0 closed, 1 open, 2 half-open */
-    metric *due;            /* items due now, at the last claim */
+    metric *requests;             /* EvidenceRequests recorded */
+    metric *ready, *failed;       /* items that reached a final state */
+    metric *retries;              /* VAS calls to be tried again later */
+    metric *breaker_state;        /* 0 closed, 1 open, 2 half-open */
+    metric *due;                  /* items due now, at the last claim */
+    metric *pending, *processing; /* items not final, all replicas, at the last count */
+    double counted_at;            /* monotonic s of that count (the consumer thread's) */
     metric *step_seconds;
 } evidence_metrics;
 

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "ops_http.h"
 #include "outbox.h"
+#include "pg.h"
 #include "shutdown.h"
 #include "xmalloc.h"
 
@@ -61,6 +62,15 @@ static void evidence_metrics_init(evidence *e)
     e->m.failed = metrics_counter(r, "ruth_evidence_items_total",
                                   "Evidence items that reached a final state, by status.",
                                   "status=\"failed\"");
+    e->m.pending = metrics_gauge(r, "ruth_evidence_items",
+                                 "Evidence items not final yet, by status (all replicas, counted "
+                                 "every 10 s).",
+                                 "status=\"pending\"");
+    e->m.processing =
+        metrics_gauge(r, "ruth_evidence_items",
+                      "Evidence items not final yet, by status (all replicas, counted "
+                      "every 10 s).",
+                      "status=\"processing\"");
     e->m.retries = metrics_counter(r, "ruth_evidence_vas_retries_total",
                                    "Failed VAS calls scheduled to be tried again.", NULL);
     e->m.breaker_state = metrics_gauge(r, "ruth_evidence_vas_breaker_state",
@@ -71,12 +81,34 @@ static void evidence_metrics_init(evidence *e)
 }
 
 /* Between batches: outbox rows a crashed or failed relay left. */
+/* Evidence not final yet, for the dashboard: a count over the table (its
+ * pending and processing rows, few beside the final ones) every 10 s. */
+static void evidence_count_open(evidence *e)
+{
+    if (clock_mono_s() - e->m.counted_at < 10)
+        return;
+    e->m.counted_at = clock_mono_s();
+    char err[256];
+    PGresult *res = pg_exec_params(e->db,
+                                   "SELECT count(*) FILTER (WHERE status = 'pending'),"
+                                   " count(*) FILTER (WHERE status = 'processing')"
+                                   " FROM evidence WHERE status IN ('pending', 'processing')",
+                                   0, NULL, NULL, err, sizeof err);
+    if (res && PQntuples(res) == 1) {
+        metric_set(e->m.pending, atof(PQgetvalue(res, 0, 0)));
+        metric_set(e->m.processing, atof(PQgetvalue(res, 0, 1)));
+    }
+    PQclear(res);
+}
+
 static void evidence_on_idle(void *arg, kafka_consumer *kc)
 {
     (void)kc;
     evidence *e = arg;
-    if (evidence_db_connect(e))
+    if (evidence_db_connect(e)) {
         outbox_sweep(e->db, e->producer);
+        evidence_count_open(e);
+    }
 }
 
 static kafka_consumer *evidence_consumer_new(evidence *e, char *err, size_t errsz)
