@@ -15,6 +15,11 @@
    - every port (RUTH_API_PORT, RUTH_METRICS_PORT, published ports, Prometheus
      targets) is the config default, and every health check asks GET /ready on it;
    - restart policies, depends_on conditions, named volumes, profiles.
+   The edge profile (compose/docker-compose.edge.yml over the base file,
+   with compose/edge.env after .env.example) passes the same checks, plus:
+   one worker replica, a memory limit on every service whose long-running
+   ones add up to at most 1 GiB, event retention on, and worker batches, API
+   threads and pool below the config defaults.
 3. The Dockerfile: multi-stage on bookworm, non-root runtime user, and its
    runtime library packages are exactly the Debian packages owning the
    libraries the built binaries link (objdump NEEDED, resolved by ldd, owner
@@ -50,17 +55,21 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
 
 
-def load(profiles):
+def load(profiles, edge=False):
     tool = os.environ.get("RUTH_COMPOSE_CHECK")
     if not tool:
         sys.exit("RUTH_COMPOSE_CHECK is not set: run ./scripts/test, which builds tools/compose-check")
-    cmd = [tool, "-f", os.path.join(COMPOSE, "docker-compose.yml"),
-           "--env-file", os.path.join(COMPOSE, ".env.example")]
+    cmd = [tool, "-f", os.path.join(COMPOSE, "docker-compose.yml")]
+    if edge:
+        cmd += ["-f", os.path.join(COMPOSE, "docker-compose.edge.yml")]
+    cmd += ["--env-file", os.path.join(COMPOSE, ".env.example")]
+    if edge:
+        cmd += ["--env-file", os.path.join(COMPOSE, "edge.env")]
     for p in profiles:
         cmd += ["--profile", p]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        err("compose file invalid with profiles %s: %s" % (profiles or "none", r.stderr.strip()))
+        err("compose file%s invalid with profiles %s: %s" % (" (edge)" if edge else "", profiles or "none", r.stderr.strip()))
         return None
     return json.loads(r.stdout)
 
@@ -204,7 +213,7 @@ def check_service(name, svc, rows, targets, secrets_declared):
         err("%s: a one-shot needs restart: on-failure (has %r)" % (name, svc.get("restart")))
 
 
-def check_project(project, rows, targets, profiles):
+def check_project(project, rows, targets, profiles, edge=False):
     services = project["services"]
     secrets_declared = set(project.get("secrets") or {})
     volumes_declared = set(project.get("volumes") or {})
@@ -240,8 +249,43 @@ def check_project(project, rows, targets, profiles):
         for s in ("ruth-migrate", "ruth-worker", "ruth-evidence", "ruth-api", "postgres", "kafka"):
             if s not in services:
                 err("the default set lacks %s" % s)
-        if (services.get("ruth-worker", {}).get("deploy") or {}).get("replicas", 1) < 2:
+        if not edge and (services.get("ruth-worker", {}).get("deploy") or {}).get("replicas", 1) < 2:
             err("ruth-worker: run at least 2 replicas by default")
+
+
+EDGE_MEMORY = 1 << 30  # the edge-jetson budget for the whole backend
+
+
+def check_edge(project, rows):
+    """The edge profile: small, single node, 1 GiB, retention on."""
+    services = project["services"]
+    one_shot = {n for n, s in services.items() if s.get("restart") == "on-failure"}
+    total = 0
+    for name, svc in services.items():
+        mem = ((svc.get("deploy") or {}).get("resources") or {}).get("limits", {}).get("memory")
+        if not mem:
+            err("edge: %s has no memory limit (deploy.resources.limits.memory)" % name)
+        elif name not in one_shot:
+            total += int(mem) * ((svc.get("deploy") or {}).get("replicas") or 1)
+    if total > EDGE_MEMORY:
+        err("edge: the long-running services' memory limits add up to %d MiB, over 1024" % (total >> 20))
+    worker = services.get("ruth-worker", {})
+    if (worker.get("deploy") or {}).get("replicas") != 1:
+        err("edge: ruth-worker must run one replica")
+    wenv = worker.get("environment") or {}
+    if int(effective(wenv, rows, "RUTH_EVENTS_RETENTION_DAYS")) < 1:
+        err("edge: RUTH_EVENTS_RETENTION_DAYS must be on (at least 1)")
+    aenv = services.get("ruth-api", {}).get("environment") or {}
+    smaller = [(wenv, "RUTH_WORKER_BATCH_MAX"), (aenv, "RUTH_API_DB_POOL"), (aenv, "RUTH_API_STREAM_BUFFER")]
+    for env, var in smaller:
+        if int(effective(env, rows, var)) >= int(rows[var][0]):
+            err("edge: %s=%s is not below its default %s" % (var, effective(env, rows, var), rows[var][0]))
+    threads = int(effective(aenv, rows, "RUTH_API_THREADS"))
+    if not 1 <= threads <= 4:
+        err("edge: RUTH_API_THREADS=%d; set 1-4 (0 means four per core)" % threads)
+    if "KAFKA_HEAP_OPTS" not in (services.get("kafka", {}).get("environment") or {}):
+        err("edge: kafka needs KAFKA_HEAP_OPTS within its memory limit")
+    return total
 
 
 def check_prometheus(rows):
@@ -281,6 +325,13 @@ def main():
             check_project(p, rows, targets, profiles)
     if ("trial",) in projects:
         check_trial_vas(projects[("trial",)])
+    edge_total = None
+    for profiles in ([], ["trial"]):
+        p = load(profiles, edge=True)
+        if p:
+            check_project(p, rows, targets, profiles, edge=True)
+            if not profiles:
+                edge_total = check_edge(p, rows)
     check_prometheus(rows)
     linked = linked_packages(bin_dir, sorted(targets & built))
     for pkg in sorted(set(linked) - runtime_pkgs):
@@ -289,6 +340,8 @@ def main():
         err("Dockerfile runtime stage installs %s, which no binary links" % pkg)
     for e in dict.fromkeys(errors):  # once each, though several profiles see it
         print("FAIL:", e)
+    if edge_total is not None:
+        print("edge profile: %d MiB of memory limits for the long-running services" % (edge_total >> 20))
     print("%d services checked across profiles, %d binaries, runtime packages %s: %s" % (
         len(projects.get(("trial", "observability"), {}).get("services", {})), len(targets),
         " ".join(sorted(linked)), "%d problems" % len(dict.fromkeys(errors)) if errors else "all consistent"))
