@@ -112,7 +112,7 @@ const config_row config_rows[] = {
     {"RUTH_WORKER_BATCH_MS", CFG_T_INT, "50", 1, 60000, NULL, CFG_WORKER, 0, false,
      OFF(worker_batch_ms), "Longest a batch keeps collecting fetched messages"},
     {"RUTH_STALL_SEC", CFG_T_INT, "60", 1, 86400, NULL, CFG_CONSUMERS, 0, false, OFF(stall_sec),
-     "A batch retried this long without being made durable turns /ready false"},
+     "A batch not made durable this long (retried, or hanging) turns /ready false"},
     {"RUTH_MAX_MESSAGE_BYTES", CFG_T_INT, "1048576", 256, 67108864, NULL, CFG_WORKER | CFG_INGEST,
      0, false, OFF(max_message_bytes), "Larger inference results are dead-lettered (TOO_LARGE)"},
     {"RUTH_MAX_CLOCK_SKEW_SEC", CFG_T_INT, "86400", 1, 315360000, NULL, CFG_WORKER | CFG_INGEST, 0,

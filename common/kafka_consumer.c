@@ -138,6 +138,9 @@ static void consumer__process(kafka_consumer *kc, intake *in)
     int backoff = BACKOFF_MIN_MS;
     /* A first attempt is made even when shutdown is already requested: the
      * batch in hand is finished, not abandoned. */
+    /* From the first attempt's start, so that an attempt hanging inside the
+     * callback (a database call that never returns) is a stall too. */
+    atomic_store(&kc->failing_since_us, clock_mono_us());
     for (;; b.attempt++) {
         double t0 = clock_mono_s();
         atomic_store(&kc->delivery_failures, 0);
@@ -153,8 +156,6 @@ static void consumer__process(kafka_consumer *kc, intake *in)
             kc->dead_letters = NULL;
         }
         metric_inc(kc->m.retries);
-        if (b.attempt == 0)
-            atomic_store(&kc->failing_since_us, clock_mono_us());
         if (shutdown_requested())
             break;
         if (!kc->paused)
@@ -487,8 +488,8 @@ bool kafka_consumer_ready(kafka_consumer *kc, char *reason, size_t reasonsz)
     int64_t failing_s = since ? (clock_mono_us() - since) / 1000000 : 0;
     if (failing_s > kc->conf.stall_sec) {
         snprintf(reason, reasonsz,
-                 "stalled: the batch in hand has been retried for %" PRId64
-                 " s without being made durable (see the log)",
+                 "stalled: the batch in hand has not been made durable in %" PRId64
+                 " s (see the log)",
                  failing_s);
         return false;
     }

@@ -87,9 +87,11 @@ typedef struct kafka_consumer_conf {
      * dead-letter headers, so a dead letter of any such message can go out
      * (KAFKA_MESSAGE_MAX_BYTES overrides it). */
     int max_message_bytes;
-    /* A batch retried for longer than this many seconds is stalled:
-     * kafka_consumer_ready() says so and `<prefix>_batch_stalled_seconds`
-     * shows how long it has been failing (RUTH_STALL_SEC; 0: 60). */
+    /* A batch not made durable this many seconds after it was first
+     * offered (retried, or an attempt hanging in the callback) is stalled:
+     * kafka_consumer_ready() says so, and `<prefix>_batch_stalled_seconds`
+     * (updated while it waits between attempts) shows for how long
+     * (RUTH_STALL_SEC; 0: 60). */
     int stall_sec;
     metrics *reg;                     /* borrowed; series are registered at _new */
     const char *metric_prefix;        /* e.g. "ruth_worker" */
@@ -133,8 +135,8 @@ bool kafka_consumer_assigned_once(kafka_consumer *kc);
 int kafka_consumer_wait_topics(kafka_consumer *kc, const ruth_config *cfg);
 
 /* The consumer's part of /ready: false with `reason` while its topics are
- * awaited, no partition was assigned yet, or the batch in hand has been
- * retried for longer than `stall_sec` (a database, a service or the DLQ
+ * awaited, no partition was assigned yet, or the batch in hand has not
+ * been made durable within `stall_sec` (a database, a service or the DLQ
  * refusing it: nothing behind it moves). Safe from any thread. */
 bool kafka_consumer_ready(kafka_consumer *kc, char *reason, size_t reasonsz);
 

@@ -23,8 +23,8 @@ struct kafka_consumer {
     struct {
         metric *consumed, *rebalances, *retries, *batch_size, *batch_seconds, *stalled;
     } m;
-    /* Monotonic µs since the batch in hand first failed, 0 while none
-     * does; read by /ready on the HTTP thread. */
+    /* Monotonic µs since the batch in hand was first offered, 0 between
+     * batches; read by /ready on the HTTP thread. */
     _Atomic int64_t failing_since_us;
     atomic_int delivery_failures; /* untracked messages whose delivery failed */
     atomic_bool assigned_once;
