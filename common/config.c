@@ -20,9 +20,12 @@ const ruth_config *g_cfg;
 const config_row config_rows[] = {
     /* ruth-migrate needs PostgreSQL for all but `topics`, which checks the
      * other way round (below). */
+    /* ruth-ingest stores runtime registrations with it but starts and
+     * takes results without it (registration answers 503 then). */
     {"DATABASE_URL", CFG_T_STRING, NULL, 0, 0, NULL,
-     CFG_MIGRATE | CONSUMERS_AND_API, CONSUMERS_AND_API, true, OFF(database_url),
-     "PostgreSQL connection URL (postgresql://user:password@host:port/db)"},
+     CFG_MIGRATE | CONSUMERS_AND_API | CFG_INGEST, CONSUMERS_AND_API, true, OFF(database_url),
+     "PostgreSQL connection URL (postgresql://user:password@host:port/db); ruth-ingest: for "
+     "POST /v1/runtimes/register only, unset = that answers 503"},
     {"DATABASE_READ_URL", CFG_T_STRING, NULL, 0, 0, NULL, CFG_API, 0, true, OFF(database_read_url),
      "Optional read-replica URL for ruth-api queries; unset = DATABASE_URL"},
     /* ruth-migrate needs Kafka only for `topics`, which checks it itself. */

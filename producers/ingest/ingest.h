@@ -9,6 +9,7 @@
  *                     object or array, one Avro message): pure, unit-tested
  *   ingest_produce.c  validate every item with the shared codec, produce
  *                     them, wait for the broker's acknowledgements
+ *   ingest_register.c POST /v1/runtimes/register into PostgreSQL
  *
  * Everything the process keeps between requests hangs off `ingest`: no
  * module keeps state of its own in file statics. */
@@ -20,6 +21,7 @@
 #include "config.h"
 #include "http_server.h"
 #include "metrics.h"
+#include "pg_pool.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -44,7 +46,10 @@ typedef struct ingest {
     ingest_codecs codecs;
     atomic_bool broker_ok; /* the inference topic's metadata answered lately */
     char broker_reason[160];
-    pthread_mutex_t reason_mu; /* guards broker_reason */
+    pg_pool *db;       /* DATABASE_URL (runtime registration); NULL when unset */
+    atomic_bool db_ok; /* it answered SELECT 1 lately (a note in /ready only) */
+    char db_reason[160];
+    pthread_mutex_t reason_mu; /* guards broker_reason, db_reason */
     metrics *reg;
     metric *m_results;      /* results acknowledged by Kafka */
     metric *m_rejected;     /* results refused as invalid */

@@ -13,6 +13,7 @@
 #include "api_auth.h"
 #include "clock.h"
 #include "ingest_produce.h"
+#include "ingest_register.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -93,28 +94,45 @@ static bool authorised(ingest_req *r)
         ingest_error(r, 403, "INSUFFICIENT_PERMISSIONS",
                      json_pack("{s:s, s:s}", "required_role", api_role_name(ROLE_RUNTIME), "role",
                                api_role_name(who.role)),
-                     "posting results needs the runtime role");
+                     "this endpoint needs the runtime role");
         return false;
     }
     return true;
+}
+
+/* The database's state for /health and /ready: a note, never a reason to
+ * be unready (inference does not need it; registration answers 503). */
+static const char *ops_db_state(ingest *g, char *reason, size_t n)
+{
+    if (!g->db)
+        return "not configured";
+    pthread_mutex_lock(&g->reason_mu);
+    snprintf(reason, n, "%s", g->db_reason);
+    pthread_mutex_unlock(&g->reason_mu);
+    return atomic_load(&g->db_ok) ? "up" : "down";
 }
 
 static void ops_ready(ingest_req *r, bool health)
 {
     ingest *g = r->g;
     bool ok = atomic_load(&g->broker_ok);
-    char reason[sizeof g->broker_reason];
+    char reason[sizeof g->broker_reason], dbwhy[sizeof g->db_reason] = "";
     pthread_mutex_lock(&g->reason_mu);
     snprintf(reason, sizeof reason, "%s", g->broker_reason);
     pthread_mutex_unlock(&g->reason_mu);
+    const char *db = ops_db_state(g, dbwhy, sizeof dbwhy);
+    json_t *dbj = json_pack("{s:s}", "status", db);
+    if (!strcmp(db, "down"))
+        json_object_set_new(dbj, "reason", json_string(dbwhy));
     json_t *b;
     if (health)
-        b = json_pack("{s:s, s:s, s:{s:{s:s}}}", "status", ok ? "healthy" : "degraded", "service",
-                      "ruth-ingest", "components", "kafka", "status", ok ? "up" : "down");
+        b = json_pack("{s:s, s:s, s:{s:{s:s}, s:o}}", "status", ok ? "healthy" : "degraded",
+                      "service", "ruth-ingest", "components", "kafka", "status", ok ? "up" : "down",
+                      "database", dbj);
     else if (ok)
-        b = json_pack("{s:s}", "status", "ready");
+        b = json_pack("{s:s, s:o}", "status", "ready", "database", dbj);
     else
-        b = json_pack("{s:s, s:s}", "status", "not ready", "reason", reason);
+        b = json_pack("{s:s, s:s, s:o}", "status", "not ready", "reason", reason, "database", dbj);
     char *s = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     r->status = health || ok ? 200 : 503;
@@ -139,6 +157,13 @@ static void route(ingest_req *r, const char *url)
                     MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
                 ingest_produce_request(r, ct);
             }
+            return;
+        }
+        allow = "POST";
+    } else if (!strcmp(url, "/v1/runtimes/register")) {
+        if (post) {
+            if (authorised(r))
+                ingest_register_request(r);
             return;
         }
         allow = "POST";
@@ -199,7 +224,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     ingest *g = cls;
     ingest_req *r = *con_cls;
-    long long max = g->cfg->ingest_max_body_bytes;
+    long long max = strcmp(url, "/v1/runtimes/register") ? g->cfg->ingest_max_body_bytes
+                                                         : INGEST_REGISTER_MAX_BYTES;
     if (!r) {
         r = xcalloc(1, sizeof *r);
         r->g = g;
