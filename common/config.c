@@ -49,10 +49,10 @@ const config_row config_rows[] = {
      "has passed (the integration guide's rule)"},
     /* For strings, min is the least length in bytes: an HS256 key as long as
      * its hash (RFC 7518 §3.2). */
-    {"JWT_SECRET_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_API | CFG_INGEST, CFG_API, true,
+    {"JWT_SECRET_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_API | CFG_INGEST | CFG_SIMULATE, CFG_API, true,
      OFF(jwt_secret_key),
      "HS256 secret for API bearer tokens (ruth-ingest: of runtime-role tokens; it needs this "
-     "or RUTH_INGEST_KEY)"},
+     "or RUTH_INGEST_KEY; ruth-simulate --http mints its runtime tokens with it)"},
     {"JWT_ALGORITHM", CFG_T_ENUM, "HS256", 0, 0, "HS256", CFG_API | CFG_INGEST, 0, false,
      OFF(jwt_algorithm),
      "JWT algorithm; only HS256 is accepted"},
@@ -193,9 +193,9 @@ const config_row config_rows[] = {
      "(also the producer's message.timeout.ms)"},
     {"RUTH_INGEST_RETRY_AFTER_SEC", CFG_T_INT, "1", 1, 3600, NULL, CFG_INGEST, 0, false,
      OFF(ingest_retry_after_sec), "Retry-After of ruth-ingest's 503 answers"},
-    {"RUTH_INGEST_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_INGEST, 0, true, OFF(ingest_key),
+    {"RUTH_INGEST_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_INGEST | CFG_SIMULATE, 0, true, OFF(ingest_key),
      "Shared key runtimes may send as \"Authorization: Bearer <key>\" or X-Ingest-Key instead of "
-     "a runtime-role token; unset = tokens only"},
+     "a runtime-role token; unset = tokens only (ruth-simulate --http sends it when set)"},
 };
 /* clang-format on */
 const size_t config_nrows = sizeof config_rows / sizeof config_rows[0];

@@ -10,7 +10,9 @@
  *    200 with the database "down" as a note, results still 202; after the
  *    restart registration works again;
  *  - without DATABASE_URL ruth-ingest starts, takes results, and answers
- *    registration 503. */
+ *    registration 503;
+ *  - ruth-simulate --http posts its results through ruth-ingest: every one
+ *    acknowledged is on the topic, keyed by its camera. */
 #include "contract.h"
 #include "itest.h"
 
@@ -214,6 +216,43 @@ static void without_database(void)
     CHECK_EQ_INT(itest_wait_exit(pid, 30), 0);
 }
 
+static void count_sim(const rd_kafka_message_t *m, void *arg)
+{
+    long *n = arg;
+    char want[64];
+    int k = snprintf(want, sizeof want, "\"camera_id\":\"%.*s\"", (int)m->key_len,
+                     (const char *)m->key);
+    buf b = {0};
+    buf_append(&b, m->payload, m->len);
+    buf_cstr(&b);
+    if (m->key_len > 9 && !memcmp(m->key, "sim-http-", 9) && k > 0 && m->len > 0 &&
+        ((const char *)b.data)[0] == '{' && strstr((const char *)b.data, want))
+        (*n)++;
+    buf_free(&b);
+}
+
+static void simulate_through_ingest(void)
+{
+    char url[128], log[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/inference", port);
+    snprintf(log, sizeof log, "/tmp/%s-simulate-http.log", itest_db_name);
+    const char *args[] = {"--http",  url, "--http-batch", "40", "--count",         "250",
+                          "--fps",   "0", "--cameras",    "5",  "--camera-prefix", "sim-http-",
+                          "--quiet", NULL};
+    unsetenv("RUTH_INGEST_KEY"); /* a minted runtime token, not the key */
+    pid_t sim = itest_spawn("ruth-simulate", args, log);
+    int st = itest_wait_exit(sim, 60);
+    setenv("RUTH_INGEST_KEY", KEY, 1);
+    CHECK_MSG(st == 0, "ruth-simulate --http exited %d (log %s)", st, log);
+    CHECK_EQ_INT(itest_log_count(log, "\"acked\":250,"), 1);
+    long n = 0;
+    itest_consume(getenv("RUTH_TOPIC_INFERENCE"), 3, count_sim, &n);
+    CHECK_EQ_INT(n, 250);
+    /* --http refuses what ruth-ingest would refuse whole */
+    const char *bad[] = {"--http", url, "--malformed-fraction", "0.1", NULL};
+    CHECK_EQ_INT(itest_wait_exit(itest_spawn("ruth-simulate", bad, NULL), 30), 2);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -240,6 +279,7 @@ int main(void)
     TEST_RUN(registers);
     TEST_RUN(refuses);
     TEST_RUN(database_outage);
+    TEST_RUN(simulate_through_ingest);
     kill(pid, SIGTERM);
     int st = itest_wait_exit(pid, 30);
     if (st != 0) {
