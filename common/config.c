@@ -168,8 +168,8 @@ const config_row config_rows[] = {
      "through this process clear it); 0 = off"},
     {"RUTH_INGEST_THREADS", CFG_T_INT, "0", 0, 256, NULL, CFG_INGEST, 0, false,
      OFF(ingest_threads),
-     "HTTP worker threads of ruth-ingest; each waits for a request's acknowledgements; 0 = eight "
-     "per core"},
+     "HTTP worker threads of ruth-ingest (they validate and produce; none waits for Kafka: a "
+     "request is suspended until its acknowledgements); 0 = one per core"},
     {"RUTH_INGEST_MAX_CONNECTIONS", CFG_T_INT, "1024", 1, 100000, NULL, CFG_INGEST, 0, false,
      OFF(ingest_max_connections), "Concurrent HTTP connections of ruth-ingest; more are refused"},
     {"RUTH_INGEST_MAX_CONNECTIONS_PER_IP", CFG_T_INT, "64", 0, 100000, NULL, CFG_INGEST, 0, false,

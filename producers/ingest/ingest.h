@@ -8,7 +8,9 @@
  *   ingest_items.c    a request body cut into its InferenceResults (JSON
  *                     object or array, one Avro message): pure, unit-tested
  *   ingest_produce.c  validate every item with the shared codec, produce
- *                     them, wait for the broker's acknowledgements
+ *                     them
+ *   ingest_acks.c     the request suspended until the broker acknowledged
+ *                     (delivery reports answer it; deadlines)
  *   ingest_register.c POST /v1/runtimes/register into PostgreSQL
  *
  * Everything the process keeps between requests hangs off `ingest`: no
@@ -28,6 +30,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+
+typedef struct ingest_wait ingest_wait; /* ingest_acks.c */
 
 /* Codecs for the HTTP threads: a codec serves one thread at a time, so a
  * request takes one for its validation and gives it back. */
@@ -55,6 +59,11 @@ typedef struct ingest {
     metric *m_rejected;     /* results refused as invalid */
     metric *m_produce_secs; /* produce -> last acknowledgement, per request */
     metric *m_inflight;
+    pthread_mutex_t waits_mu; /* guards the list of waiting requests */
+    ingest_wait *waits;       /* suspended requests, oldest first (ingest_acks.c) */
+    ingest_wait *waits_tail;
+    atomic_bool stopping; /* SIGTERM: new results are refused 503 */
+    atomic_int active;    /* requests begun and not completed */
     struct MHD_Daemon *daemon;
     http_conn *conns;
 } ingest;
@@ -71,7 +80,10 @@ typedef struct ingest_req {
     double started; /* monotonic seconds */
     buf body;
     http_upload upload;
-    bool close; /* "Connection: close" after the answer */
+    bool close;           /* "Connection: close" after the answer */
+    ingest_wait *wait;    /* while Kafka has its results (ingest_acks.c) */
+    bool suspended;       /* the connection waits for the delivery reports */
+    atomic_bool answered; /* set by whoever filled the answer of a suspended request */
     /* response */
     unsigned status;
     buf out;

@@ -2,16 +2,18 @@
  *   1. first callback: request id, client address, framing and body size
  *      checks (common/http_server.c, the same code ruth-api runs);
  *   2. body callbacks: accumulate up to RUTH_INGEST_MAX_BODY_BYTES;
- *   3. last callback: route, authenticate, ingest_produce_request() (which
- *      blocks this thread until Kafka acknowledged, at most
- *      RUTH_INGEST_ACK_TIMEOUT_MS), queue the answer;
- *   4. completion: access log line, metrics, free.
+ *   3. last callback: route, authenticate, ingest_produce_request(), which
+ *      answers at once (refusals) or suspends the connection while Kafka
+ *      has the results (ingest_acks.h): no thread waits for the broker;
+ *   4. resumed by the delivery reports (or the deadline): queue the answer;
+ *   5. completion: access log line, metrics, free.
  * A slow or endless client holds no thread: bodies are read as they come,
  * headers have a deadline, bodies a size limit. */
 #include "ingest_http.h"
 
 #include "api_auth.h"
 #include "clock.h"
+#include "ingest_acks.h"
 #include "ingest_produce.h"
 #include "ingest_register.h"
 #include "log.h"
@@ -237,6 +239,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         http_server_request_id(conn, r->request_id, sizeof r->request_id);
         http_server_client_addr(conn, r->client, sizeof r->client);
         metric_add(g->m_inflight, 1);
+        atomic_fetch_add(&g->active, 1);
         *con_cls = r;
         http_framing_problem p;
         if (http_server_framing_refused(conn, &p)) {
@@ -250,6 +253,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r->upload.too_large)
             return MHD_YES;
     }
+    if (r->suspended) { /* resumed: the delivery reports (or the deadline) answered */
+        *upload_size = 0;
+        return atomic_load(&r->answered) ? queue(r) : MHD_YES;
+    }
     switch (http_upload_step(&r->upload, &r->body, upload, upload_size, max, r->request_id)) {
     case HTTP_UPLOAD_MORE:
         return MHD_YES;
@@ -262,7 +269,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         break;
     }
     route(r, url);
-    return queue(r);
+    return r->suspended ? MHD_YES : queue(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -273,9 +280,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     ingest_req *r = *con_cls;
     if (!r)
         return;
+    ingest_acks_detach(r);
     http_conn_request_done(g->conns, conn);
     double ms = (clock_mono_s() - r->started) * 1000.0;
     metric_add(g->m_inflight, -1);
+    atomic_fetch_sub(&g->active, 1);
     if (r->status) {
         char labels[32];
         snprintf(labels, sizeof labels, "status=\"%u\"", r->status);

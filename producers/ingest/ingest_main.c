@@ -11,6 +11,7 @@
 #include "ingest.h"
 
 #include "clock.h"
+#include "ingest_acks.h"
 #include "ingest_codecs.h"
 #include "ingest_http.h"
 #include "kafka.h"
@@ -41,15 +42,16 @@ static const char usage[] =
     "configuration error.";
 
 #define READY_CHECK_EVERY_S 1.0
+/* Deadlines of waiting requests are checked at least this often. */
+#define SWEEP_EVERY_MS 20
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
-    (void)opaque;
     if (m->err && log_enabled(LOG_DEBUG))
         log_debug("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
                   rd_kafka_err2str(m->err));
-    kafka_acks_on_delivery(m);
+    ingest_acks_on_delivery(opaque, m);
 }
 
 static void set_state(ingest *g, atomic_bool *flag, char *reason, size_t reasonsz, bool ok,
@@ -94,14 +96,17 @@ static void *checker(void *arg)
     return NULL;
 }
 
-/* Delivery reports until shutdown. */
+/* Delivery reports (which answer the waiting requests) and their
+ * deadlines until shutdown. */
 static void run(ingest *g)
 {
-    while (!shutdown_requested())
-        rd_kafka_poll(g->producer, 100);
+    while (!shutdown_requested()) {
+        rd_kafka_poll(g->producer, SWEEP_EVERY_MS);
+        ingest_acks_sweep(g, clock_mono_s());
+    }
 }
 
-static rd_kafka_t *producer_new(const ruth_config *cfg, char *err, size_t errsz)
+static rd_kafka_t *producer_new(ingest *g, const ruth_config *cfg, char *err, size_t errsz)
 {
     rd_kafka_conf_t *conf = kafka_conf_new(cfg->kafka_bootstrap_servers, "ruth-ingest", err, errsz);
     if (!conf)
@@ -117,6 +122,7 @@ static rd_kafka_t *producer_new(const ruth_config *cfg, char *err, size_t errsz)
         return NULL;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, g);
     return kafka_producer_new(conf, err, errsz); /* takes conf */
 }
 
@@ -139,6 +145,7 @@ int main(int argc, char **argv)
     g.cfg = &cfg;
     g.reg = metrics_new();
     pthread_mutex_init(&g.reason_mu, NULL);
+    pthread_mutex_init(&g.waits_mu, NULL);
     snprintf(g.broker_reason, sizeof g.broker_reason, "not checked yet");
     snprintf(g.db_reason, sizeof g.db_reason, "not checked yet");
     pthread_t check_thread;
@@ -153,7 +160,8 @@ int main(int argc, char **argv)
         "Per request, from the first produce to the last acknowledgement (or the deadline).", NULL,
         metrics_latency_buckets, metrics_latency_nbuckets);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = cfg.ingest_threads > 0 ? cfg.ingest_threads : 8 * (int)(cores > 0 ? cores : 1);
+    /* No thread waits for Kafka: one per core validates and produces. */
+    int threads = cfg.ingest_threads > 0 ? cfg.ingest_threads : (int)(cores > 0 ? cores : 1);
 
     codec *probe = ingest_codecs_take(&g.codecs, err, sizeof err); /* bundled schemas load? */
     if (!probe) {
@@ -161,7 +169,7 @@ int main(int argc, char **argv)
         goto done;
     }
     ingest_codecs_put(&g.codecs, probe);
-    g.producer = producer_new(&cfg, err, sizeof err);
+    g.producer = producer_new(&g, &cfg, err, sizeof err);
     if (!g.producer) {
         log_error("%s", err);
         goto done;
@@ -193,7 +201,12 @@ int main(int argc, char **argv)
                threads, cfg.topic_inference);
     }
     run(&g);
-    log_info("stopping: finishing running requests");
+    log_info("stopping: answering the requests waiting for Kafka");
+    atomic_store(&g.stopping, true); /* new results: 503 */
+    ingest_acks_drain(&g, cfg.ingest_ack_timeout_ms / 1000.0 + 1);
+    /* ... and give the daemon a moment to send those answers. */
+    for (int i = 0; i < 200 && atomic_load(&g.active) > 0; i++)
+        usleep(10 * 1000);
     rc = 0;
 done:
     ingest_http_stop(&g); /* no request runs past this */
@@ -208,6 +221,7 @@ done:
     }
     ingest_codecs_free(&g.codecs);
     pthread_mutex_destroy(&g.reason_mu);
+    pthread_mutex_destroy(&g.waits_mu);
     metrics_destroy(g.reg);
     config_free(&cfg);
     return rc;
