@@ -59,7 +59,9 @@ static void set_state(ingest *g, atomic_bool *flag, char *reason, size_t reasons
 {
     bool was = atomic_exchange(flag, ok);
     pthread_mutex_lock(&g->reason_mu);
-    snprintf(reason, reasonsz, "%s", why);
+    size_t k = strnlen(why, reasonsz - 1); /* cut to fit */
+    memcpy(reason, why, k);
+    reason[k] = '\0';
     pthread_mutex_unlock(&g->reason_mu);
     if (was != ok) {
         if (ok)
