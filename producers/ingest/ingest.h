@@ -98,4 +98,8 @@ typedef struct ingest_req {
 void ingest_error(ingest_req *r, unsigned status, const char *code, json_t *details,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* The 503 + Retry-After answer for `n` results not taken: `why` the
+ * details' reason, `fmt` the description with one %zu (ingest_http.c). */
+void ingest_unavailable(ingest_req *r, const char *why, const char *fmt, size_t n);
+
 #endif

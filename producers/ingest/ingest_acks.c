@@ -2,7 +2,6 @@
 #include "ingest_acks.h"
 
 #include "clock.h"
-#include "ingest_produce.h"
 #include "log.h"
 #include "shutdown.h"
 #include "xmalloc.h"
@@ -102,12 +101,11 @@ static void acks__answer(ingest_wait *w, bool timed_out)
         buf_reset(&r->out);
         buf_printf(&r->out, "{\"accepted\":%zu,\"request_id\":\"%s\"}", w->n, r->request_id);
     } else if (timed_out) {
-        ingest_produce_unavailable(r, "not acknowledged by Kafka",
-                                   "Kafka did not acknowledge all %zu results in time; retry later",
-                                   w->n);
+        ingest_unavailable(r, "not acknowledged by Kafka",
+                           "Kafka did not acknowledge all %zu results in time; retry later", w->n);
     } else {
-        ingest_produce_unavailable(r, "delivery failed",
-                                   "Kafka did not take all %zu results; retry later", w->n);
+        ingest_unavailable(r, "delivery failed", "Kafka did not take all %zu results; retry later",
+                           w->n);
     }
     atomic_store(&r->answered, true);
     struct MHD_Connection *conn = r->conn;

@@ -51,6 +51,15 @@ void ingest_error(ingest_req *r, unsigned status, const char *code, json_t *deta
     free(s);
 }
 
+void ingest_unavailable(ingest_req *r, const char *why, const char *fmt, size_t n)
+{
+    snprintf(r->retry_after, sizeof r->retry_after, "%d", r->g->cfg->ingest_retry_after_sec);
+    ingest_error(r, 503, "SERVICE_UNAVAILABLE",
+                 json_pack("{s:s, s:i, s:I}", "reason", why, "retry_after_seconds",
+                           r->g->cfg->ingest_retry_after_sec, "items", (json_int_t)n),
+                 fmt, n);
+}
+
 bool ingest_http_key_matches(const char *presented, const char *key)
 {
     unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];

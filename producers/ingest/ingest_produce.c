@@ -102,15 +102,6 @@ static long produce__validate(ingest_req *r, codec *c, bool json, const ingest_i
     return nbad;
 }
 
-void ingest_produce_unavailable(ingest_req *r, const char *why, const char *fmt, size_t n)
-{
-    snprintf(r->retry_after, sizeof r->retry_after, "%d", r->g->cfg->ingest_retry_after_sec);
-    ingest_error(r, 503, "SERVICE_UNAVAILABLE",
-                 json_pack("{s:s, s:i, s:I}", "reason", why, "retry_after_seconds",
-                           r->g->cfg->ingest_retry_after_sec, "items", (json_int_t)n),
-                 fmt, n);
-}
-
 /* Produce every item keyed by its camera, pointing into the request body
  * (which the wait keeps until the last report: no copy), and suspend the
  * request until the broker answered (ingest_acks.h). */
@@ -134,7 +125,7 @@ static void produce__send(ingest_req *r, const ingest_item *items, const produce
         log_ctx ctx = LOG_CTX_INIT;
         ctx.request_id = r->request_id;
         log_at(LOG_WARN, &ctx, "cannot produce to %s: %s", topic, rd_kafka_err2str(e));
-        ingest_produce_unavailable(
+        ingest_unavailable(
             r, e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "producer queue full" : rd_kafka_err2str(e),
             "Kafka did not take the %zu results; retry later", n);
         return;
@@ -189,8 +180,8 @@ void ingest_produce_request(ingest_req *r, const char *content_type)
     bad = json_array();
     long nbad = produce__validate(r, c, !avro, items, n, pi, bad);
     if (nbad < 0) {
-        ingest_produce_unavailable(r, "schema registry unavailable",
-                                   "the %zu results cannot be validated now; retry later", n);
+        ingest_unavailable(r, "schema registry unavailable",
+                           "the %zu results cannot be validated now; retry later", n);
     } else if (nbad > 0) {
         metric_add(g->m_rejected, (double)nbad);
         ingest_error(r, 400, "VALIDATION_ERROR",
@@ -199,11 +190,10 @@ void ingest_produce_request(ingest_req *r, const char *content_type)
                      "%ld of %zu results are invalid; nothing was accepted", nbad, n);
         bad = NULL; /* stolen by json_pack's "o" */
     } else if (atomic_load(&g->stopping)) {
-        ingest_produce_unavailable(r, "shutting down",
-                                   "ruth-ingest is stopping; %zu results not taken", n);
+        ingest_unavailable(r, "shutting down", "ruth-ingest is stopping; %zu results not taken", n);
     } else if (!atomic_load(&g->broker_ok)) {
-        ingest_produce_unavailable(r, "Kafka unreachable",
-                                   "Kafka is unreachable; %zu results not taken", n);
+        ingest_unavailable(r, "Kafka unreachable", "Kafka is unreachable; %zu results not taken",
+                           n);
     } else {
         produce__send(r, items, pi, n);
     }

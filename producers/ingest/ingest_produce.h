@@ -22,10 +22,6 @@
  * answer it. */
 void ingest_produce_request(ingest_req *r, const char *content_type);
 
-/* The 503 + Retry-After answer for `n` results not taken: `why` the
- * details' reason, `fmt` the description with one %zu. */
-void ingest_produce_unavailable(ingest_req *r, const char *why, const char *fmt, size_t n);
-
 /* The field a codec error names ("bounding_boxes[2].width is negative" ->
  * "bounding_boxes[2].width"), copied into `out`; false when it names none
  * (framing, syntax, schema: the item as a whole). */
