@@ -12,13 +12,17 @@
  *  - without DATABASE_URL ruth-ingest starts, takes results, and answers
  *    registration 503;
  *  - ruth-simulate --http posts its results through ruth-ingest: every one
- *    acknowledged is on the topic, keyed by its camera. */
+ *    acknowledged is on the topic, keyed by its camera;
+ *  - no thread waits for Kafka: with one HTTP thread and acknowledgements
+ *    slowed to 1.5 s (KAFKA_LINGER_MS), two posts are answered 202 together
+ *    and /ready answers at once meanwhile. */
 #include "contract.h"
 #include "itest.h"
 
 #include "api_auth.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #define SECRET "ingest-reg-secret-0123456789abcdef"
 #define KEY "ingest-reg-key-0123456789abcdef-012345"
@@ -253,6 +257,65 @@ static void simulate_through_ingest(void)
     CHECK_EQ_INT(itest_wait_exit(itest_spawn("ruth-simulate", bad, NULL), 30), 2);
 }
 
+typedef struct timed_post {
+    int port;
+    long status;
+    double took;
+} timed_post;
+
+static void *timed_post_run(void *arg)
+{
+    timed_post *t = arg;
+    double t0 = itest_now();
+    t->status = post_result(t->port);
+    t->took = itest_now() - t0;
+    return NULL;
+}
+
+static void no_thread_waits_for_kafka(void)
+{
+    char log[256];
+    snprintf(log, sizeof log, "/tmp/%s-ingest-slow.log", itest_db_name);
+    setenv("RUTH_INGEST_THREADS", "1", 1);
+    setenv("KAFKA_LINGER_MS", "1500", 1); /* every acknowledgement >= 1.5 s away */
+    pid_t pid;
+    int slow = start_ingest(log, &pid);
+    unsetenv("RUTH_INGEST_THREADS");
+    unsetenv("KAFKA_LINGER_MS");
+    CHECK(slow > 0);
+    if (slow <= 0) {
+        kill(pid, SIGKILL);
+        return;
+    }
+    timed_post a = {slow, 0, 0}, b = {slow, 0, 0};
+    pthread_t ta, tb;
+    double t0 = itest_now();
+    pthread_create(&ta, NULL, timed_post_run, &a);
+    pthread_create(&tb, NULL, timed_post_run, &b);
+    usleep(300 * 1000); /* both produced, both waiting */
+    double r0 = itest_now();
+    contract_resp r = {0};
+    contract_http(slow, "GET", "/ready", NULL, NULL, &r);
+    double ready_took = itest_now() - r0;
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    double all = itest_now() - t0;
+    fprintf(stderr,
+            "one thread, linger 1.5 s: posts %.2f s and %.2f s (%.2f s for both), /ready in "
+            "%.3f s meanwhile\n",
+            a.took, b.took, all, ready_took);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(a.status, 202);
+    CHECK_EQ_INT(b.status, 202);
+    CHECK_MSG(a.took >= 1.4 && b.took >= 1.4, "answered before the broker could acknowledge");
+    CHECK_MSG(ready_took < 0.5, "/ready waited %.2f s behind a request waiting for Kafka",
+              ready_took);
+    CHECK_MSG(all < 2.9, "the two posts took %.2f s: one waited for the other", all);
+    contract_resp_free(&r);
+    kill(pid, SIGTERM);
+    CHECK_EQ_INT(itest_wait_exit(pid, 30), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -287,6 +350,7 @@ int main(void)
         testlib_failures++;
     }
     TEST_RUN(without_database);
+    TEST_RUN(no_thread_waits_for_kafka);
     itest_teardown();
     curl_global_cleanup();
     return TEST_EXIT();
