@@ -259,8 +259,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return queue(r);
         }
         http_upload_begin(&r->upload, conn, max);
-        if (!r->upload.too_large)
+        if (!r->upload.too_large) {
+            /* The announced body in one allocation, not grown by copying
+             * as it arrives (within the limit just checked). */
+            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+            long long n = cl ? strtoll(cl, NULL, 10) : 0;
+            if (n > 0)
+                buf_reserve(&r->body, (size_t)n + 1);
             return MHD_YES;
+        }
     }
     if (r->suspended) { /* resumed: the delivery reports (or the deadline) answered */
         *upload_size = 0;
