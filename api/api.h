@@ -16,7 +16,6 @@
  *   api_microcache.c  shared answers of identical GETs
  *   api_ops.c         /health, /ready, /metrics, /openapi.json
  *   api_auth.c        roles, HS256 JWT verification and minting (ruth-token)
- *   api_pool.c        PostgreSQL connection pool
  *   api_params.c      query/body validation into the VALIDATION_ERROR details
  *   api_list.c        pagination, keyset cursors, capped counts
  *   api_util.c        monotonic clock, UTF-8/UUID/choice checks
@@ -40,8 +39,8 @@
 #include "api_db.h"
 #include "api_list.h"
 #include "api_params.h"
-#include "api_pool.h"
 #include "api_response.h"
 #include "api_util.h"
+#include "pg_pool.h"
 
 #endif

@@ -16,8 +16,9 @@
 
 /* Roles, ordered: each of viewer, operator, admin includes the ones below
  * it. ROLE_RUNTIME (AI runtimes posting to ruth-ingest) stands outside that
- * ladder, below viewer, so ruth-api's `role < needed` check refuses it on
- * every route that needs a role; ruth-ingest asks for it by equality. */
+ * ladder: it includes no other role and none includes it. ruth-api admits
+ * it only where a route's set of roles names it (api_routes.c: runtime
+ * registration); ruth-ingest asks for it by equality. */
 typedef enum {
     ROLE_RUNTIME = -1,
     ROLE_NONE = 0,
@@ -25,6 +26,20 @@ typedef enum {
     ROLE_OPERATOR = 2,
     ROLE_ADMIN = 3
 } api_role;
+
+/* A set of roles (api_roles) as bits, usable in static initialisers. */
+typedef unsigned api_roles;
+#define API_ROLE_BIT(r) (1u << ((unsigned)(r) + 1u))
+/* A ladder role and those above it (never ROLE_RUNTIME). */
+#define API_ROLES_FROM_VIEWER                                                                      \
+    (API_ROLE_BIT(ROLE_VIEWER) | API_ROLE_BIT(ROLE_OPERATOR) | API_ROLE_BIT(ROLE_ADMIN))
+#define API_ROLES_FROM_OPERATOR (API_ROLE_BIT(ROLE_OPERATOR) | API_ROLE_BIT(ROLE_ADMIN))
+#define API_ROLES_ADMIN API_ROLE_BIT(ROLE_ADMIN)
+
+static inline bool api_roles_admit(api_roles set, api_role r)
+{
+    return r >= ROLE_RUNTIME && r <= ROLE_ADMIN && (set & API_ROLE_BIT(r)) != 0;
+}
 
 /* Static text ("none" for an unknown role). */
 const char *api_role_name(api_role r);

@@ -10,12 +10,12 @@
 #define RUTH_API_CONTEXT_H
 
 #include "api_auth.h"
-#include "api_pool.h"
 #include "buf.h"
 #include "codec.h"
 #include "config.h"
 #include "http_server.h"
 #include "metrics.h"
+#include "pg_pool.h"
 #include "vas.h"
 
 #include <jansson.h>
@@ -38,8 +38,8 @@ typedef struct list_counts list_counts;       /* api_list.h */
  * by it unless said otherwise. */
 typedef struct api {
     const ruth_config *cfg; /* borrowed from main() */
-    api_pool *pool;         /* writes and reads needing read-your-writes */
-    api_pool *read_pool;    /* DATABASE_READ_URL, or the same as pool */
+    pg_pool *pool;          /* writes and reads needing read-your-writes */
+    pg_pool *read_pool;     /* DATABASE_READ_URL, or the same as pool */
     codec *codec;
     rd_kafka_t *producer;
     _Atomic(api_stream *) stream; /* NULL until Kafka could be followed */
@@ -98,7 +98,7 @@ typedef struct api_req {
     json_t *details;
     int nmissing; /* how many of them are missing required fields (param_missing) */
     PGconn *db;   /* borrowed by api_db() for the handler's lifetime */
-    api_pool *db_pool;
+    pg_pool *db_pool;
     const char *url; /* as requested (borrowed from libmicrohttpd) */
 } api_req;
 

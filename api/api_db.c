@@ -24,8 +24,8 @@ PGconn *api_db(api_req *r, bool read_only)
     if (r->db)
         return r->db;
     char err[512];
-    api_pool *p = read_only ? r->a->read_pool : r->a->pool;
-    r->db = api_pool_get(p, 2000, err, sizeof err);
+    pg_pool *p = read_only ? r->a->read_pool : r->a->pool;
+    r->db = pg_pool_get(p, 2000, err, sizeof err);
     r->db_pool = p;
     if (!r->db) {
         log_ctx ctx = LOG_CTX_INIT;
@@ -47,7 +47,7 @@ PGresult *api_query(api_req *r, bool read_only, const char *sql, int nparams,
     if (!db)
         return NULL;
     char err[1024];
-    PGresult *res = api_pool_exec(r->db_pool, db, sql, nparams, params, err, sizeof err);
+    PGresult *res = pg_pool_exec(r->db_pool, db, sql, nparams, params, err, sizeof err);
     if (!res)
         api_db_error(r, "query failed", err);
     return res;

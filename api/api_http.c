@@ -11,13 +11,13 @@
 #include "api_http.h"
 #include "clock.h"
 
-#include "api_pool.h"
 #include "api_ratelimit.h"
 #include "api_response.h"
 #include "api_routes.h"
 #include "api_util.h"
 #include "http_server.h"
 #include "log.h"
+#include "pg_pool.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -240,7 +240,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     handle(r, url);
     if (r->db) {
-        api_pool_put(r->db_pool, r->db);
+        pg_pool_put(r->db_pool, r->db);
         r->db = NULL;
     }
     return queue(r);

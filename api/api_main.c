@@ -7,13 +7,13 @@
 #include "api_list.h"
 #include "api_microcache.h"
 #include "api_ops.h"
-#include "api_pool.h"
 #include "api_ratelimit.h"
 #include "api_stream.h"
 #include "kafka.h"
 #include "log.h"
 #include "outbox.h"
 #include "pg.h"
+#include "pg_pool.h"
 #include "shutdown.h"
 #include "vas.h"
 
@@ -119,8 +119,8 @@ static void teardown(api *a)
         rd_kafka_destroy(a->producer);
     }
     if (a->read_pool != a->pool)
-        api_pool_free(a->read_pool);
-    api_pool_free(a->pool);
+        pg_pool_free(a->read_pool);
+    pg_pool_free(a->pool);
     codec_destroy(a->codec);
     metrics_destroy(a->reg);
 }
@@ -149,13 +149,14 @@ int main(int argc, char **argv)
         goto done;
     }
     /* Two connections per HTTP thread at least would only queue in PostgreSQL. */
-    a.pool = api_pool_new(cfg.database_url, cfg.api_db_pool, err, sizeof err);
+    a.pool = pg_pool_new(cfg.database_url, "ruth-api", cfg.api_db_pool, err, sizeof err);
     if (!a.pool) {
         log_error("%s", err);
         goto done;
     }
     if (cfg.database_read_url && *cfg.database_read_url) {
-        a.read_pool = api_pool_new(cfg.database_read_url, cfg.api_db_pool, err, sizeof err);
+        a.read_pool =
+            pg_pool_new(cfg.database_read_url, "ruth-api", cfg.api_db_pool, err, sizeof err);
         if (!a.read_pool) {
             log_error("%s", err);
             goto done;

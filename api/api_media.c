@@ -372,7 +372,7 @@ static void media_get(api_req *r, const char *kind)
     res = NULL;
     /* The database connection is not needed while the media flows. */
     if (r->db) {
-        api_pool_put(r->db_pool, r->db);
+        pg_pool_put(r->db_pool, r->db);
         r->db = NULL;
     }
     media_stream(r, path, what, !snap);

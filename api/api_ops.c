@@ -80,7 +80,7 @@ void api_ops_free(api_ops *ops)
 static bool probe_db(api *a)
 {
     char err[256];
-    return api_pool_ping(a->pool, err, sizeof err);
+    return pg_pool_ping(a->pool, err, sizeof err);
 }
 
 static bool probe_kafka(api *a)
@@ -126,10 +126,10 @@ void api_ops_ready(api_req *r)
 static bool probe_ai_runtime(api *a)
 {
     char err[256];
-    PGconn *c = api_pool_get(a->pool, 1000, err, sizeof err);
+    PGconn *c = pg_pool_get(a->pool, 1000, err, sizeof err);
     if (!c)
         return false;
-    PGresult *res = api_pool_exec(
+    PGresult *res = pg_pool_exec(
         a->pool, c,
         "SELECT EXISTS (SELECT 1 FROM runtimes WHERE last_seen > now() - interval '90 seconds')"
         " OR EXISTS (SELECT 1 FROM model_cameras"
@@ -137,7 +137,7 @@ static bool probe_ai_runtime(api *a)
         0, NULL, err, sizeof err);
     bool up = res && PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
-    api_pool_put(a->pool, c);
+    pg_pool_put(a->pool, c);
     return up;
 }
 

@@ -24,7 +24,10 @@ typedef void (*api_handler)(api_req *r);
 typedef struct route {
     const char *method;
     const char *pattern; /* segments below /api/v1; ":x" matches any one */
-    api_role role;       /* ROLE_NONE = public */
+    /* Who may call it (api_roles; 0 = public, no token). Runtime tokens
+     * are admitted only where a route names R_RUNTIME: nothing reads or
+     * changes data with them. */
+    api_roles roles;
     api_handler fn;
     const char *name; /* metrics label */
     bool cache;       /* a GET whose answer the microcache may share */
@@ -34,6 +37,12 @@ typedef struct route {
     const char *params;
 } route;
 
+#define R_PUBLIC 0u
+#define R_VIEWER API_ROLES_FROM_VIEWER
+#define R_OPERATOR API_ROLES_FROM_OPERATOR
+#define R_ADMIN API_ROLES_ADMIN
+#define R_RUNTIME API_ROLE_BIT(ROLE_RUNTIME)
+
 #define P_PAGE "limit|offset|cursor"
 #define P_VIOLATIONS "status|type|camera_id|from|to|confidence_min|sort_by|sort_order|" P_PAGE
 #define P_EVENTS "event_type|camera_id|violation_id|from|to|confidence_min|sort_order|" P_PAGE
@@ -41,36 +50,36 @@ typedef struct route {
 
 /* clang-format off */
 static const route routes[] = {
-    {"GET",    "health",                      ROLE_NONE,     api_ops_health,      "health", false, ""},
-    {"GET",    "ready",                       ROLE_NONE,     api_ops_ready,       "ready", false, ""},
-    {"GET",    "metrics",                     ROLE_NONE,     api_ops_metrics,     "metrics", false, ""},
-    {"GET",    "openapi.json",                ROLE_VIEWER,   api_ops_openapi,     "openapi", false, ""},
-    {"GET",    "violations",                  ROLE_VIEWER,   h_violations_list,   "violations_list", true, P_VIOLATIONS},
-    {"GET",    "violations/stream",           ROLE_VIEWER,   h_violations_stream, "violations_stream", false, "last_event_id"},
-    {"GET",    "violations/:id",              ROLE_VIEWER,   h_violation_get,     "violation_get", true, ""},
-    {"PATCH",  "violations/:id",              ROLE_OPERATOR, h_violation_patch,   "violation_patch", false, ""},
-    {"GET",    "violations/:id/snapshot",     ROLE_VIEWER,   h_violation_snapshot, "violation_snapshot", false, ""},
-    {"GET",    "violations/:id/video",        ROLE_VIEWER,   h_violation_video,   "violation_video", false, ""},
-    {"POST",   "violations/:id/evidence",     ROLE_OPERATOR, h_violation_evidence_request, "violation_evidence", false, ""},
-    {"GET",    "events",                      ROLE_VIEWER,   h_events_list,       "events_list", true, P_EVENTS},
-    {"GET",    "events/:id",                  ROLE_VIEWER,   h_event_get,         "event_get", true, ""},
-    {"GET",    "analytics/summary",           ROLE_VIEWER,   h_analytics_summary, "analytics_summary", true, "from|to|camera_id|granularity"},
-    {"GET",    "analytics/cameras/:id",       ROLE_VIEWER,   h_analytics_camera,  "analytics_camera", true, "from|to|granularity"},
-    {"GET",    "devices",                     ROLE_VIEWER,   h_devices_list,      "devices_list", true, P_DEVICES},
-    {"GET",    "devices/:id",                 ROLE_VIEWER,   h_device_get,        "device_get", true, ""},
-    {"POST",   "devices/:id/start-inference", ROLE_OPERATOR, h_device_start,      "device_start", false, ""},
-    {"POST",   "devices/:id/stop-inference",  ROLE_OPERATOR, h_device_stop,       "device_stop", false, ""},
-    {"GET",    "models/status",               ROLE_VIEWER,   h_models_status,     "models_status", true, ""},
-    {"POST",   "internal/runtime/register",   ROLE_ADMIN,    h_runtime_register,  "runtime_register", false, ""},
-    {"POST",   "internal/register",           ROLE_ADMIN,    h_runtime_register,  "runtime_register", false, ""},
-    {"GET",    "rules",                       ROLE_VIEWER,   h_rules_list,        "rules_list", true, "event_type|camera_id|" P_PAGE},
-    {"POST",   "rules",                       ROLE_ADMIN,    h_rule_create,       "rule_create", false, ""},
-    {"GET",    "rules/:id",                   ROLE_VIEWER,   h_rule_get,          "rule_get", true, ""},
-    {"PATCH",  "rules/:id",                   ROLE_ADMIN,    h_rule_patch,        "rule_patch", false, ""},
-    {"DELETE", "rules/:id",                   ROLE_ADMIN,    h_rule_delete,       "rule_delete", false, ""},
-    {"GET",    "event-type-map",              ROLE_VIEWER,   h_typemap_list,      "typemap_list", true, P_PAGE},
-    {"PUT",    "event-type-map/:label",       ROLE_ADMIN,    h_typemap_put,       "typemap_put", false, ""},
-    {"DELETE", "event-type-map/:label",       ROLE_ADMIN,    h_typemap_delete,    "typemap_delete", false, ""},
+    {"GET",    "health",                      R_PUBLIC,      api_ops_health,      "health", false, ""},
+    {"GET",    "ready",                       R_PUBLIC,      api_ops_ready,       "ready", false, ""},
+    {"GET",    "metrics",                     R_PUBLIC,      api_ops_metrics,     "metrics", false, ""},
+    {"GET",    "openapi.json",                R_VIEWER,      api_ops_openapi,     "openapi", false, ""},
+    {"GET",    "violations",                  R_VIEWER,      h_violations_list,   "violations_list", true, P_VIOLATIONS},
+    {"GET",    "violations/stream",           R_VIEWER,      h_violations_stream, "violations_stream", false, "last_event_id"},
+    {"GET",    "violations/:id",              R_VIEWER,      h_violation_get,     "violation_get", true, ""},
+    {"PATCH",  "violations/:id",              R_OPERATOR,    h_violation_patch,   "violation_patch", false, ""},
+    {"GET",    "violations/:id/snapshot",     R_VIEWER,      h_violation_snapshot, "violation_snapshot", false, ""},
+    {"GET",    "violations/:id/video",        R_VIEWER,      h_violation_video,   "violation_video", false, ""},
+    {"POST",   "violations/:id/evidence",     R_OPERATOR,    h_violation_evidence_request, "violation_evidence", false, ""},
+    {"GET",    "events",                      R_VIEWER,      h_events_list,       "events_list", true, P_EVENTS},
+    {"GET",    "events/:id",                  R_VIEWER,      h_event_get,         "event_get", true, ""},
+    {"GET",    "analytics/summary",           R_VIEWER,      h_analytics_summary, "analytics_summary", true, "from|to|camera_id|granularity"},
+    {"GET",    "analytics/cameras/:id",       R_VIEWER,      h_analytics_camera,  "analytics_camera", true, "from|to|granularity"},
+    {"GET",    "devices",                     R_VIEWER,      h_devices_list,      "devices_list", true, P_DEVICES},
+    {"GET",    "devices/:id",                 R_VIEWER,      h_device_get,        "device_get", true, ""},
+    {"POST",   "devices/:id/start-inference", R_OPERATOR,    h_device_start,      "device_start", false, ""},
+    {"POST",   "devices/:id/stop-inference",  R_OPERATOR,    h_device_stop,       "device_stop", false, ""},
+    {"GET",    "models/status",               R_VIEWER,      h_models_status,     "models_status", true, ""},
+    {"POST",   "internal/runtime/register",   R_ADMIN | R_RUNTIME, h_runtime_register, "runtime_register", false, ""},
+    {"POST",   "internal/register",           R_ADMIN | R_RUNTIME, h_runtime_register, "runtime_register", false, ""},
+    {"GET",    "rules",                       R_VIEWER,      h_rules_list,        "rules_list", true, "event_type|camera_id|" P_PAGE},
+    {"POST",   "rules",                       R_ADMIN,       h_rule_create,       "rule_create", false, ""},
+    {"GET",    "rules/:id",                   R_VIEWER,      h_rule_get,          "rule_get", true, ""},
+    {"PATCH",  "rules/:id",                   R_ADMIN,       h_rule_patch,        "rule_patch", false, ""},
+    {"DELETE", "rules/:id",                   R_ADMIN,       h_rule_delete,       "rule_delete", false, ""},
+    {"GET",    "event-type-map",              R_VIEWER,      h_typemap_list,      "typemap_list", true, P_PAGE},
+    {"PUT",    "event-type-map/:label",       R_ADMIN,       h_typemap_put,       "typemap_put", false, ""},
+    {"DELETE", "event-type-map/:label",       R_ADMIN,       h_typemap_delete,    "typemap_delete", false, ""},
 };
 /* clang-format on */
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -238,6 +247,30 @@ static bool split_path(api_req *r, const char *url)
 
 /* ---- authentication and authorisation ---- */
 
+/* 403 for a caller whose role is not in `set`: required_role is the
+ * lowest ladder role admitted (the contract's field), allowed_roles all. */
+static void forbidden(api_req *r, api_roles set)
+{
+    static const api_role order[] = {ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN, ROLE_RUNTIME};
+    json_t *allowed = json_array();
+    const char *need = NULL;
+    char names[64] = "";
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (!api_roles_admit(set, order[i]))
+            continue;
+        const char *n = api_role_name(order[i]);
+        json_array_append_new(allowed, json_string(n));
+        if (!need)
+            need = n;
+        size_t k = strlen(names);
+        snprintf(names + k, sizeof names - k, "%s%s", k ? " or " : "", n);
+    }
+    api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
+              json_pack("{s:s, s:o, s:s}", "required_role", need ? need : "none", "allowed_roles",
+                        allowed, "role", api_role_name(r->who.role)),
+              "this operation needs the %s role", names);
+}
+
 static void authenticate(api_req *r, const route *rt)
 {
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
@@ -256,12 +289,8 @@ static void authenticate(api_req *r, const route *rt)
         api_error(r, 401, "INVALID_TOKEN", NULL, "%s", why);
         return;
     }
-    api_role need = rt->role;
-    if (r->who.role < need) {
-        api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
-                  json_pack("{s:s, s:s}", "required_role", api_role_name(need), "role",
-                            api_role_name(r->who.role)),
-                  "this operation needs the %s role", api_role_name(need));
+    if (!api_roles_admit(rt->roles, r->who.role)) {
+        forbidden(r, rt->roles);
         return;
     }
     if (!param_only(r, rt->params))
@@ -310,7 +339,7 @@ static long dispatch(api_req *r, const char *url)
                 break; /* not on to violations/:id with id "stream" */
             continue;
         }
-        if (routes[i].role == ROLE_NONE) {
+        if (routes[i].roles == R_PUBLIC) {
             if (param_only(r, routes[i].params))
                 routes[i].fn(r);
         } else

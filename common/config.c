@@ -20,9 +20,12 @@ const ruth_config *g_cfg;
 const config_row config_rows[] = {
     /* ruth-migrate needs PostgreSQL for all but `topics`, which checks the
      * other way round (below). */
+    /* ruth-ingest stores runtime registrations with it but starts and
+     * takes results without it (registration answers 503 then). */
     {"DATABASE_URL", CFG_T_STRING, NULL, 0, 0, NULL,
-     CFG_MIGRATE | CONSUMERS_AND_API, CONSUMERS_AND_API, true, OFF(database_url),
-     "PostgreSQL connection URL (postgresql://user:password@host:port/db)"},
+     CFG_MIGRATE | CONSUMERS_AND_API | CFG_INGEST, CONSUMERS_AND_API, true, OFF(database_url),
+     "PostgreSQL connection URL (postgresql://user:password@host:port/db); ruth-ingest: for "
+     "POST /v1/runtimes/register only, unset = that answers 503"},
     {"DATABASE_READ_URL", CFG_T_STRING, NULL, 0, 0, NULL, CFG_API, 0, true, OFF(database_read_url),
      "Optional read-replica URL for ruth-api queries; unset = DATABASE_URL"},
     /* ruth-migrate needs Kafka only for `topics`, which checks it itself. */
@@ -61,10 +64,10 @@ const config_row config_rows[] = {
      "has passed (the integration guide's rule)"},
     /* For strings, min is the least length in bytes: an HS256 key as long as
      * its hash (RFC 7518 §3.2). */
-    {"JWT_SECRET_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_API | CFG_INGEST, CFG_API, true,
+    {"JWT_SECRET_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_API | CFG_INGEST | CFG_SIMULATE, CFG_API, true,
      OFF(jwt_secret_key),
      "HS256 secret for API bearer tokens (ruth-ingest: of runtime-role tokens; it needs this "
-     "or RUTH_INGEST_KEY)"},
+     "or RUTH_INGEST_KEY; ruth-simulate --http mints its runtime tokens with it)"},
     {"JWT_ALGORITHM", CFG_T_ENUM, "HS256", 0, 0, "HS256", CFG_API | CFG_INGEST, 0, false,
      OFF(jwt_algorithm),
      "JWT algorithm; only HS256 is accepted"},
@@ -184,8 +187,8 @@ const config_row config_rows[] = {
      "through this process clear it); 0 = off"},
     {"RUTH_INGEST_THREADS", CFG_T_INT, "0", 0, 256, NULL, CFG_INGEST, 0, false,
      OFF(ingest_threads),
-     "HTTP worker threads of ruth-ingest; each waits for a request's acknowledgements; 0 = eight "
-     "per core"},
+     "HTTP worker threads of ruth-ingest (they validate and produce; none waits for Kafka: a "
+     "request is suspended until its acknowledgements); 0 = one per core"},
     {"RUTH_INGEST_MAX_CONNECTIONS", CFG_T_INT, "1024", 1, 100000, NULL, CFG_INGEST, 0, false,
      OFF(ingest_max_connections), "Concurrent HTTP connections of ruth-ingest; more are refused"},
     {"RUTH_INGEST_MAX_CONNECTIONS_PER_IP", CFG_T_INT, "64", 0, 100000, NULL, CFG_INGEST, 0, false,
@@ -209,9 +212,9 @@ const config_row config_rows[] = {
      "(also the producer's message.timeout.ms)"},
     {"RUTH_INGEST_RETRY_AFTER_SEC", CFG_T_INT, "1", 1, 3600, NULL, CFG_INGEST, 0, false,
      OFF(ingest_retry_after_sec), "Retry-After of ruth-ingest's 503 answers"},
-    {"RUTH_INGEST_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_INGEST, 0, true, OFF(ingest_key),
+    {"RUTH_INGEST_KEY", CFG_T_STRING, NULL, 32, 0, NULL, CFG_INGEST | CFG_SIMULATE, 0, true, OFF(ingest_key),
      "Shared key runtimes may send as \"Authorization: Bearer <key>\" or X-Ingest-Key instead of "
-     "a runtime-role token; unset = tokens only"},
+     "a runtime-role token; unset = tokens only (ruth-simulate --http sends it when set)"},
 };
 /* clang-format on */
 const size_t config_nrows = sizeof config_rows / sizeof config_rows[0];

@@ -106,10 +106,14 @@ static rd_kafka_t *kafka__new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char 
 
 rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz)
 {
+    /* Compression and linger are tuning: a KAFKA_* variable (applied by
+     * kafka_conf_new) wins. Idempotence and acks are the guarantee: never. */
+    bool own_codec = !getenv("KAFKA_COMPRESSION_CODEC") && !getenv("KAFKA_COMPRESSION_TYPE");
+    bool own_linger = !getenv("KAFKA_LINGER_MS") && !getenv("KAFKA_QUEUE_BUFFERING_MAX_MS");
     if (!kafka_conf_set(conf, "enable.idempotence", "true", errstr, errsz) ||
         !kafka_conf_set(conf, "acks", "all", errstr, errsz) ||
-        !kafka_conf_set(conf, "compression.codec", "lz4", errstr, errsz) ||
-        !kafka_conf_set(conf, "linger.ms", "5", errstr, errsz)) {
+        (own_codec && !kafka_conf_set(conf, "compression.codec", "lz4", errstr, errsz)) ||
+        (own_linger && !kafka_conf_set(conf, "linger.ms", "5", errstr, errsz))) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

@@ -22,7 +22,8 @@ rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const char *client_id, ch
 bool kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
                     size_t errsz);
 
-/* Idempotent producer (enable.idempotence, acks=all, lz4, linger 5 ms).
+/* Idempotent producer (enable.idempotence, acks=all, lz4, linger 5 ms; the
+ * last two unless KAFKA_COMPRESSION_CODEC / KAFKA_LINGER_MS say otherwise).
  * Takes ownership of `conf` on success and on failure. */
 rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *errstr, size_t errsz);
 

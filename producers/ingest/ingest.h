@@ -8,7 +8,10 @@
  *   ingest_items.c    a request body cut into its InferenceResults (JSON
  *                     object or array, one Avro message): pure, unit-tested
  *   ingest_produce.c  validate every item with the shared codec, produce
- *                     them, wait for the broker's acknowledgements
+ *                     them
+ *   ingest_acks.c     the request suspended until the broker acknowledged
+ *                     (delivery reports answer it; deadlines)
+ *   ingest_register.c POST /v1/runtimes/register into PostgreSQL
  *
  * Everything the process keeps between requests hangs off `ingest`: no
  * module keeps state of its own in file statics. */
@@ -20,12 +23,15 @@
 #include "config.h"
 #include "http_server.h"
 #include "metrics.h"
+#include "pg_pool.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+
+typedef struct ingest_wait ingest_wait; /* ingest_acks.c */
 
 /* Codecs for the HTTP threads: a codec serves one thread at a time, so a
  * request takes one for its validation and gives it back. */
@@ -44,12 +50,20 @@ typedef struct ingest {
     ingest_codecs codecs;
     atomic_bool broker_ok; /* the inference topic's metadata answered lately */
     char broker_reason[160];
-    pthread_mutex_t reason_mu; /* guards broker_reason */
+    pg_pool *db;       /* DATABASE_URL (runtime registration); NULL when unset */
+    atomic_bool db_ok; /* it answered SELECT 1 lately (a note in /ready only) */
+    char db_reason[160];
+    pthread_mutex_t reason_mu; /* guards broker_reason, db_reason */
     metrics *reg;
     metric *m_results;      /* results acknowledged by Kafka */
     metric *m_rejected;     /* results refused as invalid */
     metric *m_produce_secs; /* produce -> last acknowledgement, per request */
     metric *m_inflight;
+    pthread_mutex_t waits_mu; /* guards the list of waiting requests */
+    ingest_wait *waits;       /* suspended requests, oldest first (ingest_acks.c) */
+    ingest_wait *waits_tail;
+    atomic_bool stopping; /* SIGTERM: new results are refused 503 */
+    atomic_int active;    /* requests begun and not completed */
     struct MHD_Daemon *daemon;
     http_conn *conns;
 } ingest;
@@ -66,7 +80,10 @@ typedef struct ingest_req {
     double started; /* monotonic seconds */
     buf body;
     http_upload upload;
-    bool close; /* "Connection: close" after the answer */
+    bool close;           /* "Connection: close" after the answer */
+    ingest_wait *wait;    /* while Kafka has its results (ingest_acks.c) */
+    bool suspended;       /* the connection waits for the delivery reports */
+    atomic_bool answered; /* set by whoever filled the answer of a suspended request */
     /* response */
     unsigned status;
     buf out;
@@ -80,5 +97,9 @@ typedef struct ingest_req {
  * is stolen (ingest_http.c). */
 void ingest_error(ingest_req *r, unsigned status, const char *code, json_t *details,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The 503 + Retry-After answer for `n` results not taken: `why` the
+ * details' reason, `fmt` the description with one %zu (ingest_http.c). */
+void ingest_unavailable(ingest_req *r, const char *why, const char *fmt, size_t n);
 
 #endif

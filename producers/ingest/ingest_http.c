@@ -2,17 +2,20 @@
  *   1. first callback: request id, client address, framing and body size
  *      checks (common/http_server.c, the same code ruth-api runs);
  *   2. body callbacks: accumulate up to RUTH_INGEST_MAX_BODY_BYTES;
- *   3. last callback: route, authenticate, ingest_produce_request() (which
- *      blocks this thread until Kafka acknowledged, at most
- *      RUTH_INGEST_ACK_TIMEOUT_MS), queue the answer;
- *   4. completion: access log line, metrics, free.
+ *   3. last callback: route, authenticate, ingest_produce_request(), which
+ *      answers at once (refusals) or suspends the connection while Kafka
+ *      has the results (ingest_acks.h): no thread waits for the broker;
+ *   4. resumed by the delivery reports (or the deadline): queue the answer;
+ *   5. completion: access log line, metrics, free.
  * A slow or endless client holds no thread: bodies are read as they come,
  * headers have a deadline, bodies a size limit. */
 #include "ingest_http.h"
 
 #include "api_auth.h"
 #include "clock.h"
+#include "ingest_acks.h"
 #include "ingest_produce.h"
+#include "ingest_register.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -46,6 +49,15 @@ void ingest_error(ingest_req *r, unsigned status, const char *code, json_t *deta
     if (s)
         buf_append_str(&r->out, s);
     free(s);
+}
+
+void ingest_unavailable(ingest_req *r, const char *why, const char *fmt, size_t n)
+{
+    snprintf(r->retry_after, sizeof r->retry_after, "%d", r->g->cfg->ingest_retry_after_sec);
+    ingest_error(r, 503, "SERVICE_UNAVAILABLE",
+                 json_pack("{s:s, s:i, s:I}", "reason", why, "retry_after_seconds",
+                           r->g->cfg->ingest_retry_after_sec, "items", (json_int_t)n),
+                 fmt, n);
 }
 
 bool ingest_http_key_matches(const char *presented, const char *key)
@@ -93,28 +105,45 @@ static bool authorised(ingest_req *r)
         ingest_error(r, 403, "INSUFFICIENT_PERMISSIONS",
                      json_pack("{s:s, s:s}", "required_role", api_role_name(ROLE_RUNTIME), "role",
                                api_role_name(who.role)),
-                     "posting results needs the runtime role");
+                     "this endpoint needs the runtime role");
         return false;
     }
     return true;
+}
+
+/* The database's state for /health and /ready: a note, never a reason to
+ * be unready (inference does not need it; registration answers 503). */
+static const char *ops_db_state(ingest *g, char *reason, size_t n)
+{
+    if (!g->db)
+        return "not configured";
+    pthread_mutex_lock(&g->reason_mu);
+    snprintf(reason, n, "%s", g->db_reason);
+    pthread_mutex_unlock(&g->reason_mu);
+    return atomic_load(&g->db_ok) ? "up" : "down";
 }
 
 static void ops_ready(ingest_req *r, bool health)
 {
     ingest *g = r->g;
     bool ok = atomic_load(&g->broker_ok);
-    char reason[sizeof g->broker_reason];
+    char reason[sizeof g->broker_reason], dbwhy[sizeof g->db_reason] = "";
     pthread_mutex_lock(&g->reason_mu);
     snprintf(reason, sizeof reason, "%s", g->broker_reason);
     pthread_mutex_unlock(&g->reason_mu);
+    const char *db = ops_db_state(g, dbwhy, sizeof dbwhy);
+    json_t *dbj = json_pack("{s:s}", "status", db);
+    if (!strcmp(db, "down"))
+        json_object_set_new(dbj, "reason", json_string(dbwhy));
     json_t *b;
     if (health)
-        b = json_pack("{s:s, s:s, s:{s:{s:s}}}", "status", ok ? "healthy" : "degraded", "service",
-                      "ruth-ingest", "components", "kafka", "status", ok ? "up" : "down");
+        b = json_pack("{s:s, s:s, s:{s:{s:s}, s:o}}", "status", ok ? "healthy" : "degraded",
+                      "service", "ruth-ingest", "components", "kafka", "status", ok ? "up" : "down",
+                      "database", dbj);
     else if (ok)
-        b = json_pack("{s:s}", "status", "ready");
+        b = json_pack("{s:s, s:o}", "status", "ready", "database", dbj);
     else
-        b = json_pack("{s:s, s:s}", "status", "not ready", "reason", reason);
+        b = json_pack("{s:s, s:s, s:o}", "status", "not ready", "reason", reason, "database", dbj);
     char *s = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     r->status = health || ok ? 200 : 503;
@@ -139,6 +168,13 @@ static void route(ingest_req *r, const char *url)
                     MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
                 ingest_produce_request(r, ct);
             }
+            return;
+        }
+        allow = "POST";
+    } else if (!strcmp(url, "/v1/runtimes/register")) {
+        if (post) {
+            if (authorised(r))
+                ingest_register_request(r);
             return;
         }
         allow = "POST";
@@ -199,7 +235,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     ingest *g = cls;
     ingest_req *r = *con_cls;
-    long long max = g->cfg->ingest_max_body_bytes;
+    long long max = strcmp(url, "/v1/runtimes/register") ? g->cfg->ingest_max_body_bytes
+                                                         : INGEST_REGISTER_MAX_BYTES;
     if (!r) {
         r = xcalloc(1, sizeof *r);
         r->g = g;
@@ -211,6 +248,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         http_server_request_id(conn, r->request_id, sizeof r->request_id);
         http_server_client_addr(conn, r->client, sizeof r->client);
         metric_add(g->m_inflight, 1);
+        atomic_fetch_add(&g->active, 1);
         *con_cls = r;
         http_framing_problem p;
         if (http_server_framing_refused(conn, &p)) {
@@ -221,8 +259,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return queue(r);
         }
         http_upload_begin(&r->upload, conn, max);
-        if (!r->upload.too_large)
+        if (!r->upload.too_large) {
+            /* The announced body in one allocation, not grown by copying
+             * as it arrives (within the limit just checked). */
+            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+            long long n = cl ? strtoll(cl, NULL, 10) : 0;
+            if (n > 0)
+                buf_reserve(&r->body, (size_t)n + 1);
             return MHD_YES;
+        }
+    }
+    if (r->suspended) { /* resumed: the delivery reports (or the deadline) answered */
+        *upload_size = 0;
+        return atomic_load(&r->answered) ? queue(r) : MHD_YES;
     }
     switch (http_upload_step(&r->upload, &r->body, upload, upload_size, max, r->request_id)) {
     case HTTP_UPLOAD_MORE:
@@ -236,7 +285,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         break;
     }
     route(r, url);
-    return queue(r);
+    return r->suspended ? MHD_YES : queue(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -247,9 +296,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     ingest_req *r = *con_cls;
     if (!r)
         return;
+    ingest_acks_detach(r);
     http_conn_request_done(g->conns, conn);
     double ms = (clock_mono_s() - r->started) * 1000.0;
     metric_add(g->m_inflight, -1);
+    atomic_fetch_sub(&g->active, 1);
     if (r->status) {
         char labels[32];
         snprintf(labels, sizeof labels, "status=\"%u\"", r->status);

@@ -1,10 +1,13 @@
 /* ingest_http.h - ruth-ingest's HTTP side (ingest_http.c): the request
  * lifecycle on common/http_server.h, the routes, authentication.
  *
- *   POST /v1/inference   runtime-role bearer token or the shared ingest key
- *   GET  /health         200 while the process runs (Kafka's state inside)
- *   GET  /ready          200 while the inference topic's metadata answers
- *   GET  /metrics        Prometheus text */
+ *   POST /v1/inference          runtime-role bearer token or the shared ingest key
+ *   POST /v1/runtimes/register  the same credentials (ingest_register.h)
+ *   GET  /health                200 while the process runs (Kafka's and the
+ *                               database's state inside)
+ *   GET  /ready                 200 while the inference topic's metadata
+ *                               answers; the database only as a note
+ *   GET  /metrics               Prometheus text */
 #ifndef RUTH_INGEST_HTTP_H
 #define RUTH_INGEST_HTTP_H
 

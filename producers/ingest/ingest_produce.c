@@ -2,6 +2,7 @@
 #include "ingest_produce.h"
 
 #include "clock.h"
+#include "ingest_acks.h"
 #include "ingest_codecs.h"
 #include "ingest_items.h"
 #include "kafka.h"
@@ -101,54 +102,35 @@ static long produce__validate(ingest_req *r, codec *c, bool json, const ingest_i
     return nbad;
 }
 
-static void produce__unavailable(ingest_req *r, const char *why, const char *fmt, size_t n)
-{
-    snprintf(r->retry_after, sizeof r->retry_after, "%d", r->g->cfg->ingest_retry_after_sec);
-    ingest_error(r, 503, "SERVICE_UNAVAILABLE",
-                 json_pack("{s:s, s:i, s:I}", "reason", why, "retry_after_seconds",
-                           r->g->cfg->ingest_retry_after_sec, "items", (json_int_t)n),
-                 fmt, n);
-}
-
-/* Produce every item keyed by its camera and wait for the broker; the
- * answer is 202 only when each was acknowledged. */
+/* Produce every item keyed by its camera, pointing into the request body
+ * (which the wait keeps until the last report: no copy), and suspend the
+ * request until the broker answered (ingest_acks.h). */
 static void produce__send(ingest_req *r, const ingest_item *items, const produce_item *pi, size_t n)
 {
     ingest *g = r->g;
     const char *topic = g->cfg->topic_inference;
-    kafka_acks *acks = kafka_acks_new();
-    double t0 = clock_mono_s();
+    ingest_wait *w = ingest_acks_begin(r, n); /* takes r->body; items still point into it */
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (size_t i = 0; i < n && !e; i++) {
         const char *key = pi[i].res.camera_id;
-        e = rd_kafka_producev(g->producer, RD_KAFKA_V_TOPIC(topic),
-                              RD_KAFKA_V_KEY(key, strlen(key)),
-                              RD_KAFKA_V_VALUE((void *)items[i].p, items[i].len),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_OPAQUE(kafka_acks_hold(acks)), RD_KAFKA_V_END);
+        e = rd_kafka_producev(
+            g->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE((void *)items[i].p, items[i].len), RD_KAFKA_V_MSGFLAGS(0),
+            RD_KAFKA_V_OPAQUE(ingest_acks_hold(w)), RD_KAFKA_V_END);
         if (e)
-            kafka_acks_drop(acks); /* the refused message's hold */
+            ingest_acks_unhold(w); /* the refused message's */
     }
     if (e) {
-        kafka_acks_drop(acks); /* ours: reports of what went out still arrive */
+        ingest_acks_abandon(r); /* reports of what went out still arrive */
         log_ctx ctx = LOG_CTX_INIT;
         ctx.request_id = r->request_id;
         log_at(LOG_WARN, &ctx, "cannot produce to %s: %s", topic, rd_kafka_err2str(e));
-        produce__unavailable(
+        ingest_unavailable(
             r, e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "producer queue full" : rd_kafka_err2str(e),
             "Kafka did not take the %zu results; retry later", n);
         return;
     }
-    int rc = kafka_acks_wait(g->producer, acks, g->cfg->ingest_ack_timeout_ms); /* takes acks */
-    metric_observe(g->m_produce_secs, clock_mono_s() - t0);
-    if (rc != 0) {
-        produce__unavailable(r, "not acknowledged by Kafka",
-                             "Kafka did not acknowledge all %zu results in time; retry later", n);
-        return;
-    }
-    metric_add(g->m_results, (double)n);
-    r->status = 202;
-    buf_printf(&r->out, "{\"accepted\":%zu,\"request_id\":\"%s\"}", n, r->request_id);
+    ingest_acks_commit(r); /* the delivery reports answer from here */
 }
 
 void ingest_produce_request(ingest_req *r, const char *content_type)
@@ -198,8 +180,8 @@ void ingest_produce_request(ingest_req *r, const char *content_type)
     bad = json_array();
     long nbad = produce__validate(r, c, !avro, items, n, pi, bad);
     if (nbad < 0) {
-        produce__unavailable(r, "schema registry unavailable",
-                             "the %zu results cannot be validated now; retry later", n);
+        ingest_unavailable(r, "schema registry unavailable",
+                           "the %zu results cannot be validated now; retry later", n);
     } else if (nbad > 0) {
         metric_add(g->m_rejected, (double)nbad);
         ingest_error(r, 400, "VALIDATION_ERROR",
@@ -207,9 +189,11 @@ void ingest_produce_request(ingest_req *r, const char *content_type)
                                "total_items", (json_int_t)n),
                      "%ld of %zu results are invalid; nothing was accepted", nbad, n);
         bad = NULL; /* stolen by json_pack's "o" */
+    } else if (atomic_load(&g->stopping)) {
+        ingest_unavailable(r, "shutting down", "ruth-ingest is stopping; %zu results not taken", n);
     } else if (!atomic_load(&g->broker_ok)) {
-        produce__unavailable(r, "Kafka unreachable", "Kafka is unreachable; %zu results not taken",
-                             n);
+        ingest_unavailable(r, "Kafka unreachable", "Kafka is unreachable; %zu results not taken",
+                           n);
     } else {
         produce__send(r, items, pi, n);
     }

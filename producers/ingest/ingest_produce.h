@@ -1,6 +1,7 @@
 /* ingest_produce.h - POST /v1/inference after authentication
  * (ingest_produce.c): validate every item with the shared codec, produce
- * them keyed by camera_id, wait for the broker.
+ * them keyed by camera_id; the request then waits for the broker without
+ * holding a thread (ingest_acks.h).
  *
  * All or nothing per request: one invalid item and nothing is produced
  * (400 naming every bad item by index and field), so a client fixes and
@@ -17,7 +18,8 @@
 #include "ingest.h"
 
 /* Answer r (status, body) for its body, r->body, with the request's
- * Content-Type. */
+ * Content-Type; or suspend it (r->suspended) until the delivery reports
+ * answer it. */
 void ingest_produce_request(ingest_req *r, const char *content_type);
 
 /* The field a codec error names ("bounding_boxes[2].width is negative" ->

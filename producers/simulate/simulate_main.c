@@ -4,9 +4,10 @@
  * InferenceResults (simulate_scenario.h) to the inference topic, keyed by
  * camera_id, as single-object Avro, Confluent-framed Avro or JSON. A fraction
  * of them can be deliberately malformed (simulate_malform.h) to exercise the
- * worker's dead-letter path. Pacing is a token bucket refilled every tick, so
- * the rate holds without a sleep per message. Delivery reports are counted;
- * the exit status is non-zero when any message was not acknowledged.
+ * worker's dead-letter path. With --http the results go to ruth-ingest's
+ * POST /v1/inference instead, in batches (simulate_http.h). Pacing is a token bucket refilled every
+ * tick, so the rate holds without a sleep per message. Delivery reports are counted; the exit
+ * status is non-zero when any message was not acknowledged.
  *
  * Exit status: 0 all delivered, 1 some message failed (or Kafka failed),
  * 2 usage or configuration error. */
@@ -16,67 +17,24 @@
 #include "kafka_admin.h"
 #include "log.h"
 #include "shutdown.h"
+#include "simulate_args.h"
 #include "simulate_encode.h"
+#include "simulate_http.h"
 #include "simulate_malform.h"
 #include "simulate_scenario.h"
 #include "xmalloc.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SIM_TICK_MS 10
 #define SIM_BATCH_UNPACED 512 /* results produced between polls at --fps 0 */
 /* Header on deliberately malformed messages; the value names the kind. */
 #define SIM_MALFORMED_HEADER "ruth-simulate-malformed"
-
-static const char sim__usage[] =
-    "usage: ruth-simulate [options]\n"
-    "\n"
-    "Simulated AI runtimes: publish InferenceResults to the inference topic, keyed by\n"
-    "camera_id. Runs until --count or --duration is reached, or SIGINT/SIGTERM\n"
-    "(outstanding messages are flushed either way).\n"
-    "\n"
-    "Options:\n"
-    "  --cameras N               simulated cameras (default 8)\n"
-    "  --fps F                   frames per second per camera; 0 = as fast as possible\n"
-    "                            (default 5)\n"
-    "  --count N                 stop after N messages\n"
-    "  --duration SEC            stop after SEC seconds\n"
-    "  --format FMT              avro (single-object, default) | avro-confluent | json\n"
-    "  --seed S                  same seed and options give the same messages (default 1)\n"
-    "  --malformed-fraction P    fraction 0..1 of deliberately malformed messages (default 0)\n"
-    "  --camera-prefix P         camera ids are P001, P002, ... (default cam-)\n"
-    "  --model-id ID             model of the fall-detection cameras (default fall-detector)\n"
-    "  --result-ids / --no-result-ids\n"
-    "                            include a result_id UUID in every result (default on)\n"
-    "  --topic T                 topic to produce to (default: RUTH_TOPIC_INFERENCE)\n"
-    "  --quiet                   no progress line on stderr\n"
-    "  -h, --help                this help\n"
-    "\n"
-    "Avro-confluent registers the InferenceResult schema with SCHEMA_REGISTRY_URL.\n"
-    "A summary goes to stderr and, as a JSON log line with the totals, to stdout.";
-
-typedef struct sim_args {
-    int cameras;
-    double fps;
-    uint64_t count;  /* 0 = unbounded */
-    double duration; /* 0 = unbounded */
-    sim_format format;
-    const char *format_name;
-    uint64_t seed;
-    double malformed_fraction;
-    const char *camera_prefix;
-    const char *model_id;
-    bool result_ids;
-    const char *topic;
-    bool quiet;
-} sim_args;
 
 /* Per-process context: everything the loop and the callbacks share. */
 typedef struct sim_ctx {
@@ -84,6 +42,7 @@ typedef struct sim_ctx {
     const ruth_config *cfg;
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
+    sim_http *http; /* --http: the sink instead of rk */
     sim_encoder *enc;
     sim_scenario *scenario;
     sim_malform *malform;
@@ -91,166 +50,6 @@ typedef struct sim_ctx {
     uint64_t sent, acked, failed, malformed;
     uint64_t failed_logged;
 } sim_ctx;
-
-static bool sim__parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || isnan(v) || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool sim__parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (*s == '-')
-        return false;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || end == s || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* getopt_long ids of the long options; --help is 'h'. */
-enum {
-    SIM_OPT_CAMERAS = 1000,
-    SIM_OPT_FPS,
-    SIM_OPT_COUNT,
-    SIM_OPT_DURATION,
-    SIM_OPT_FORMAT,
-    SIM_OPT_SEED,
-    SIM_OPT_MALFORMED,
-    SIM_OPT_PREFIX,
-    SIM_OPT_MODEL,
-    SIM_OPT_RESULT_IDS,
-    SIM_OPT_NO_RESULT_IDS,
-    SIM_OPT_TOPIC,
-    SIM_OPT_QUIET,
-};
-
-static const struct option sim__longopts[] = {
-    {"cameras", required_argument, NULL, SIM_OPT_CAMERAS},
-    {"fps", required_argument, NULL, SIM_OPT_FPS},
-    {"count", required_argument, NULL, SIM_OPT_COUNT},
-    {"duration", required_argument, NULL, SIM_OPT_DURATION},
-    {"format", required_argument, NULL, SIM_OPT_FORMAT},
-    {"seed", required_argument, NULL, SIM_OPT_SEED},
-    {"malformed-fraction", required_argument, NULL, SIM_OPT_MALFORMED},
-    {"camera-prefix", required_argument, NULL, SIM_OPT_PREFIX},
-    {"model-id", required_argument, NULL, SIM_OPT_MODEL},
-    {"result-ids", no_argument, NULL, SIM_OPT_RESULT_IDS},
-    {"no-result-ids", no_argument, NULL, SIM_OPT_NO_RESULT_IDS},
-    {"topic", required_argument, NULL, SIM_OPT_TOPIC},
-    {"quiet", no_argument, NULL, SIM_OPT_QUIET},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static bool sim__parse_format(const char *s, sim_format *out)
-{
-    if (!strcmp(s, "avro"))
-        *out = SIM_FORMAT_AVRO;
-    else if (!strcmp(s, "avro-confluent"))
-        *out = SIM_FORMAT_AVRO_CONFLUENT;
-    else if (!strcmp(s, "json"))
-        *out = SIM_FORMAT_JSON;
-    else
-        return false;
-    return true;
-}
-
-/* Store option `opt` (a SIM_OPT_*) with its argument `val` (borrowed from
- * argv; NULL for options without one) in *a. False if `val` is invalid. */
-static bool sim__apply_option(int opt, const char *val, sim_args *a)
-{
-    double d;
-    switch (opt) {
-    case SIM_OPT_CAMERAS:
-        if (!sim__parse_double(val, 1, 100000, &d) || d != floor(d))
-            return false;
-        a->cameras = (int)d;
-        return true;
-    case SIM_OPT_FPS:
-        return sim__parse_double(val, 0, 1e6, &a->fps);
-    case SIM_OPT_COUNT:
-        return sim__parse_u64(val, &a->count);
-    case SIM_OPT_DURATION:
-        return sim__parse_double(val, 0, 1e9, &a->duration);
-    case SIM_OPT_FORMAT:
-        if (!sim__parse_format(val, &a->format))
-            return false;
-        a->format_name = val;
-        return true;
-    case SIM_OPT_SEED:
-        return sim__parse_u64(val, &a->seed);
-    case SIM_OPT_MALFORMED:
-        return sim__parse_double(val, 0, 1, &a->malformed_fraction);
-    case SIM_OPT_PREFIX:
-        a->camera_prefix = val;
-        return true;
-    case SIM_OPT_MODEL:
-        if (!*val)
-            return false;
-        a->model_id = val;
-        return true;
-    case SIM_OPT_RESULT_IDS:
-        a->result_ids = true;
-        return true;
-    case SIM_OPT_NO_RESULT_IDS:
-        a->result_ids = false;
-        return true;
-    case SIM_OPT_TOPIC:
-        if (!*val)
-            return false;
-        a->topic = val;
-        return true;
-    case SIM_OPT_QUIET:
-        a->quiet = true;
-        return true;
-    }
-    return false;
-}
-
-/* Parse argv into *a. Returns 0 to run, 1 after --help, 2 on a usage error
- * (message printed). */
-static int sim__parse_args(int argc, char **argv, sim_args *a)
-{
-    *a = (sim_args){.cameras = 8,
-                    .fps = 5,
-                    .format = SIM_FORMAT_AVRO,
-                    .format_name = "avro",
-                    .seed = 1,
-                    .camera_prefix = "cam-",
-                    .model_id = "fall-detector",
-                    .result_ids = true};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", sim__longopts, NULL)) != -1) {
-        if (c == 'h') {
-            config_print_help(stdout, CFG_SIMULATE, sim__usage);
-            return 1;
-        }
-        if (c < SIM_OPT_CAMERAS || c > SIM_OPT_QUIET) {
-            fprintf(stderr, "ruth-simulate: unknown option %s; see --help\n", argv[optind - 1]);
-            return 2;
-        }
-        if (!sim__apply_option(c, optarg, a)) {
-            fprintf(stderr, "ruth-simulate: invalid value \"%s\" for %s; see --help\n", optarg,
-                    argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "ruth-simulate: unexpected argument \"%s\"; see --help\n", argv[optind]);
-        return 2;
-    }
-    return 0;
-}
 
 static void sim__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -350,13 +149,42 @@ static bool sim__produce(sim_ctx *ctx, const void *val, size_t vlen, const char 
     }
 }
 
+/* --http: the sink's totals are the run's. */
+static void sim__http_totals(sim_ctx *ctx)
+{
+    if (!ctx->http)
+        return;
+    sim_http_stats st = sim_http_stats_get(ctx->http);
+    ctx->acked = st.acked;
+    ctx->failed = st.failed;
+}
+
+static int sim__queued(const sim_ctx *ctx)
+{
+    return ctx->http ? (int)sim_http_stats_get(ctx->http).pending : rd_kafka_outq_len(ctx->rk);
+}
+
+/* Wait up to ms serving delivery reports (Kafka), or post a batch that
+ * waited long enough (--http). */
+static void sim__serve(sim_ctx *ctx, int ms)
+{
+    if (!ctx->http) {
+        rd_kafka_poll(ctx->rk, ms);
+        return;
+    }
+    sim_http_tick(ctx->http);
+    if (ms > 0)
+        usleep((useconds_t)ms * 1000);
+}
+
 static void sim__progress(sim_ctx *ctx, double elapsed, double rate, bool final)
 {
+    sim__http_totals(ctx);
     fprintf(stderr,
             "ruth-simulate: %s%.1fs  %.0f msg/s  sent %" PRIu64 "  acked %" PRIu64
             "  failed %" PRIu64 "  malformed %" PRIu64 "  queued %d\n",
             final ? "done " : "", elapsed, rate, ctx->sent, ctx->acked, ctx->failed, ctx->malformed,
-            rd_kafka_outq_len(ctx->rk));
+            sim__queued(ctx));
 }
 
 /* Produce one result (maybe malformed). false when it could not be queued. */
@@ -380,7 +208,9 @@ static bool sim__one(sim_ctx *ctx, sim_frame *f, buf *msg, int64_t now_us)
         shutdown_request();
         return false;
     }
-    if (!sim__produce(ctx, msg->data, msg->len, key, bad))
+    if (ctx->http)
+        sim_http_add(ctx->http, msg->data, msg->len);
+    else if (!sim__produce(ctx, msg->data, msg->len, key, bad))
         return false;
     ctx->sent++;
     ctx->malformed += bad != SIM_MAL_NONE;
@@ -430,9 +260,9 @@ static int sim__run(sim_ctx *ctx)
         if (rate > 0) {
             /* Sleep to the next tick inside poll, serving delivery reports. */
             double wait_ms = (last_tick + SIM_TICK_MS / 1000.0 - clock_mono_s()) * 1000;
-            rd_kafka_poll(ctx->rk, wait_ms > 1 ? (int)wait_ms : 0);
+            sim__serve(ctx, wait_ms > 1 ? (int)wait_ms : 0);
         } else {
-            rd_kafka_poll(ctx->rk, 0);
+            sim__serve(ctx, 0);
         }
 
         now = clock_mono_s();
@@ -448,10 +278,16 @@ static int sim__run(sim_ctx *ctx)
 
     /* Flush what is queued; on a signal too, so nothing sent is lost. */
     double produced_at = clock_mono_s();
-    if (!a->quiet && rd_kafka_outq_len(ctx->rk) > 0)
-        fprintf(stderr, "ruth-simulate: flushing %d queued messages\n", rd_kafka_outq_len(ctx->rk));
-    rd_kafka_flush(ctx->rk, 60000);
-    int left = rd_kafka_outq_len(ctx->rk);
+    if (!a->quiet && sim__queued(ctx) > 0)
+        fprintf(stderr, "ruth-simulate: flushing %d queued messages\n", sim__queued(ctx));
+    int left = 0;
+    if (ctx->http) {
+        sim_http_flush(ctx->http);
+        sim__http_totals(ctx);
+    } else {
+        rd_kafka_flush(ctx->rk, 60000);
+        left = rd_kafka_outq_len(ctx->rk);
+    }
     if (left > 0) {
         log_error("%d messages still unacknowledged after 60 s; counted as failed", left);
         ctx->failed += (uint64_t)left;
@@ -466,9 +302,10 @@ static int sim__run(sim_ctx *ctx)
     snprintf(extra, sizeof extra,
              "\"summary\":true,\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"failed\":%" PRIu64
              ",\"malformed\":%" PRIu64 ",\"elapsed_s\":%.3f,\"rate_sent\":%.1f,"
-             "\"rate_acked\":%.1f,\"format\":\"%s\",\"cameras\":%d,\"seed\":%" PRIu64,
+             "\"rate_acked\":%.1f,\"format\":\"%s\",\"cameras\":%d,\"seed\":%" PRIu64
+             ",\"sink\":\"%s\"",
              ctx->sent, ctx->acked, ctx->failed, ctx->malformed, elapsed, rate_sent, rate_acked,
-             a->format_name, a->cameras, a->seed);
+             a->format_name, a->cameras, a->seed, ctx->http ? "http" : "kafka");
     log_ctx lc = LOG_CTX_INIT;
     lc.topic = a->topic;
     lc.extra_json = extra;
@@ -482,13 +319,13 @@ static int sim__run(sim_ctx *ctx)
 int main(int argc, char **argv)
 {
     sim_ctx ctx = {0};
-    int rc = sim__parse_args(argc, argv, &ctx.args);
+    int rc = sim_args_parse(argc, argv, &ctx.args);
     if (rc)
         return rc == 1 ? 0 : 2;
 
     ruth_config cfg = {0};
     char *cargv[] = {argv[0], NULL};
-    rc = config_startup(1, cargv, CFG_SIMULATE, "ruth-simulate", sim__usage, &cfg);
+    rc = config_startup(1, cargv, CFG_SIMULATE, "ruth-simulate", sim_args_usage, &cfg);
     if (rc)
         return rc == 1 ? 0 : 2;
     ctx.cfg = &cfg;
@@ -523,15 +360,24 @@ int main(int argc, char **argv)
     ctx.scenario = sim_scenario_new(&so);
     ctx.malform = sim_malform_new(ctx.args.format, ctx.args.malformed_fraction, ctx.args.seed);
 
-    if (sim__producer_open(&ctx, err, sizeof err) != 0) {
+    if (ctx.args.http_url) {
+        ctx.http = sim_http_new(ctx.args.http_url, ctx.args.http_batch, cfg.ingest_key,
+                                cfg.jwt_secret_key, err, sizeof err);
+        if (!ctx.http) {
+            fprintf(stderr, "ruth-simulate: %s\n", err);
+            rc = 2;
+            goto failed;
+        }
+    } else if (sim__producer_open(&ctx, err, sizeof err) != 0) {
         fprintf(stderr, "ruth-simulate: %s\n", err);
         log_error("%s", err);
         goto failed;
     }
     log_info("simulating %d cameras at %g fps each (%s), format %s, seed %" PRIu64
-             ", malformed fraction %g, topic %s",
+             ", malformed fraction %g, to %s",
              ctx.args.cameras, ctx.args.fps, ctx.args.fps > 0 ? "paced" : "as fast as possible",
-             ctx.args.format_name, ctx.args.seed, ctx.args.malformed_fraction, ctx.args.topic);
+             ctx.args.format_name, ctx.args.seed, ctx.args.malformed_fraction,
+             ctx.args.http_url ? ctx.args.http_url : ctx.args.topic);
     rc = sim__run(&ctx);
 
 failed:
@@ -539,6 +385,7 @@ failed:
         rd_kafka_topic_destroy(ctx.rkt);
     if (ctx.rk)
         rd_kafka_destroy(ctx.rk);
+    sim_http_free(ctx.http);
     sim_malform_free(ctx.malform);
     sim_scenario_free(ctx.scenario);
     sim_encoder_free(ctx.enc);

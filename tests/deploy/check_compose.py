@@ -41,7 +41,7 @@ ALL_PROCS = set(PROCS.values())
 NOT_DEPLOYED = {"ruth-devbroker"}  # the demo's in-memory mock broker
 SANITIZER_LIBS = re.compile(r"^lib(asan|ubsan|lsan|tsan)\.so")
 RUNTIME_EXTRAS = {"ca-certificates"}  # data, not a linked library: TLS to VAS and brokers
-TRIAL = {"ruth-vas-double", "ruth-simulate"}
+TRIAL = {"ruth-vas-double", "ruth-simulate", "ruth-simulate-http"}
 OBSERVABILITY = {"prometheus", "grafana"}
 
 errors = []
@@ -246,7 +246,7 @@ def check_project(project, rows, targets, profiles, edge=False):
         for s in TRIAL | OBSERVABILITY:
             if s in services:
                 err("%s runs without its profile" % s)
-        for s in ("ruth-migrate", "ruth-worker", "ruth-evidence", "ruth-api", "postgres", "kafka"):
+        for s in ("ruth-migrate", "ruth-worker", "ruth-evidence", "ruth-api", "ruth-ingest", "postgres", "kafka"):
             if s not in services:
                 err("the default set lacks %s" % s)
         if not edge and (services.get("ruth-worker", {}).get("deploy") or {}).get("replicas", 1) < 2:
@@ -291,7 +291,7 @@ def check_edge(project, rows):
 def check_prometheus(rows):
     text = open(os.path.join(COMPOSE, "observability", "prometheus.yml")).read()
     want = {"ruth-worker": rows["RUTH_METRICS_PORT"][0], "ruth-evidence": rows["RUTH_METRICS_PORT"][0],
-            "ruth-api": rows["RUTH_API_PORT"][0]}
+            "ruth-api": rows["RUTH_API_PORT"][0], "ruth-ingest": rows["RUTH_INGEST_PORT"][0]}
     for job, port in want.items():
         if not re.search(r"job_name: %s\n\s+dns_sd_configs: \[\{names: \[%s\], type: A, port: %s\}\]" % (job, job, port), text):
             err("observability/prometheus.yml: job %s must scrape %s:%s" % (job, job, port))

@@ -17,7 +17,7 @@
 #define NRESULTS 300
 
 static int port;
-static char tok_viewer[1024], tok_operator[1024], tok_admin[1024];
+static char tok_viewer[1024], tok_operator[1024], tok_admin[1024], tok_runtime[1024];
 
 typedef ihttp_resp resp;
 
@@ -148,7 +148,9 @@ static void test_register(void)
     resp r = {0};
     req("POST", "/api/v1/internal/runtime/register", tok_operator, FLAT, &r);
     check_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
-    req("POST", "/api/v1/internal/runtime/register", tok_admin, FLAT, &r);
+    /* A runtime registers itself with its own token (the role exists for
+     * this and for ruth-ingest): 201, and that token opens nothing else. */
+    req("POST", "/api/v1/internal/runtime/register", tok_runtime, FLAT, &r);
     CHECK_EQ_INT(r.status, 201);
     CHECK_EQ_STR(str(r.json, "runtime_id"), "ai-runtime-001");
     CHECK(json_is_true(at(r.json, "supports_gpu")));
@@ -160,8 +162,25 @@ static void test_register(void)
     CHECK_EQ_INT(num(r.json, "memory_available_mb"), 8192);
     CHECK_EQ_STR(str(r.json, "version"), "1.0.0");
     CHECK(contract_time(str(r.json, "registered_at")));
-    /* A heartbeat; the system architecture's path. */
+    resp other = {0};
+    static const char *const closed[][2] = {{"GET", "/api/v1/violations"},
+                                            {"GET", "/api/v1/models/status"},
+                                            {"GET", "/api/v1/devices"},
+                                            {"GET", "/api/v1/rules"}};
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++) {
+        req(closed[i][0], closed[i][1], tok_runtime, NULL, &other);
+        check_error(&other, 403, "INSUFFICIENT_PERMISSIONS");
+        CHECK_EQ_STR(str(other.json, "details.role"), "runtime");
+        CHECK_EQ_STR(str(other.json, "details.required_role"), "viewer");
+    }
+    req("POST", "/api/v1/rules", tok_runtime, "{}", &other);
+    check_error(&other, 403, "INSUFFICIENT_PERMISSIONS");
+    buf_free(&other.body);
+    json_decref(other.json);
+    /* A heartbeat by an admin; the system architecture's path. */
     req("POST", "/api/internal/register", tok_admin, FLAT, &r);
+    CHECK_EQ_INT(r.status, 200);
+    req("POST", "/api/internal/register", tok_runtime, FLAT, &r);
     CHECK_EQ_INT(r.status, 200);
     /* The runtime design's nested form, at its own path. */
     req("POST", "/api/internal/runtime/register", tok_admin,
@@ -467,6 +486,9 @@ int main(void)
     free(t);
     t = auth_mint(SECRET, "adam", ROLE_ADMIN, now, now + 3600);
     snprintf(tok_admin, sizeof tok_admin, "%s", t);
+    free(t);
+    t = auth_mint(SECRET, "ai-runtime-001", ROLE_RUNTIME, now, now + 3600);
+    snprintf(tok_runtime, sizeof tok_runtime, "%s", t);
     free(t);
     char log[256], wlog[256];
     snprintf(log, sizeof log, "/tmp/test_api_analytics_%d.log", (int)getpid());

@@ -169,9 +169,17 @@ static void test_roles_and_b64(void)
     CHECK_EQ_INT(api_role_parse("viewer"), ROLE_VIEWER);
     CHECK_EQ_INT(api_role_parse("Admin"), ROLE_NONE);
     CHECK(ROLE_VIEWER < ROLE_OPERATOR && ROLE_OPERATOR < ROLE_ADMIN);
-    /* runtime tokens (ruth-ingest) pass no ruth-api route that needs a role */
+    /* runtime tokens (ruth-ingest) pass only routes that name the role */
     CHECK_EQ_INT(api_role_parse("runtime"), ROLE_RUNTIME);
     CHECK(ROLE_RUNTIME < ROLE_VIEWER);
+    CHECK(!api_roles_admit(API_ROLES_FROM_VIEWER, ROLE_RUNTIME));
+    CHECK(!api_roles_admit(API_ROLES_FROM_VIEWER, ROLE_NONE));
+    CHECK(api_roles_admit(API_ROLES_FROM_VIEWER, ROLE_ADMIN));
+    CHECK(!api_roles_admit(API_ROLES_FROM_OPERATOR, ROLE_VIEWER));
+    CHECK(!api_roles_admit(API_ROLES_ADMIN, ROLE_RUNTIME));
+    CHECK(api_roles_admit(API_ROLES_ADMIN | API_ROLE_BIT(ROLE_RUNTIME), ROLE_RUNTIME));
+    CHECK(!api_roles_admit(API_ROLES_ADMIN | API_ROLE_BIT(ROLE_RUNTIME), ROLE_OPERATOR));
+    CHECK(!api_roles_admit(~0u, (api_role)7)); /* out of range: never admitted */
     CHECK(!strcmp(api_role_name(ROLE_RUNTIME), "runtime"));
     buf b = {0};
     CHECK(api_b64url_decode("aGk", 3, &b) && b.len == 2 && !memcmp(b.data, "hi", 2));

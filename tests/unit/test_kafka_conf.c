@@ -1,5 +1,6 @@
 /* KAFKA_* environment variables become librdkafka properties; a bad one is
- * reported by name. */
+ * reported by name; the producer's tuning defaults yield to them, its
+ * guarantee (idempotence, acks=all) does not. */
 #include "kafka.h"
 #include "testlib.h"
 
@@ -25,6 +26,43 @@ static void passthrough(void)
     rd_kafka_conf_destroy(conf);
     unsetenv("KAFKA_SOCKET_TIMEOUT_MS");
     unsetenv("KAFKA_CLIENT_RACK");
+}
+
+/* A producer's property as it was created. */
+static void producer_prop(rd_kafka_t *rk, const char *name, char *val, size_t n)
+{
+    val[0] = '\0';
+    rd_kafka_conf_get(rd_kafka_conf(rk), name, val, &n);
+}
+
+static void producer_tuning(void)
+{
+    char err[512], val[64];
+    rd_kafka_t *rk =
+        kafka_producer_new(kafka_conf_new("127.0.0.1:1", "t", err, sizeof err), err, sizeof err);
+    CHECK_MSG(rk != NULL, "%s", err);
+    producer_prop(rk, "linger.ms", val, sizeof val);
+    CHECK_EQ_STR(val, "5");
+    producer_prop(rk, "compression.codec", val, sizeof val);
+    CHECK_EQ_STR(val, "lz4");
+    rd_kafka_destroy(rk);
+    setenv("KAFKA_LINGER_MS", "20", 1);
+    setenv("KAFKA_COMPRESSION_CODEC", "zstd", 1);
+    setenv("KAFKA_ACKS", "1", 1); /* the guarantee is not the environment's */
+    rk = kafka_producer_new(kafka_conf_new("127.0.0.1:1", "t", err, sizeof err), err, sizeof err);
+    CHECK_MSG(rk != NULL, "%s", err);
+    producer_prop(rk, "linger.ms", val, sizeof val);
+    CHECK_EQ_STR(val, "20");
+    producer_prop(rk, "compression.codec", val, sizeof val);
+    CHECK_EQ_STR(val, "zstd");
+    producer_prop(rk, "acks", val, sizeof val);
+    CHECK_EQ_STR(val, "-1"); /* all */
+    producer_prop(rk, "enable.idempotence", val, sizeof val);
+    CHECK_EQ_STR(val, "true");
+    rd_kafka_destroy(rk);
+    unsetenv("KAFKA_LINGER_MS");
+    unsetenv("KAFKA_COMPRESSION_CODEC");
+    unsetenv("KAFKA_ACKS");
 }
 
 static void bad_property_named(void)
@@ -61,5 +99,6 @@ int main(void)
     TEST_RUN(passthrough);
     TEST_RUN(bad_property_named);
     TEST_RUN(consumer_defaults);
+    TEST_RUN(producer_tuning);
     return TEST_EXIT();
 }

@@ -1,14 +1,15 @@
-/* api_pool.c - a fixed-size pool of PostgreSQL connections with a
- * prepared-statement cache per connection.
+/* pg_pool.c - a fixed-size pool of PostgreSQL connections with a
+ * prepared-statement cache per connection (moved here from api/ when
+ * ruth-ingest needed one too).
  *
- * Connections are opened lazily (the API starts while the database is still
+ * Connections are opened lazily (a server starts while the database is still
  * coming up, and reports not-ready until it answers) and dropped when they
  * come back broken or mid-transaction, so a request never inherits another
  * request's failed state. Every query text a handler runs is prepared once
  * per connection (handlers assemble their SQL from fixed fragments, so the
  * set of texts is small and bounded) and executed by name afterwards:
  * PostgreSQL parses and plans it once instead of on every request. */
-#include "api_pool.h"
+#include "pg_pool.h"
 
 #include "log.h"
 #include "pg.h"
@@ -27,22 +28,25 @@ typedef struct slot {
     pg_stmts *stmts; /* prepared statements of c */
 } slot;
 
-struct api_pool {
+struct pg_pool {
     char *url;
+    char *app; /* application_name */
     int size;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     slot *slots;
 };
 
-api_pool *api_pool_new(const char *url, int size, char *err, size_t errsz)
+pg_pool *pg_pool_new(const char *url, const char *application_name, int size, char *err,
+                     size_t errsz)
 {
     if (!url || !*url || size < 1) {
         snprintf(err, errsz, "database pool needs a URL and a size >= 1");
         return NULL;
     }
-    api_pool *p = xcalloc(1, sizeof *p);
+    pg_pool *p = xcalloc(1, sizeof *p);
     p->url = xstrdup(url);
+    p->app = xstrdup(application_name);
     p->size = size;
     p->slots = xcalloc((size_t)size, sizeof *p->slots);
     for (int i = 0; i < size; i++)
@@ -59,7 +63,7 @@ static void slot_close(slot *s)
     pg_stmts_reset(s->stmts);
 }
 
-void api_pool_free(api_pool *p)
+void pg_pool_free(pg_pool *p)
 {
     if (!p)
         return;
@@ -71,10 +75,11 @@ void api_pool_free(api_pool *p)
     pthread_cond_destroy(&p->cv);
     free(p->slots);
     free(p->url);
+    free(p->app);
     free(p);
 }
 
-PGconn *api_pool_get(api_pool *p, int timeout_ms, char *err, size_t errsz)
+PGconn *pg_pool_get(pg_pool *p, int timeout_ms, char *err, size_t errsz)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -102,7 +107,7 @@ PGconn *api_pool_get(api_pool *p, int timeout_ms, char *err, size_t errsz)
         if (closed) {
             closed->busy = true; /* reserve it, connect outside the lock */
             pthread_mutex_unlock(&p->mu);
-            PGconn *c = pg_connect(p->url, "ruth-api", 5, err, errsz);
+            PGconn *c = pg_connect(p->url, p->app, 5, err, errsz);
             pthread_mutex_lock(&p->mu);
             closed->c = c;
             if (!c) {
@@ -120,7 +125,7 @@ PGconn *api_pool_get(api_pool *p, int timeout_ms, char *err, size_t errsz)
     }
 }
 
-static slot *slot_of(api_pool *p, PGconn *c)
+static slot *slot_of(pg_pool *p, PGconn *c)
 {
     for (int i = 0; i < p->size; i++)
         if (p->slots[i].c == c)
@@ -128,7 +133,7 @@ static slot *slot_of(api_pool *p, PGconn *c)
     return NULL;
 }
 
-void api_pool_put(api_pool *p, PGconn *c)
+void pg_pool_put(pg_pool *p, PGconn *c)
 {
     if (!c)
         return;
@@ -146,18 +151,18 @@ void api_pool_put(api_pool *p, PGconn *c)
     pthread_mutex_unlock(&p->mu);
 }
 
-bool api_pool_ping(api_pool *p, char *err, size_t errsz)
+bool pg_pool_ping(pg_pool *p, char *err, size_t errsz)
 {
-    PGconn *c = api_pool_get(p, 1000, err, errsz);
+    PGconn *c = pg_pool_get(p, 1000, err, errsz);
     if (!c)
         return false;
     bool ok = pg_exec_ok(c, "SELECT 1", err, errsz);
-    api_pool_put(p, c);
+    pg_pool_put(p, c);
     return ok;
 }
 
-PGresult *api_pool_exec(api_pool *p, PGconn *c, const char *sql, int nparams,
-                        const char *const *params, char *err, size_t errsz)
+PGresult *pg_pool_exec(pg_pool *p, PGconn *c, const char *sql, int nparams,
+                       const char *const *params, char *err, size_t errsz)
 {
     /* The slot is this caller's while borrowed: no lock needed for its cache. */
     pthread_mutex_lock(&p->mu);
