@@ -351,11 +351,12 @@ static int ds__minimal(json_t *root, const codec_decode_opts *opts, inference_re
     json_t *ts = json_object_get(root, "@timestamp");
     if (sensor && !json_is_string(sensor) && !json_is_null(sensor))
         return codec_error_set(err, CODEC_E_WRONG_TYPE, "sensorId must be a string");
-    char frame_id[64] = "";
+    char frame_num[32] = "";
+    const char *frame_id = frame_num; /* whole: it is part of every object's key */
     if (json_is_integer(frame))
-        snprintf(frame_id, sizeof frame_id, "%" JSON_INTEGER_FORMAT, json_integer_value(frame));
+        snprintf(frame_num, sizeof frame_num, "%" JSON_INTEGER_FORMAT, json_integer_value(frame));
     else if (json_is_string(frame))
-        snprintf(frame_id, sizeof frame_id, "%.63s", json_string_value(frame));
+        frame_id = json_string_value(frame);
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(objs, i);
         if (!json_is_string(o))
@@ -372,11 +373,15 @@ static int ds__minimal(json_t *root, const codec_decode_opts *opts, inference_re
             return -1;
         if (*frame_id)
             r->frame_id = ds__dup(a, frame_id);
-        /* No messageid here: the key is derived from what names the object. */
-        char key[512];
-        snprintf(key, sizeof key, "ds:%s/%s/%s/%zu", r->camera_id, frame_id,
-                 json_is_string(ts) ? json_string_value(ts) : "", i);
-        r->idempotency_key = ds__dup(a, key);
+        /* No messageid here: the key is derived from what names the object,
+         * at its full length (a cut one could lose the object index and so
+         * merge a frame's objects into one event; the worker hashes long
+         * keys). */
+        const char *when = json_is_string(ts) ? json_string_value(ts) : "";
+        int klen = snprintf(NULL, 0, "ds:%s/%s/%s/%zu", r->camera_id, frame_id, when, i);
+        char *key = codec_arena_alloc(a, (size_t)klen + 1);
+        snprintf(key, (size_t)klen + 1, "ds:%s/%s/%s/%zu", r->camera_id, frame_id, when, i);
+        r->idempotency_key = key;
         if (codec__validate_inference(r, true, err))
             return -1;
     }

@@ -182,6 +182,31 @@ static void minimal_schema_mapping(void)
           err.code == CODEC_E_INVALID_VALUE);
 }
 
+/* A long sensor id and time: each object still has a key of its own (they
+ * were cut to 511 bytes, which lost the object index and so merged a
+ * frame's objects into one event), and a long frame id is kept whole. */
+static void long_keys_stay_distinct(void)
+{
+    char sensor[601], frame[201];
+    memset(sensor, 's', 600);
+    sensor[600] = '\0';
+    memset(frame, 'f', 200);
+    frame[200] = '\0';
+    char msg[2048];
+    snprintf(msg, sizeof msg,
+             "{\"sensorId\":\"%s\",\"id\":\"%s\",\"@timestamp\":\"2026-11-30T10:00:00Z\","
+             "\"objects\":[\"1|0|0|1|1|A\",\"2|0|0|1|1|B\"]}",
+             sensor, frame);
+    size_t n = 0;
+    codec_error err;
+    CHECK_MSG(codec_decode_deepstream(cx, msg, strlen(msg), &opts, rs, 4, &n, &err) == 0 && n == 2,
+              "%s", err.message);
+    CHECK(strcmp(rs[0].idempotency_key, rs[1].idempotency_key) != 0);
+    CHECK(strlen(rs[0].idempotency_key) > 800);
+    CHECK_EQ_STR(rs[0].frame_id, frame);
+    release(n);
+}
+
 int main(void)
 {
     char err[256];
@@ -193,6 +218,7 @@ int main(void)
     TEST_RUN(corpus);
     TEST_RUN(full_schema_mapping);
     TEST_RUN(minimal_schema_mapping);
+    TEST_RUN(long_keys_stay_distinct);
     codec_destroy(cx);
     return TEST_EXIT();
 }
