@@ -233,6 +233,17 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
     return 0;
 }
 
+int worker_cache_reload(worker *w, int64_t now, char *err, size_t errsz)
+{
+    int64_t loaded = w->caches_loaded_us;
+    if (loaded)
+        w->caches_loaded_us = now - CACHE_REFRESH_US; /* due now */
+    int rc = worker_cache_load(w, now, err, errsz);
+    if (rc)
+        w->caches_loaded_us = loaded;
+    return rc;
+}
+
 void worker_cache_normalize(const worker *w, worker_event *e)
 {
     worker_type_map key = {(char *)e->r.event_type, NULL};

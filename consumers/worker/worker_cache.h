@@ -13,6 +13,9 @@
  * seconds at `now` (wall-clock microseconds). 0, or -1 with err filled
  * (the previous caches are kept). */
 int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz);
+/* The same, now, however fresh the caches are (a cache miss that may be
+ * news: a session just started). -1 with the caches left as they were. */
+int worker_cache_reload(worker *w, int64_t now, char *err, size_t errsz);
 
 /* The model of the camera's active inference session (start-inference),
  * NULL when none; borrowed until the next reload. */

@@ -95,6 +95,20 @@ static int input__caches(worker *w, int64_t now_us)
     return w->caches_loaded_us ? 0 : -1; /* a stale cache is good enough */
 }
 
+#define SESSION_RELOAD_US 1000000 /* a session miss reloads the caches at most this often */
+
+/* A camera without a known session may have had one started since the last
+ * reload (start-inference, then results at once): reload now unless that was
+ * under a second ago. 0 when the caches are that fresh, -1 when the
+ * database cannot say (retry the batch rather than dead-letter). */
+static int input__reload_sessions(worker *w, int64_t now_us)
+{
+    if (now_us - w->caches_loaded_us < SESSION_RELOAD_US)
+        return 0;
+    char err[512];
+    return worker_db_connect(w) && worker_cache_reload(w, now_us, err, sizeof err) == 0 ? 0 : -1;
+}
+
 /* Fill camera (DeepStream) and model of a decoded result, count what was
  * defaulted, validate. 0, 1 (invalid, err), -1 (retry). */
 static int input__complete(worker *w, inference_result *r, bool deepstream, int64_t now_us,
@@ -110,6 +124,11 @@ static int input__complete(worker *w, inference_result *r, bool deepstream, int6
     }
     if (!r->model_id) {
         const char *model = worker_cache_session_model(w, r->camera_id);
+        if (!model) {
+            if (input__reload_sessions(w, now_us))
+                return -1;
+            model = worker_cache_session_model(w, r->camera_id);
+        }
         if (!model && deepstream)
             model = DEEPSTREAM_DEFAULT_MODEL;
         if (!model) {

@@ -237,6 +237,37 @@ static void invalid_payloads_dead_lettered(void)
               s.invalid_value, s.missing_field, s.json_syntax, s.other);
 }
 
+/* A session started a moment ago (start-inference, then results at once)
+ * is found: a result without model_id from a camera the worker has no
+ * session for makes it re-read the sessions, instead of dead-lettering
+ * what its cache, up to 5 s old, does not know yet. */
+static void session_started_just_now_is_used(void)
+{
+    /* First a result that makes the worker (re)load its caches, so they are
+     * fresh when the session starts. */
+    const char *warm = "{\"camera_id\":\"cam-contract-3\",\"event_type\":\"warm_up\","
+                       "\"confidence\":0.1}";
+    rd_kafka_t *wp = itest_producer();
+    itest_produce(wp, getenv("RUTH_TOPIC_INFERENCE"), "cam-contract-3", warm, strlen(warm));
+    rd_kafka_flush(wp, 10000);
+    rd_kafka_destroy(wp);
+    CHECK_EQ_INT(
+        itest_wait_query("SELECT count(*) FROM events WHERE event_type = 'warm_up'", 1, 30), 1);
+    CHECK(itest_exec(itest_db_url, "INSERT INTO cameras (id, inference_active, inference_model_id,"
+                                   " inference_started_at) VALUES"
+                                   " ('cam-fresh', true, 'ppe_detection', now())"));
+    const char *result = "{\"camera_id\":\"cam-fresh\",\"event_type\":\"no_helmet\","
+                         "\"confidence\":0.4}";
+    rd_kafka_t *p = itest_producer();
+    itest_produce(p, getenv("RUTH_TOPIC_INFERENCE"), "cam-fresh", result, strlen(result));
+    rd_kafka_flush(p, 10000);
+    rd_kafka_destroy(p);
+    CHECK_EQ_INT(itest_wait_query("SELECT count(*) FROM events WHERE camera_id = 'cam-fresh'"
+                                  " AND model_id = 'ppe_detection'",
+                                  1, 30),
+                 1);
+}
+
 #define SECRET "test-secret-key-of-at-least-32-bytes"
 
 static size_t on_body(char *p, size_t sz, size_t n, void *arg)
@@ -323,6 +354,7 @@ int main(void)
     TEST_RUN(deepstream_payloads_become_events);
     TEST_RUN(invalid_payloads_dead_lettered);
     TEST_RUN(events_api_returns_metadata);
+    TEST_RUN(session_started_just_now_is_used);
     kill(w, SIGTERM);
     if (itest_wait_exit(w, 15) != 0) {
         fprintf(stderr, "ruth-worker did not stop cleanly (log: %s)\n", log);
