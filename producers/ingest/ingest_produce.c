@@ -64,6 +64,15 @@ static long produce__validate(ingest_req *r, codec *c, bool json, const ingest_i
 {
     const ruth_config *cfg = r->g->cfg;
     int64_t now = clock_wall_us();
+    /* As the worker decodes it: model_id may be left to the camera's
+     * inference session and timestamp to the record's time (the bytes go
+     * to Kafka unchanged, so the worker fills them the same way); camera_id
+     * is required here, since it is the Kafka key. */
+    const codec_decode_opts opts = {
+        .default_timestamp_us = now,
+        .has_default_timestamp = true,
+        .model_id_optional = true,
+    };
     long nbad = 0;
     for (size_t i = 0; i < n; i++) {
         codec_error err = {0};
@@ -74,7 +83,7 @@ static long produce__validate(ingest_req *r, codec *c, bool json, const ingest_i
             rc = codec_error_set(&err, CODEC_E_TOO_LARGE, "result of %zu bytes exceeds %d bytes",
                                  items[i].len, cfg->max_message_bytes);
         else
-            rc = codec_decode_inference(c, items[i].p, items[i].len, &pi[i].res, &err);
+            rc = codec_decode_inference_opts(c, items[i].p, items[i].len, &opts, &pi[i].res, &err);
         if (rc == 0 &&
             codec_check_skew(pi[i].res.timestamp_us, now, cfg->max_clock_skew_sec, &err) != 0) {
             inference_result_free(&pi[i].res);
