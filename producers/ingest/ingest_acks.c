@@ -18,6 +18,7 @@ struct ingest_wait {
     atomic_int refs;
     atomic_int pending;    /* messages not yet reported, plus the same hold */
     atomic_int failed;     /* reports with an error */
+    atomic_int refused;    /* the first permanent refusal among them (0: none) */
     atomic_bool committed; /* suspended: reports may answer from now on */
     atomic_bool claimed;   /* someone answers (or detached) the request */
     ingest_req *r;         /* valid until answered (or detached) */
@@ -100,6 +101,14 @@ static void acks__answer(ingest_wait *w, bool timed_out)
         r->status = 202;
         buf_reset(&r->out);
         buf_printf(&r->out, "{\"accepted\":%zu,\"request_id\":\"%s\"}", w->n, r->request_id);
+    } else if (atomic_load(&w->refused)) {
+        rd_kafka_resp_err_t e = (rd_kafka_resp_err_t)atomic_load(&w->refused);
+        ingest_error(r, 500, "INTERNAL_ERROR",
+                     json_pack("{s:s, s:s}", "reason", rd_kafka_err2name(e), "kafka_error",
+                               rd_kafka_err2str(e)),
+                     "Kafka refused a result for good (%s): sending it again will not help; "
+                     "the others of the request may have been written",
+                     rd_kafka_err2str(e));
     } else if (timed_out) {
         ingest_unavailable(r, "not acknowledged by Kafka",
                            "Kafka did not acknowledge all %zu results in time; retry later", w->n);
@@ -154,14 +163,30 @@ void ingest_acks_abandon(ingest_req *r)
     acks__release(w); /* the request's; the hold had no reference of its own */
 }
 
+/* Refusals that sending again cannot cure: the record itself (its size
+ * over the topic's max.message.bytes, invalid) or this producer's right
+ * to the topic. A retry would be refused the same way, so the client is
+ * told so (500), not asked to retry (503). */
+static bool acks__permanent(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE || e == RD_KAFKA_RESP_ERR_INVALID_RECORD ||
+           e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+}
+
 void ingest_acks_on_delivery(ingest *g, const rd_kafka_message_t *m)
 {
     (void)g;
     ingest_wait *w = m->_private;
     if (!w)
         return;
-    if (m->err)
+    if (m->err) {
         atomic_fetch_add(&w->failed, 1);
+        int none = 0;
+        if (acks__permanent(m->err))
+            atomic_compare_exchange_strong(&w->refused, &none, (int)m->err);
+    }
     int left = atomic_fetch_sub(&w->pending, 1) - 1;
     /* Once the request is suspended, a failure answers it at once and the
      * last report with success (the hold keeps `left` above 0 until then;

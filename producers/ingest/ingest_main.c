@@ -116,10 +116,14 @@ static rd_kafka_t *producer_new(ingest *g, const ruth_config *cfg, char *err, si
     /* Nobody waits for a message longer than a request does: librdkafka
      * gives up on it then too, so an outage cannot fill its queue with
      * results whose request was already answered 503. */
-    char timeout[32];
+    /* The largest result accepted, plus room for the record's overhead:
+     * nothing validated is refused here (the topic's own max.message.bytes
+     * still applies at the broker; its refusal answers 500). */
+    char timeout[32], max_bytes[32];
     snprintf(timeout, sizeof timeout, "%d", cfg->ingest_ack_timeout_ms);
+    snprintf(max_bytes, sizeof max_bytes, "%d", cfg->max_message_bytes + 64 * 1024);
     if (!kafka_conf_set(conf, "message.timeout.ms", timeout, err, errsz) ||
-        !kafka_conf_set(conf, "message.max.bytes", "16777216", err, errsz)) {
+        !kafka_conf_set(conf, "message.max.bytes", max_bytes, err, errsz)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

@@ -13,6 +13,8 @@
 #include "api_auth.h"
 #include "buf.h"
 #include "codec.h"
+#include "kafka_admin.h"
+#include "xmalloc.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -467,6 +469,71 @@ static void broker_outage(void)
     CHECK(get_status("/health") == 200);
 }
 
+/* A result the broker refuses for good (over the topic's max.message.bytes)
+ * is answered 500 naming the refusal, not 503: a retry would be refused
+ * the same way. A second ruth-ingest writes to a topic taking 1 KiB. */
+static void refused_for_good_is_500(void)
+{
+    char topic[200], err[512], log2[300];
+    snprintf(topic, sizeof topic, "%s.small", getenv("RUTH_TOPIC_INFERENCE"));
+    rd_kafka_t *adm = itest_producer();
+    kafka_topic_spec spec = {topic, 1, 1, 1024};
+    int created = 0;
+    int rc = kafka_admin_create_topics(adm, &spec, 1, 10000, &created, err, sizeof err);
+    rd_kafka_destroy(adm);
+    CHECK_MSG(rc == 0, "%s", err);
+    char *inference = xstrdup(getenv("RUTH_TOPIC_INFERENCE"));
+    setenv("RUTH_TOPIC_INFERENCE", topic, 1);
+    snprintf(log2, sizeof log2, "%s.small", logf);
+    pid_t pid = itest_spawn("ruth-ingest", NULL, log2);
+    setenv("RUTH_TOPIC_INFERENCE", inference, 1);
+    free(inference);
+    int main_port = port;
+    port = -1;
+    for (int i = 0; i < 100 && port <= 0; i++) {
+        usleep(100 * 1000);
+        port = itest_log_int(log2, "\"ingest_port\":");
+    }
+    bool ready = port > 0 && wait_ready(30);
+    /* ~6 KB of attribute text that lz4 cannot bring under 1 KiB. */
+    buf b = {0};
+    char id[40];
+    new_id(id);
+    buf_printf(&b,
+               "{\"camera_id\":\"cam-big\",\"event_type\":\"x\",\"result_id\":\"%s\","
+               "\"attributes\":{",
+               id);
+    uint64_t x = 88172645463325252ull;
+    for (int k = 0; k < 2; k++) { /* two values, each under the codec's 4096 */
+        buf_printf(&b, "%s\"noise%d\":\"", k ? "," : "", k);
+        for (int i = 0; i < 3000; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            buf_append_byte(&b, "abcdefghijklmnopqrstuvwxyz0123456789"[x % 36]);
+        }
+        buf_append_str(&b, "\"");
+    }
+    buf_append_str(&b, "}}");
+    answer a = ready ? post(runtime_header, NULL, b.data, b.len) : (answer){0};
+    json_t *j = a.body.len ? json_loadb((const char *)a.body.data, a.body.len, 0, NULL) : NULL;
+    kill(pid, SIGTERM);
+    itest_wait_exit(pid, 30);
+    port = main_port;
+    const char *e = json_string_value(json_object_get(j, "error"));
+    const char *why = json_string_value(json_object_get(json_object_get(j, "details"), "reason"));
+    char error[64], reason[64];
+    snprintf(error, sizeof error, "%s", e ? e : "");
+    snprintf(reason, sizeof reason, "%s", why ? why : "");
+    long status = a.status;
+    fprintf(stderr, "   %ld: %.300s\n", status, a.body.len ? (const char *)a.body.data : "");
+    json_decref(j);
+    buf_free(&a.body);
+    buf_free(&b);
+    CHECK(ready);
+    CHECK_EQ_INT(status, 500);
+    CHECK_EQ_STR(error, "INTERNAL_ERROR");
+    CHECK_EQ_STR(reason, "MSG_SIZE_TOO_LARGE");
+}
+
 /* Every result answered 202 is on the topic, keyed by its camera, and the
  * refused ones are not. */
 static void acknowledged_means_written(void)
@@ -533,6 +600,7 @@ int main(void)
     TEST_RUN(auth);
     TEST_RUN(avro_bodies);
     TEST_RUN(broker_outage);
+    TEST_RUN(refused_for_good_is_500);
     TEST_RUN(acknowledged_means_written);
     kill(pid, SIGTERM);
     int st = itest_wait_exit(pid, 30);
