@@ -8,8 +8,12 @@
  * Both kinds are aggregated in C, then all four tables are upserted by one
  * statement, so a batch costs one round trip here whatever its size. Only
  * events stored by this batch count (`inserted`): a redelivery adds
- * nothing. Model rows are keyed by camera too: a camera's results are one
- * partition's, so concurrent workers never wait on each other's rows. */
+ * nothing. Model rows are keyed by camera too: a camera's results are
+ * usually one partition's, so concurrent workers rarely wait on each
+ * other's rows. Not always: DeepStream's minimal schema comes unkeyed
+ * (README), and a sensor mapped to a camera can reach several partitions;
+ * rows are locked in sorted order, so that costs waiting, never a
+ * deadlock. */
 #include "worker_rollups.h"
 
 #include "latency_hist.h"
