@@ -39,7 +39,7 @@ struct schema_registry {
     struct {
         int32_t id;
         int64_t until_us; /* 0 = free */
-        bool too_large;   /* the answer was over REGISTRY_MAX_RESPONSE, not a 404 */
+        char why[200];    /* what made the id's messages dead letters */
     } unknown[REGISTRY_UNKNOWN_SLOTS];
 };
 
@@ -238,13 +238,14 @@ static long registry__error_code(const buf *resp)
     return code;
 }
 
-/* Not asked again for REGISTRY_UNKNOWN_TTL_US. */
-static void registry__remember_unknown(schema_registry *r, int32_t id, bool too_large)
+/* Not asked again for REGISTRY_UNKNOWN_TTL_US: its messages are dead
+ * letters for `why` (the error they got) until then. */
+static void registry__remember_unknown(schema_registry *r, int32_t id, const char *why)
 {
     size_t slot = (uint32_t)id % REGISTRY_UNKNOWN_SLOTS;
     r->unknown[slot].id = id;
     r->unknown[slot].until_us = clock_mono_us() + REGISTRY_UNKNOWN_TTL_US;
-    r->unknown[slot].too_large = too_large;
+    snprintf(r->unknown[slot].why, sizeof r->unknown[slot].why, "%s", why);
 }
 
 /* A 200 answer: parse the writer schema and cache it under id. */
@@ -301,13 +302,8 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
     size_t slot = (uint32_t)id % REGISTRY_UNKNOWN_SLOTS;
     if (r->unknown[slot].until_us && r->unknown[slot].id == id &&
         clock_mono_us() < r->unknown[slot].until_us)
-        return codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID,
-                               r->unknown[slot].too_large
-                                   ? "schema id %d: the registry's answer is over the size limit "
-                                     "(asked less than %lld s ago)"
-                                   : "schema id %d: unknown to the registry (asked less than %lld "
-                                     "s ago)",
-                               id, REGISTRY_UNKNOWN_TTL_US / 1000000);
+        return codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID, "%s (asked less than %lld s ago)",
+                               r->unknown[slot].why, REGISTRY_UNKNOWN_TTL_US / 1000000);
     char url[1024];
     snprintf(url, sizeof url, "%s/schemas/ids/%d", r->base, id);
     buf resp = {0};
@@ -320,9 +316,10 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
              * messages are dead-lettered), remembered like a 404 so a
              * stream of them does not download the answer each time. */
             codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID,
-                            "schema id %d: the registry's answer is over %d bytes", id,
-                            REGISTRY_MAX_RESPONSE);
-            registry__remember_unknown(r, id, true);
+                            "schema id %d: the registry's answer is over the size limit (%d "
+                            "bytes)",
+                            id, REGISTRY_MAX_RESPONSE);
+            registry__remember_unknown(r, id, err->message);
         }
         goto done;
     }
@@ -337,7 +334,7 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
     } else if (status == 404) {
         codec_error_set(err, CODEC_E_UNKNOWN_SCHEMA_ID, "schema id %d: registry answered %ld", id,
                         status);
-        registry__remember_unknown(r, id, false);
+        registry__remember_unknown(r, id, err->message);
     } else if (status != 200) {
         /* Credentials, redirects, proxies: the registry's problem, not the
          * message's; retried, never dead-lettered. */
@@ -346,6 +343,10 @@ int schema_registry_get(schema_registry *r, int32_t id, const schema_registry_en
             status == 401 || status == 403 ? " (check SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO)" : "");
     } else {
         rc = registry__store(r, id, &resp, out, err);
+        /* A schema that does not parse, or no schema: the id's fault, like
+         * a 404 (an answer that is not JSON at all is an outage). */
+        if (rc != 0 && err->code == CODEC_E_UNKNOWN_SCHEMA_ID)
+            registry__remember_unknown(r, id, err->message);
     }
 done:
     buf_free(&resp);

@@ -91,6 +91,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                       "{\"error_code\":404,\"message\":\"Could not find resource\"}");
     if (!strcmp(url, "/schemas/ids/5"))
         return answer(conn, 200, NULL, "<html>not json</html>");
+    if (!strcmp(url, "/schemas/ids/6"))
+        return answer(conn, 200, v1, "{\"schema\":\"{\\\"type\\\":\\\"nope\\\"}\"}");
     return answer(conn, 404, v1, "{\"error_code\":40403,\"message\":\"Schema not found\"}");
 }
 
@@ -131,6 +133,14 @@ static void media_types_and_headers(void)
     CHECK(schema_registry_get(r, 5, &e, &ce) == -1 && ce.code == CODEC_E_REGISTRY_UNAVAILABLE);
     /* Confluent's "schema not found" is the id's fault. */
     CHECK(schema_registry_get(r, 4, &e, &ce) == -1 && ce.code == CODEC_E_UNKNOWN_SCHEMA_ID);
+    /* So is a schema that does not parse, and like a 404 it is not asked
+     * again for a while: a stream of such messages costs one request. */
+    int before = atomic_load(&requests);
+    for (int i = 0; i < 3; i++)
+        CHECK_MSG(schema_registry_get(r, 6, &e, &ce) == -1 &&
+                      ce.code == CODEC_E_UNKNOWN_SCHEMA_ID && strstr(ce.message, "does not parse"),
+                  "%s: %s", codec_errcode_name(ce.code), ce.message);
+    CHECK_EQ_INT(atomic_load(&requests) - before, 1);
     schema_registry_destroy(r);
     MHD_stop_daemon(d);
 }
