@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "vas.h"
+#include "xmalloc.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -116,37 +117,12 @@ static void stream_unavailable(api_req *r, const char *id, const char *vas_error
               "cannot start inference: the VAS stream of device %s is not live", id);
 }
 
-/* Whether the camera's stream is live; its live stream id into `live`
- * ("" when VAS was not asked). false after responding (404, 409, 503). */
-static bool stream_check(api_req *r, const char *id, char *live, size_t livesz)
+/* Asked VAS: whether camera `vas_cam` has a live stream (its own stream
+ * `known` preferred); the live stream's id in *live (the caller frees it).
+ * false after responding (404, 503). */
+static bool stream_ask_vas(api_req *r, const char *id, const char *vas_cam, const char *known,
+                           char **live)
 {
-    live[0] = '\0';
-    const char *p[1] = {id};
-    PGresult *res = api_query(r, false,
-                              "SELECT coalesce(vas_device_id, id), stream_id, stream_state,"
-                              " inference_active FROM cameras WHERE id = $1",
-                              1, p);
-    if (!res)
-        return false;
-    if (PQntuples(res) == 0 || PQgetvalue(res, 0, 3)[0] == 't') {
-        PQclear(res);
-        start_refused(r, id);
-        return false;
-    }
-    char vas_cam[256], known[128], state[32];
-    snprintf(vas_cam, sizeof vas_cam, "%s", PQgetvalue(res, 0, 0));
-    snprintf(known, sizeof known, "%s", PQgetvalue(res, 0, 1));
-    snprintf(state, sizeof state, "%s", PQgetvalue(res, 0, 2));
-    bool state_known = !PQgetisnull(res, 0, 2);
-    PQclear(res);
-    if (!r->a->vas) {
-        if (state_known && strcasecmp(state, "live")) {
-            lower_ascii(state);
-            stream_unavailable(r, id, "STREAM_NOT_LIVE", state, known[0] ? known : NULL);
-            return false;
-        }
-        return true;
-    }
     vas_stream *streams = NULL;
     size_t n = 0;
     vas_error err = {0};
@@ -168,7 +144,7 @@ static bool stream_check(api_req *r, const char *id, char *live, size_t livesz)
             (!pick || (known[0] && !strcmp(streams[i].id, known))))
             pick = &streams[i];
     if (pick)
-        snprintf(live, livesz, "%s", pick->id);
+        *live = xstrdup(pick->id);
     else if (n == 0)
         stream_unavailable(r, id, "NO_STREAM", NULL, NULL);
     else {
@@ -179,19 +155,52 @@ static bool stream_check(api_req *r, const char *id, char *live, size_t livesz)
     return pick != NULL;
 }
 
+/* Whether the camera's stream is live; its live stream id in *live (NULL
+ * when VAS was not asked; the caller frees it). Ids are used whole, never
+ * cut to a buffer. false after responding (404, 409, 503). */
+static bool stream_check(api_req *r, const char *id, char **live)
+{
+    *live = NULL;
+    const char *p[1] = {id};
+    PGresult *res = api_query(r, false,
+                              "SELECT coalesce(vas_device_id, id), coalesce(stream_id, ''),"
+                              " stream_state, inference_active FROM cameras WHERE id = $1",
+                              1, p);
+    if (!res)
+        return false;
+    if (PQntuples(res) == 0 || PQgetvalue(res, 0, 3)[0] == 't') {
+        PQclear(res);
+        start_refused(r, id);
+        return false;
+    }
+    bool ok = true;
+    const char *vas_cam = PQgetvalue(res, 0, 0), *known = PQgetvalue(res, 0, 1);
+    if (r->a->vas) {
+        ok = stream_ask_vas(r, id, vas_cam, known, live);
+    } else if (!PQgetisnull(res, 0, 2) && strcasecmp(PQgetvalue(res, 0, 2), "live")) {
+        char *state = xstrdup(PQgetvalue(res, 0, 2));
+        lower_ascii(state);
+        stream_unavailable(r, id, "STREAM_NOT_LIVE", state, known[0] ? known : NULL);
+        free(state);
+        ok = false;
+    }
+    PQclear(res);
+    return ok;
+}
+
 void h_device_start(api_req *r)
 {
     const char *id = r->seg[1];
     json_t *body = NULL;
     start_body sb;
-    char live[64], fps[16], thr[32];
-    if (!start_parse(r, &body, &sb) || !stream_check(r, id, live, sizeof live)) {
+    char *live = NULL, fps[24], thr[32];
+    if (!start_parse(r, &body, &sb) || !stream_check(r, id, &live)) {
         json_decref(body);
         return;
     }
     snprintf(fps, sizeof fps, "%ld", sb.fps);
     snprintf(thr, sizeof thr, "%.17g", sb.threshold);
-    const char *p[5] = {id, sb.model_id, fps, thr, live[0] ? live : NULL};
+    const char *p[5] = {id, sb.model_id, fps, thr, live};
     PGresult *res = api_query(
         r, false,
         "UPDATE cameras SET inference_active = true, inference_model_id = $2,"
@@ -204,6 +213,7 @@ void h_device_start(api_req *r)
         "   'started_at', ruth_time(inference_started_at))::text",
         5, p);
     json_decref(body);
+    free(live);
     if (!res)
         return;
     if (PQntuples(res) == 1) {
