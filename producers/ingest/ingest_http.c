@@ -136,17 +136,22 @@ static void ops_ready(ingest_req *r, bool health)
     if (!strcmp(db, "down"))
         json_object_set_new(dbj, "reason", json_string(dbwhy));
     json_t *b;
-    if (health)
-        b = json_pack("{s:s, s:s, s:{s:{s:s}, s:o}}", "status", ok ? "healthy" : "degraded",
-                      "service", "ruth-ingest", "components", "kafka", "status", ok ? "up" : "down",
-                      "database", dbj);
-    else if (ok)
+    if (health) { /* ruth-api's shape (the contract's); Kafka decides, the database is a note */
+        char ts[CLOCK_ISO8601_LEN];
+        clock_format_iso8601_ms(clock_wall_us(), ts, sizeof ts);
+        const char *dbc = !strcmp(db, "up") ? "healthy" : !strcmp(db, "down") ? "unhealthy" : db;
+        b = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s?}", "status",
+                      ok ? "healthy" : "unhealthy", "service", "ruth-ingest", "version",
+                      RUTH_VERSION, "timestamp", ts, "components", "kafka",
+                      ok ? "healthy" : "unhealthy", "database", dbc, "error", ok ? NULL : reason);
+        json_decref(dbj);
+    } else if (ok)
         b = json_pack("{s:s, s:o}", "status", "ready", "database", dbj);
     else
         b = json_pack("{s:s, s:s, s:o}", "status", "not ready", "reason", reason, "database", dbj);
     char *s = json_dumps(b, JSON_COMPACT);
     json_decref(b);
-    r->status = health || ok ? 200 : 503;
+    r->status = ok ? 200 : 503;
     buf_set(&r->out, s, strlen(s));
     free(s);
 }

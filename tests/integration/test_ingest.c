@@ -8,6 +8,7 @@
  *  - Avro bodies (single-object accepted; Confluent without a registry 400);
  *  - the broker stopped mid-stream: 503 with Retry-After while it is down,
  *    202 again after, and every result of every 202 is on the topic. */
+#include "ihttp.h"
 #include "itest.h"
 
 #include "api_auth.h"
@@ -443,6 +444,7 @@ static void broker_outage(void)
     CHECK(system(cmd) == 0);
     sleep(5);
     CHECK_EQ_INT((int)get_status("/ready"), 503);
+    CHECK_EQ_INT((int)get_status("/health"), 503); /* unhealthy: Kafka is what it needs */
     long during = atomic_load(&n202);
     sleep(3);
     /* nothing can be acknowledged while the broker is down */
@@ -466,7 +468,19 @@ static void broker_outage(void)
     CHECK(atomic_load(&n503) == atomic_load(&n503_retry));
     CHECK(atomic_load(&n202) > after_start); /* accepted again after the restart */
     CHECK_EQ_INT((int)atomic_load(&nother), 0);
-    CHECK(get_status("/health") == 200);
+    /* ruth-api's health shape: status, service, version, timestamp,
+     * components, error. */
+    ihttp_resp h = {0};
+    ihttp_request(port, "GET", "/health", NULL, NULL, NULL, &h);
+    CHECK_EQ_INT(h.status, 200);
+    CHECK_EQ_STR(json_string_value(json_object_get(h.json, "status")), "healthy");
+    CHECK_EQ_STR(json_string_value(json_object_get(h.json, "service")), "ruth-ingest");
+    CHECK(json_is_string(json_object_get(h.json, "version")) &&
+          json_is_string(json_object_get(h.json, "timestamp")));
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(h.json, "components"), "kafka")),
+                 "healthy");
+    CHECK(json_is_null(json_object_get(h.json, "error")));
+    ihttp_resp_free(&h);
 }
 
 /* A result the broker refuses for good (over the topic's max.message.bytes)
