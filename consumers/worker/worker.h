@@ -71,6 +71,7 @@ typedef struct worker {
     worker_event *events; /* RUTH_WORKER_BATCH_MAX slots */
     size_t nevents, decoded;
     int64_t last_maintenance_us;
+    bool offline_sweeper; /* holds the offline sweep's advisory lock on db */
 } worker;
 
 /* What worker_main.c calls; each module's own header (worker_events.h,
@@ -90,6 +91,8 @@ void worker_events_identify(worker_event *e, const rd_kafka_message_t *m);
 /* worker_cache.c: hourly housekeeping: upcoming event partitions, and
  * dropping the ones older than RUTH_EVENTS_RETENTION_DAYS (when set). */
 void worker_maintain(worker *w);
+/* worker_offline.c: the camera-offline sweep (worker_offline.h). */
+void worker_offline_sweep(worker *w);
 /* worker_publish.c: publish outbox rows left by crashed writers (older
  * than a few seconds). */
 void worker_outbox_sweep(worker *w);

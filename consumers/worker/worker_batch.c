@@ -3,6 +3,7 @@
  * pipeline) for the whole batch:
  *
  *   1. unknown cameras registered (discovered = true)        worker_cache.c
+ *      their arrival time recorded, camera_offline ended    worker_offline.c
  *   2. events stored exactly once: COPY fast path, staged
  *      path for a redelivery; only rows that are really new
  *      count below, so a redelivered message changes nothing  worker_events.c
@@ -31,6 +32,7 @@
 #include "worker_cache.h"
 #include "worker_events.h"
 #include "worker_incidents.h"
+#include "worker_offline.h"
 #include "worker_publish.h"
 #include "worker_rollups.h"
 
@@ -101,6 +103,7 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     int64_t t[6]; /* step boundaries, for the slow-batch warning */
     t[0] = clock_mono_us();
     if (worker_cache_register_cameras(w, ev, n, err, sizeof err) ||
+        worker_offline_touch(w, ev, n, &outbox_ids, err, sizeof err) ||
         worker_events_store(w, ev, n, &inserted, err, sizeof err))
         goto failed;
     if (worker_publish_events(w, ev, n, false, created_us)) {

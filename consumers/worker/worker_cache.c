@@ -46,7 +46,8 @@ bool worker_db_connect(worker *w)
     /* Statements are prepared (parsed once per connection) but planned per
      * execution: generic plans for the unnest() joins below doubled the
      * median batch latency when PostgreSQL switched to them. */
-    pg_stmts_reset(w->stmts); /* a new connection has none prepared */
+    pg_stmts_reset(w->stmts);   /* a new connection has none prepared */
+    w->offline_sweeper = false; /* a session lock goes with its connection */
     if (!w->db || !pg_exec_ok(w->db, cache__stage_sql, err, sizeof err) ||
         !pg_exec_ok(w->db, "SET plan_cache_mode = force_custom_plan", err, sizeof err) ||
         !pg_exec_ok(w->db, ENSURE_PARTITIONS_SQL, err, sizeof err)) {

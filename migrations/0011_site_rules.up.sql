@@ -1,0 +1,79 @@
+-- 0011_site_rules: rules that fit real sites (issue 17): camera-offline
+-- incidents, zones, schedules and dwell time.
+
+-- Cameras: the offline limit (NULL = RUTH_OFFLINE_AFTER_SEC, 0 = never
+-- offline), the configured resolution (for normalised zones when a result
+-- carries no frame size), and when stop-inference stopped it (a stopped
+-- camera is silent on purpose: never offline; start-inference clears it).
+ALTER TABLE cameras
+    ADD COLUMN offline_after_seconds integer CHECK (offline_after_seconds BETWEEN 0 AND 604800),
+    ADD COLUMN frame_width  integer CHECK (frame_width BETWEEN 1 AND 100000),
+    ADD COLUMN frame_height integer CHECK (frame_height BETWEEN 1 AND 100000),
+    ADD COLUMN inference_stopped_at timestamptz;
+
+-- When results of a camera last arrived, in the database's clock (now() of
+-- the batch transaction that stored them, refreshed at most once a second
+-- per camera). A camera without a row has never sent anything: it cannot be
+-- offline. Kept apart from `cameras`, so the per-batch write touches no
+-- row the API and camera sync update.
+CREATE TABLE camera_activity (
+    camera_id      text PRIMARY KEY CHECK (camera_id <> ''),
+    last_result_at timestamptz NOT NULL
+);
+
+-- Zones: named polygons per camera. points is [[x, y], ...] (at least 3,
+-- no self-intersection, checked by the API); units 'normalized' (0..1 of
+-- the frame) or 'pixels'.
+CREATE TABLE zones (
+    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    camera_id  text NOT NULL CHECK (camera_id <> ''),
+    name       text NOT NULL CHECK (name <> '' AND char_length(name) <= 100),
+    units      text NOT NULL DEFAULT 'normalized' CHECK (units IN ('normalized', 'pixels')),
+    points     jsonb NOT NULL CHECK (jsonb_typeof(points) = 'array' AND jsonb_array_length(points) >= 3),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (camera_id, name)
+);
+CREATE TRIGGER zones_touch BEFORE UPDATE ON zones
+    FOR EACH ROW EXECUTE FUNCTION ruth_touch_updated_at();
+
+-- The zones an event's boxes are in (bottom-centre point inside the
+-- polygon), and the union of them over a violation's events.
+ALTER TABLE events ADD COLUMN zones text[] NOT NULL DEFAULT '{}';
+ALTER TABLE violations ADD COLUMN zones text[] NOT NULL DEFAULT '{}';
+CREATE INDEX violations_zones_idx ON violations USING gin (zones);
+
+-- Rules: required_zones (an event qualifies only when one of its boxes is in
+-- one of them; NULL or empty = anywhere), schedule (active windows, NULL =
+-- always: [{"days": [1..7 ISO weekdays], "start": "HH:MM", "end": "HH:MM",
+-- "time_zone": "Europe/Berlin"}], end <= start crosses midnight), and
+-- min_duration_seconds (dwell: qualifying events must have lasted that long,
+-- gaps no longer than window_seconds).
+ALTER TABLE rules
+    ADD COLUMN required_zones text[],
+    ADD COLUMN schedule jsonb CHECK (schedule IS NULL OR jsonb_typeof(schedule) = 'array'),
+    ADD COLUMN min_duration_seconds integer NOT NULL DEFAULT 0
+        CHECK (min_duration_seconds BETWEEN 0 AND 86400);
+-- Dwell: the capture time of the first qualifying event of the current run.
+ALTER TABLE rule_state ADD COLUMN run_started_at timestamptz;
+
+-- Cache invalidation: every ruth-worker LISTENs on ruth_rules and reloads its
+-- rules, type map and zones before its next batch when notified (and every
+-- 30 s regardless, and after any reconnect).
+CREATE FUNCTION ruth_notify_rules() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('ruth_rules', TG_TABLE_NAME);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER rules_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rules
+    FOR EACH STATEMENT EXECUTE FUNCTION ruth_notify_rules();
+CREATE TRIGGER zones_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON zones
+    FOR EACH STATEMENT EXECUTE FUNCTION ruth_notify_rules();
+CREATE TRIGGER event_type_map_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON event_type_map
+    FOR EACH STATEMENT EXECUTE FUNCTION ruth_notify_rules();
+CREATE TRIGGER cameras_frame_notify AFTER UPDATE OF frame_width, frame_height ON cameras
+    FOR EACH ROW WHEN (OLD.frame_width IS DISTINCT FROM NEW.frame_width
+                       OR OLD.frame_height IS DISTINCT FROM NEW.frame_height)
+    EXECUTE FUNCTION ruth_notify_rules();
