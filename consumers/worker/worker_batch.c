@@ -35,6 +35,7 @@
 #include "worker_offline.h"
 #include "worker_publish.h"
 #include "worker_rollups.h"
+#include "worker_zones.h"
 
 #include <stdio.h>
 
@@ -64,7 +65,7 @@ static void batch__log_slow(const worker_event *ev, size_t n, const int64_t t[6]
     unlogged = 0;
 }
 
-/* The canonical type and the rule of every event (no I/O). */
+/* The canonical type, the rule and the zones of every event (no I/O). */
 static void batch__classify(worker *w, worker_event *ev, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -74,7 +75,9 @@ static void batch__classify(worker *w, worker_event *ev, size_t n)
         const rule *r =
             rules_match(w->rules, w->nrules, ev[i].r.camera_id, ev[i].r.model_id, ev[i].event_type);
         ev[i].rule = r;
-        ev[i].qualifies = r && ev[i].r.confidence >= r->min_confidence;
+        worker_zones_of(w, &ev[i]);
+        ev[i].qualifies =
+            r && ev[i].r.confidence >= r->min_confidence && worker_zones_required(r, &ev[i]);
     }
 }
 

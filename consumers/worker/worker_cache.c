@@ -9,13 +9,22 @@
 #include "log.h"
 #include "pg.h"
 #include "pg_array.h"
+#include "worker_zones.h"
 #include "xmalloc.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_REFRESH_US (5 * 1000000LL)
+/* Rule changes reach every replica through LISTEN ruth_rules (migration
+ * 0011's triggers NOTIFY on every change of rules, zones, the type map and
+ * cameras' frame sizes, at the writer's COMMIT, before the API answers):
+ * the next batch after a notification reloads. A reconnect reloads too (a
+ * notification may have been missed while disconnected), and this period
+ * is the backstop. */
+#define CACHE_REFRESH_US (30 * 1000000LL)
 
 /* ---- the connection ---- */
 
@@ -24,7 +33,7 @@ static const char *const cache__stage_sql =
     " id uuid, camera_id text, stream_id text, event_type text, type_detail text,"
     " confidence float8, ts timestamptz, model_id text, model_version text,"
     " bounding_boxes jsonb, frame_id text, inference_time_ms float8, runtime_id text,"
-    " error_code text, error_message text, attributes jsonb, idempotency_key text)"
+    " error_code text, error_message text, attributes jsonb, idempotency_key text, zones text[])"
     " ON COMMIT DELETE ROWS";
 
 /* Yesterday, today and the next two days (UTC) have their partitions; run
@@ -50,6 +59,7 @@ bool worker_db_connect(worker *w)
     w->offline_sweeper = false; /* a session lock goes with its connection */
     if (!w->db || !pg_exec_ok(w->db, cache__stage_sql, err, sizeof err) ||
         !pg_exec_ok(w->db, "SET plan_cache_mode = force_custom_plan", err, sizeof err) ||
+        !pg_exec_ok(w->db, "LISTEN ruth_rules", err, sizeof err) ||
         !pg_exec_ok(w->db, ENSURE_PARTITIONS_SQL, err, sizeof err)) {
         log_warn("PostgreSQL unavailable: %s", err);
         pg_close(w->db);
@@ -76,6 +86,9 @@ static void cache__free_types_and_rules(worker *w)
         free(w->rules[i].camera_id);
         free(w->rules[i].model_id);
         free(w->rules[i].event_type);
+        for (int k = 0; k < w->rules[i].nrequired; k++)
+            free(w->rules[i].required_zones[k]);
+        free(w->rules[i].required_zones);
     }
     free(w->rules);
     w->rules = NULL;
@@ -94,6 +107,7 @@ void worker_cache_forget_cameras(worker *w)
 void worker_caches_free(worker *w)
 {
     cache__free_types_and_rules(w);
+    worker_zones_free(w);
     worker_cache_forget_cameras(w);
     free(w->cameras);
     w->cameras = NULL;
@@ -115,10 +129,41 @@ static char *cache__dup_or_null(PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
 }
 
-/* event_type_map and rules change rarely: reload every few seconds. */
+/* A rule's required_zones from its JSON array (NULL: none). */
+static void cache__required_zones(rule *ru, const char *json)
+{
+    json_t *a = json_loads(json, 0, NULL);
+    size_t n = json_array_size(a);
+    ru->required_zones = n ? xcalloc(n, sizeof *ru->required_zones) : NULL;
+    for (size_t i = 0; i < n; i++)
+        if (json_is_string(json_array_get(a, i)))
+            ru->required_zones[ru->nrequired++] = xstrdup(json_string_value(json_array_get(a, i)));
+    json_decref(a);
+}
+
+/* Whether a NOTIFY ruth_rules arrived since the last look (no round trip:
+ * reads what the server already sent). */
+static bool cache__notified(worker *w)
+{
+    bool any = false;
+    PQconsumeInput(w->db);
+    PGnotify *n;
+    while ((n = PQnotifies(w->db))) {
+        any = true;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+static const char *const cache__zones_sql =
+    "SELECT z.camera_id, z.name, z.units = 'normalized', z.points::text,"
+    " coalesce(c.frame_width, 0), coalesce(c.frame_height, 0)"
+    " FROM zones z LEFT JOIN cameras c ON c.id = z.camera_id";
+
+/* The type map, rules and zones, reloaded when notified (see CACHE_REFRESH_US). */
 int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
 {
-    if (w->caches_loaded_us && now - w->caches_loaded_us < CACHE_REFRESH_US)
+    if (!cache__notified(w) && w->caches_loaded_us && now - w->caches_loaded_us < CACHE_REFRESH_US)
         return 0;
     PGresult *t = pg_stmts_exec(w->stmts, w->db, "SELECT raw_label, event_type FROM event_type_map",
                                 0, NULL, NULL, err, errsz);
@@ -127,10 +172,14 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
     PGresult *r = pg_stmts_exec(
         w->stmts, w->db,
         "SELECT id, camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
-        " window_seconds, cooldown_seconds, severity FROM rules",
+        " window_seconds, cooldown_seconds, severity,"
+        " coalesce(to_jsonb(required_zones), '[]')::text FROM rules",
         0, NULL, NULL, err, errsz);
-    if (!r) {
+    PGresult *z =
+        r ? pg_stmts_exec(w->stmts, w->db, cache__zones_sql, 0, NULL, NULL, err, errsz) : NULL;
+    if (!z) {
         PQclear(t);
+        PQclear(r);
         return -1;
     }
     bool first = w->caches_loaded_us == 0;
@@ -157,12 +206,16 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
         ru->window_seconds = atoi(PQgetvalue(r, row, 7));
         ru->cooldown_seconds = atoi(PQgetvalue(r, row, 8));
         snprintf(ru->severity, sizeof ru->severity, "%s", PQgetvalue(r, row, 9));
+        cache__required_zones(ru, PQgetvalue(r, row, 10));
     }
+    worker_zones_load(w, z);
     PQclear(t);
     PQclear(r);
+    PQclear(z);
     w->caches_loaded_us = now;
     if (first)
-        log_info("loaded %zu event type mappings and %zu rules", w->ntypes, w->nrules);
+        log_info("loaded %zu event type mappings, %zu rules and %zu zones", w->ntypes, w->nrules,
+                 w->nzones);
     return 0;
 }
 

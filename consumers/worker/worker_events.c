@@ -70,9 +70,9 @@ static int events__cmp_id(const void *a, const void *b)
 #define EVENT_COLUMNS                                                                              \
     "id, camera_id, stream_id, event_type, type_detail, confidence, \"timestamp\", model_id,"      \
     " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"         \
-    " error_message, attributes, idempotency_key"
+    " error_message, attributes, idempotency_key, zones"
 
-/* Stream `rows` through `copy_sql` (a COPY .. FROM STDIN binary with the 17
+/* Stream `rows` through `copy_sql` (a COPY .. FROM STDIN binary with the 18
  * columns of EVENT_COLUMNS, in that order). On failure `sqlstate` tells why. */
 static int events__copy(worker *w, const char *copy_sql, worker_event *const *rows, size_t n,
                         char sqlstate[6], char *err, size_t errsz)
@@ -91,7 +91,7 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
     for (size_t i = 0; i < n && sent; i++) {
         const worker_event *e = rows[i];
         const inference_result *r = &e->r;
-        pg_copy_row(&b, 17);
+        pg_copy_row(&b, 18);
         pg_copy_uuid(&b, e->id);
         pg_copy_text(&b, r->camera_id);
         pg_copy_text(&b, r->stream_id);
@@ -113,6 +113,7 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         codec_boxes_attrs_json(&json, r->attributes, r->nattributes);
         pg_copy_jsonb(&b, json.data, json.len);
         pg_copy_text(&b, e->idem_key);
+        pg_copy_text_array(&b, e->zones, (size_t)e->nzones);
         if (b.len > (1 << 20)) {
             sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
             buf_reset(&b);
@@ -155,7 +156,7 @@ static int events__staged(worker *w, worker_event **uniq, size_t n, size_t *nins
         "INSERT INTO events (" EVENT_COLUMNS ")"
         " SELECT id, camera_id, stream_id, event_type, type_detail, confidence, ts, model_id,"
         " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"
-        " error_message, attributes, idempotency_key FROM stage_events"
+        " error_message, attributes, idempotency_key, zones FROM stage_events"
         " ON CONFLICT (idempotency_key, \"timestamp\") DO NOTHING RETURNING id",
         0, NULL, NULL, err, errsz);
     if (!res)

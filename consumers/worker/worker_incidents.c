@@ -28,6 +28,7 @@
 #include "pg_params.h"
 #include "violation_row.h"
 #include "worker_events.h"
+#include "worker_zones.h"
 #include "xmalloc.h"
 
 #include <stdint.h>
@@ -40,6 +41,7 @@ typedef struct incident_key {
     const char *camera_id, *event_type;
     const rule *r; /* the rule of the last event applied (written back) */
     rule_state *st;
+    size_t q_from, q_to; /* its events in incidents.q */
 } incident_key;
 
 typedef struct changed_violation {
@@ -95,9 +97,13 @@ static void incidents_collect(incidents *inc, worker_event *ev, size_t n)
     for (size_t i = 0; i < inc->nq; i++) {
         const worker_event *e = inc->q[i];
         if (inc->nk && !strcmp(inc->keys[inc->nk - 1].camera_id, e->r.camera_id) &&
-            !strcmp(inc->keys[inc->nk - 1].event_type, e->event_type))
+            !strcmp(inc->keys[inc->nk - 1].event_type, e->event_type)) {
+            inc->keys[inc->nk - 1].q_to = i + 1;
             continue;
+        }
         incident_key *k = &inc->keys[inc->nk++];
+        k->q_from = i;
+        k->q_to = i + 1;
         k->camera_id = e->r.camera_id;
         k->event_type = e->event_type;
         k->r = e->rule;
@@ -225,7 +231,7 @@ static void incidents_apply(incidents *inc)
  * highest confidence among the incident's events (contract §3.2);
  * opening_confidence keeps the opening event's, written once by B. */
 typedef struct violation_update {
-    pg_array id, event_count, max_confidence, first_us, last_us, ended_us, boxes, best_event;
+    pg_array id, event_count, max_confidence, first_us, last_us, ended_us, boxes, best_event, zones;
     pg_params p;
     size_t n;
 } violation_update;
@@ -237,15 +243,17 @@ static const char *const violation_update_sql =
     " last_event_at = 'epoch'::timestamptz + u.l * interval '1 microsecond',"
     " ended_at = 'epoch'::timestamptz + u.e * interval '1 microsecond',"
     " bounding_boxes = coalesce(u.b::jsonb, v.bounding_boxes),"
-    " best_event_id = coalesce(u.best, v.best_event_id)"
+    " best_event_id = coalesce(u.best, v.best_event_id),"
+    " zones = ARRAY(SELECT DISTINCT z FROM unnest(v.zones || u.z::text[]) z ORDER BY z)"
     " FROM unnest($1::uuid[], $2::bigint[], $3::float8[], $4::bigint[], $5::bigint[],"
-    "   $6::bigint[], $7::text[], $8::uuid[]) u(id, n, mx, f, l, e, b, best)"
+    "   $6::bigint[], $7::text[], $8::uuid[], $9::text[]) u(id, n, mx, f, l, e, b, best, z)"
     " WHERE v.id = u.id";
 
 static void violation_update_begin(violation_update *s)
 {
-    pg_array *order[] = {&s->id,      &s->event_count, &s->max_confidence, &s->first_us,
-                         &s->last_us, &s->ended_us,    &s->boxes,          &s->best_event};
+    pg_array *order[] = {&s->id,       &s->event_count, &s->max_confidence,
+                         &s->first_us, &s->last_us,     &s->ended_us,
+                         &s->boxes,    &s->best_event,  &s->zones};
     pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
@@ -278,7 +286,8 @@ static void violation_update_add(violation_update *s, const rule_incident *c,
  * incident before opening the next, and ended rows carry ended_at). */
 typedef struct violation_insert {
     pg_array id, type, camera_id, stream_id, model_id, rule_id, severity, confidence,
-        max_confidence, event_count, first_us, last_us, ended_us, boxes, best_event, model_version;
+        max_confidence, event_count, first_us, last_us, ended_us, boxes, best_event, model_version,
+        zones;
     pg_params p;
     size_t n;
 } violation_insert;
@@ -286,24 +295,36 @@ typedef struct violation_insert {
 static const char *const violation_insert_sql =
     "INSERT INTO violations (id, type, camera_id, stream_id, model_id, rule_id,"
     " severity, opening_confidence, confidence, max_confidence, event_count, first_event_at,"
-    " last_event_at, ended_at, bounding_boxes, best_event_id, model_version)"
+    " last_event_at, ended_at, bounding_boxes, best_event_id, model_version, zones)"
     " SELECT id, t, c, s, m, r, sev, conf, mx, mx, n,"
     " 'epoch'::timestamptz + f * interval '1 microsecond',"
     " 'epoch'::timestamptz + l * interval '1 microsecond',"
-    " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best, mv"
+    " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best, mv, z::text[]"
     " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
     "   $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::bigint[],"
-    "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[], $16::text[])"
-    "   u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best, mv)"
+    "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[], $16::text[],"
+    "   $17::text[]) u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best, mv, z)"
     " ORDER BY e NULLS LAST"; /* ended ones first: the ongoing index */
 
 static void violation_insert_begin(violation_insert *s)
 {
-    pg_array *order[] = {
-        &s->id,           &s->type,     &s->camera_id,  &s->stream_id,      &s->model_id,
-        &s->rule_id,      &s->severity, &s->confidence, &s->max_confidence, &s->event_count,
-        &s->first_us,     &s->last_us,  &s->ended_us,   &s->boxes,          &s->best_event,
-        &s->model_version};
+    pg_array *order[] = {&s->id,
+                         &s->type,
+                         &s->camera_id,
+                         &s->stream_id,
+                         &s->model_id,
+                         &s->rule_id,
+                         &s->severity,
+                         &s->confidence,
+                         &s->max_confidence,
+                         &s->event_count,
+                         &s->first_us,
+                         &s->last_us,
+                         &s->ended_us,
+                         &s->boxes,
+                         &s->best_event,
+                         &s->model_version,
+                         &s->zones};
     pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
@@ -492,6 +513,9 @@ static int incidents_write(incidents *inc, incident_writes *wr, PGresult **rows,
     violation_read_begin(&wr->rows);
     for (size_t i = 0; i < inc->nch; i++) {
         const changed_violation *c = &inc->ch[i];
+        /* The zones of its events in this batch (the UPDATE adds them to its own). */
+        pg_array *zones = c->inc.is_new ? &wr->ins.zones : &wr->upd.zones;
+        worker_zones_union(inc->q, c->key->q_from, c->key->q_to, c->inc.id, zones);
         if (c->inc.is_new) {
             violation_insert_add(&wr->ins, &c->inc, c->key, inc->ev);
             evidence_insert_add(&wr->evd, c, inc->ev);

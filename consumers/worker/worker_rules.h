@@ -14,6 +14,11 @@
 
 #define RULE_MAX_HITS 1000 /* rule_state.recent_hits CHECK */
 
+/* One active window of a rule as a UTC span [from_us, to_us). */
+typedef struct rule_span {
+    int64_t from_us, to_us;
+} rule_span;
+
 typedef struct rule {
     char id[37];     /* rules.id; "" for none */
     char *camera_id; /* NULL = any */
@@ -25,6 +30,12 @@ typedef struct rule {
     int window_seconds;
     int cooldown_seconds;
     char severity[16];
+    char **required_zones; /* an event qualifies only when in one of these; NULL = anywhere */
+    int nrequired;
+    int min_duration_seconds; /* dwell: 0 = fire at once */
+    bool scheduled;           /* has active windows: fires only inside spans */
+    rule_span *spans;         /* the windows as UTC spans, sorted, around now */
+    size_t nspans;
 } rule;
 
 /* The most specific enabled rule for (camera, model, type): camera+model >

@@ -6,11 +6,16 @@
 #define S 1000000LL
 
 static rule rules[] = {
-    {"r-global", NULL, NULL, "fall_detected", true, 0.7, 1, 10, 60, "high"},
-    {"r-model", NULL, "m2", "fall_detected", true, 0.8, 1, 10, 60, "high"},
-    {"r-cam", "cam-1", NULL, "fall_detected", true, 0.9, 3, 10, 30, "critical"},
-    {"r-cam-model", "cam-1", "m2", "fall_detected", true, 0.95, 1, 10, 60, "low"},
-    {"r-off", "cam-2", NULL, "fall_detected", false, 0.1, 1, 10, 60, "low"},
+    {"r-global", NULL, NULL, "fall_detected", true, 0.7, 1, 10, 60, "high", NULL, 0, 0, false, NULL,
+     0},
+    {"r-model", NULL, "m2", "fall_detected", true, 0.8, 1, 10, 60, "high", NULL, 0, 0, false, NULL,
+     0},
+    {"r-cam", "cam-1", NULL, "fall_detected", true, 0.9, 3, 10, 30, "critical", NULL, 0, 0, false,
+     NULL, 0},
+    {"r-cam-model", "cam-1", "m2", "fall_detected", true, 0.95, 1, 10, 60, "low", NULL, 0, 0, false,
+     NULL, 0},
+    {"r-off", "cam-2", NULL, "fall_detected", false, 0.1, 1, 10, 60, "low", NULL, 0, 0, false, NULL,
+     0},
 };
 #define NRULES (sizeof rules / sizeof rules[0])
 
