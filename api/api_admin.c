@@ -20,7 +20,7 @@
     " 'min_hits', r.min_hits, 'window_seconds', r.window_seconds,"                                 \
     " 'cooldown_seconds', r.cooldown_seconds, 'severity', r.severity,"                             \
     " 'description', r.description, 'required_zones', r.required_zones,"                           \
-    " 'min_duration_seconds', r.min_duration_seconds,"                                             \
+    " 'min_duration_seconds', r.min_duration_seconds, 'schedule', r.schedule,"                     \
     " 'created_at', ruth_time(r.created_at),"                                                      \
     " 'updated_at', ruth_time(r.updated_at))::text"
 
@@ -93,6 +93,70 @@ static void rule_check_zones(api_req *r, json_t *v)
     }
 }
 
+/* "HH:MM" (00:00..23:59, or 24:00 when `end`). */
+static bool rule_hhmm(const char *s, bool end)
+{
+    if (!s || strlen(s) != 5 || s[2] != ':')
+        return false;
+    for (int i = 0; i < 5; i++)
+        if (i != 2 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    return (h < 24 && m < 60) || (end && h == 24 && m == 0);
+}
+
+/* Whether PostgreSQL knows the IANA time zone `tz` (its own database is
+ * what ruth-worker computes the windows with). */
+static bool rule_known_zone(api_req *r, const char *tz)
+{
+    const char *p[1] = {tz};
+    PGresult *res = api_query(r, false, "SELECT 1 FROM pg_timezone_names WHERE name = $1", 1, p);
+    bool ok = res && PQntuples(res) > 0;
+    PQclear(res);
+    return ok;
+}
+
+/* schedule: null, or 1 to 16 windows {days: [mon..sun], start: "HH:MM",
+ * end: "HH:MM", time_zone: IANA name}; end <= start crosses midnight. */
+static void rule_check_schedule(api_req *r, json_t *v)
+{
+    if (json_is_null(v))
+        return;
+    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 16) {
+        param_invalid(r, "schedule", "must be an array of 1 to 16 windows, or null");
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *w = json_array_get(v, i), *days = json_object_get(w, "days");
+        char f[48];
+        const char *k, *tz = json_string_value(json_object_get(w, "time_zone"));
+        json_t *x;
+        json_object_foreach(w, k, x) if (strcmp(k, "days") && strcmp(k, "start") &&
+                                         strcmp(k, "end") && strcmp(k, "time_zone"))
+        {
+            snprintf(f, sizeof f, "schedule[%zu].%s", i, k);
+            param_invalid(r, f, "unknown field");
+        }
+        snprintf(f, sizeof f, "schedule[%zu].days", i);
+        bool days_ok = json_is_array(days) && json_array_size(days) >= 1;
+        for (size_t d = 0; days_ok && d < json_array_size(days); d++) {
+            const char *s = json_string_value(json_array_get(days, d));
+            days_ok = s && api_is_choice(s, "mon|tue|wed|thu|fri|sat|sun");
+        }
+        if (!days_ok)
+            param_invalid(r, f, "must list weekdays: mon, tue, wed, thu, fri, sat, sun");
+        snprintf(f, sizeof f, "schedule[%zu].start", i);
+        if (!rule_hhmm(json_string_value(json_object_get(w, "start")), false))
+            param_invalid(r, f, "must be HH:MM (00:00 to 23:59)");
+        snprintf(f, sizeof f, "schedule[%zu].end", i);
+        if (!rule_hhmm(json_string_value(json_object_get(w, "end")), true))
+            param_invalid(r, f, "must be HH:MM (00:00 to 24:00; not after start: the next day)");
+        snprintf(f, sizeof f, "schedule[%zu].time_zone", i);
+        if (!tz || !*tz || strlen(tz) > 64 || !rule_known_zone(r, tz))
+            param_invalid(r, f, "must be an IANA time zone name, e.g. Europe/Berlin");
+    }
+}
+
 /* Validate the rule fields present in `body`; unknown fields are errors. */
 static void rule_validate(api_req *r, json_t *body)
 {
@@ -119,6 +183,8 @@ static void rule_validate(api_req *r, json_t *body)
             check_int(r, v, k, 0, 86400);
         } else if (!strcmp(k, "required_zones")) {
             rule_check_zones(r, v);
+        } else if (!strcmp(k, "schedule")) {
+            rule_check_schedule(r, v);
         } else if (!strcmp(k, "min_duration_seconds")) {
             check_int(r, v, k, 0, 86400);
         } else if (!strcmp(k, "severity")) {
@@ -183,10 +249,10 @@ void h_rule_create(api_req *r)
         r,
         "INSERT INTO rules AS r (camera_id, model_id, event_type, enabled, min_confidence,"
         " min_hits, window_seconds, cooldown_seconds, severity, description, required_zones,"
-        " min_duration_seconds)"
+        " min_duration_seconds, schedule)"
         " SELECT camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
         " window_seconds, cooldown_seconds, severity, description, required_zones,"
-        " min_duration_seconds"
+        " min_duration_seconds, schedule"
         " FROM jsonb_populate_record(NULL::rules, $1::jsonb) RETURNING " RULE_JSON,
         1, p);
     free(j);
@@ -240,10 +306,10 @@ void h_rule_patch(api_req *r)
         r,
         "UPDATE rules r SET (camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
         " window_seconds, cooldown_seconds, severity, description, required_zones,"
-        " min_duration_seconds) ="
+        " min_duration_seconds, schedule) ="
         " (SELECT x.camera_id, x.model_id, x.event_type, x.enabled, x.min_confidence, x.min_hits,"
         "   x.window_seconds, x.cooldown_seconds, x.severity, x.description, x.required_zones,"
-        "   x.min_duration_seconds"
+        "   x.min_duration_seconds, x.schedule"
         "  FROM jsonb_populate_record(r, to_jsonb(r) || $2::jsonb) x)"
         " WHERE r.id = $1 RETURNING " RULE_JSON,
         2, p);

@@ -5,6 +5,7 @@ DROP TRIGGER rules_notify ON rules;
 DROP FUNCTION ruth_notify_rules();
 ALTER TABLE rule_state DROP COLUMN run_started_at;
 ALTER TABLE rules DROP COLUMN required_zones, DROP COLUMN schedule, DROP COLUMN min_duration_seconds;
+DROP FUNCTION ruth_schedule_valid(jsonb);
 DROP INDEX violations_zones_idx;
 ALTER TABLE violations DROP COLUMN zones;
 ALTER TABLE events DROP COLUMN zones;

@@ -45,13 +45,42 @@ CREATE INDEX violations_zones_idx ON violations USING gin (zones);
 
 -- Rules: required_zones (an event qualifies only when one of its boxes is in
 -- one of them; NULL or empty = anywhere), schedule (active windows, NULL =
--- always: [{"days": [1..7 ISO weekdays], "start": "HH:MM", "end": "HH:MM",
+-- always: [{"days": ["mon", ..., "sun"], "start": "HH:MM", "end": "HH:MM",
 -- "time_zone": "Europe/Berlin"}], end <= start crosses midnight), and
--- min_duration_seconds (dwell: qualifying events must have lasted that long,
+-- end "24:00" is midnight; min_duration_seconds (dwell: qualifying events must have lasted that long,
 -- gaps no longer than window_seconds).
+-- A schedule as ruth-worker reads it: windows with days mon..sun, HH:MM
+-- times and a time zone PostgreSQL knows (a bad row written past the API
+-- would otherwise break every worker's rule reload).
+CREATE FUNCTION ruth_schedule_valid(s jsonb) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    w jsonb;
+BEGIN
+    IF jsonb_typeof(s) <> 'array' OR jsonb_array_length(s) NOT BETWEEN 1 AND 16 THEN
+        RETURN false;
+    END IF;
+    FOR w IN SELECT * FROM jsonb_array_elements(s) LOOP
+        IF jsonb_typeof(w) <> 'object' OR jsonb_typeof(w->'days') <> 'array'
+           OR jsonb_array_length(w->'days') = 0
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(w->'days') d
+                      WHERE d NOT IN ('"mon"', '"tue"', '"wed"', '"thu"', '"fri"', '"sat"', '"sun"'))
+           OR coalesce(w->>'start', '') !~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'
+           OR coalesce(w->>'end', '') !~ '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$'
+           OR w->>'time_zone' IS NULL THEN
+            RETURN false;
+        END IF;
+        PERFORM now() AT TIME ZONE (w->>'time_zone');
+    END LOOP;
+    RETURN true;
+EXCEPTION WHEN OTHERS THEN
+    RETURN false; -- an unknown time zone
+END;
+$$;
+
 ALTER TABLE rules
     ADD COLUMN required_zones text[],
-    ADD COLUMN schedule jsonb CHECK (schedule IS NULL OR jsonb_typeof(schedule) = 'array'),
+    ADD COLUMN schedule jsonb CHECK (schedule IS NULL OR ruth_schedule_valid(schedule)),
     ADD COLUMN min_duration_seconds integer NOT NULL DEFAULT 0
         CHECK (min_duration_seconds BETWEEN 0 AND 86400);
 -- Dwell: the capture time of the first qualifying event of the current run.

@@ -77,7 +77,8 @@ static void batch__classify(worker *w, worker_event *ev, size_t n)
         ev[i].rule = r;
         worker_zones_of(w, &ev[i]);
         ev[i].qualifies =
-            r && ev[i].r.confidence >= r->min_confidence && worker_zones_required(r, &ev[i]);
+            r && ev[i].r.confidence >= r->min_confidence && worker_zones_required(r, &ev[i]) &&
+            rules_active(r, ev[i].r.timestamp_us); /* outside its windows it never fires */
     }
 }
 

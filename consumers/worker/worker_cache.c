@@ -89,6 +89,7 @@ static void cache__free_types_and_rules(worker *w)
         for (int k = 0; k < w->rules[i].nrequired; k++)
             free(w->rules[i].required_zones[k]);
         free(w->rules[i].required_zones);
+        free(w->rules[i].spans);
     }
     free(w->rules);
     w->rules = NULL;
@@ -155,6 +156,60 @@ static bool cache__notified(worker *w)
     return any;
 }
 
+/* Every rule's active windows as UTC spans, for the local days around now
+ * (now +- $1 seconds, in each window's own time zone): PostgreSQL's time
+ * zone database turns local wall-clock times into instants, so daylight
+ * saving changes are handled there (a window 08:00-09:00 is 07:00-08:00Z
+ * in Berlin's winter and 06:00-07:00Z in summer). A window whose end is not
+ * after its start crosses midnight and belongs to its start's weekday.
+ * Local times that do not exist (the hour skipped in spring) are read with
+ * the offset before the change, as PostgreSQL does. */
+static const char *const cache__spans_sql =
+    "SELECT r.id, (extract(epoch FROM s.f) * 1000000)::bigint,"
+    " (extract(epoch FROM s.t) * 1000000)::bigint"
+    " FROM rules r CROSS JOIN LATERAL jsonb_array_elements(r.schedule) w(j)"
+    " CROSS JOIN LATERAL generate_series("
+    "   ((now() - $1::int * interval '1 second') AT TIME ZONE (w.j->>'time_zone'))::date - 1,"
+    "   ((now() + $1::int * interval '1 second') AT TIME ZONE (w.j->>'time_zone'))::date,"
+    "   interval '1 day') d(day)"
+    " CROSS JOIN LATERAL (SELECT"
+    "   (d.day::date + (w.j->>'start')::time) AT TIME ZONE (w.j->>'time_zone') AS f,"
+    "   (d.day::date + (w.j->>'end')::time + CASE WHEN (w.j->>'end')::time"
+    "     <= (w.j->>'start')::time THEN interval '1 day' ELSE interval '0' END)"
+    "     AT TIME ZONE (w.j->>'time_zone') AS t) s"
+    " WHERE r.schedule IS NOT NULL AND extract(isodow FROM d.day) IN (SELECT"
+    "   array_position(ARRAY['mon','tue','wed','thu','fri','sat','sun'], x)"
+    "   FROM jsonb_array_elements_text(w.j->'days') x)";
+
+/* Capture times this far from now have their windows cached: the clock skew
+ * a result may have, plus a day, at most 400 days. */
+static int cache__span_range_sec(const worker *w)
+{
+    long s = (long)w->cfg->max_clock_skew_sec + 86400;
+    return (int)(s > 400L * 86400 ? 400L * 86400 : s);
+}
+
+/* The spans of `res` onto the rules they belong to (rows of one rule need
+ * not be adjacent), each rule's sorted and merged. */
+static void cache__spans(worker *w, const PGresult *res)
+{
+    for (size_t i = 0; i < w->nrules; i++) {
+        rule *ru = &w->rules[i];
+        size_t cap = 0;
+        for (int row = 0; row < PQntuples(res); row++) {
+            if (strcmp(PQgetvalue(res, row, 0), ru->id))
+                continue;
+            if (ru->nspans == cap) {
+                cap = cap ? cap * 2 : 16;
+                ru->spans = xrealloc(ru->spans, cap * sizeof *ru->spans);
+            }
+            ru->spans[ru->nspans++] = (rule_span){strtoll(PQgetvalue(res, row, 1), NULL, 10),
+                                                  strtoll(PQgetvalue(res, row, 2), NULL, 10)};
+        }
+        ru->nspans = rules_spans_normalize(ru->spans, ru->nspans);
+    }
+}
+
 static const char *const cache__zones_sql =
     "SELECT z.camera_id, z.name, z.units = 'normalized', z.points::text,"
     " coalesce(c.frame_width, 0), coalesce(c.frame_height, 0)"
@@ -173,13 +228,20 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
         w->stmts, w->db,
         "SELECT id, camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
         " window_seconds, cooldown_seconds, severity,"
-        " coalesce(to_jsonb(required_zones), '[]')::text FROM rules",
+        " coalesce(to_jsonb(required_zones), '[]')::text, min_duration_seconds,"
+        " schedule IS NOT NULL FROM rules",
         0, NULL, NULL, err, errsz);
     PGresult *z =
         r ? pg_stmts_exec(w->stmts, w->db, cache__zones_sql, 0, NULL, NULL, err, errsz) : NULL;
-    if (!z) {
+    char range[16];
+    snprintf(range, sizeof range, "%d", cache__span_range_sec(w));
+    const char *sp[1] = {range};
+    PGresult *s =
+        z ? pg_stmts_exec(w->stmts, w->db, cache__spans_sql, 1, sp, NULL, err, errsz) : NULL;
+    if (!s) {
         PQclear(t);
         PQclear(r);
+        PQclear(z);
         return -1;
     }
     bool first = w->caches_loaded_us == 0;
@@ -207,11 +269,15 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
         ru->cooldown_seconds = atoi(PQgetvalue(r, row, 8));
         snprintf(ru->severity, sizeof ru->severity, "%s", PQgetvalue(r, row, 9));
         cache__required_zones(ru, PQgetvalue(r, row, 10));
+        ru->min_duration_seconds = atoi(PQgetvalue(r, row, 11));
+        ru->scheduled = PQgetvalue(r, row, 12)[0] == 't';
     }
+    cache__spans(w, s);
     worker_zones_load(w, z);
     PQclear(t);
     PQclear(r);
     PQclear(z);
+    PQclear(s);
     w->caches_loaded_us = now;
     if (first)
         log_info("loaded %zu event type mappings, %zu rules and %zu zones", w->ntypes, w->nrules,

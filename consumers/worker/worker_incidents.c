@@ -1,5 +1,5 @@
 /* worker_incidents.c - rule state, violations and evidence of a batch
- * (steps 4-6 of worker_batch.c). why: a few lines over 600 because the six
+ * (steps 4-6 of worker_batch.c). why: about 650 lines, over 600, because the six
  * statements of the rule step and their parameter structs read best side
  * by side, each under 80 lines.
  *
@@ -123,7 +123,8 @@ static const char *const state_create_sql =
 
 /* Columns: camera, type, hits (comma-separated microseconds), last hit,
  * last fired, then the ongoing violation: id, first, last, count,
- * opening confidence, max confidence (NULL when there is none). */
+ * opening confidence, max confidence (NULL when there is none), then the
+ * dwell run's start (0: none). */
 /* (Not formatted: clang-format would split the SQL inside the US() list.) */
 /* clang-format off */
 static const char *const state_lock_sql =
@@ -131,7 +132,8 @@ static const char *const state_lock_sql =
     " array_to_string(array(SELECT (extract(epoch FROM h) * 1000000)::bigint"
     "   FROM unnest(rs.recent_hits) h), ','), " US("rs.last_hit_at") ", " US("rs.last_fired_at")
     ", v.id, " US("v.first_event_at") ", " US("v.last_event_at") ","
-    " v.event_count, coalesce(v.opening_confidence, v.confidence), v.max_confidence"
+    " v.event_count, coalesce(v.opening_confidence, v.confidence), v.max_confidence, "
+    US("rs.run_started_at")
     " FROM rule_state rs JOIN unnest($1::text[], $2::text[]) k(c, t)"
     "   ON rs.camera_id = k.c AND rs.event_type = k.t"
     " LEFT JOIN violations v ON v.camera_id = rs.camera_id AND v.type = rs.event_type"
@@ -149,6 +151,7 @@ static void incidents_read_state(rule_state *st, const PGresult *res, int row)
     }
     st->last_hit_us = incidents__i64(res, row, 3);
     st->last_fired_us = incidents__i64(res, row, 4);
+    st->run_start_us = incidents__i64(res, row, 11);
     if (PQgetisnull(res, row, 5))
         return;
     rule_incident *on = &st->ongoing;
@@ -423,7 +426,7 @@ static void event_link_add(event_link *s, const worker_event *e)
 
 /* D. the rule state back. */
 typedef struct state_write {
-    pg_array camera_id, event_type, hits, last_hit_us, last_fired_us, ongoing_id, rule_id;
+    pg_array camera_id, event_type, hits, last_hit_us, last_fired_us, ongoing_id, rule_id, run_us;
     pg_params p;
 } state_write;
 
@@ -434,15 +437,16 @@ static const char *const state_write_sql =
     " last_hit_at = 'epoch'::timestamptz + u.lh * interval '1 microsecond',"
     " last_fired_at = coalesce('epoch'::timestamptz + u.lf * interval '1 microsecond',"
     "   rs.last_fired_at),"
-    " ongoing_violation_id = u.v, rule_id = u.r"
+    " ongoing_violation_id = u.v, rule_id = u.r,"
+    " run_started_at = 'epoch'::timestamptz + u.rs * interval '1 microsecond'"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
-    "   $6::uuid[], $7::uuid[]) u(c, t, hits, lh, lf, v, r)"
+    "   $6::uuid[], $7::uuid[], $8::bigint[]) u(c, t, hits, lh, lf, v, r, rs)"
     " WHERE rs.camera_id = u.c AND rs.event_type = u.t";
 
 static void state_write_begin(state_write *s)
 {
-    pg_array *order[] = {&s->camera_id,     &s->event_type, &s->hits,   &s->last_hit_us,
-                         &s->last_fired_us, &s->ongoing_id, &s->rule_id};
+    pg_array *order[] = {&s->camera_id,     &s->event_type, &s->hits,    &s->last_hit_us,
+                         &s->last_fired_us, &s->ongoing_id, &s->rule_id, &s->run_us};
     pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
@@ -463,6 +467,10 @@ static void state_write_add(state_write *s, const incident_key *k)
         pg_array_add(&s->last_fired_us, NULL);
     pg_array_add(&s->ongoing_id, st->ongoing.exists ? st->ongoing.id : NULL);
     pg_array_add(&s->rule_id, k->r->id[0] ? k->r->id : NULL);
+    if (st->run_start_us)
+        pg_array_add_i64(&s->run_us, st->run_start_us);
+    else
+        pg_array_add(&s->run_us, NULL);
 }
 
 /* E's input: the changed violations as they are now. */

@@ -1,8 +1,10 @@
 /* Rules that fit real sites, end to end through ruth-api and ruth-worker
  * against real Kafka and PostgreSQL: zones (the API's validation, a box on
  * a zone's border, required_zones, the zones stored with events and
- * violations, GET /events and GET /violations by zone), rule changes
- * applied to the next batch without a restart. */
+ * violations, GET /events and GET /violations by zone), schedules (window
+ * boundaries in non-UTC zones on both sides of a DST change, across
+ * midnight), dwell time just under and over, and rule changes applied to
+ * the next batch without a restart. */
 #include "api.h"
 #include "itest.h"
 
@@ -241,6 +243,170 @@ static void zones_required_and_filtered(void)
     resp_free(&r);
 }
 
+/* Microseconds of local `day` + `time` in time zone `tz`, from PostgreSQL
+ * (day is an SQL date expression). */
+static long long local_us(const char *day, const char *time, const char *tz)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT (extract(epoch FROM ((%s)::date + '%s'::time) AT TIME ZONE '%s')"
+             " * 1000000)::bigint",
+             day, time, tz);
+    return itest_query(sql);
+}
+
+static void send_at(const char *camera, long long ts_us)
+{
+    send_box(camera, "fall_detected", 0.9, (double)(ts_us - t0) / 1e6, 100, 100);
+}
+
+static void schedule_validation(void)
+{
+    resp r = {0};
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"event_type\":\"fall_detected\",\"camera_id\":\"cam-bad\",\"schedule\":[{\"days\":"
+        "[\"mon\"],\"start\":\"08:00\",\"end\":\"09:00\",\"time_zone\":\"Mars/Olympus\"}]}",
+        &r);
+    CHECK_BAD_FIELD(r, "schedule[0].time_zone");
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"event_type\":\"fall_detected\",\"camera_id\":\"cam-bad\",\"schedule\":[{\"days\":"
+        "[\"mon\",\"xyz\"],\"start\":\"8:00\",\"end\":\"24:01\",\"time_zone\":\"UTC\"}]}",
+        &r);
+    CHECK_BAD_FIELD(r, "schedule[0].days");
+    CHECK_BAD_FIELD(r, "schedule[0].start");
+    CHECK_BAD_FIELD(r, "schedule[0].end");
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"event_type\":\"fall_detected\",\"camera_id\":\"cam-bad\",\"schedule\":[]}", &r);
+    CHECK_BAD_FIELD(r, "schedule");
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"event_type\":\"fall_detected\",\"camera_id\":\"cam-bad\","
+        "\"min_duration_seconds\":-1}",
+        &r);
+    CHECK_BAD_FIELD(r, "min_duration_seconds");
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM rules WHERE camera_id = 'cam-bad'"), 0);
+    /* Past the API, the database refuses a schedule workers could not read. */
+    CHECK(!itest_exec(itest_db_url,
+                      "INSERT INTO rules (camera_id, event_type, schedule) VALUES ('cam-bad',"
+                      " 'fall_detected', '[{\"days\":[\"mon\"],\"start\":\"08:00\","
+                      "\"end\":\"09:00\",\"time_zone\":\"Nowhere/City\"}]')"));
+    resp_free(&r);
+}
+
+/* The next local day in Berlin that is not 24 hours long (a DST change). */
+#define DST_DAY                                                                                    \
+    "(SELECT d::date FROM generate_series(now()::date, now()::date + 400, interval '1 day') d"     \
+    " WHERE ((d + interval '1 day')::timestamp AT TIME ZONE 'Europe/Berlin')"                      \
+    "   - (d::timestamp AT TIME ZONE 'Europe/Berlin') <> interval '1 day' LIMIT 1)"
+
+static void schedule_windows_across_dst_and_midnight(void)
+{
+    resp r = {0};
+    /* 08:00-09:00 every day in Berlin; Saturday 22:00-02:00 in Kolkata. */
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"event_type\":\"fall_detected\",\"camera_id\":\"cam-s\",\"min_confidence\":0.5,"
+        "\"cooldown_seconds\":0,\"schedule\":[{\"days\":[\"mon\",\"tue\",\"wed\",\"thu\","
+        "\"fri\",\"sat\",\"sun\"],\"start\":\"08:00\",\"end\":\"09:00\","
+        "\"time_zone\":\"Europe/Berlin\"}]}",
+        &r);
+    CHECK_STATUS(r, 201);
+    req("POST", "/api/v1/rules", tok_admin,
+        "{\"event_type\":\"fall_detected\",\"camera_id\":\"cam-s2\",\"min_confidence\":0.5,"
+        "\"cooldown_seconds\":0,\"schedule\":[{\"days\":[\"sat\"],\"start\":\"22:00\","
+        "\"end\":\"02:00\",\"time_zone\":\"Asia/Kolkata\"}]}",
+        &r);
+    CHECK_STATUS(r, 201);
+    CHECK_EQ_STR(json_string_value(json_object_get(
+                     json_array_get(json_object_get(r.json, "schedule"), 0), "time_zone")),
+                 "Asia/Kolkata");
+    /* The day before and the day after a DST change: other UTC offsets. */
+    const char *days[] = {DST_DAY " - 1", DST_DAY " + 1"};
+    const char *times[] = {"07:59:59", "08:00:00", "08:59:59", "09:00:00"};
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < 4; k++)
+            send_at("cam-s", local_us(days[d], times[k], "Europe/Berlin"));
+            /* Next Saturday in Kolkata: 21:59 out, 22:00 in, Sunday 01:59 in, 02:00
+             * out, Sunday 23:00 out (Sunday is not a start day). */
+#define SAT                                                                                        \
+    "(SELECT d::date FROM generate_series(now()::date + 1, now()::date + 8,"                       \
+    " interval '1 day') d WHERE extract(isodow FROM d) = 6 LIMIT 1)"
+    send_at("cam-s2", local_us(SAT, "21:59:00", "Asia/Kolkata"));
+    send_at("cam-s2", local_us(SAT, "22:00:00", "Asia/Kolkata"));
+    send_at("cam-s2", local_us(SAT " + 1", "01:59:00", "Asia/Kolkata"));
+    send_at("cam-s2", local_us(SAT " + 1", "02:00:00", "Asia/Kolkata"));
+    send_at("cam-s2", local_us(SAT " + 1", "23:00:00", "Asia/Kolkata"));
+    wait_events();
+    /* Every event stored; only those inside the windows opened incidents. */
+    CHECK_EQ_INT(q("SELECT count(*) FROM events WHERE camera_id = '%s'", "cam-s"), 8);
+    CHECK_EQ_INT(q("SELECT count(*) FROM events WHERE camera_id = '%s'"
+                   " AND violation_id IS NOT NULL AND (\"timestamp\" AT TIME ZONE"
+                   " 'Europe/Berlin')::time IN ('08:00', '08:59:59')",
+                   "cam-s"),
+                 4);
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s'", "cam-s"), 4);
+    CHECK_EQ_INT(q("SELECT count(*) FROM events WHERE camera_id = '%s'"
+                   " AND violation_id IS NOT NULL AND (\"timestamp\" AT TIME ZONE"
+                   " 'Asia/Kolkata')::time IN ('22:00', '01:59')",
+                   "cam-s2"),
+                 2);
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s'", "cam-s2"), 2);
+    resp_free(&r);
+}
+
+static void dwell_just_under_and_over(void)
+{
+    resp r = {0};
+    const char *cams[] = {"cam-d-under", "cam-d-over", "cam-d-gap"};
+    for (int i = 0; i < 3; i++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"event_type\":\"fall_detected\",\"camera_id\":\"%s\",\"min_confidence\":0.5,"
+                 "\"window_seconds\":3,\"min_duration_seconds\":5}",
+                 cams[i]);
+        req("POST", "/api/v1/rules", tok_admin, body, &r);
+        CHECK_STATUS(r, 201);
+    }
+    CHECK_EQ_INT(json_integer_value(json_object_get(r.json, "min_duration_seconds")), 5);
+    /* Two batches each, so the run's start survives in rule_state. */
+    const double under[] = {300, 302, 304, 304.9}, over[] = {300, 302, 304, 305};
+    const double gap[] = {300, 302, 305.5, 308, 310.4, 310.5};
+    for (int i = 0; i < 2; i++) {
+        send_box("cam-d-under", "fall_detected", 0.9, under[i], 100, 100);
+        send_box("cam-d-over", "fall_detected", 0.9, over[i], 100, 100);
+    }
+    for (int i = 0; i < 3; i++)
+        send_box("cam-d-gap", "fall_detected", 0.9, gap[i], 100, 100);
+    wait_events();
+    CHECK_EQ_INT(q("SELECT count(*) FROM rule_state WHERE camera_id = '%s'"
+                   " AND run_started_at IS NOT NULL",
+                   "cam-d-over"),
+                 1);
+    for (int i = 2; i < 4; i++) {
+        send_box("cam-d-under", "fall_detected", 0.9, under[i], 100, 100);
+        send_box("cam-d-over", "fall_detected", 0.9, over[i], 100, 100);
+    }
+    for (int i = 3; i < 6; i++)
+        send_box("cam-d-gap", "fall_detected", 0.9, gap[i], 100, 100);
+    wait_events();
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s'", "cam-d-under"), 0);
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s'", "cam-d-over"), 1);
+    /* It opened with the event that completed the 5 s. */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM violations WHERE camera_id = 'cam-d-over'"
+             " AND first_event_at = 'epoch'::timestamptz + %lld * interval '1 microsecond'",
+             (long long)(t0 + 305 * 1000000LL));
+    CHECK_EQ_INT(itest_query(sql), 1);
+    /* gap: 302 -> 305.5 is longer than the window: the run restarts at
+     * 305.5, and 310.5 completes it (310.4 is just under). */
+    CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s'", "cam-d-gap"), 1);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM violations WHERE camera_id = 'cam-d-gap'"
+             " AND first_event_at = 'epoch'::timestamptz + %lld * interval '1 microsecond'",
+             (long long)(t0 + 310500000LL));
+    CHECK_EQ_INT(itest_query(sql), 1);
+    resp_free(&r);
+}
+
 static pid_t spawn_api(const char *log)
 {
     pid_t pid = itest_spawn("ruth-api", NULL, log);
@@ -257,6 +423,8 @@ int main(void)
     setenv("JWT_SECRET_KEY", SECRET, 1);
     setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
     setenv("RUTH_API_PORT", "0", 1);
+    /* Capture times around the next DST change (up to 7 months away). */
+    setenv("RUTH_MAX_CLOCK_SKEW_SEC", "21600000", 1);
     int64_t now = time(NULL);
     char *t = auth_mint(SECRET, "adam", ROLE_ADMIN, now, now + 3600);
     snprintf(tok_admin, sizeof tok_admin, "%s", t);
@@ -281,6 +449,9 @@ int main(void)
         usleep(100 * 1000);
     TEST_RUN(zone_validation);
     TEST_RUN(zones_required_and_filtered);
+    TEST_RUN(schedule_validation);
+    TEST_RUN(schedule_windows_across_dst_and_midnight);
+    TEST_RUN(dwell_just_under_and_over);
     kill(w, SIGTERM);
     kill(api, SIGTERM);
     int sw = itest_wait_exit(w, 15), sa = itest_wait_exit(api, 15);
