@@ -56,6 +56,11 @@ static const char sim__usage[] =
     "  --result-ids / --no-result-ids\n"
     "                            include a result_id UUID in every result (default on)\n"
     "  --topic T                 topic to produce to (default: RUTH_TOPIC_INFERENCE)\n"
+    "  --zones                   fall and PPE episodes alternate between the left half of\n"
+    "                            the frame (feet inside the zone [[0,0],[0.5,0],[0.5,1],[0,1]],\n"
+    "                            normalised) and the right half (outside it)\n"
+    "  --silent-camera N         camera N (1-based) stops sending after --silent-after\n"
+    "  --silent-after SEC        seconds after the start (default 0: silent from the start)\n"
     "  --quiet                   no progress line on stderr\n"
     "  -h, --help                this help\n"
     "\n"
@@ -76,6 +81,9 @@ typedef struct sim_args {
     bool result_ids;
     const char *topic;
     bool quiet;
+    bool zones;
+    int silent_camera;   /* 1-based; 0 = none */
+    double silent_after; /* seconds after the start */
 } sim_args;
 
 /* Per-process context: everything the loop and the callbacks share. */
@@ -90,6 +98,7 @@ typedef struct sim_ctx {
     /* totals; delivery reports run in this thread (rd_kafka_poll) */
     uint64_t sent, acked, failed, malformed;
     uint64_t failed_logged;
+    int64_t started_us; /* wall clock at the first result */
 } sim_ctx;
 
 static bool sim__parse_double(const char *s, double lo, double hi, double *out)
@@ -131,6 +140,9 @@ enum {
     SIM_OPT_NO_RESULT_IDS,
     SIM_OPT_TOPIC,
     SIM_OPT_QUIET,
+    SIM_OPT_ZONES,
+    SIM_OPT_SILENT_CAMERA,
+    SIM_OPT_SILENT_AFTER,
 };
 
 static const struct option sim__longopts[] = {
@@ -147,6 +159,9 @@ static const struct option sim__longopts[] = {
     {"no-result-ids", no_argument, NULL, SIM_OPT_NO_RESULT_IDS},
     {"topic", required_argument, NULL, SIM_OPT_TOPIC},
     {"quiet", no_argument, NULL, SIM_OPT_QUIET},
+    {"zones", no_argument, NULL, SIM_OPT_ZONES},
+    {"silent-camera", required_argument, NULL, SIM_OPT_SILENT_CAMERA},
+    {"silent-after", required_argument, NULL, SIM_OPT_SILENT_AFTER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -212,6 +227,16 @@ static bool sim__apply_option(int opt, const char *val, sim_args *a)
     case SIM_OPT_QUIET:
         a->quiet = true;
         return true;
+    case SIM_OPT_ZONES:
+        a->zones = true;
+        return true;
+    case SIM_OPT_SILENT_CAMERA:
+        if (!sim__parse_double(val, 1, 100000, &d) || d != floor(d))
+            return false;
+        a->silent_camera = (int)d;
+        return true;
+    case SIM_OPT_SILENT_AFTER:
+        return sim__parse_double(val, 0, 1e9, &a->silent_after);
     }
     return false;
 }
@@ -235,7 +260,7 @@ static int sim__parse_args(int argc, char **argv, sim_args *a)
             config_print_help(stdout, CFG_SIMULATE, sim__usage);
             return 1;
         }
-        if (c < SIM_OPT_CAMERAS || c > SIM_OPT_QUIET) {
+        if (c < SIM_OPT_CAMERAS || c > SIM_OPT_SILENT_AFTER) {
             fprintf(stderr, "ruth-simulate: unknown option %s; see --help\n", argv[optind - 1]);
             return 2;
         }
@@ -247,6 +272,11 @@ static int sim__parse_args(int argc, char **argv, sim_args *a)
     }
     if (optind < argc) {
         fprintf(stderr, "ruth-simulate: unexpected argument \"%s\"; see --help\n", argv[optind]);
+        return 2;
+    }
+    if (a->silent_camera > a->cameras) {
+        fprintf(stderr, "ruth-simulate: --silent-camera %d is not one of the %d cameras\n",
+                a->silent_camera, a->cameras);
         return 2;
     }
     return 0;
@@ -364,6 +394,11 @@ static bool sim__one(sim_ctx *ctx, sim_frame *f, buf *msg, int64_t now_us)
 {
     char key[sizeof f->camera_id];
     sim_scenario_next(ctx->scenario, now_us, f);
+    if (!ctx->started_us)
+        ctx->started_us = now_us;
+    if (ctx->args.silent_camera == f->camera_index + 1 &&
+        now_us - ctx->started_us >= (int64_t)(ctx->args.silent_after * 1e6))
+        return true; /* this camera has gone silent: its frame is never sent */
     memcpy(key, f->camera_id, sizeof key); /* the key stays the camera's, whatever breaks */
     sim_malform_kind bad = sim_malform_pick(ctx->malform);
     if (bad)
@@ -520,6 +555,7 @@ int main(int argc, char **argv)
     so.camera_prefix = ctx.args.camera_prefix;
     so.model_id = ctx.args.model_id;
     so.result_ids = ctx.args.result_ids;
+    so.zone_split = ctx.args.zones;
     ctx.scenario = sim_scenario_new(&so);
     ctx.malform = sim_malform_new(ctx.args.format, ctx.args.malformed_fraction, ctx.args.seed);
 
