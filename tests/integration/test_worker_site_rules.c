@@ -407,6 +407,24 @@ static void dwell_just_under_and_over(void)
     resp_free(&r);
 }
 
+/* stop-inference marks the camera stopped (never offline), start clears it. */
+static void stop_inference_marks_the_camera(void)
+{
+    resp r = {0};
+    itest_exec(itest_db_url, "INSERT INTO cameras (id, inference_active, inference_model_id,"
+                             " inference_started_at) VALUES ('cam-stop', true, 'm1', now())");
+    req("POST", "/api/v1/devices/cam-stop/stop-inference", tok_admin, NULL, &r);
+    CHECK_STATUS(r, 200);
+    CHECK_EQ_INT(itest_query("SELECT count(*) FROM cameras WHERE id = 'cam-stop'"
+                             " AND inference_stopped_at IS NOT NULL AND NOT inference_active"),
+                 1);
+    req("PATCH", "/api/v1/devices/cam-stop", tok_admin, "{\"offline_after_seconds\":2}", &r);
+    CHECK_STATUS(r, 200);
+    CHECK_EQ_INT(json_integer_value(json_object_get(r.json, "offline_after_seconds")), 2);
+    CHECK(json_is_false(json_object_get(r.json, "offline")));
+    resp_free(&r);
+}
+
 static pid_t spawn_api(const char *log)
 {
     pid_t pid = itest_spawn("ruth-api", NULL, log);
@@ -452,6 +470,7 @@ int main(void)
     TEST_RUN(schedule_validation);
     TEST_RUN(schedule_windows_across_dst_and_midnight);
     TEST_RUN(dwell_just_under_and_over);
+    TEST_RUN(stop_inference_marks_the_camera);
     kill(w, SIGTERM);
     kill(api, SIGTERM);
     int sw = itest_wait_exit(w, 15), sa = itest_wait_exit(api, 15);
