@@ -1,8 +1,8 @@
 /* api_admin.c - threshold rules and the label -> event type map.
  *
- * Reads need a viewer token, changes an admin one. Every change NOTIFYs
- * ruth_rules (migration 0011), so each ruth-worker reloads both tables
- * before its next batch; rule state and open incidents are left as they
+ * Reads need a viewer token, changes an admin one. Every change bumps
+ * ruth_rules_version (migration 0011), so each ruth-worker reloads both
+ * tables with its next batch; rule state and open incidents are left as they
  * are. */
 #include "api.h"
 #include "api_handlers.h"

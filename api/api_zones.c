@@ -1,9 +1,9 @@
 /* api_zones.c - zones (named polygons per camera) and a camera's rule
  * settings: offline limit and configured resolution.
  *
- * Reads need a viewer token, changes an admin one. Every change NOTIFYs
- * ruth_rules (migration 0011's triggers), so each ruth-worker applies it
- * to its next batch. A zone is validated before it is stored (common/
+ * Reads need a viewer token, changes an admin one. Every change bumps
+ * ruth_rules_version (migration 0011's triggers), so each ruth-worker
+ * applies it to its next batch. A zone is validated before it is stored (common/
  * polygon.c): 3 to 256 points, coordinates in range (0..1 normalised, or
  * 0..the camera's frame size in pixels when it is configured), no
  * self-intersection; a 400 names the offending point, e.g. points[3]. */

@@ -1,8 +1,10 @@
-DROP TRIGGER cameras_frame_notify ON cameras;
-DROP TRIGGER event_type_map_notify ON event_type_map;
-DROP TRIGGER zones_notify ON zones;
-DROP TRIGGER rules_notify ON rules;
-DROP FUNCTION ruth_notify_rules();
+DROP TRIGGER cameras_insert_version_bump ON cameras;
+DROP TRIGGER cameras_version_bump ON cameras;
+DROP TRIGGER event_type_map_version_bump ON event_type_map;
+DROP TRIGGER zones_version_bump ON zones;
+DROP TRIGGER rules_version_bump ON rules;
+DROP FUNCTION ruth_bump_rules_version();
+DROP TABLE ruth_rules_version;
 ALTER TABLE rule_state DROP COLUMN run_started_at;
 ALTER TABLE rules DROP COLUMN required_zones, DROP COLUMN schedule, DROP COLUMN min_duration_seconds;
 DROP FUNCTION ruth_schedule_valid(jsonb);

@@ -86,23 +86,42 @@ ALTER TABLE rules
 -- Dwell: the capture time of the first qualifying event of the current run.
 ALTER TABLE rule_state ADD COLUMN run_started_at timestamptz;
 
--- Cache invalidation: every ruth-worker LISTENs on ruth_rules and reloads its
--- rules, type map and zones before its next batch when notified (and every
--- 30 s regardless, and after any reconnect).
-CREATE FUNCTION ruth_notify_rules() RETURNS trigger
+-- Cache invalidation: a version row that every change of what workers
+-- cache bumps in the writer's transaction. Each ruth-worker batch reads it
+-- as the first statement of its transaction (same round trip as BEGIN) and
+-- reloads its rules, type map and zones when it moved, so a change
+-- committed before a result was produced applies to that result, on every
+-- replica, without restart. Writers of these tables serialise on the row
+-- (admin changes and camera sync: rare).
+CREATE TABLE ruth_rules_version (
+    one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+    version bigint NOT NULL DEFAULT 1
+);
+INSERT INTO ruth_rules_version DEFAULT VALUES;
+CREATE FUNCTION ruth_bump_rules_version() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('ruth_rules', TG_TABLE_NAME);
+    UPDATE ruth_rules_version SET version = version + 1;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER rules_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rules
-    FOR EACH STATEMENT EXECUTE FUNCTION ruth_notify_rules();
-CREATE TRIGGER zones_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON zones
-    FOR EACH STATEMENT EXECUTE FUNCTION ruth_notify_rules();
-CREATE TRIGGER event_type_map_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON event_type_map
-    FOR EACH STATEMENT EXECUTE FUNCTION ruth_notify_rules();
-CREATE TRIGGER cameras_frame_notify AFTER UPDATE OF frame_width, frame_height ON cameras
+CREATE TRIGGER rules_version_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rules
+    FOR EACH STATEMENT EXECUTE FUNCTION ruth_bump_rules_version();
+CREATE TRIGGER zones_version_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON zones
+    FOR EACH STATEMENT EXECUTE FUNCTION ruth_bump_rules_version();
+CREATE TRIGGER event_type_map_version_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON event_type_map
+    FOR EACH STATEMENT EXECUTE FUNCTION ruth_bump_rules_version();
+-- Cameras: the columns workers cache (the configured resolution; the
+-- inference session and VAS device id that results without a model or
+-- with a DeepStream sensor id are resolved with), not every update.
+CREATE TRIGGER cameras_version_bump AFTER UPDATE ON cameras
     FOR EACH ROW WHEN (OLD.frame_width IS DISTINCT FROM NEW.frame_width
-                       OR OLD.frame_height IS DISTINCT FROM NEW.frame_height)
-    EXECUTE FUNCTION ruth_notify_rules();
+                       OR OLD.frame_height IS DISTINCT FROM NEW.frame_height
+                       OR OLD.inference_active IS DISTINCT FROM NEW.inference_active
+                       OR OLD.inference_model_id IS DISTINCT FROM NEW.inference_model_id
+                       OR OLD.vas_device_id IS DISTINCT FROM NEW.vas_device_id)
+    EXECUTE FUNCTION ruth_bump_rules_version();
+CREATE TRIGGER cameras_insert_version_bump AFTER INSERT ON cameras
+    FOR EACH ROW WHEN (NEW.frame_width IS NOT NULL OR NEW.inference_active
+                       OR NEW.vas_device_id IS NOT NULL)
+    EXECUTE FUNCTION ruth_bump_rules_version();

@@ -79,7 +79,8 @@ typedef struct worker {
     worker_zone *zones; /* sorted by camera_id (strcmp) */
     size_t nzones;
     int64_t caches_loaded_us;
-    char **cameras; /* sorted known camera ids */
+    int64_t rules_version; /* ruth_rules_version of the cached rules */
+    char **cameras;        /* sorted known camera ids */
     size_t ncameras, capcameras;
     /* The batch in hand, decoded: events[0..nevents) are its valid results,
      * msgs[0..decoded) of it are events or acknowledged dead letters. Kept

@@ -38,6 +38,7 @@
 #include "worker_zones.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 /* A batch slower than this is logged with the time of each step. */
 #define SLOW_BATCH_US (250 * 1000LL)
@@ -82,6 +83,21 @@ static void batch__classify(worker *w, worker_event *ev, size_t n)
     }
 }
 
+/* BEGIN and read ruth_rules_version, one round trip. 0, or -1 with err
+ * (the transaction may be open: the caller rolls back). */
+static int batch__begin(worker *w, int64_t *version, char *err, size_t errsz)
+{
+    static const char sql[] = "BEGIN; SELECT version FROM ruth_rules_version";
+    PGresult *r = PQexec(w->db, sql);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        *version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        pg_describe_error(w->db, r, sql, err, errsz);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 int worker_batch_write(worker *w, worker_event *ev, size_t n)
 {
     char err[1024] = "";
@@ -90,12 +106,16 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     bool begun = false;
     if (!worker_db_connect(w))
         return -1;
-    if (worker_cache_load(w, clock_wall_us(), err, sizeof err))
-        goto failed;
-    batch__classify(w, ev, n);
-    if (!pg_exec_ok(w->db, "BEGIN", err, sizeof err))
+    /* The rules version is read in the batch's own transaction, in the
+     * BEGIN's round trip: a rule change committed before these results were
+     * produced is seen, and applied below. */
+    int64_t version;
+    if (batch__begin(w, &version, err, sizeof err))
         goto failed;
     begun = true;
+    if (worker_cache_load(w, clock_wall_us(), version, err, sizeof err))
+        goto failed;
+    batch__classify(w, ev, n);
     pg_array_begin(&outbox_ids);
     /* Events (and this batch's dead letters, produced while decoding) must be
      * acknowledged by Kafka before the rows become durable. Events that no

@@ -18,12 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rule changes reach every replica through LISTEN ruth_rules (migration
- * 0011's triggers NOTIFY on every change of rules, zones, the type map and
- * cameras' frame sizes, at the writer's COMMIT, before the API answers):
- * the next batch after a notification reloads. A reconnect reloads too (a
- * notification may have been missed while disconnected), and this period
- * is the backstop. */
+/* Rule changes reach every replica through ruth_rules_version (migration
+ * 0011's triggers bump it with every change of rules, zones, the type map
+ * and the camera columns workers cache, in the writer's transaction): each
+ * batch reads it first thing in its own transaction (worker_batch.c) and
+ * reloads when it moved, so a change committed before a result was
+ * produced applies to that result. A reconnect reloads too; this period is
+ * a backstop. */
 #define CACHE_REFRESH_US (30 * 1000000LL)
 
 /* ---- the connection ---- */
@@ -59,7 +60,6 @@ bool worker_db_connect(worker *w)
     w->offline_sweeper = false; /* a session lock goes with its connection */
     if (!w->db || !pg_exec_ok(w->db, cache__stage_sql, err, sizeof err) ||
         !pg_exec_ok(w->db, "SET plan_cache_mode = force_custom_plan", err, sizeof err) ||
-        !pg_exec_ok(w->db, "LISTEN ruth_rules", err, sizeof err) ||
         !pg_exec_ok(w->db, ENSURE_PARTITIONS_SQL, err, sizeof err)) {
         log_warn("PostgreSQL unavailable: %s", err);
         pg_close(w->db);
@@ -142,20 +142,6 @@ static void cache__required_zones(rule *ru, const char *json)
     json_decref(a);
 }
 
-/* Whether a NOTIFY ruth_rules arrived since the last look (no round trip:
- * reads what the server already sent). */
-static bool cache__notified(worker *w)
-{
-    bool any = false;
-    PQconsumeInput(w->db);
-    PGnotify *n;
-    while ((n = PQnotifies(w->db))) {
-        any = true;
-        PQfreemem(n);
-    }
-    return any;
-}
-
 /* Every rule's active windows as UTC spans, for the local days around now
  * (now +- $1 seconds, in each window's own time zone): PostgreSQL's time
  * zone database turns local wall-clock times into instants, so daylight
@@ -215,10 +201,12 @@ static const char *const cache__zones_sql =
     " coalesce(c.frame_width, 0), coalesce(c.frame_height, 0)"
     " FROM zones z LEFT JOIN cameras c ON c.id = z.camera_id";
 
-/* The type map, rules and zones, reloaded when notified (see CACHE_REFRESH_US). */
-int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
+/* The type map, rules and zones, reloaded when `version` moved (see
+ * CACHE_REFRESH_US). */
+int worker_cache_load(worker *w, int64_t now, int64_t version, char *err, size_t errsz)
 {
-    if (!cache__notified(w) && w->caches_loaded_us && now - w->caches_loaded_us < CACHE_REFRESH_US)
+    if (w->caches_loaded_us && version == w->rules_version &&
+        now - w->caches_loaded_us < CACHE_REFRESH_US)
         return 0;
     PGresult *t = pg_stmts_exec(w->stmts, w->db, "SELECT raw_label, event_type FROM event_type_map",
                                 0, NULL, NULL, err, errsz);
@@ -279,6 +267,7 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
     PQclear(z);
     PQclear(s);
     w->caches_loaded_us = now;
+    w->rules_version = version;
     if (first)
         log_info("loaded %zu event type mappings, %zu rules and %zu zones", w->ntypes, w->nrules,
                  w->nzones);

@@ -9,10 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Reload the event-type map and the rules when they are older than a few
- * seconds at `now` (wall-clock microseconds). 0, or -1 with err filled
- * (the previous caches are kept). */
-int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz);
+/* Reload the event-type map, the rules (with their schedule spans) and the
+ * zones when `version` (ruth_rules_version, read in the caller's
+ * transaction) differs from the cached one, or they are 30 s old at `now`
+ * (wall-clock microseconds). 0, or -1 with err filled (the previous caches
+ * are kept). */
+int worker_cache_load(worker *w, int64_t now, int64_t version, char *err, size_t errsz);
 
 /* The canonical event type of e->r.event_type through the type map: sets
  * e->event_type (borrowed from the cache or from e->r) and e->type_detail

@@ -32,7 +32,7 @@ static const char usage[] =
     "dead-letters undecodable input. Rules may require zones (bottom-centre of a\n"
     "box inside a camera's polygon), active windows (weekdays and times in an IANA\n"
     "time zone) and a dwell time (min_duration_seconds); rule changes reach every\n"
-    "replica before its next batch (LISTEN ruth_rules). One replica at a time\n"
+    "replica with its next batch (ruth_rules_version). One replica at a time\n"
     "(advisory lock) raises camera_offline violations for cameras silent longer\n"
     "than RUTH_OFFLINE_AFTER_SEC or their own limit. Serves /health, /ready and /metrics on\n"
     "RUTH_METRICS_PORT. Stops cleanly on SIGTERM. Exit status: 0 after a clean\n"
