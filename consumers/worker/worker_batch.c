@@ -3,10 +3,11 @@
  * pipeline) for the whole batch:
  *
  *   1. unknown cameras registered (discovered = true)        worker_cache.c
- *      their arrival time recorded, camera_offline ended    worker_offline.c
  *   2. events stored exactly once: COPY fast path, staged
  *      path for a redelivery; only rows that are really new
  *      count below, so a redelivered message changes nothing  worker_events.c
+ *      cameras of the new rows: arrival time, camera_offline
+ *      ended (a redelivery is no arrival)                     worker_offline.c
  *   3. per-minute and per-hour rollups of the new rows        worker_rollups.c
  *   4. rule_state locked and run through the rules            worker_incidents.c
  *   5. violations ended/attached/opened, evidence rows,
@@ -127,8 +128,8 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     int64_t t[6]; /* step boundaries, for the slow-batch warning */
     t[0] = clock_mono_us();
     if (worker_cache_register_cameras(w, ev, n, err, sizeof err) ||
-        worker_offline_touch(w, ev, n, &outbox_ids, err, sizeof err) ||
-        worker_events_store(w, ev, n, &inserted, err, sizeof err))
+        worker_events_store(w, ev, n, &inserted, err, sizeof err) ||
+        worker_offline_touch(w, ev, n, &outbox_ids, err, sizeof err))
         goto failed;
     if (worker_publish_events(w, ev, n, false, created_us)) {
         snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);

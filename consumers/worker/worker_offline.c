@@ -93,9 +93,18 @@ int worker_offline_touch(worker *w, const worker_event *ev, size_t n, pg_array *
 {
     if (n == 0)
         return 0;
+    /* Only rows that are really new: a result redelivered after a crash or
+     * a rebalance is not an arrival (it would end an incident it predates). */
     const char **cams = xmalloc(n * sizeof *cams);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        cams[i] = ev[i].r.camera_id;
+        if (ev[i].inserted)
+            cams[k++] = ev[i].r.camera_id;
+    if (k == 0) {
+        free(cams);
+        return 0;
+    }
+    n = k;
     qsort(cams, n, sizeof *cams, offline__cmp_str);
     pg_array ids = {0}, ended = {0};
     pg_array_begin(&ids);

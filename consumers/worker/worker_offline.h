@@ -24,8 +24,9 @@
 /* The violation type of an offline camera. */
 #define WORKER_OFFLINE_TYPE "camera_offline"
 
-/* In the batch transaction: record that results of the batch's cameras
- * arrived now, end their ongoing camera_offline violations (ended_at = now)
+/* In the batch transaction, after the events are stored: record that new
+ * results (ev[i].inserted; a redelivery is not an arrival) of the batch's
+ * cameras arrived now, end their ongoing camera_offline violations (ended_at = now)
  * and put the ViolationChange (`updated`) of each in the outbox, appending
  * the outbox row ids to outbox_ids. 0, or -1 with err filled. */
 int worker_offline_touch(worker *w, const worker_event *ev, size_t n, pg_array *outbox_ids,
