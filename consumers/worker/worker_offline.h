@@ -18,8 +18,9 @@
 
 #include <stddef.h>
 
-/* The advisory lock of the offline sweep ("ruth" + 1; ruth-migrate's is + 0). */
-#define WORKER_OFFLINE_LOCK_KEY 7299496881640001LL
+/* The advisory lock of the offline sweep ("ruth" + 2: ruth-migrate holds + 0,
+ * ruth_ensure_event_partitions + 1). */
+#define WORKER_OFFLINE_LOCK_KEY 7299496881640002LL
 
 /* The violation type of an offline camera. */
 #define WORKER_OFFLINE_TYPE "camera_offline"
