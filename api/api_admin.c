@@ -1,8 +1,9 @@
 /* api_admin.c - threshold rules and the label -> event type map.
  *
- * Reads need a viewer token, changes an admin one. ruth-worker reloads both
- * tables every few seconds, so a change applies to new events shortly after
- * it is made; rule state and open incidents are left as they are. */
+ * Reads need a viewer token, changes an admin one. Every change bumps
+ * ruth_rules_version (migration 0011), so each ruth-worker reloads both
+ * tables with its next batch; rule state and open incidents are left as they
+ * are. */
 #include "api.h"
 #include "api_handlers.h"
 
@@ -18,7 +19,9 @@
     " 'event_type', r.event_type, 'enabled', r.enabled, 'min_confidence', r.min_confidence,"       \
     " 'min_hits', r.min_hits, 'window_seconds', r.window_seconds,"                                 \
     " 'cooldown_seconds', r.cooldown_seconds, 'severity', r.severity,"                             \
-    " 'description', r.description, 'created_at', ruth_time(r.created_at),"                        \
+    " 'description', r.description, 'required_zones', r.required_zones,"                           \
+    " 'min_duration_seconds', r.min_duration_seconds, 'schedule', r.schedule,"                     \
+    " 'created_at', ruth_time(r.created_at),"                                                      \
     " 'updated_at', ruth_time(r.updated_at))::text"
 
 void h_rules_list(api_req *r)
@@ -68,6 +71,92 @@ static bool check_int(api_req *r, json_t *v, const char *k, long min, long max)
     return true;
 }
 
+/* required_zones: null, or 1 to 32 zone names (each a zone of the rule's
+ * camera, or of any camera for a rule of any camera; a name no zone has
+ * yet is allowed: zones may be drawn after the rule). */
+static void rule_check_zones(api_req *r, json_t *v)
+{
+    if (json_is_null(v))
+        return;
+    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 32) {
+        param_invalid(r, "required_zones", "must be an array of 1 to 32 zone names, or null");
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const char *s = json_string_value(json_array_get(v, i));
+        if (!s || !*s || strlen(s) > 100) {
+            char f[40];
+            snprintf(f, sizeof f, "required_zones[%zu]", i);
+            param_invalid(r, f, "must be a zone name (1 to 100 bytes)");
+            return;
+        }
+    }
+}
+
+/* "HH:MM" (00:00..23:59, or 24:00 when `end`). */
+static bool rule_hhmm(const char *s, bool end)
+{
+    if (!s || strlen(s) != 5 || s[2] != ':')
+        return false;
+    for (int i = 0; i < 5; i++)
+        if (i != 2 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    return (h < 24 && m < 60) || (end && h == 24 && m == 0);
+}
+
+/* Whether PostgreSQL knows the IANA time zone `tz` (its own database is
+ * what ruth-worker computes the windows with). */
+static bool rule_known_zone(api_req *r, const char *tz)
+{
+    const char *p[1] = {tz};
+    PGresult *res = api_query(r, false, "SELECT 1 FROM pg_timezone_names WHERE name = $1", 1, p);
+    bool ok = res && PQntuples(res) > 0;
+    PQclear(res);
+    return ok;
+}
+
+/* schedule: null, or 1 to 16 windows {days: [mon..sun], start: "HH:MM",
+ * end: "HH:MM", time_zone: IANA name}; end <= start crosses midnight. */
+static void rule_check_schedule(api_req *r, json_t *v)
+{
+    if (json_is_null(v))
+        return;
+    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 16) {
+        param_invalid(r, "schedule", "must be an array of 1 to 16 windows, or null");
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *w = json_array_get(v, i), *days = json_object_get(w, "days");
+        char f[48];
+        const char *k, *tz = json_string_value(json_object_get(w, "time_zone"));
+        json_t *x;
+        json_object_foreach(w, k, x) if (strcmp(k, "days") && strcmp(k, "start") &&
+                                         strcmp(k, "end") && strcmp(k, "time_zone"))
+        {
+            snprintf(f, sizeof f, "schedule[%zu].%s", i, k);
+            param_invalid(r, f, "unknown field");
+        }
+        snprintf(f, sizeof f, "schedule[%zu].days", i);
+        bool days_ok = json_is_array(days) && json_array_size(days) >= 1;
+        for (size_t d = 0; days_ok && d < json_array_size(days); d++) {
+            const char *s = json_string_value(json_array_get(days, d));
+            days_ok = s && api_is_choice(s, "mon|tue|wed|thu|fri|sat|sun");
+        }
+        if (!days_ok)
+            param_invalid(r, f, "must list weekdays: mon, tue, wed, thu, fri, sat, sun");
+        snprintf(f, sizeof f, "schedule[%zu].start", i);
+        if (!rule_hhmm(json_string_value(json_object_get(w, "start")), false))
+            param_invalid(r, f, "must be HH:MM (00:00 to 23:59)");
+        snprintf(f, sizeof f, "schedule[%zu].end", i);
+        if (!rule_hhmm(json_string_value(json_object_get(w, "end")), true))
+            param_invalid(r, f, "must be HH:MM (00:00 to 24:00; not after start: the next day)");
+        snprintf(f, sizeof f, "schedule[%zu].time_zone", i);
+        if (!tz || !*tz || strlen(tz) > 64 || !rule_known_zone(r, tz))
+            param_invalid(r, f, "must be an IANA time zone name, e.g. Europe/Berlin");
+    }
+}
+
 /* Validate the rule fields present in `body`; unknown fields are errors. */
 static void rule_validate(api_req *r, json_t *body)
 {
@@ -91,6 +180,12 @@ static void rule_validate(api_req *r, json_t *body)
         } else if (!strcmp(k, "min_hits")) {
             check_int(r, v, k, 1, 1000);
         } else if (!strcmp(k, "window_seconds") || !strcmp(k, "cooldown_seconds")) {
+            check_int(r, v, k, 0, 86400);
+        } else if (!strcmp(k, "required_zones")) {
+            rule_check_zones(r, v);
+        } else if (!strcmp(k, "schedule")) {
+            rule_check_schedule(r, v);
+        } else if (!strcmp(k, "min_duration_seconds")) {
             check_int(r, v, k, 0, 86400);
         } else if (!strcmp(k, "severity")) {
             const char *s = json_string_value(v);
@@ -141,10 +236,10 @@ void h_rule_create(api_req *r)
         return;
     }
     /* Defaults of the table for every field not given. */
-    json_t *full =
-        json_pack("{s:n, s:n, s:b, s:f, s:i, s:i, s:i, s:s, s:n}", "camera_id", "model_id",
-                  "enabled", 1, "min_confidence", 0.5, "min_hits", 1, "window_seconds", 10,
-                  "cooldown_seconds", 60, "severity", "medium", "description");
+    json_t *full = json_pack("{s:n, s:n, s:b, s:f, s:i, s:i, s:i, s:s, s:n, s:i}", "camera_id",
+                             "model_id", "enabled", 1, "min_confidence", 0.5, "min_hits", 1,
+                             "window_seconds", 10, "cooldown_seconds", 60, "severity", "medium",
+                             "description", "min_duration_seconds", 0);
     json_object_update(full, body);
     json_decref(body);
     char *j = json_dumps(full, JSON_COMPACT);
@@ -153,9 +248,11 @@ void h_rule_create(api_req *r)
     PGresult *res = rule_exec(
         r,
         "INSERT INTO rules AS r (camera_id, model_id, event_type, enabled, min_confidence,"
-        " min_hits, window_seconds, cooldown_seconds, severity, description)"
+        " min_hits, window_seconds, cooldown_seconds, severity, description, required_zones,"
+        " min_duration_seconds, schedule)"
         " SELECT camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
-        " window_seconds, cooldown_seconds, severity, description"
+        " window_seconds, cooldown_seconds, severity, description, required_zones,"
+        " min_duration_seconds, schedule"
         " FROM jsonb_populate_record(NULL::rules, $1::jsonb) RETURNING " RULE_JSON,
         1, p);
     free(j);
@@ -208,9 +305,11 @@ void h_rule_patch(api_req *r)
     PGresult *res = rule_exec(
         r,
         "UPDATE rules r SET (camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
-        " window_seconds, cooldown_seconds, severity, description) ="
+        " window_seconds, cooldown_seconds, severity, description, required_zones,"
+        " min_duration_seconds, schedule) ="
         " (SELECT x.camera_id, x.model_id, x.event_type, x.enabled, x.min_confidence, x.min_hits,"
-        "   x.window_seconds, x.cooldown_seconds, x.severity, x.description"
+        "   x.window_seconds, x.cooldown_seconds, x.severity, x.description, x.required_zones,"
+        "   x.min_duration_seconds, x.schedule"
         "  FROM jsonb_populate_record(r, to_jsonb(r) || $2::jsonb) x)"
         " WHERE r.id = $1 RETURNING " RULE_JSON,
         2, p);

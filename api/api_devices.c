@@ -7,6 +7,7 @@
 #include "api.h"
 #include "api_handlers.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,10 @@
     " 'discovered', c.discovered, 'inference_active', c.inference_active,"                         \
     " 'inference_model_id', c.inference_model_id,"                                                 \
     " 'inference_started_at', ruth_time(c.inference_started_at), 'metadata', c.metadata,"          \
+    " 'offline_after_seconds', c.offline_after_seconds, 'frame_width', c.frame_width,"             \
+    " 'frame_height', c.frame_height,"                                                             \
+    " 'offline', EXISTS (SELECT 1 FROM violations o WHERE o.camera_id = c.id"                      \
+    "   AND o.type = 'camera_offline' AND o.ended_at IS NULL),"                                    \
     " 'streaming', json_build_object("                                                             \
     "   'active', coalesce(upper(c.stream_state) = 'LIVE', false), 'stream_id', c.stream_id,"      \
     "   'state', lower(c.stream_state), 'ai_enabled', c.inference_active,"                         \
@@ -85,10 +90,15 @@ void h_devices_list(api_req *r)
 
 void h_device_get(api_req *r)
 {
+    api_devices_answer(r, true);
+}
+
+void api_devices_answer(api_req *r, bool replica)
+{
     const char *id = r->seg[1];
     const char *p[1] = {id};
     PGresult *res = api_query(
-        r, true, "SELECT " DEVICE_JSON " FROM cameras c" DEVICE_STATS " WHERE c.id = $1", 1, p);
+        r, replica, "SELECT " DEVICE_JSON " FROM cameras c" DEVICE_STATS " WHERE c.id = $1", 1, p);
     if (!res)
         return;
     if (PQntuples(res) > 0)

@@ -22,11 +22,12 @@
     " 'inference_time_ms', e.inference_time_ms, 'runtime_id', e.runtime_id,"                       \
     " 'error_code', e.error_code, 'error_message', e.error_message,"                               \
     " 'attributes', e.attributes, 'metadata', e.metadata, 'extra', e.extra,"                       \
-    " 'violation_id', e.violation_id, 'created_at', ruth_time(e.created_at)"
+    " 'violation_id', e.violation_id, 'zones', e.zones, 'created_at', ruth_time(e.created_at)"
 
 void h_events_list(api_req *r)
 {
     const char *type = param_str(r, "event_type"), *camera = param_str(r, "camera_id");
+    const char *zone = param_str(r, "zone");
     const char *violation = NULL, *order = "desc";
     char from[48] = "", to[48] = "", conf[32] = "";
     double cmin = 0;
@@ -50,6 +51,7 @@ void h_events_list(api_req *r)
     sqlw_add(&w, "e.event_type = $?", type);
     sqlw_add(&w, "e.camera_id = $?", camera);
     sqlw_add(&w, "e.violation_id = $?::uuid", violation);
+    sqlw_add(&w, "e.zones @> ARRAY[$?::text]", zone);
     sqlw_add(&w, "e.\"timestamp\" >= $?::timestamptz", from[0] ? from : NULL);
     sqlw_add(&w, "e.\"timestamp\" < $?::timestamptz", to[0] ? to : NULL);
     sqlw_add(&w, "e.confidence >= $?::float8", conf[0] ? conf : NULL);

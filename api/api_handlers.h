@@ -26,9 +26,17 @@ void h_analytics_camera(api_req *r);
 /* api_devices.c */
 void h_devices_list(api_req *r);
 void h_device_get(api_req *r);
+/* The device of path segment 1 as GET /devices/{id} answers it, read from
+ * the read replica when `replica` (else the primary: after a write). */
+void api_devices_answer(api_req *r, bool replica);
 /* api_inference.c */
 void h_device_start(api_req *r);
 void h_device_stop(api_req *r);
+/* api_zones.c */
+void h_zones_list(api_req *r);
+void h_zone_put(api_req *r);
+void h_zone_delete(api_req *r);
+void h_device_patch(api_req *r);
 /* api_models.c */
 void h_models_status(api_req *r);
 void h_runtime_register(api_req *r);

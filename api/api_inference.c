@@ -205,7 +205,8 @@ void h_device_start(api_req *r)
         r, false,
         "UPDATE cameras SET inference_active = true, inference_model_id = $2,"
         " inference_fps = $3::int, inference_confidence_threshold = $4::float8,"
-        " inference_started_at = now(), stream_id = coalesce($5, stream_id)"
+        " inference_started_at = now(), inference_stopped_at = NULL,"
+        " stream_id = coalesce($5, stream_id)"
         " WHERE id = $1 AND NOT inference_active"
         " RETURNING json_build_object('device_id', id, 'stream_id', stream_id,"
         "   'status', 'started', 'model_id', inference_model_id, 'inference_fps', inference_fps,"
@@ -233,7 +234,7 @@ void h_device_stop(api_req *r)
     const char *p[1] = {id};
     PGresult *res = api_query(r, false,
                               "UPDATE cameras SET inference_active = false,"
-                              " inference_started_at = NULL"
+                              " inference_started_at = NULL, inference_stopped_at = now()"
                               " WHERE id = $1 AND inference_active"
                               " RETURNING json_build_object('device_id', id, 'status', 'stopped',"
                               "   'model_id', inference_model_id,"

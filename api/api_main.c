@@ -25,7 +25,8 @@ static const char usage[] =
     "Usage: ruth-api [--help]\n"
     "\n"
     "Serves the Ruth AI REST API (/api/v1: violations, events, analytics, devices,\n"
-    "models, rules, event-type map, the live violation stream) from PostgreSQL,\n"
+    "zones, models, rules with zones, schedules and dwell, event-type map, the live\n"
+    "violation stream) from PostgreSQL,\n"
     "plus /health, /ready, /metrics and /openapi.json. Every /api/v1 endpoint\n"
     "needs an HS256 bearer token (mint one with ruth-token).\n";
 

@@ -44,8 +44,8 @@ typedef struct route {
 #define R_RUNTIME API_ROLE_BIT(ROLE_RUNTIME)
 
 #define P_PAGE "limit|offset|cursor"
-#define P_VIOLATIONS "status|type|camera_id|from|to|confidence_min|sort_by|sort_order|" P_PAGE
-#define P_EVENTS "event_type|camera_id|violation_id|from|to|confidence_min|sort_order|" P_PAGE
+#define P_VIOLATIONS "status|type|camera_id|zone|from|to|confidence_min|sort_by|sort_order|" P_PAGE
+#define P_EVENTS "event_type|camera_id|zone|violation_id|from|to|confidence_min|sort_order|" P_PAGE
 #define P_DEVICES "is_active|active|inference_active|discovered|" P_PAGE
 
 /* clang-format off */
@@ -67,6 +67,10 @@ static const route routes[] = {
     {"GET",    "analytics/cameras/:id",       R_VIEWER,      h_analytics_camera,  "analytics_camera", true, "from|to|granularity"},
     {"GET",    "devices",                     R_VIEWER,      h_devices_list,      "devices_list", true, P_DEVICES},
     {"GET",    "devices/:id",                 R_VIEWER,      h_device_get,        "device_get", true, ""},
+    {"PATCH",  "devices/:id",                 R_ADMIN,       h_device_patch,      "device_patch", false, ""},
+    {"GET",    "devices/:id/zones",           R_VIEWER,      h_zones_list,        "zones_list", true, ""},
+    {"PUT",    "devices/:id/zones/:name",     R_ADMIN,       h_zone_put,          "zone_put", false, ""},
+    {"DELETE", "devices/:id/zones/:name",     R_ADMIN,       h_zone_delete,       "zone_delete", false, ""},
     {"POST",   "devices/:id/start-inference", R_OPERATOR,    h_device_start,      "device_start", false, ""},
     {"POST",   "devices/:id/stop-inference",  R_OPERATOR,    h_device_stop,       "device_stop", false, ""},
     {"GET",    "models/status",               R_VIEWER,      h_models_status,     "models_status", true, ""},

@@ -40,7 +40,7 @@
     " 'max_confidence', v.max_confidence,"                                                         \
     " 'opening_confidence', coalesce(v.opening_confidence, v.confidence),"                         \
     " 'timestamp', ruth_time(v.first_event_at),"                                                   \
-    " 'event_count', v.event_count, 'bounding_boxes', v.bounding_boxes,"                           \
+    " 'event_count', v.event_count, 'bounding_boxes', v.bounding_boxes, 'zones', v.zones,"         \
     " 'first_event_at', ruth_time(v.first_event_at), 'last_event_at', ruth_time(v.last_event_at)," \
     " 'ended_at', ruth_time(v.ended_at), 'ongoing', v.ended_at IS NULL,"                           \
     " 'reviewed_by', v.reviewed_by, 'reviewed_at', ruth_time(v.reviewed_at),"                      \
@@ -94,6 +94,7 @@ static const sort_col sorts[] = {
 void h_violations_list(api_req *r)
 {
     const char *status = NULL, *type = param_str(r, "type"), *camera = param_str(r, "camera_id");
+    const char *zone = param_str(r, "zone");
     const char *sort_by = "created_at", *order = "desc";
     char from[48] = "", to[48] = "", conf[32] = "";
     double cmin = 0;
@@ -127,6 +128,7 @@ void h_violations_list(api_req *r)
     sqlw_add(&w, "v.status = $?", status);
     sqlw_add(&w, "v.type = $?", type);
     sqlw_add(&w, "v.camera_id = $?", camera);
+    sqlw_add(&w, "v.zones @> ARRAY[$?::text]", zone);
     sqlw_add(&w, "v.created_at >= $?::timestamptz", from[0] ? from : NULL);
     sqlw_add(&w, "v.created_at < $?::timestamptz", to[0] ? to : NULL);
     sqlw_add(&w, "v.confidence >= $?::float8", conf[0] ? conf : NULL);

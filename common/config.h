@@ -71,6 +71,8 @@ typedef struct ruth_config {
     int evidence_before_sec;
     int evidence_after_sec;
     int events_retention_days;
+    int offline_after_sec; /* 0 = off (per camera: cameras.offline_after_seconds) */
+    char *offline_severity;
     /* evidence */
     char *evidence_group;
     int evidence_workers;

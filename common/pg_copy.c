@@ -91,3 +91,20 @@ void pg_copy_jsonb(buf *b, const void *json, size_t len)
     buf_append_byte(b, 1); /* jsonb's binary format version */
     buf_append(b, json, len);
 }
+
+void pg_copy_text_array(buf *b, const char *const *v, size_t n)
+{
+    size_t len = 12 + (n ? 8 : 0);
+    for (size_t i = 0; i < n; i++)
+        len += 4 + strlen(v[i]);
+    pg_copy_u32(b, (uint32_t)len);
+    pg_copy_u32(b, n ? 1 : 0); /* dimensions */
+    pg_copy_u32(b, 0);         /* no NULL elements */
+    pg_copy_u32(b, 25);        /* element type: text */
+    if (n) {
+        pg_copy_u32(b, (uint32_t)n); /* length of the dimension */
+        pg_copy_u32(b, 1);           /* lower bound */
+    }
+    for (size_t i = 0; i < n; i++)
+        pg_copy_text(b, v[i]);
+}

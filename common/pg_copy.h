@@ -41,5 +41,8 @@ void pg_copy_ts(buf *b, int64_t unix_us);
 void pg_copy_uuid(buf *b, const char *text);
 /* jsonb from JSON text (`len` bytes; the server parses and checks it). */
 void pg_copy_jsonb(buf *b, const void *json, size_t len);
+/* text[] of the n strings v[0..n) (one dimension, no NULL elements; n = 0
+ * writes the empty array). */
+void pg_copy_text_array(buf *b, const char *const *v, size_t n);
 
 #endif

@@ -14,7 +14,7 @@
 #include "pg.h"
 #include "pg_array.h"
 
-#define PG_PARAMS_MAX 16
+#define PG_PARAMS_MAX 24
 
 typedef struct pg_params {
     pg_array *arrays[PG_PARAMS_MAX]; /* borrowed, $1.. in order */

@@ -23,18 +23,32 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+/* The most zones one event records (a camera's zones its boxes are in). */
+#define WORKER_EVENT_MAX_ZONES 32
+
+/* A camera's zone (zones table) as the worker tests boxes against it. */
+typedef struct worker_zone {
+    char *camera_id, *name;
+    bool normalized; /* points in 0..1 of the frame, else pixels */
+    double *xy;      /* n points */
+    size_t n;
+    int frame_w, frame_h; /* the camera's configured resolution, 0 = unknown */
+} worker_zone;
+
 /* One valid inference result of the batch and what became of it. */
 typedef struct worker_event {
     rd_kafka_message_t *msg; /* borrowed from the batch */
     inference_result r;
-    char id[37];             /* deterministic from the idempotency key */
-    char idem_key[160];      /* result_id, or topic/partition/offset */
-    const char *event_type;  /* canonical (points into the type map or r) */
-    const char *type_detail; /* raw label when mapped, else NULL */
-    bool inserted;           /* new row (not a redelivery) */
-    const rule *rule;        /* the most specific enabled rule, NULL when none */
-    bool qualifies;          /* `rule` is set and confidence reaches it */
-    char violation_id[37];   /* "" when none */
+    char id[37];                               /* deterministic from the idempotency key */
+    char idem_key[160];                        /* result_id, or topic/partition/offset */
+    const char *event_type;                    /* canonical (points into the type map or r) */
+    const char *type_detail;                   /* raw label when mapped, else NULL */
+    bool inserted;                             /* new row (not a redelivery) */
+    const rule *rule;                          /* the most specific enabled rule, NULL when none */
+    bool qualifies;                            /* `rule` is set and confidence reaches it */
+    char violation_id[37];                     /* "" when none */
+    const char *zones[WORKER_EVENT_MAX_ZONES]; /* names (borrowed from the zone cache) */
+    int nzones;
 } worker_event;
 
 typedef struct worker_type_map {
@@ -73,8 +87,11 @@ typedef struct worker {
     size_t ntypes;
     rule *rules;
     size_t nrules;
+    worker_zone *zones; /* sorted by camera_id (strcmp) */
+    size_t nzones;
     int64_t caches_loaded_us;
-    char **cameras; /* sorted known camera ids */
+    int64_t rules_version; /* ruth_rules_version of the cached rules */
+    char **cameras;        /* sorted known camera ids */
     size_t ncameras, capcameras;
     worker_camera_ref *sessions; /* camera id -> model of its active session, sorted */
     size_t nsessions;
@@ -87,6 +104,7 @@ typedef struct worker {
     size_t nevents, decoded, capevents;
     inference_result *ds_results; /* CODEC_MAX_BOXES slots for one DeepStream message */
     int64_t last_maintenance_us;
+    bool offline_sweeper; /* holds the offline sweep's advisory lock on db */
 } worker;
 
 /* What worker_main.c calls; each module's own header (worker_events.h,
@@ -106,6 +124,8 @@ void worker_events_identify(worker_event *e, const rd_kafka_message_t *m);
 /* worker_cache.c: hourly housekeeping: upcoming event partitions, and
  * dropping the ones older than RUTH_EVENTS_RETENTION_DAYS (when set). */
 void worker_maintain(worker *w);
+/* worker_offline.c: the camera-offline sweep (worker_offline.h). */
+void worker_offline_sweep(worker *w);
 /* worker_publish.c: publish outbox rows left by crashed writers (older
  * than a few seconds). */
 void worker_outbox_sweep(worker *w);

@@ -6,6 +6,8 @@
  *   2. events stored exactly once: COPY fast path, staged
  *      path for a redelivery; only rows that are really new
  *      count below, so a redelivered message changes nothing  worker_events.c
+ *      cameras of the new rows: arrival time, camera_offline
+ *      ended (a redelivery is no arrival)                     worker_offline.c
  *   3. per-minute and per-hour rollups of the new rows        worker_rollups.c
  *   4. rule_state locked and run through the rules            worker_incidents.c
  *   5. violations ended/attached/opened, evidence rows,
@@ -31,10 +33,13 @@
 #include "worker_cache.h"
 #include "worker_events.h"
 #include "worker_incidents.h"
+#include "worker_offline.h"
 #include "worker_publish.h"
 #include "worker_rollups.h"
+#include "worker_zones.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 /* A batch slower than this is logged with the time of each step. */
 #define SLOW_BATCH_US (250 * 1000LL)
@@ -62,7 +67,7 @@ static void batch__log_slow(const worker_event *ev, size_t n, const int64_t t[6]
     unlogged = 0;
 }
 
-/* The canonical type and the rule of every event (no I/O). */
+/* The canonical type, the rule and the zones of every event (no I/O). */
 static void batch__classify(worker *w, worker_event *ev, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -72,8 +77,26 @@ static void batch__classify(worker *w, worker_event *ev, size_t n)
         const rule *r =
             rules_match(w->rules, w->nrules, ev[i].r.camera_id, ev[i].r.model_id, ev[i].event_type);
         ev[i].rule = r;
-        ev[i].qualifies = r && ev[i].r.confidence >= r->min_confidence;
+        worker_zones_of(w, &ev[i]);
+        ev[i].qualifies =
+            r && ev[i].r.confidence >= r->min_confidence && worker_zones_required(r, &ev[i]) &&
+            rules_active(r, ev[i].r.timestamp_us); /* outside its windows it never fires */
     }
+}
+
+/* BEGIN and read ruth_rules_version, one round trip. 0, or -1 with err
+ * (the transaction may be open: the caller rolls back). */
+static int batch__begin(worker *w, int64_t *version, char *err, size_t errsz)
+{
+    static const char sql[] = "BEGIN; SELECT version FROM ruth_rules_version";
+    PGresult *r = PQexec(w->db, sql);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        *version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        pg_describe_error(w->db, r, sql, err, errsz);
+    PQclear(r);
+    return ok ? 0 : -1;
 }
 
 int worker_batch_write(worker *w, worker_event *ev, size_t n)
@@ -84,12 +107,16 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     bool begun = false;
     if (!worker_db_connect(w))
         return -1;
-    if (worker_cache_load(w, clock_wall_us(), err, sizeof err))
-        goto failed;
-    batch__classify(w, ev, n);
-    if (!pg_exec_ok(w->db, "BEGIN", err, sizeof err))
+    /* The rules version is read in the batch's own transaction, in the
+     * BEGIN's round trip: a rule change committed before these results were
+     * produced is seen, and applied below. */
+    int64_t version;
+    if (batch__begin(w, &version, err, sizeof err))
         goto failed;
     begun = true;
+    if (worker_cache_load(w, clock_wall_us(), version, err, sizeof err))
+        goto failed;
+    batch__classify(w, ev, n);
     pg_array_begin(&outbox_ids);
     /* Events (and this batch's dead letters, produced while decoding) must be
      * acknowledged by Kafka before the rows become durable. Events that no
@@ -101,7 +128,8 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     int64_t t[6]; /* step boundaries, for the slow-batch warning */
     t[0] = clock_mono_us();
     if (worker_cache_register_cameras(w, ev, n, err, sizeof err) ||
-        worker_events_store(w, ev, n, &inserted, err, sizeof err))
+        worker_events_store(w, ev, n, &inserted, err, sizeof err) ||
+        worker_offline_touch(w, ev, n, &outbox_ids, err, sizeof err))
         goto failed;
     if (worker_publish_events(w, ev, n, false, created_us)) {
         snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);

@@ -9,13 +9,23 @@
 #include "log.h"
 #include "pg.h"
 #include "pg_array.h"
+#include "worker_zones.h"
 #include "xmalloc.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_REFRESH_US (5 * 1000000LL)
+/* Rule changes reach every replica through ruth_rules_version (migration
+ * 0011's triggers bump it with every change of rules, zones, the type map
+ * and the camera columns workers cache, in the writer's transaction): each
+ * batch reads it first thing in its own transaction (worker_batch.c) and
+ * reloads when it moved, so a change committed before a result was
+ * produced applies to that result. A reconnect reloads too; this period is
+ * a backstop. */
+#define CACHE_REFRESH_US (30 * 1000000LL)
 
 /* ---- the connection ---- */
 
@@ -25,7 +35,7 @@ static const char *const cache__stage_sql =
     " confidence float8, ts timestamptz, model_id text, model_version text,"
     " bounding_boxes jsonb, frame_id text, inference_time_ms float8, runtime_id text,"
     " error_code text, error_message text, attributes jsonb, idempotency_key text,"
-    " metadata jsonb, extra jsonb)"
+    " metadata jsonb, extra jsonb, zones text[])"
     " ON COMMIT DELETE ROWS";
 
 /* Yesterday, today and the next two days (UTC) have their partitions; run
@@ -47,7 +57,8 @@ bool worker_db_connect(worker *w)
     /* Statements are prepared (parsed once per connection) but planned per
      * execution: generic plans for the unnest() joins below doubled the
      * median batch latency when PostgreSQL switched to them. */
-    pg_stmts_reset(w->stmts); /* a new connection has none prepared */
+    pg_stmts_reset(w->stmts);   /* a new connection has none prepared */
+    w->offline_sweeper = false; /* a session lock goes with its connection */
     if (!w->db || !pg_exec_ok(w->db, cache__stage_sql, err, sizeof err) ||
         !pg_exec_ok(w->db, "SET plan_cache_mode = force_custom_plan", err, sizeof err) ||
         !pg_exec_ok(w->db, ENSURE_PARTITIONS_SQL, err, sizeof err)) {
@@ -76,6 +87,10 @@ static void cache__free_types_and_rules(worker *w)
         free(w->rules[i].camera_id);
         free(w->rules[i].model_id);
         free(w->rules[i].event_type);
+        for (int k = 0; k < w->rules[i].nrequired; k++)
+            free(w->rules[i].required_zones[k]);
+        free(w->rules[i].required_zones);
+        free(w->rules[i].spans);
     }
     free(w->rules);
     w->rules = NULL;
@@ -105,6 +120,7 @@ void worker_cache_forget_cameras(worker *w)
 void worker_caches_free(worker *w)
 {
     cache__free_types_and_rules(w);
+    worker_zones_free(w);
     worker_cache_forget_cameras(w);
     free(w->cameras);
     w->cameras = NULL;
@@ -172,10 +188,83 @@ static char *cache__dup_or_null(PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
 }
 
-/* event_type_map and rules change rarely: reload every few seconds. */
-int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
+/* A rule's required_zones from its JSON array (NULL: none). */
+static void cache__required_zones(rule *ru, const char *json)
 {
-    if (w->caches_loaded_us && now - w->caches_loaded_us < CACHE_REFRESH_US)
+    json_t *a = json_loads(json, 0, NULL);
+    size_t n = json_array_size(a);
+    ru->required_zones = n ? xcalloc(n, sizeof *ru->required_zones) : NULL;
+    for (size_t i = 0; i < n; i++)
+        if (json_is_string(json_array_get(a, i)))
+            ru->required_zones[ru->nrequired++] = xstrdup(json_string_value(json_array_get(a, i)));
+    json_decref(a);
+}
+
+/* Every rule's active windows as UTC spans, for the local days around now
+ * (now +- $1 seconds, in each window's own time zone): PostgreSQL's time
+ * zone database turns local wall-clock times into instants, so daylight
+ * saving changes are handled there (a window 08:00-09:00 is 07:00-08:00Z
+ * in Berlin's winter and 06:00-07:00Z in summer). A window whose end is not
+ * after its start crosses midnight and belongs to its start's weekday.
+ * Local times that do not exist (the hour skipped in spring) are read with
+ * the offset before the change, as PostgreSQL does. */
+static const char *const cache__spans_sql =
+    "SELECT r.id, (extract(epoch FROM s.f) * 1000000)::bigint,"
+    " (extract(epoch FROM s.t) * 1000000)::bigint"
+    " FROM rules r CROSS JOIN LATERAL jsonb_array_elements(r.schedule) w(j)"
+    " CROSS JOIN LATERAL generate_series("
+    "   ((now() - $1::int * interval '1 second') AT TIME ZONE (w.j->>'time_zone'))::date - 1,"
+    "   ((now() + $1::int * interval '1 second') AT TIME ZONE (w.j->>'time_zone'))::date,"
+    "   interval '1 day') d(day)"
+    " CROSS JOIN LATERAL (SELECT"
+    "   (d.day::date + (w.j->>'start')::time) AT TIME ZONE (w.j->>'time_zone') AS f,"
+    "   (d.day::date + (w.j->>'end')::time + CASE WHEN (w.j->>'end')::time"
+    "     <= (w.j->>'start')::time THEN interval '1 day' ELSE interval '0' END)"
+    "     AT TIME ZONE (w.j->>'time_zone') AS t) s"
+    " WHERE r.schedule IS NOT NULL AND extract(isodow FROM d.day) IN (SELECT"
+    "   array_position(ARRAY['mon','tue','wed','thu','fri','sat','sun'], x)"
+    "   FROM jsonb_array_elements_text(w.j->'days') x)";
+
+/* Capture times this far from now have their windows cached: the clock skew
+ * a result may have, plus a day, at most 400 days. */
+static int cache__span_range_sec(const worker *w)
+{
+    long s = (long)w->cfg->max_clock_skew_sec + 86400;
+    return (int)(s > 400L * 86400 ? 400L * 86400 : s);
+}
+
+/* The spans of `res` onto the rules they belong to (rows of one rule need
+ * not be adjacent), each rule's sorted and merged. */
+static void cache__spans(worker *w, const PGresult *res)
+{
+    for (size_t i = 0; i < w->nrules; i++) {
+        rule *ru = &w->rules[i];
+        size_t cap = 0;
+        for (int row = 0; row < PQntuples(res); row++) {
+            if (strcmp(PQgetvalue(res, row, 0), ru->id))
+                continue;
+            if (ru->nspans == cap) {
+                cap = cap ? cap * 2 : 16;
+                ru->spans = xrealloc(ru->spans, cap * sizeof *ru->spans);
+            }
+            ru->spans[ru->nspans++] = (rule_span){strtoll(PQgetvalue(res, row, 1), NULL, 10),
+                                                  strtoll(PQgetvalue(res, row, 2), NULL, 10)};
+        }
+        ru->nspans = rules_spans_normalize(ru->spans, ru->nspans);
+    }
+}
+
+static const char *const cache__zones_sql =
+    "SELECT z.camera_id, z.name, z.units = 'normalized', z.points::text,"
+    " coalesce(c.frame_width, 0), coalesce(c.frame_height, 0)"
+    " FROM zones z LEFT JOIN cameras c ON c.id = z.camera_id";
+
+/* The type map, rules and zones, reloaded when `version` moved (see
+ * CACHE_REFRESH_US). */
+int worker_cache_load(worker *w, int64_t now, int64_t version, char *err, size_t errsz)
+{
+    if (w->caches_loaded_us && version == w->rules_version &&
+        now - w->caches_loaded_us < CACHE_REFRESH_US)
         return 0;
     PGresult *t = pg_stmts_exec(w->stmts, w->db, "SELECT raw_label, event_type FROM event_type_map",
                                 0, NULL, NULL, err, errsz);
@@ -184,7 +273,9 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
     PGresult *r = pg_stmts_exec(
         w->stmts, w->db,
         "SELECT id, camera_id, model_id, event_type, enabled, min_confidence, min_hits,"
-        " window_seconds, cooldown_seconds, severity FROM rules",
+        " window_seconds, cooldown_seconds, severity,"
+        " coalesce(to_jsonb(required_zones), '[]')::text, min_duration_seconds,"
+        " schedule IS NOT NULL FROM rules",
         0, NULL, NULL, err, errsz);
     PGresult *c = r ? pg_stmts_exec(w->stmts, w->db,
                                     "SELECT id, vas_device_id, CASE WHEN inference_active THEN"
@@ -193,9 +284,18 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
                                     " coalesce(inference_model_id, '') <> '')",
                                     0, NULL, NULL, err, errsz)
                     : NULL;
-    if (!r || !c) {
+    PGresult *z =
+        c ? pg_stmts_exec(w->stmts, w->db, cache__zones_sql, 0, NULL, NULL, err, errsz) : NULL;
+    char range[16];
+    snprintf(range, sizeof range, "%d", cache__span_range_sec(w));
+    const char *sp[1] = {range};
+    PGresult *s =
+        z ? pg_stmts_exec(w->stmts, w->db, cache__spans_sql, 1, sp, NULL, err, errsz) : NULL;
+    if (!s) {
         PQclear(t);
         PQclear(r);
+        PQclear(c);
+        PQclear(z);
         return -1;
     }
     bool first = w->caches_loaded_us == 0;
@@ -222,14 +322,23 @@ int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz)
         ru->window_seconds = atoi(PQgetvalue(r, row, 7));
         ru->cooldown_seconds = atoi(PQgetvalue(r, row, 8));
         snprintf(ru->severity, sizeof ru->severity, "%s", PQgetvalue(r, row, 9));
+        cache__required_zones(ru, PQgetvalue(r, row, 10));
+        ru->min_duration_seconds = atoi(PQgetvalue(r, row, 11));
+        ru->scheduled = PQgetvalue(r, row, 12)[0] == 't';
     }
     cache__load_cameras(w, c);
+    cache__spans(w, s);
+    worker_zones_load(w, z);
     PQclear(t);
     PQclear(r);
     PQclear(c);
+    PQclear(z);
+    PQclear(s);
     w->caches_loaded_us = now;
+    w->rules_version = version;
     if (first)
-        log_info("loaded %zu event type mappings and %zu rules", w->ntypes, w->nrules);
+        log_info("loaded %zu event type mappings, %zu rules and %zu zones", w->ntypes, w->nrules,
+                 w->nzones);
     return 0;
 }
 
@@ -238,7 +347,7 @@ int worker_cache_reload(worker *w, int64_t now, char *err, size_t errsz)
     int64_t loaded = w->caches_loaded_us;
     if (loaded)
         w->caches_loaded_us = now - CACHE_REFRESH_US; /* due now */
-    int rc = worker_cache_load(w, now, err, errsz);
+    int rc = worker_cache_load(w, now, w->rules_version, err, errsz);
     if (rc)
         w->caches_loaded_us = loaded;
     return rc;

@@ -9,10 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Reload the event-type map and the rules when they are older than a few
- * seconds at `now` (wall-clock microseconds). 0, or -1 with err filled
- * (the previous caches are kept). */
-int worker_cache_load(worker *w, int64_t now, char *err, size_t errsz);
+/* Reload the event-type map, the rules (with their schedule spans), the
+ * zones and the cameras' sessions and VAS device ids when `version`
+ * (ruth_rules_version, read in the caller's transaction; w->rules_version
+ * outside one) differs from the cached one, or they are 30 s old at `now`
+ * (wall-clock microseconds). 0, or -1 with err filled (the previous caches
+ * are kept). */
+int worker_cache_load(worker *w, int64_t now, int64_t version, char *err, size_t errsz);
 /* The same, now, however fresh the caches are (a cache miss that may be
  * news: a session just started). -1 with the caches left as they were. */
 int worker_cache_reload(worker *w, int64_t now, char *err, size_t errsz);

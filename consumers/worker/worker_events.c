@@ -78,7 +78,7 @@ static int events__cmp_id(const void *a, const void *b)
 #define EVENT_COLUMNS                                                                              \
     "id, camera_id, stream_id, event_type, type_detail, confidence, \"timestamp\", model_id,"      \
     " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"         \
-    " error_message, attributes, idempotency_key, metadata, extra"
+    " error_message, attributes, idempotency_key, metadata, extra, zones"
 
 /* jsonb from JSON text, or NULL. */
 static void events__opt_jsonb(buf *b, const char *json)
@@ -89,7 +89,7 @@ static void events__opt_jsonb(buf *b, const char *json)
         pg_copy_null(b);
 }
 
-/* Stream `rows` through `copy_sql` (a COPY .. FROM STDIN binary with the 19
+/* Stream `rows` through `copy_sql` (a COPY .. FROM STDIN binary with the 20
  * columns of EVENT_COLUMNS, in that order). On failure `sqlstate` tells why. */
 static int events__copy(worker *w, const char *copy_sql, worker_event *const *rows, size_t n,
                         char sqlstate[6], char *err, size_t errsz)
@@ -108,7 +108,7 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
     for (size_t i = 0; i < n && sent; i++) {
         const worker_event *e = rows[i];
         const inference_result *r = &e->r;
-        pg_copy_row(&b, 19);
+        pg_copy_row(&b, 20);
         pg_copy_uuid(&b, e->id);
         pg_copy_text(&b, r->camera_id);
         pg_copy_text(&b, r->stream_id);
@@ -132,6 +132,7 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         pg_copy_text(&b, e->idem_key);
         events__opt_jsonb(&b, r->metadata_json);
         events__opt_jsonb(&b, r->extra_json);
+        pg_copy_text_array(&b, e->zones, (size_t)e->nzones);
         if (b.len > (1 << 20)) {
             sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
             buf_reset(&b);
@@ -174,7 +175,7 @@ static int events__staged(worker *w, worker_event **uniq, size_t n, size_t *nins
         "INSERT INTO events (" EVENT_COLUMNS ")"
         " SELECT id, camera_id, stream_id, event_type, type_detail, confidence, ts, model_id,"
         " model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code,"
-        " error_message, attributes, idempotency_key, metadata, extra FROM stage_events"
+        " error_message, attributes, idempotency_key, metadata, extra, zones FROM stage_events"
         " ON CONFLICT (idempotency_key, \"timestamp\") DO NOTHING RETURNING id",
         0, NULL, NULL, err, errsz);
     if (!res)

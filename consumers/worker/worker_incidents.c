@@ -1,5 +1,5 @@
 /* worker_incidents.c - rule state, violations and evidence of a batch
- * (steps 4-6 of worker_batch.c). why: a few lines over 600 because the six
+ * (steps 4-6 of worker_batch.c). why: about 650 lines, over 600, because the six
  * statements of the rule step and their parameter structs read best side
  * by side, each under 80 lines.
  *
@@ -28,6 +28,7 @@
 #include "pg_params.h"
 #include "violation_row.h"
 #include "worker_events.h"
+#include "worker_zones.h"
 #include "xmalloc.h"
 
 #include <stdint.h>
@@ -40,6 +41,7 @@ typedef struct incident_key {
     const char *camera_id, *event_type;
     const rule *r; /* the rule of the last event applied (written back) */
     rule_state *st;
+    size_t q_from, q_to; /* its events in incidents.q */
 } incident_key;
 
 typedef struct changed_violation {
@@ -95,9 +97,13 @@ static void incidents_collect(incidents *inc, worker_event *ev, size_t n)
     for (size_t i = 0; i < inc->nq; i++) {
         const worker_event *e = inc->q[i];
         if (inc->nk && !strcmp(inc->keys[inc->nk - 1].camera_id, e->r.camera_id) &&
-            !strcmp(inc->keys[inc->nk - 1].event_type, e->event_type))
+            !strcmp(inc->keys[inc->nk - 1].event_type, e->event_type)) {
+            inc->keys[inc->nk - 1].q_to = i + 1;
             continue;
+        }
         incident_key *k = &inc->keys[inc->nk++];
+        k->q_from = i;
+        k->q_to = i + 1;
         k->camera_id = e->r.camera_id;
         k->event_type = e->event_type;
         k->r = e->rule;
@@ -117,7 +123,8 @@ static const char *const state_create_sql =
 
 /* Columns: camera, type, hits (comma-separated microseconds), last hit,
  * last fired, then the ongoing violation: id, first, last, count,
- * opening confidence, max confidence (NULL when there is none). */
+ * opening confidence, max confidence (NULL when there is none), then the
+ * dwell run's start (0: none). */
 /* (Not formatted: clang-format would split the SQL inside the US() list.) */
 /* clang-format off */
 static const char *const state_lock_sql =
@@ -125,7 +132,8 @@ static const char *const state_lock_sql =
     " array_to_string(array(SELECT (extract(epoch FROM h) * 1000000)::bigint"
     "   FROM unnest(rs.recent_hits) h), ','), " US("rs.last_hit_at") ", " US("rs.last_fired_at")
     ", v.id, " US("v.first_event_at") ", " US("v.last_event_at") ","
-    " v.event_count, coalesce(v.opening_confidence, v.confidence), v.max_confidence"
+    " v.event_count, coalesce(v.opening_confidence, v.confidence), v.max_confidence, "
+    US("rs.run_started_at")
     " FROM rule_state rs JOIN unnest($1::text[], $2::text[]) k(c, t)"
     "   ON rs.camera_id = k.c AND rs.event_type = k.t"
     " LEFT JOIN violations v ON v.camera_id = rs.camera_id AND v.type = rs.event_type"
@@ -143,6 +151,7 @@ static void incidents_read_state(rule_state *st, const PGresult *res, int row)
     }
     st->last_hit_us = incidents__i64(res, row, 3);
     st->last_fired_us = incidents__i64(res, row, 4);
+    st->run_start_us = incidents__i64(res, row, 11);
     if (PQgetisnull(res, row, 5))
         return;
     rule_incident *on = &st->ongoing;
@@ -225,7 +234,7 @@ static void incidents_apply(incidents *inc)
  * highest confidence among the incident's events (contract §3.2);
  * opening_confidence keeps the opening event's, written once by B. */
 typedef struct violation_update {
-    pg_array id, event_count, max_confidence, first_us, last_us, ended_us, boxes, best_event;
+    pg_array id, event_count, max_confidence, first_us, last_us, ended_us, boxes, best_event, zones;
     pg_params p;
     size_t n;
 } violation_update;
@@ -237,15 +246,17 @@ static const char *const violation_update_sql =
     " last_event_at = 'epoch'::timestamptz + u.l * interval '1 microsecond',"
     " ended_at = 'epoch'::timestamptz + u.e * interval '1 microsecond',"
     " bounding_boxes = coalesce(u.b::jsonb, v.bounding_boxes),"
-    " best_event_id = coalesce(u.best, v.best_event_id)"
+    " best_event_id = coalesce(u.best, v.best_event_id),"
+    " zones = ARRAY(SELECT DISTINCT z FROM unnest(v.zones || u.z::text[]) z ORDER BY z)"
     " FROM unnest($1::uuid[], $2::bigint[], $3::float8[], $4::bigint[], $5::bigint[],"
-    "   $6::bigint[], $7::text[], $8::uuid[]) u(id, n, mx, f, l, e, b, best)"
+    "   $6::bigint[], $7::text[], $8::uuid[], $9::text[]) u(id, n, mx, f, l, e, b, best, z)"
     " WHERE v.id = u.id";
 
 static void violation_update_begin(violation_update *s)
 {
-    pg_array *order[] = {&s->id,      &s->event_count, &s->max_confidence, &s->first_us,
-                         &s->last_us, &s->ended_us,    &s->boxes,          &s->best_event};
+    pg_array *order[] = {&s->id,       &s->event_count, &s->max_confidence,
+                         &s->first_us, &s->last_us,     &s->ended_us,
+                         &s->boxes,    &s->best_event,  &s->zones};
     pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
@@ -278,7 +289,8 @@ static void violation_update_add(violation_update *s, const rule_incident *c,
  * incident before opening the next, and ended rows carry ended_at). */
 typedef struct violation_insert {
     pg_array id, type, camera_id, stream_id, model_id, rule_id, severity, confidence,
-        max_confidence, event_count, first_us, last_us, ended_us, boxes, best_event, model_version;
+        max_confidence, event_count, first_us, last_us, ended_us, boxes, best_event, model_version,
+        zones;
     pg_params p;
     size_t n;
 } violation_insert;
@@ -286,24 +298,36 @@ typedef struct violation_insert {
 static const char *const violation_insert_sql =
     "INSERT INTO violations (id, type, camera_id, stream_id, model_id, rule_id,"
     " severity, opening_confidence, confidence, max_confidence, event_count, first_event_at,"
-    " last_event_at, ended_at, bounding_boxes, best_event_id, model_version)"
+    " last_event_at, ended_at, bounding_boxes, best_event_id, model_version, zones)"
     " SELECT id, t, c, s, m, r, sev, conf, mx, mx, n,"
     " 'epoch'::timestamptz + f * interval '1 microsecond',"
     " 'epoch'::timestamptz + l * interval '1 microsecond',"
-    " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best, mv"
+    " 'epoch'::timestamptz + e * interval '1 microsecond', b::jsonb, best, mv, z::text[]"
     " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
     "   $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::bigint[],"
-    "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[], $16::text[])"
-    "   u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best, mv)"
+    "   $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::uuid[], $16::text[],"
+    "   $17::text[]) u(id, t, c, s, m, r, sev, conf, mx, n, f, l, e, b, best, mv, z)"
     " ORDER BY e NULLS LAST"; /* ended ones first: the ongoing index */
 
 static void violation_insert_begin(violation_insert *s)
 {
-    pg_array *order[] = {
-        &s->id,           &s->type,     &s->camera_id,  &s->stream_id,      &s->model_id,
-        &s->rule_id,      &s->severity, &s->confidence, &s->max_confidence, &s->event_count,
-        &s->first_us,     &s->last_us,  &s->ended_us,   &s->boxes,          &s->best_event,
-        &s->model_version};
+    pg_array *order[] = {&s->id,
+                         &s->type,
+                         &s->camera_id,
+                         &s->stream_id,
+                         &s->model_id,
+                         &s->rule_id,
+                         &s->severity,
+                         &s->confidence,
+                         &s->max_confidence,
+                         &s->event_count,
+                         &s->first_us,
+                         &s->last_us,
+                         &s->ended_us,
+                         &s->boxes,
+                         &s->best_event,
+                         &s->model_version,
+                         &s->zones};
     pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
@@ -402,7 +426,7 @@ static void event_link_add(event_link *s, const worker_event *e)
 
 /* D. the rule state back. */
 typedef struct state_write {
-    pg_array camera_id, event_type, hits, last_hit_us, last_fired_us, ongoing_id, rule_id;
+    pg_array camera_id, event_type, hits, last_hit_us, last_fired_us, ongoing_id, rule_id, run_us;
     pg_params p;
 } state_write;
 
@@ -413,15 +437,16 @@ static const char *const state_write_sql =
     " last_hit_at = 'epoch'::timestamptz + u.lh * interval '1 microsecond',"
     " last_fired_at = coalesce('epoch'::timestamptz + u.lf * interval '1 microsecond',"
     "   rs.last_fired_at),"
-    " ongoing_violation_id = u.v, rule_id = u.r"
+    " ongoing_violation_id = u.v, rule_id = u.r,"
+    " run_started_at = 'epoch'::timestamptz + u.rs * interval '1 microsecond'"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
-    "   $6::uuid[], $7::uuid[]) u(c, t, hits, lh, lf, v, r)"
+    "   $6::uuid[], $7::uuid[], $8::bigint[]) u(c, t, hits, lh, lf, v, r, rs)"
     " WHERE rs.camera_id = u.c AND rs.event_type = u.t";
 
 static void state_write_begin(state_write *s)
 {
-    pg_array *order[] = {&s->camera_id,     &s->event_type, &s->hits,   &s->last_hit_us,
-                         &s->last_fired_us, &s->ongoing_id, &s->rule_id};
+    pg_array *order[] = {&s->camera_id,     &s->event_type, &s->hits,    &s->last_hit_us,
+                         &s->last_fired_us, &s->ongoing_id, &s->rule_id, &s->run_us};
     pg_params_bind(&s->p, order, (int)(sizeof order / sizeof *order));
 }
 
@@ -442,6 +467,10 @@ static void state_write_add(state_write *s, const incident_key *k)
         pg_array_add(&s->last_fired_us, NULL);
     pg_array_add(&s->ongoing_id, st->ongoing.exists ? st->ongoing.id : NULL);
     pg_array_add(&s->rule_id, k->r->id[0] ? k->r->id : NULL);
+    if (st->run_start_us)
+        pg_array_add_i64(&s->run_us, st->run_start_us);
+    else
+        pg_array_add(&s->run_us, NULL);
 }
 
 /* E's input: the changed violations as they are now. */
@@ -492,6 +521,9 @@ static int incidents_write(incidents *inc, incident_writes *wr, PGresult **rows,
     violation_read_begin(&wr->rows);
     for (size_t i = 0; i < inc->nch; i++) {
         const changed_violation *c = &inc->ch[i];
+        /* The zones of its events in this batch (the UPDATE adds them to its own). */
+        pg_array *zones = c->inc.is_new ? &wr->ins.zones : &wr->upd.zones;
+        worker_zones_union(inc->q, c->key->q_from, c->key->q_to, c->inc.id, zones);
         if (c->inc.is_new) {
             violation_insert_add(&wr->ins, &c->inc, c->key, inc->ev);
             evidence_insert_add(&wr->evd, c, inc->ev);

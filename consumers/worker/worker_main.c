@@ -32,7 +32,12 @@ static const char usage[] =
     "DeepStream nvmsgconv JSON from RUTH_TOPIC_DEEPSTREAM) in consumer group\n"
     "RUTH_WORKER_GROUP, stores events, rollups and violations in PostgreSQL,\n"
     "publishes Event, ViolationChange and EvidenceRequest messages and\n"
-    "dead-letters undecodable input. Serves /health, /ready and /metrics on\n"
+    "dead-letters undecodable input. Rules may require zones (bottom-centre of a\n"
+    "box inside a camera's polygon), active windows (weekdays and times in an IANA\n"
+    "time zone) and a dwell time (min_duration_seconds); rule changes reach every\n"
+    "replica with its next batch (ruth_rules_version). One replica at a time\n"
+    "(advisory lock) raises camera_offline violations for cameras silent longer\n"
+    "than RUTH_OFFLINE_AFTER_SEC or their own limit. Serves /health, /ready and /metrics on\n"
     "RUTH_METRICS_PORT. Stops cleanly on SIGTERM. Exit status: 0 after a clean\n"
     "stop, 1 on a start-up failure, 2 on a configuration error.";
 
@@ -137,7 +142,7 @@ static void worker_on_end(void *arg, kafka_consumer *kc)
     worker_forget_events(arg);
 }
 
-/* Idle housekeeping: outbox leftovers, hourly partition upkeep, and a
+/* Idle housekeeping: outbox leftovers, the camera-offline sweep, hourly partition upkeep, and a
  * database check so /ready tells the truth between batches. */
 static void worker_on_idle(void *arg, kafka_consumer *kc)
 {
@@ -154,6 +159,7 @@ static void worker_on_idle(void *arg, kafka_consumer *kc)
         }
     }
     worker_outbox_sweep(w);
+    worker_offline_sweep(w);
     int64_t now = clock_wall_us();
     if (now - w->last_maintenance_us > MAINTAIN_EVERY_US && w->db) {
         worker_maintain(w);

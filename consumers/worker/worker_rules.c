@@ -1,7 +1,47 @@
 /* worker_rules.c - see worker_rules.h. */
 #include "worker_rules.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+bool rules_active(const rule *r, int64_t ts_us)
+{
+    if (!r->scheduled)
+        return true;
+    /* The last span starting at or before ts_us. */
+    size_t lo = 0, hi = r->nspans;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->spans[mid].from_us <= ts_us)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && ts_us < r->spans[lo - 1].to_us;
+}
+
+static int rules__cmp_span(const void *a, const void *b)
+{
+    const rule_span *x = a, *y = b;
+    return x->from_us < y->from_us ? -1 : x->from_us > y->from_us;
+}
+
+size_t rules_spans_normalize(rule_span *spans, size_t n)
+{
+    if (n < 2)
+        return n;
+    qsort(spans, n, sizeof *spans, rules__cmp_span);
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (spans[i].from_us <= spans[k].to_us) {
+            if (spans[i].to_us > spans[k].to_us)
+                spans[k].to_us = spans[i].to_us;
+        } else {
+            spans[++k] = spans[i];
+        }
+    }
+    return k + 1;
+}
 
 const rule *rules_match(const rule *rules, size_t n, const char *camera_id, const char *model_id,
                         const char *event_type)
@@ -31,6 +71,7 @@ rule_outcome rules_apply(const rule *r, rule_state *st, int64_t ts_us, double co
     const int64_t cooldown_us = (int64_t)r->cooldown_seconds * 1000000;
     const int64_t window_us = (int64_t)r->window_seconds * 1000000;
     rule_incident *on = &st->ongoing;
+    const int64_t prev_hit_us = st->last_hit_us;
     if (ts_us > st->last_hit_us)
         st->last_hit_us = ts_us;
 
@@ -68,10 +109,17 @@ rule_outcome rules_apply(const rule *r, rule_state *st, int64_t ts_us, double co
         st->nhits--;
     }
     st->hits[st->nhits++] = ts_us;
-    if (st->nhits < r->min_hits)
+    /* Dwell: the run starts again after a gap longer than the window. */
+    if (!st->run_start_us || ts_us - prev_hit_us > window_us)
+        st->run_start_us = ts_us;
+    else if (ts_us < st->run_start_us)
+        st->run_start_us = ts_us; /* an earlier event arriving late */
+    if (st->nhits < r->min_hits ||
+        ts_us - st->run_start_us < (int64_t)r->min_duration_seconds * 1000000)
         return RULE_NONE;
 
     st->nhits = 0;
+    st->run_start_us = 0;
     st->last_fired_us = ts_us;
     memset(on, 0, sizeof *on);
     on->exists = on->is_new = on->changed = true;

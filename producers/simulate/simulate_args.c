@@ -36,6 +36,11 @@ const char sim_args_usage[] =
     "                            token minted from JWT_SECRET_KEY (or RUTH_INGEST_KEY);\n"
     "                            a result counts as acknowledged when its batch is 202\n"
     "  --http-batch N            results per POST with --http (default 100)\n"
+    "  --zones                   fall and PPE episodes alternate between the left half of\n"
+    "                            the frame (feet inside the zone [[0,0],[0.5,0],[0.5,1],[0,1]],\n"
+    "                            normalised) and the right half (outside it)\n"
+    "  --silent-camera N         camera N (1-based) stops sending after --silent-after\n"
+    "  --silent-after SEC        seconds after the start (default 0: silent from the start)\n"
     "  --quiet                   no progress line on stderr\n"
     "  -h, --help                this help\n"
     "\n"
@@ -85,6 +90,9 @@ enum {
     SIM_OPT_QUIET,
     SIM_OPT_HTTP,
     SIM_OPT_HTTP_BATCH,
+    SIM_OPT_ZONES,
+    SIM_OPT_SILENT_CAMERA,
+    SIM_OPT_SILENT_AFTER,
 };
 
 static const struct option sim__longopts[] = {
@@ -103,6 +111,9 @@ static const struct option sim__longopts[] = {
     {"quiet", no_argument, NULL, SIM_OPT_QUIET},
     {"http", required_argument, NULL, SIM_OPT_HTTP},
     {"http-batch", required_argument, NULL, SIM_OPT_HTTP_BATCH},
+    {"zones", no_argument, NULL, SIM_OPT_ZONES},
+    {"silent-camera", required_argument, NULL, SIM_OPT_SILENT_CAMERA},
+    {"silent-after", required_argument, NULL, SIM_OPT_SILENT_AFTER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -179,6 +190,16 @@ static bool sim__apply_option(int opt, const char *val, sim_args *a)
             return false;
         a->http_batch = (int)d;
         return true;
+    case SIM_OPT_ZONES:
+        a->zones = true;
+        return true;
+    case SIM_OPT_SILENT_CAMERA:
+        if (!sim__parse_double(val, 1, 100000, &d) || d != floor(d))
+            return false;
+        a->silent_camera = (int)d;
+        return true;
+    case SIM_OPT_SILENT_AFTER:
+        return sim__parse_double(val, 0, 1e9, &a->silent_after);
     }
     return false;
 }

@@ -25,6 +25,9 @@ typedef struct sim_args {
     int http_batch;
     bool format_given;
     bool quiet;
+    bool zones;          /* episodes alternate inside and outside a demo zone */
+    int silent_camera;   /* 1-based; 0 = none */
+    double silent_after; /* seconds after the start */
 } sim_args;
 
 /* The usage text (config_print_help adds the settings). */

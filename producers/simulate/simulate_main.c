@@ -49,6 +49,7 @@ typedef struct sim_ctx {
     /* totals; delivery reports run in this thread (rd_kafka_poll) */
     uint64_t sent, acked, failed, malformed;
     uint64_t failed_logged;
+    int64_t started_us; /* wall clock at the first result */
 } sim_ctx;
 
 static void sim__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -192,6 +193,11 @@ static bool sim__one(sim_ctx *ctx, sim_frame *f, buf *msg, int64_t now_us)
 {
     char key[sizeof f->camera_id];
     sim_scenario_next(ctx->scenario, now_us, f);
+    if (!ctx->started_us)
+        ctx->started_us = now_us;
+    if (ctx->args.silent_camera == f->camera_index + 1 &&
+        now_us - ctx->started_us >= (int64_t)(ctx->args.silent_after * 1e6))
+        return true; /* this camera has gone silent: its frame is never sent */
     memcpy(key, f->camera_id, sizeof key); /* the key stays the camera's, whatever breaks */
     sim_malform_kind bad = sim_malform_pick(ctx->malform);
     if (bad)
@@ -357,6 +363,7 @@ int main(int argc, char **argv)
     so.camera_prefix = ctx.args.camera_prefix;
     so.model_id = ctx.args.model_id;
     so.result_ids = ctx.args.result_ids;
+    so.zone_split = ctx.args.zones;
     ctx.scenario = sim_scenario_new(&so);
     ctx.malform = sim_malform_new(ctx.args.format, ctx.args.malformed_fraction, ctx.args.seed);
 

@@ -151,6 +151,16 @@ static void sim__person_spawn(sim_rng *rng, sim__person *p)
     p->y = sim_rng_range(rng, 180, SIM_FRAME_HEIGHT - 20 - p->h);
 }
 
+/* Move p so that its feet (bottom centre) are in the left half of the
+ * frame (`left`) or the right half, 40 px clear of the middle line, so the
+ * jitter of a fall never carries them across. */
+static void sim__person_place(sim_rng *rng, sim__person *p, bool left)
+{
+    double half = SIM_FRAME_WIDTH / 2.0;
+    double lo = left ? 40 : half + 40, hi = left ? half - 40 - p->w : SIM_FRAME_WIDTH - 40 - p->w;
+    p->x = sim_rng_range(rng, lo, hi > lo ? hi : lo + 1);
+}
+
 sim_scenario *sim_scenario_new(const sim_options *opt)
 {
     sim_scenario *sc = xcalloc(1, sizeof *sc);
@@ -313,6 +323,8 @@ void sim_scenario_next(sim_scenario *sc, int64_t now_us, sim_frame *f)
             c->ep_label = c->ppe ? sim__ppe_labels[sim_rng_below(rng, SIM__NPPE)] : "fall_detected";
             if (c->npeople == 0)
                 sim__person_spawn(rng, &c->people[c->npeople++]);
+            if (sc->opt.zone_split)
+                sim__person_place(rng, &c->people[0], c->episodes % 2 == 1);
             f->episode_start = true;
         }
     }

@@ -8,7 +8,8 @@
  * fourth camera runs a PPE model instead: `no_violation` background and
  * episodes of one PPE label (`missing_hardhat`, `no_vest`, ...). Any camera
  * occasionally reports an `error` result (error_code, error_message,
- * confidence 0, no boxes).
+ * confidence 0, no boxes). With zone_split, episodes alternate between the
+ * left half of the frame (inside SIM_ZONE_POINTS) and the right half.
  *
  * Everything but the timestamp follows from the seed and the options: the
  * same seed and options give the same sequence, result_ids included. The
@@ -95,7 +96,14 @@ typedef struct sim_options {
     double ppe_start_prob;  /* per background frame of a PPE camera */
     double error_prob;      /* per frame, any camera */
     int episode_min_frames, episode_max_frames;
+    /* Zone demo: each episode's subject stands with its feet in the left
+     * half of the frame (odd episodes: inside the zone SIM_ZONE_POINTS) or
+     * the right half (even ones: outside it). */
+    bool zone_split;
 } sim_options;
+
+/* The zone --zones plays against, normalised: the left half of the frame. */
+#define SIM_ZONE_POINTS "[[0,0],[0.5,0],[0.5,1],[0,1]]"
 
 /* Defaults: 8 cameras, seed 1, prefix "cam-", models "fall-detector" and
  * "ppe-detector", result ids on, every 4th camera PPE, episode start 0.004

@@ -5,6 +5,7 @@
  * the configured probabilities; episodes look like episodes (one camera,
  * consecutive frames, rising confidence, boxes inside the frame). */
 #include "hash.h"
+#include "polygon.h"
 #include "simulate_scenario.h"
 #include "testlib.h"
 
@@ -281,6 +282,44 @@ static void test_probabilities_zero_and_one(void)
     sim_scenario_free(sc);
 }
 
+/* --zones: episodes alternate between feet in the left half (inside the
+ * demo zone) and the right half, never on the middle line. */
+static void test_zone_split_alternates(void)
+{
+    static const double zone[] = {0, 0, 0.5, 0, 0.5, 1, 0, 1};
+    sim_options o;
+    sim_options_default(&o);
+    o.zone_split = true;
+    o.cameras = 1;
+    o.ppe_every = 0;
+    o.error_prob = 0;
+    sim_scenario *sc = sim_scenario_new(&o);
+    sim_frame f;
+    int episodes = 0, inside = 0, outside = 0, mixed = 0;
+    bool cur_in = false;
+    for (int i = 0; i < N; i++) {
+        sim_scenario_next(sc, NOW_US, &f);
+        if (f.kind != SIM_KIND_FALL)
+            continue;
+        double px, py;
+        polygon_box_anchor(f.boxes[0].x, f.boxes[0].y, f.boxes[0].width, f.boxes[0].height, &px,
+                           &py);
+        bool in = polygon_contains(zone, 4, px / SIM_FRAME_WIDTH, py / SIM_FRAME_HEIGHT);
+        if (f.episode_start) {
+            episodes++;
+            cur_in = in;
+            CHECK_EQ_INT(in, episodes % 2 == 1); /* odd episodes inside */
+            *(in ? &inside : &outside) += 1;
+        } else {
+            mixed += in != cur_in;
+        }
+    }
+    CHECK(episodes >= 4);
+    CHECK(inside >= 2 && outside >= 2);
+    CHECK_EQ_INT(mixed, 0);
+    sim_scenario_free(sc);
+}
+
 int main(void)
 {
     TEST_RUN(test_rng_reference);
@@ -289,5 +328,6 @@ int main(void)
     TEST_RUN(test_cameras_and_frames);
     TEST_RUN(test_mix_follows_options);
     TEST_RUN(test_probabilities_zero_and_one);
+    TEST_RUN(test_zone_split_alternates);
     return TEST_EXIT();
 }
