@@ -90,7 +90,8 @@ static void input__opts(const rd_kafka_message_t *m, char *key, size_t keysz, co
 static int input__caches(worker *w, int64_t now_us)
 {
     char err[512];
-    if (worker_db_connect(w) && worker_cache_load(w, now_us, w->rules_version, err, sizeof err) == 0)
+    if (worker_db_connect(w) &&
+        worker_cache_load(w, now_us, w->rules_version, err, sizeof err) == 0)
         return 0;
     return w->caches_loaded_us ? 0 : -1; /* a stale cache is good enough */
 }
