@@ -18,6 +18,7 @@
  *   api_auth.c        roles, HS256 JWT verification and minting (ruth-token)
  *   api_params.c      query/body validation into the VALIDATION_ERROR details
  *   api_list.c        pagination, keyset cursors, capped counts
+ *   api_rowjson.c     item JSON written in C from plain columns (list and detail rows)
  *   api_util.c        monotonic clock, UTF-8/UUID/choice checks
  *   api_context.h     the process (`api`) and request (`api_req`) contexts
  *   api_handlers.h    the handlers below, for api_routes.c:

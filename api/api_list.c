@@ -211,8 +211,16 @@ long long list_count(api_req *r, const char *from_where, int nparams, const char
     return total;
 }
 
+/* The default writer: ready item JSON in column 0. */
+static void list__row_json(buf *o, const PGresult *res, int row)
+{
+    buf_append(o, PQgetvalue(res, row, 0), (size_t)PQgetlength(res, row, 0));
+}
+
+static const list_writer list__json = {list__row_json, 1, 2};
+
 static void list_respond(api_req *r, const char *items, PGresult *res, const api_page *pg,
-                         const char *sort_tag, long long total, bool exact)
+                         const char *sort_tag, long long total, bool exact, const list_writer *lw)
 {
     int rows = PQntuples(res);
     bool more = rows > pg->limit;
@@ -223,7 +231,7 @@ static void list_respond(api_req *r, const char *items, PGresult *res, const api
     for (int i = 0; i < n; i++) {
         if (i)
             buf_append_byte(o, ',');
-        buf_append(o, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+        lw->item(o, res, i);
     }
     /* On a keyset page the offset of the page is unknown; report 0. */
     buf_printf(o,
@@ -232,7 +240,8 @@ static void list_respond(api_req *r, const char *items, PGresult *res, const api
                total, pg->limit, pg->offset, more ? "true" : "false", exact ? "true" : "false");
     if (more && sort_tag) {
         buf c = {0};
-        buf_printf(&c, "%s|%s|%s", sort_tag, PQgetvalue(res, n - 1, 1), PQgetvalue(res, n - 1, 2));
+        buf_printf(&c, "%s|%s|%s", sort_tag, PQgetvalue(res, n - 1, lw->key_col),
+                   PQgetvalue(res, n - 1, lw->id_col));
         buf_append_byte(o, '"');
         b64url_encode(o, c.data, c.len);
         buf_append_byte(o, '"');
@@ -305,6 +314,13 @@ long long list_total(api_req *r, const char *from, sqlw *w, char *fw, size_t fws
 void list_fetch(api_req *r, const char *items, sqlw *w, const api_page *pg, const char *sort_tag,
                 long long total, bool exact, const char *select)
 {
+    list_fetch_rows(r, items, w, pg, sort_tag, total, exact, select, &list__json);
+}
+
+void list_fetch_rows(api_req *r, const char *items, sqlw *w, const api_page *pg,
+                     const char *sort_tag, long long total, bool exact, const char *select,
+                     const list_writer *lw)
+{
     char lim[24], off[24];
     snprintf(lim, sizeof lim, "%ld", pg->limit + 1); /* one more tells has_more */
     snprintf(off, sizeof off, "%ld", pg->offset);
@@ -316,6 +332,6 @@ void list_fetch(api_req *r, const char *items, sqlw *w, const api_page *pg, cons
     sqlw_free(w);
     if (!res)
         return;
-    list_respond(r, items, res, pg, sort_tag, total, exact);
+    list_respond(r, items, res, pg, sort_tag, total, exact, lw);
     PQclear(res);
 }

@@ -7,6 +7,8 @@
 #include "api_context.h"
 #include "buf.h"
 
+#include <libpq-fe.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -74,5 +76,18 @@ long long list_total(api_req *r, const char *from, sqlw *w, char *fw, size_t fws
  * null. Frees `w`. */
 void list_fetch(api_req *r, const char *items, sqlw *w, const api_page *pg, const char *sort_tag,
                 long long total, bool exact, const char *select);
+
+/* How list_fetch_rows() writes each row: item() appends the row's JSON;
+ * the cursor's sort value is column key_col and the row id column id_col. */
+typedef struct list_writer {
+    void (*item)(buf *o, const PGresult *res, int row);
+    int key_col, id_col;
+} list_writer;
+
+/* list_fetch() with the items written by `lw` from plain columns instead of
+ * ready JSON in column 0. Frees `w`. */
+void list_fetch_rows(api_req *r, const char *items, sqlw *w, const api_page *pg,
+                     const char *sort_tag, long long total, bool exact, const char *select,
+                     const list_writer *lw);
 
 #endif

@@ -1,12 +1,15 @@
 /* api_violations.c - GET /violations, GET and PATCH /violations/{id}.
  *
- * Item JSON is built by PostgreSQL (json_build_object) in one round trip; C
- * only stitches rows into the list envelope. A review (PATCH) changes the
+ * One round trip per request; PostgreSQL returns plain columns and the
+ * item JSON is written here (api_rowjson.c, jsonw), which costs the
+ * database far less than json_build_object per row did. A review (PATCH) changes the
  * row, writes its ViolationChange into the outbox in the same transaction
  * (outbox_put_violation_change, the one path every writer uses),
  * and relays it after COMMIT, so a change is never lost to a crash: the
  * background sweep publishes whatever a crashed request left behind. */
 #include "api.h"
+#include "api_rowjson.h"
+#include "jsonw.h"
 #include "text.h"
 
 #include "log.h"
@@ -20,51 +23,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The violation body, shared by the list and the single-item endpoints.
- * `v` is the violation, `s`/`b` its snapshot and bookmark evidence rows,
- * `c` its camera. `confidence` is the highest among its events (contract
- * §3.2), `opening_confidence` the opening event's; `timestamp` the
- * detection time. Every time through ruth_time() (contract format). The
- * contract's `evidence` object links to this API's own media endpoints;
- * the flat snapshot_ and bookmark_ fields before it (VAS's URLs) stay for
- * existing clients. A kind with no evidence row answers `failed`: nothing
- * arrives for it until POST /violations/{id}/evidence asks. The one
+/* The violation body, shared by the list and the single-item endpoints:
+ * PostgreSQL returns plain columns (VIOLATION_COLS, in this order) and
+ * violation_members() writes the JSON. `v` is the violation, `s`/`b` its
+ * snapshot and bookmark evidence rows, `c` its camera. `confidence` is the
+ * highest among its events (contract §3.2), `opening_confidence` the
+ * opening event's; `timestamp` the detection time. Times in the contract's
+ * format. The contract's `evidence` object links to this API's own media
+ * endpoints; the flat snapshot_ and bookmark_ fields before it (VAS's URLs)
+ * stay for existing clients. A kind with no evidence row answers `failed`:
+ * nothing arrives for it until POST /violations/{id}/evidence asks. The one
  * printf argument it takes is the configured bookmark length in seconds
  * (evidence_seconds()), for a violation without a bookmark row. */
-#define EVIDENCE_STATUS(x) "coalesce(" x ".status, 'failed')"
-#define VIOLATION_FIELDS                                                                           \
-    "'id', v.id, 'type', v.type, 'camera_id', v.camera_id,"                                        \
-    " 'camera_name', coalesce(c.name, v.camera_id), 'stream_id', v.stream_id,"                     \
-    " 'model_id', v.model_id, 'model_version', v.model_version, 'rule_id', v.rule_id,"             \
-    " 'status', v.status, 'severity', v.severity, 'confidence', v.confidence,"                     \
-    " 'max_confidence', v.max_confidence,"                                                         \
-    " 'opening_confidence', coalesce(v.opening_confidence, v.confidence),"                         \
-    " 'timestamp', ruth_time(v.first_event_at),"                                                   \
-    " 'event_count', v.event_count, 'bounding_boxes', v.bounding_boxes, 'zones', v.zones,"         \
-    " 'first_event_at', ruth_time(v.first_event_at), 'last_event_at', ruth_time(v.last_event_at)," \
-    " 'ended_at', ruth_time(v.ended_at), 'ongoing', v.ended_at IS NULL,"                           \
-    " 'reviewed_by', v.reviewed_by, 'reviewed_at', ruth_time(v.reviewed_at),"                      \
-    " 'resolution_notes', v.resolution_notes, 'version', v.version,"                               \
-    " 'created_at', ruth_time(v.created_at), 'updated_at', ruth_time(v.updated_at),"               \
-    " 'snapshot_status', s.status, 'snapshot_url', s.url,"                                         \
-    " 'bookmark_status', b.status, 'bookmark_url', b.url,"                                         \
-    " 'evidence', json_build_object("                                                              \
-    "   'snapshot_id', s.vas_id,"                                                                  \
-    "   'snapshot_url', '/api/v1/violations/' || v.id || '/snapshot',"                             \
-    "   'snapshot_status', " EVIDENCE_STATUS(                                                      \
-        "s") ","                                                                                   \
-             "   'bookmark_id', b.vas_id,"                                                         \
-             "   'bookmark_url', '/api/v1/violations/' || v.id || '/video',"                       \
-             "   'bookmark_status', " EVIDENCE_STATUS(                                             \
-                 "b") ","                                                                          \
-                      "   'bookmark_duration_seconds', coalesce(round(b.duration_seconds)::int,"   \
-                      "     b.before_seconds + b.after_seconds, %d),"                              \
-                      "   'evidence_status', CASE"                                                 \
-                      "     WHEN s.status = 'ready' AND b.status = 'ready' THEN 'ready'"           \
-                      "     WHEN s.status IS NULL OR b.status IS NULL"                             \
-                      "       OR 'failed' IN (s.status, b.status) THEN 'failed'"                   \
-                      "     WHEN 'processing' IN (s.status, b.status) THEN 'processing'"           \
-                      "     ELSE 'pending' END)"
+#define T(col) ROWJSON_EPOCH(col) ", "
+#define VIOLATION_COLS                                                                             \
+    "v.id, v.type, v.camera_id, coalesce(c.name, v.camera_id), v.stream_id, v.model_id,"           \
+    " v.model_version, v.rule_id, v.status, v.severity, v.confidence, v.max_confidence,"           \
+    " coalesce(v.opening_confidence, v.confidence), " T(                                           \
+        "v.first_event_at") "v.event_count,"                                                       \
+                            " v.bounding_boxes, " T("v.last_event_at")                             \
+                                T("v.ended_at") "v.reviewed_by, " T(                               \
+                                    "v.reviewed_at") "v.resolution_notes, v.version, " T("v."      \
+                                                                                         "created" \
+                                                                                         "_at")    \
+                                    T("v.updated_at") "s.status, s.url, b.status, b.url, "         \
+                                                      "s.vas_id, b.vas_id,"                        \
+                                                      " coalesce(round(b.duration_seconds)::int, " \
+                                                      "b.before_seconds + b.after_seconds, %d), "  \
+                                                      "array_to_json(v.zones)"
+#define VIOLATION_NCOLS 32
 
 #define VIOLATION_FROM                                                                             \
     " FROM violations v"                                                                           \
@@ -72,10 +59,96 @@
     " LEFT JOIN evidence s ON s.violation_id = v.id AND s.kind = 'snapshot'"                       \
     " LEFT JOIN evidence b ON b.violation_id = v.id AND b.kind = 'bookmark'"
 
-/* Sort columns: the SQL expression, its cursor value as text, and how a
- * cursor value is cast back. */
+enum { C_ID = 0, C_VERSION = 21, C_CONF = 10, C_STATUS = 8, C_SSTATUS = 24, C_BSTATUS = 26 };
+
+static const api_rowjson_field violation_fields[] = {
+    {"id", 0, ROWJSON_TEXT},
+    {"type", 1, ROWJSON_TEXT},
+    {"camera_id", 2, ROWJSON_TEXT},
+    {"camera_name", 3, ROWJSON_TEXT},
+    {"stream_id", 4, ROWJSON_TEXT},
+    {"model_id", 5, ROWJSON_TEXT},
+    {"model_version", 6, ROWJSON_TEXT},
+    {"rule_id", 7, ROWJSON_TEXT},
+    {"status", 8, ROWJSON_TEXT},
+    {"severity", 9, ROWJSON_TEXT},
+    {"confidence", 10, ROWJSON_NUM},
+    {"max_confidence", 11, ROWJSON_NUM},
+    {"opening_confidence", 12, ROWJSON_NUM},
+    {"timestamp", 13, ROWJSON_TIME},
+    {"event_count", 14, ROWJSON_NUM},
+    {"bounding_boxes", 15, ROWJSON_JSON},
+    {"zones", 31, ROWJSON_JSON},
+    {"first_event_at", 13, ROWJSON_TIME},
+    {"last_event_at", 16, ROWJSON_TIME},
+    {"ended_at", 17, ROWJSON_TIME},
+    {"ongoing", 17, ROWJSON_IS_NULL},
+    {"reviewed_by", 18, ROWJSON_TEXT},
+    {"reviewed_at", 19, ROWJSON_TIME},
+    {"resolution_notes", 20, ROWJSON_TEXT},
+    {"version", 21, ROWJSON_NUM},
+    {"created_at", 22, ROWJSON_TIME},
+    {"updated_at", 23, ROWJSON_TIME},
+    {"snapshot_status", 24, ROWJSON_TEXT},
+    {"snapshot_url", 25, ROWJSON_TEXT},
+    {"bookmark_status", 26, ROWJSON_TEXT},
+    {"bookmark_url", 27, ROWJSON_TEXT},
+};
+
+/* An evidence status, `failed` when the kind has no row. */
+static const char *evidence_status(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? "failed" : PQgetvalue(res, row, col);
+}
+
+/* The members of one violation (no braces), from VIOLATION_COLS. */
+static void violation_members(buf *o, const PGresult *res, int row)
+{
+    api_rowjson_members(o, res, row, violation_fields,
+                        sizeof violation_fields / sizeof violation_fields[0]);
+    const char *id = PQgetvalue(res, row, C_ID);
+    const char *ss = evidence_status(res, row, C_SSTATUS),
+               *bs = evidence_status(res, row, C_BSTATUS);
+    bool s_null = PQgetisnull(res, row, C_SSTATUS), b_null = PQgetisnull(res, row, C_BSTATUS);
+    const char *overall = !strcmp(ss, "ready") && !strcmp(bs, "ready") ? "ready"
+                          : s_null || b_null || !strcmp(ss, "failed") || !strcmp(bs, "failed")
+                              ? "failed"
+                          : !strcmp(ss, "processing") || !strcmp(bs, "processing") ? "processing"
+                                                                                   : "pending";
+    jsonw_key(o, "evidence");
+    buf_append_byte(o, '{');
+    jsonw_key(o, "snapshot_id");
+    api_rowjson_value(o, res, row, 28, ROWJSON_TEXT);
+    jsonw_key(o, "snapshot_url");
+    buf_printf(o, "\"/api/v1/violations/%s/snapshot\"", id); /* a uuid: nothing to escape */
+    jsonw_key(o, "snapshot_status");
+    jsonw_str(o, ss);
+    jsonw_key(o, "bookmark_id");
+    api_rowjson_value(o, res, row, 29, ROWJSON_TEXT);
+    jsonw_key(o, "bookmark_url");
+    buf_printf(o, "\"/api/v1/violations/%s/video\"", id);
+    jsonw_key(o, "bookmark_status");
+    jsonw_str(o, bs);
+    jsonw_key(o, "bookmark_duration_seconds");
+    api_rowjson_value(o, res, row, 30, ROWJSON_NUM);
+    jsonw_key(o, "evidence_status");
+    jsonw_str(o, overall);
+    buf_append_byte(o, '}');
+}
+
+static void violation_item(buf *o, const PGresult *res, int row)
+{
+    buf_append_byte(o, '{');
+    violation_members(o, res, row);
+    buf_append_byte(o, '}');
+}
+
+/* Sort columns: the SQL expression, its cursor value as text (a column of
+ * its own, or -1 when a column of VIOLATION_COLS prints the same text), and
+ * how a cursor value is cast back. */
 typedef struct sort_col {
     const char *name, *expr, *key_text, *key_cast;
+    int key_col;
 } sort_col;
 
 /* A bookmark's length as configured (the worker's default request). */
@@ -86,9 +159,9 @@ static int evidence_seconds(const api_req *r)
 
 static const sort_col sorts[] = {
     {"created_at", "v.created_at", "(extract(epoch FROM v.created_at) * 1000000)::bigint::text",
-     "'epoch'::timestamptz + $?::bigint * interval '1 microsecond'"},
-    {"confidence", "v.confidence", "v.confidence::text", "$?::float8"},
-    {"status", "v.status", "v.status", "$?::text"},
+     "'epoch'::timestamptz + $?::bigint * interval '1 microsecond'", VIOLATION_NCOLS},
+    {"confidence", "v.confidence", NULL, "$?::float8", C_CONF},
+    {"status", "v.status", NULL, "$?::text", C_STATUS},
 };
 
 void h_violations_list(api_req *r)
@@ -146,10 +219,11 @@ void h_violations_list(api_req *r)
     }
     char sql[4096];
     snprintf(sql, sizeof sql,
-             "SELECT json_build_object(" VIOLATION_FIELDS ")::text, %s, v.id::text" VIOLATION_FROM
-             "%s ORDER BY %s %s, v.id %s",
-             evidence_seconds(r), sc->key_text, sqlw_sql(&w), sc->expr, order, order);
-    list_fetch(r, "violations", &w, &pg, tag, total, exact, sql);
+             "SELECT " VIOLATION_COLS "%s%s" VIOLATION_FROM "%s ORDER BY %s %s, v.id %s",
+             evidence_seconds(r), sc->key_text ? ", " : "", sc->key_text ? sc->key_text : "",
+             sqlw_sql(&w), sc->expr, order, order);
+    const list_writer lw = {violation_item, sc->key_col, C_ID};
+    list_fetch_rows(r, "violations", &w, &pg, tag, total, exact, sql, &lw);
 }
 
 /* The full violation body (with events and evidence) into r->out; false
@@ -157,24 +231,23 @@ void h_violations_list(api_req *r)
 static bool violation_body(api_req *r, const char *id, bool read_only)
 {
     static const char fmt[] =
-        "SELECT json_build_object(" VIOLATION_FIELDS ","
-        " 'events', (SELECT coalesce(json_agg(ev), '[]') FROM ("
+        "SELECT " VIOLATION_COLS ","
+        " (SELECT coalesce(json_agg(ev), '[]') FROM ("
         "    SELECT e.id, e.camera_id, e.stream_id, e.event_type, e.type_detail, e.confidence,"
         "           ruth_time(e.\"timestamp\") AS \"timestamp\", e.model_id, e.model_version,"
         "           e.bounding_boxes, e.frame_id, e.violation_id,"
         "           ruth_time(e.created_at) AS created_at"
         "      FROM events e WHERE e.violation_id = v.id"
         "     ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT 50) ev),"
-        " 'event_ids', (SELECT coalesce(json_agg(i.id), '[]') FROM ("
+        " (SELECT coalesce(json_agg(i.id), '[]') FROM ("
         "    SELECT e.id FROM events e WHERE e.violation_id = v.id"
         "     ORDER BY e.\"timestamp\", e.id LIMIT 1000) i),"
-        " 'evidence_items', (SELECT coalesce(json_agg(x ORDER BY x.kind), '[]') FROM ("
+        " (SELECT coalesce(json_agg(x ORDER BY x.kind), '[]') FROM ("
         "    SELECT id, kind, status, url, vas_id, ruth_time(center_timestamp) AS"
         "           center_timestamp, before_seconds, after_seconds, duration_seconds, attempts,"
         "           last_error, ruth_time(requested_at) AS requested_at,"
         "           ruth_time(completed_at) AS completed_at, ruth_time(updated_at) AS updated_at"
-        "      FROM evidence WHERE violation_id = v.id) x)"
-        ")::text, v.version" VIOLATION_FROM " WHERE v.id = $1";
+        "      FROM evidence WHERE violation_id = v.id) x)" VIOLATION_FROM " WHERE v.id = $1";
     char sql[sizeof fmt + 16];
     snprintf(sql, sizeof sql, fmt, evidence_seconds(r));
     const char *p[1] = {id};
@@ -187,8 +260,18 @@ static bool violation_body(api_req *r, const char *id, bool read_only)
                   "violation %s does not exist", id);
         return false;
     }
-    api_json_row(r, 200, res);
-    snprintf(r->etag, sizeof r->etag, "\"%s\"", PQgetvalue(res, 0, 1));
+    buf *o = &r->out;
+    buf_reset(o);
+    buf_append_byte(o, '{');
+    violation_members(o, res, 0);
+    static const char *const lists[] = {"events", "event_ids", "evidence_items"};
+    for (int i = 0; i < 3; i++) {
+        jsonw_key(o, lists[i]);
+        api_rowjson_value(o, res, 0, VIOLATION_NCOLS + i, ROWJSON_JSON);
+    }
+    buf_append_byte(o, '}');
+    r->status = 200;
+    snprintf(r->etag, sizeof r->etag, "\"%s\"", PQgetvalue(res, 0, C_VERSION));
     PQclear(res);
     return true;
 }

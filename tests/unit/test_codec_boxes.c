@@ -15,7 +15,7 @@ static void column_form_omits_absent(void)
     codec_boxes_json(&b, boxes, 2, false);
     CHECK_EQ_STR(buf_cstr(&b), "[{\"x\":10,\"y\":20.5,\"width\":0.1,\"height\":1e-07},"
                                "{\"x\":1,\"y\":2,\"width\":3,\"height\":4,"
-                               "\"label\":\"he said \\\"hi\\\"\\\\\\u000a\xc3\xa9\","
+                               "\"label\":\"he said \\\"hi\\\"\\\\\\n\xc3\xa9\","
                                "\"confidence\":0.25}]");
     buf_free(&b);
 }

@@ -1,0 +1,45 @@
+/* api_rowjson.h - JSON objects written in C from plain columns of a
+ * PGresult (api_rowjson.c), so PostgreSQL returns columns instead of
+ * building every row's JSON with json_build_object.
+ *
+ * A field table names each member, the column it comes from and how the
+ * column's text becomes JSON; the text is always libpq's text format. The
+ * output is byte for byte what json_build_object wrote for the same
+ * columns (its spacing, its string escapes, numbers and json as PostgreSQL
+ * prints them), through jsonw (common/), the one JSON writer. */
+#ifndef RUTH_API_ROWJSON_H
+#define RUTH_API_ROWJSON_H
+
+#include "buf.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+typedef enum api_rowjson_kind {
+    ROWJSON_TEXT,    /* a JSON string (uuid, text) */
+    ROWJSON_NUM,     /* a number as printed (int, float8); NaN/Infinity as strings */
+    ROWJSON_JSON,    /* json/jsonb text, as is */
+    ROWJSON_BOOL,    /* t/f */
+    ROWJSON_TIME,    /* ROWJSON_EPOCH() seconds, written as the contract's time */
+    ROWJSON_IS_NULL, /* true when the column is NULL (no value of its own) */
+} api_rowjson_kind;
+
+/* The SQL of a timestamptz column `col` for ROWJSON_TIME: its exact
+ * seconds since the epoch as numeric text ("1767225600.123456"), cheaper in
+ * PostgreSQL than ruth_time()'s to_char and formatted here instead. */
+#define ROWJSON_EPOCH(col) "extract(epoch FROM " col ")"
+
+typedef struct api_rowjson_field {
+    const char *key;
+    int col;
+    api_rowjson_kind kind;
+} api_rowjson_field;
+
+/* The value of column `col` of row `row` as `kind` (NULL -> null). */
+void api_rowjson_value(buf *b, const PGresult *res, int row, int col, api_rowjson_kind kind);
+
+/* The `n` members of `f` (no braces; jsonw_key() puts the separators). */
+void api_rowjson_members(buf *b, const PGresult *res, int row, const api_rowjson_field *f,
+                         size_t n);
+
+#endif
