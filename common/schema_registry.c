@@ -39,7 +39,7 @@ struct schema_registry {
     struct {
         int32_t id;
         int64_t until_us; /* 0 = free */
-        char why[200];    /* what made the id's messages dead letters */
+        char why[256];    /* what made the id's messages dead letters (codec_error.message) */
     } unknown[REGISTRY_UNKNOWN_SLOTS];
 };
 
