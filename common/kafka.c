@@ -223,3 +223,11 @@ int kafka_acks_wait(rd_kafka_t *rk, kafka_acks *acks, int timeout_ms)
     kafka_acks_drop(acks);
     return rc;
 }
+
+bool kafka_error_is_record_refusal(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE || e == RD_KAFKA_RESP_ERR_INVALID_RECORD ||
+           e == RD_KAFKA_RESP_ERR_INVALID_MSG;
+}

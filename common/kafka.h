@@ -57,6 +57,12 @@ int kafka_produce_tracked(rd_kafka_t *rk, kafka_acks *acks, const char *topic, c
  * passes, then release the caller's reference. 0 when every message was
  * acknowledged; -1 when one failed or is still unanswered. */
 int kafka_acks_wait(rd_kafka_t *rk, kafka_acks *acks, int timeout_ms);
+
+/* A refusal of the record itself, which sending it unchanged again can
+ * never cure: its size (locally or over the topic's max.message.bytes), or
+ * the broker finding it invalid. Unavailable brokers or topics, timeouts
+ * and authorisation are not the record's. */
+bool kafka_error_is_record_refusal(rd_kafka_resp_err_t e);
 /* For the delivery-report callback; ignores messages produced untracked. */
 void kafka_acks_on_delivery(const rd_kafka_message_t *m);
 

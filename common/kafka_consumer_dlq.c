@@ -31,18 +31,10 @@
 
 /* ---- refused as too large ---- */
 
-/* Refusals of the record itself, which resending it unchanged can never
- * cure: its size, or the broker finding it invalid (a corrupt or rejected
- * record). Other failures (the broker or the topic unavailable, not
- * authorised, timed out) are the DLQ's, and the batch is retried until they
- * pass, with kafka_consumer_ready() turning false once it stalls. */
-static bool dlq__record_refused(rd_kafka_resp_err_t e)
-{
-    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
-           e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE || e == RD_KAFKA_RESP_ERR_INVALID_RECORD ||
-           e == RD_KAFKA_RESP_ERR_INVALID_MSG;
-}
+/* A record refusal (kafka_error_is_record_refusal) gets the truncated copy.
+ * Other failures (the broker or the topic unavailable, not authorised,
+ * timed out) are the DLQ's, and the batch is retried until they pass, with
+ * kafka_consumer_ready() turning false once it stalls. */
 
 static char *dlq__key(const char *topic, int32_t partition, int64_t offset)
 {
@@ -87,7 +79,7 @@ void kafka_consumer__dlq_on_delivery(kafka_consumer *kc, const rd_kafka_message_
 {
     rd_kafka_headers_t *h = NULL;
     char topic[256], part[32], off[32];
-    if (!dlq__record_refused(m->err) ||
+    if (!kafka_error_is_record_refusal(m->err) ||
         strcmp(rd_kafka_topic_name(m->rkt), kc->conf.dlq_topic) != 0 ||
         rd_kafka_message_headers(m, &h) ||
         !dlq__header(h, DLQ_HEADER_PREFIX "topic", topic, sizeof topic) ||
@@ -203,7 +195,8 @@ int kafka_consumer_dead_letter(kafka_consumer *kc, const rd_kafka_message_t *m, 
     free(key);
     level = level > 2 ? 2 : level;
     rd_kafka_resp_err_t e;
-    while (dlq__record_refused(e = dlq__produce(kc, m, level, stage, code, message)) && level < 2)
+    while (kafka_error_is_record_refusal(e = dlq__produce(kc, m, level, stage, code, message)) &&
+           level < 2)
         level++; /* refused at once by librdkafka: truncate now */
     log_ctx ctx = kafka_consumer_msg_ctx(m);
     if (e) {

@@ -155,6 +155,19 @@ static inline int itest_log_int(const char *log, const char *key)
 }
 
 /* Number of lines of `log` containing `needle` (-1: no such file). */
+/* Wait for a spawned ruth-api (logging to `log`) to say its port; the port,
+ * or -1 (reported) when it did not within 30 s. */
+static inline int itest_api_port(const char *log)
+{
+    int port;
+    double start = itest_now();
+    while ((port = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - start < 30)
+        usleep(100 * 1000);
+    if (port < 0)
+        fprintf(stderr, "ruth-api did not start; log: %s\n", log);
+    return port;
+}
+
 static inline int itest_log_count(const char *log, const char *needle)
 {
     FILE *f = fopen(log, "r");

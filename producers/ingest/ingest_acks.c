@@ -2,6 +2,7 @@
 #include "ingest_acks.h"
 
 #include "clock.h"
+#include "kafka.h"
 #include "log.h"
 #include "shutdown.h"
 #include "xmalloc.h"
@@ -163,16 +164,13 @@ void ingest_acks_abandon(ingest_req *r)
     acks__release(w); /* the request's; the hold had no reference of its own */
 }
 
-/* Refusals that sending again cannot cure: the record itself (its size
- * over the topic's max.message.bytes, invalid) or this producer's right
- * to the topic. A retry would be refused the same way, so the client is
- * told so (500), not asked to retry (503). */
+/* Refusals that sending again cannot cure: the record itself
+ * (kafka_error_is_record_refusal) or this producer's right to the topic. A
+ * retry would be refused the same way, so the client is told so (500), not
+ * asked to retry (503). */
 static bool acks__permanent(rd_kafka_resp_err_t e)
 {
-    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
-           e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE || e == RD_KAFKA_RESP_ERR_INVALID_RECORD ||
-           e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    return kafka_error_is_record_refusal(e) || e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
 }
 
 void ingest_acks_on_delivery(ingest *g, const rd_kafka_message_t *m)

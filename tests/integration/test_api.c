@@ -1046,13 +1046,8 @@ int main(void)
     snprintf(api_log, sizeof api_log, "/tmp/test_api_%d.log", (int)getpid());
     unlink(log);
     pid_t pid = itest_spawn("ruth-api", NULL, log);
-    double start = itest_now();
-    while ((port = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - start < 30)
-        usleep(100 * 1000);
-    if (port < 0) {
-        fprintf(stderr, "ruth-api did not start; log: %s\n", log);
+    if ((port = itest_api_port(log)) < 0)
         return 1;
-    }
     TEST_RUN(test_auth);
     TEST_RUN(test_violations_list);
     TEST_RUN(test_violations_cursor);

@@ -496,13 +496,8 @@ int main(void)
     unlink(log);
     pid_t pid = itest_spawn("ruth-api", NULL, log);
     pid_t wpid = itest_spawn("ruth-worker", NULL, wlog);
-    double start = itest_now();
-    while ((port = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - start < 30)
-        usleep(100 * 1000);
-    if (port < 0) {
-        fprintf(stderr, "ruth-api did not start; log: %s\n", log);
+    if ((port = itest_api_port(log)) < 0)
         return 1;
-    }
     TEST_RUN(test_health_unhealthy);
     TEST_RUN(test_register);
     produce_results();

@@ -179,13 +179,8 @@ int main(void)
     snprintf(log, sizeof log, "/tmp/test_api_slowloris_%d.log", (int)getpid());
     unlink(log);
     pid_t pid = itest_spawn("ruth-api", NULL, log);
-    double start = itest_now();
-    while ((port = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - start < 30)
-        usleep(100 * 1000);
-    if (port < 0) {
-        fprintf(stderr, "ruth-api did not start; log: %s\n", log);
+    if ((port = itest_api_port(log)) < 0)
         return 1;
-    }
     TEST_RUN(test_slowloris);
     TEST_RUN(test_stream_caps);
     if (kill(pid, 0) != 0) {
