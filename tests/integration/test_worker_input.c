@@ -15,6 +15,7 @@
  *    opened, the unparseable ones dead-lettered with a reason, and a
  *    repeated full-schema message (same messageid) stored once.
  * 3. GET /api/v1/events (a real ruth-api) returns the kept metadata. */
+#include "ihttp.h"
 #include "itest.h"
 
 #include "api_auth.h"
@@ -270,12 +271,6 @@ static void session_started_just_now_is_used(void)
 
 #define SECRET "test-secret-key-of-at-least-32-bytes"
 
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-    buf_append(arg, p, sz * n);
-    return sz * n;
-}
-
 /* GET /api/v1/events of camera cam-contract-1 from a real ruth-api. */
 static void events_api_returns_metadata(void)
 {
@@ -284,33 +279,17 @@ static void events_api_returns_metadata(void)
     char log[256];
     snprintf(log, sizeof log, "/tmp/%s-api.log", itest_db_name);
     pid_t api = itest_spawn("ruth-api", NULL, log);
-    int port = -1;
-    double t0 = itest_now();
-    while ((port = itest_log_int(log, "\"api_port\":")) < 0 && itest_now() - t0 < 20)
-        usleep(100 * 1000);
+    int port = itest_api_port(log);
     CHECK_MSG(port > 0, "ruth-api did not log its port (%s)", log);
     char *tok = auth_mint(SECRET, "vera", ROLE_VIEWER, time(NULL), time(NULL) + 600);
-    char url[256], auth[1200];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/events?camera_id=cam-contract-1", port);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
+    ihttp_resp r = {0};
+    ihttp_request(port, "GET", "/api/v1/events?camera_id=cam-contract-1", tok, NULL, NULL, &r);
     free(tok);
-    buf body = {0};
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = curl_slist_append(NULL, auth);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    long status = 0;
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
     kill(api, SIGTERM);
     itest_wait_exit(api, 15);
-    json_t *j = body.len ? json_loadb((const char *)body.data, body.len, 0, NULL) : NULL;
-    buf_free(&body);
+    long status = r.status;
+    json_t *j = json_incref(r.json);
+    ihttp_resp_free(&r);
     json_t *ev = json_array_get(json_object_get(j, "events"), 0);
     json_t *meta = json_object_get(ev, "metadata");
     CHECK_MSG(status == 200 && json_array_size(json_object_get(j, "events")) == 1,
