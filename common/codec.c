@@ -18,6 +18,7 @@
 #include "xmalloc.h"
 
 #include <avro.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,69 @@ static const struct embedded_file *codec__find_file(const char *name)
     return NULL;
 }
 
+/* Number of fields of record schema `json` when its first fields are our
+ * InferenceResult's, the same way (same canonical form of ours cut after
+ * them); 0 otherwise. */
+static int codec__prefix_fields(const codec *c, const char *json, size_t len, const char *canonical)
+{
+    json_t *theirs = json_loadb(json, len, 0, NULL);
+    json_t *ours = json_loads(c->schemas[CODEC__SCHEMA_INFERENCE].json, 0, NULL);
+    size_t n = json_array_size(json_object_get(theirs, "fields"));
+    json_t *fields = json_object_get(ours, "fields");
+    int prefix = 0;
+    if (n >= CODEC__INFERENCE_V1_FIELDS && n < json_array_size(fields)) {
+        while (json_array_size(fields) > n)
+            json_array_remove(fields, json_array_size(fields) - 1);
+        char *cut = json_dumps(ours, JSON_COMPACT);
+        char e[200];
+        char *cut_canonical = cut ? avro_canonical_form(cut, strlen(cut), e, sizeof e) : NULL;
+        if (cut_canonical && !strcmp(cut_canonical, canonical))
+            prefix = (int)n;
+        free(cut_canonical);
+        free(cut);
+    }
+    json_decref(theirs);
+    json_decref(ours);
+    return prefix;
+}
+
+/* Every schemas/history/inference_result.vN.avsc: fingerprint, and how it is
+ * read (codec__history). -1 with errstr filled on a broken one. */
+static int codec__load_history(codec *c, char *errstr, size_t errsz)
+{
+    for (size_t i = 0; i < ruth_schema_files_count; i++) {
+        const struct embedded_file *f = &ruth_schema_files[i];
+        int version, end = 0;
+        if (sscanf(f->name, "inference_result.v%d.avsc%n", &version, &end) != 1 ||
+            f->name[end] != '\0')
+            continue;
+        if (c->nhistory == CODEC__MAX_HISTORY) {
+            snprintf(errstr, errsz, "more than %d bundled InferenceResult versions",
+                     CODEC__MAX_HISTORY);
+            return -1;
+        }
+        codec__history *h = &c->history[c->nhistory++];
+        h->version = version;
+        h->canonical = avro_canonical_form(f->data, f->len, errstr, errsz);
+        if (!h->canonical)
+            return -1;
+        h->fingerprint = avro_fingerprint64(h->canonical, strlen(h->canonical));
+        for (int k = 0; k < 8; k++)
+            h->fp_le[k] = (unsigned char)(h->fingerprint >> (8 * k));
+        h->nfields = codec__prefix_fields(c, f->data, f->len, h->canonical);
+        if (!h->nfields) {
+            codec_error err = {0};
+            h->plan = codec__plan_new(c, f->data, f->len, &err);
+            if (!h->plan) {
+                snprintf(errstr, errsz, "bundled schema %s cannot be read as InferenceResult: %s",
+                         f->name, err.message);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 codec *codec_new(const char *registry_url, char *errstr, size_t errsz)
 {
     static const char *const files[CODEC__NSCHEMAS] = {
@@ -70,6 +134,8 @@ codec *codec_new(const char *registry_url, char *errstr, size_t errsz)
         for (int k = 0; k < 8; k++)
             s->fp_le[k] = (unsigned char)(s->fingerprint >> (8 * k));
     }
+    if (codec__load_history(c, errstr, errsz))
+        goto failed;
     if (registry_url && *registry_url) {
         c->registry = schema_registry_new(registry_url, errstr, errsz);
         if (!c->registry)
@@ -89,6 +155,10 @@ void codec_destroy(codec *c)
         if (c->schemas[i].avro)
             avro_schema_decref(c->schemas[i].avro);
         free(c->schemas[i].canonical);
+    }
+    for (int i = 0; i < c->nhistory; i++) {
+        free(c->history[i].canonical);
+        codec__plan_free(c->history[i].plan);
     }
     codec__writers_release(c);
     schema_registry_destroy(c->registry);
@@ -127,6 +197,33 @@ int codec_validate_inference(inference_result *r, codec_error *err)
     return codec__validate_inference(r, false, err);
 }
 
+/* An InferenceResult in single-object encoding: the fingerprint names ours
+ * or an earlier bundled version (resolved onto ours, codec__history). */
+static int codec__decode_single_object(codec *c, const unsigned char *p, size_t len,
+                                       inference_result *out, codec_arena *a, codec_error *err)
+{
+    if (len < 10)
+        return codec_error_set(err, CODEC_E_BAD_FRAMING, "single-object header truncated");
+    codec__avro_in in = {p + 10, p + len, a, err, 0};
+    int idx = codec__by_fingerprint(c, p + 2);
+    if (idx == CODEC__SCHEMA_INFERENCE)
+        return codec__avro_decode_inference(&in, out, CODEC__INFERENCE_FIELDS);
+    if (idx >= 0)
+        return codec_error_set(err, CODEC_E_INCOMPATIBLE_SCHEMA,
+                               "message is a %s, not an InferenceResult", codec__schema_names[idx]);
+    for (int k = 0; k < c->nhistory; k++) {
+        const codec__history *h = &c->history[k];
+        if (memcmp(h->fp_le, p + 2, 8))
+            continue;
+        return h->nfields ? codec__avro_decode_inference(&in, out, h->nfields)
+                          : codec__plan_decode(h->plan, p + 10, len - 10, out, a, err);
+    }
+    return codec_error_set(err, CODEC_E_UNKNOWN_FINGERPRINT,
+                           "schema fingerprint matches no bundled schema (InferenceResult "
+                           "versions 1..%d)",
+                           c->nhistory + 1);
+}
+
 int codec_decode_inference_opts(codec *c, const void *data, size_t len,
                                 const codec_decode_opts *opts, inference_result *out,
                                 codec_error *err)
@@ -147,22 +244,7 @@ int codec_decode_inference_opts(codec *c, const void *data, size_t len,
         rc = codec__json_decode_inference((const char *)p, len, opts, out, a, err);
     } else if (len >= 2 && p[0] == 0xC3 && p[1] == 0x01) {
         out->format = CODEC_FMT_SINGLE_OBJECT;
-        if (len < 10) {
-            rc = codec_error_set(err, CODEC_E_BAD_FRAMING, "single-object header truncated");
-        } else {
-            int idx = codec__by_fingerprint(c, p + 2);
-            if (idx < 0)
-                rc = codec_error_set(err, CODEC_E_UNKNOWN_FINGERPRINT,
-                                     "schema fingerprint matches no bundled schema");
-            else if (idx != CODEC__SCHEMA_INFERENCE)
-                rc = codec_error_set(err, CODEC_E_INCOMPATIBLE_SCHEMA,
-                                     "message is a %s, not an InferenceResult",
-                                     codec__schema_names[idx]);
-            else {
-                codec__avro_in in = {p + 10, p + len, a, err, 0};
-                rc = codec__avro_decode_inference(&in, out);
-            }
-        }
+        rc = codec__decode_single_object(c, p, len, out, a, err);
     } else if (p[0] == 0x00) {
         out->format = CODEC_FMT_CONFLUENT;
         if (len < 5) {

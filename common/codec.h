@@ -75,8 +75,13 @@ typedef struct inference_result {
     codec_attr *attributes;
     size_t nattributes;
     const char *result_id; /* canonical lower-case UUID text */
-    codec_format format;   /* how it arrived */
-    void *arena__;         /* internal */
+    /* Size in pixels of the analysed frame the boxes are measured in
+     * (schema version 2; 1..CODEC_MAX_BOX_PIXELS, both or neither): 0 =
+     * absent (an older producer, or null), the camera's configured
+     * resolution applies. */
+    int32_t frame_width, frame_height;
+    codec_format format; /* how it arrived */
+    void *arena__;       /* internal */
     /* Kept with the event, never dropped (JSON input only; NULL = none):
      * the runtime's `metadata` as JSON text (any JSON value, e.g.
      * {"pose_keypoints": [...], "tracking_id": 7}), and an object of the

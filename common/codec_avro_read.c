@@ -208,8 +208,19 @@ static int avro_in_attributes(codec__avro_in *in, inference_result *r)
     }
 }
 
-/* Body of an InferenceResult written with our schema. */
-int codec__avro_decode_inference(codec__avro_in *in, inference_result *r)
+static int avro_in_opt_int(codec__avro_in *in, int32_t *out, const char *field)
+{
+    bool present;
+    *out = 0;
+    if (avro_in_optional(in, &present, field))
+        return -1;
+    return present ? avro_in_int(in, out, field) : 0;
+}
+
+/* Body of an InferenceResult written with our schema or, for nfields below
+ * CODEC__INFERENCE_FIELDS, with an earlier version that is a prefix of it
+ * (schemas/history/): the fields it lacks keep their defaults. */
+int codec__avro_decode_inference(codec__avro_in *in, inference_result *r, int nfields)
 {
     bool present;
     if (avro_in_string(in, &r->camera_id, "camera_id") ||
@@ -228,6 +239,11 @@ int codec__avro_decode_inference(codec__avro_in *in, inference_result *r)
         avro_in_opt_string(in, &r->error_message, "error_message") || avro_in_attributes(in, r) ||
         avro_in_optional(in, &present, "result_id") ||
         (present && avro_in_string(in, &r->result_id, "result_id")))
+        return -1;
+    /* version 2 */
+    if (nfields > CODEC__INFERENCE_V1_FIELDS &&
+        (avro_in_opt_int(in, &r->frame_width, "frame_width") ||
+         avro_in_opt_int(in, &r->frame_height, "frame_height")))
         return -1;
     if (in->p != in->end)
         return codec_error_set(in->err, CODEC_E_AVRO_DECODE, "%zu trailing bytes after the record",

@@ -76,6 +76,13 @@ void codec__avro_encode_inference(const inference_result *r, buf *b)
     }
     buf_avro_long(b, 0);
     avro_out_opt_string(b, r->result_id);
+    /* version 2: ["null", "int"], null when unknown */
+    const int32_t frame[2] = {r->frame_width, r->frame_height};
+    for (int i = 0; i < 2; i++) {
+        buf_avro_long(b, frame[i] > 0 ? 1 : 0);
+        if (frame[i] > 0)
+            buf_avro_long(b, frame[i]);
+    }
 }
 
 /* Index of `s` in the enum symbols, or -1. */

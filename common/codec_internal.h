@@ -48,8 +48,32 @@ typedef struct codec__schema {
 
 struct codec_writer; /* codec_resolve.c */
 
+/* Fields of InferenceResult version 1 and of the current version. */
+#define CODEC__INFERENCE_V1_FIELDS 15
+#define CODEC__INFERENCE_FIELDS 17
+
+/* An earlier released InferenceResult (schemas/history/inference_result.vN.avsc)
+ * that messages may still be written with. One whose fields are the first
+ * `nfields` of ours, the same way (the case for every version so far: fields
+ * are only appended, with defaults), is read by the lean decoder, which
+ * stops after them and leaves the rest at their defaults: Avro schema
+ * resolution for that case, writer = old, reader = ours. Any other goes
+ * through avro-c's resolution (`plan`, codec_resolve.c). */
+typedef struct codec__history {
+    int version;
+    char *canonical;
+    uint64_t fingerprint;
+    unsigned char fp_le[8];
+    int nfields;               /* > 0: a prefix of ours, lean decoder */
+    struct codec_writer *plan; /* otherwise: avro-c resolution, owned */
+} codec__history;
+
+#define CODEC__MAX_HISTORY 16
+
 struct codec {
     codec__schema schemas[CODEC__NSCHEMAS];
+    codec__history history[CODEC__MAX_HISTORY]; /* earlier InferenceResults, oldest first */
+    int nhistory;
     schema_registry *registry;    /* NULL without SCHEMA_REGISTRY_URL */
     struct codec_writer *writers; /* one per Confluent schema id seen, owned */
     size_t nwriters, capwriters;
@@ -93,7 +117,7 @@ extern const char *const codec__kind_symbols[CODEC__NKIND];
 
 /* Bodies written with our schemas. The inference decoder refuses trailing
  * bytes itself; for the other two the caller checks in->p == in->end. */
-int codec__avro_decode_inference(codec__avro_in *in, inference_result *r);
+int codec__avro_decode_inference(codec__avro_in *in, inference_result *r, int nfields);
 int codec__avro_decode_evidence_request(codec__avro_in *in, evidence_request_msg *m);
 int codec__avro_decode_violation_change(codec__avro_in *in, violation_change_msg *m);
 /* Walk one value of writer schema s, bounds-checking every length, count,
@@ -115,6 +139,15 @@ int codec__decode_confluent(codec *c, int32_t id, const unsigned char *body, siz
                             inference_result *r, codec_arena *a, codec_error *err);
 /* Release every reading plan (codec_destroy). */
 void codec__writers_release(codec *c);
+/* The history version whose canonical form is `canonical`, or NULL. */
+const codec__history *codec__history_by_canonical(const codec *c, const char *canonical);
+/* A reading plan for a bundled earlier InferenceResult that is not a
+ * prefix of ours (avro-c resolution); NULL with err filled when it cannot
+ * be read as ours. Decode with codec__plan_decode, free with codec__plan_free. */
+struct codec_writer *codec__plan_new(codec *c, const char *json, size_t len, codec_error *err);
+int codec__plan_decode(struct codec_writer *w, const unsigned char *body, size_t len,
+                       inference_result *r, codec_arena *a, codec_error *err);
+void codec__plan_free(struct codec_writer *w);
 
 /* ---- JSON (codec_json.c) ---- */
 

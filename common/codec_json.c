@@ -108,6 +108,23 @@ static int json__num(json_t *obj, const char *name, bool required, double *out, 
     return 0;
 }
 
+/* Optional integer in 0..INT32_MAX (0 when absent or null). */
+static int json__opt_int32(json_t *obj, const char *name, int32_t *out, codec_error *err)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v))
+        return codec_error_set(err, CODEC_E_WRONG_TYPE, "%s must be an integer", name);
+    json_int_t n = json_integer_value(v);
+    if (n < 0 || n > INT32_MAX)
+        return codec_error_set(err, CODEC_E_INVALID_VALUE, "%s %lld is out of range", name,
+                               (long long)n);
+    *out = (int32_t)n;
+    return 0;
+}
+
 static int json__timestamp(json_t *obj, const char *name, bool required, int64_t *out,
                            codec_error *err)
 {
@@ -228,6 +245,8 @@ int codec__json_decode_inference(const char *data, size_t len, const codec_decod
         json__str(root, "error_code", false, &r->error_code, a, err, "") ||
         json__str(root, "error_message", false, &r->error_message, a, err, "") ||
         json__str(root, "result_id", false, &r->result_id, a, err, "") ||
+        json__opt_int32(root, "frame_width", &r->frame_width, err) ||
+        json__opt_int32(root, "frame_height", &r->frame_height, err) ||
         json__attributes(root, r, a, err))
         goto done;
     if (!has_conf)
@@ -315,6 +334,10 @@ int codec__json_encode_inference(const inference_result *r, buf *out, codec_erro
         json_object_set_new(attrs, r->attributes[i].key, json_string(r->attributes[i].value));
     json_object_set_new(o, "attributes", attrs);
     json_object_set_new(o, "result_id", json__opt_str(r->result_id));
+    json_object_set_new(o, "frame_width",
+                        r->frame_width > 0 ? json_integer(r->frame_width) : json_null());
+    json_object_set_new(o, "frame_height",
+                        r->frame_height > 0 ? json_integer(r->frame_height) : json_null());
     /* Kept fields go out as they came in, so a re-encoded result decodes
      * to the same metadata and unknown fields. */
     if (r->metadata_json)

@@ -45,6 +45,8 @@ enum {
     F_ERROR_MESSAGE,
     F_ATTRIBUTES,
     F_RESULT_ID,
+    F_FRAME_WIDTH,
+    F_FRAME_HEIGHT,
     F_METADATA, /* from here on: not copied into the rewritten object */
     F_ERROR,
     F_ERROR_SOURCE,
@@ -72,6 +74,11 @@ static const struct {
     [F_ERROR_MESSAGE] = {"error_message", {"errorMessage", "message"}},
     [F_ATTRIBUTES] = {"attributes", {NULL}},
     [F_RESULT_ID] = {"result_id", {"resultId"}},
+    /* The contract names no frame size in a model's output (its FrameInput
+     * has width and height, its boxes are "mapped to original"): our names
+     * and their proto3 forms. */
+    [F_FRAME_WIDTH] = {"frame_width", {"frameWidth"}},
+    [F_FRAME_HEIGHT] = {"frame_height", {"frameHeight"}},
     [F_METADATA] = {"metadata", {NULL}},
     [F_ERROR] = {"error", {NULL}},
     [F_ERROR_SOURCE] = {"error_source", {"errorSource"}},

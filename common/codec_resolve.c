@@ -20,8 +20,8 @@
 typedef struct codec_writer {
     int32_t id;
     const schema_registry_entry *entry; /* borrowed from the registry cache */
-    bool ours;                          /* same canonical form: lean decoder */
-    codec_errcode failure;              /* != OK: every message of this id fails so */
+    int lean; /* > 0: ours or a bundled earlier version, lean decoder reading this many fields */
+    codec_errcode failure; /* != OK: every message of this id fails so */
     char failure_msg[sizeof(((codec_error *)0)->message)];
     avro_schema_t reader; /* ours projected onto the writer's fields */
     avro_value_iface_t *resolver, *reader_iface;
@@ -60,6 +60,20 @@ static bool codec__avro_double(avro_value_t *rec, const char *name, double *out)
     return avro_value_get_type(&f) == AVRO_DOUBLE && avro_value_get_double(&f, out) == 0;
 }
 
+static void codec__avro_int(avro_value_t *rec, const char *name, int32_t *out)
+{
+    avro_value_t f, branch;
+    if (avro_value_get_by_name(rec, name, &f, NULL))
+        return;
+    if (avro_value_get_type(&f) == AVRO_UNION) {
+        if (avro_value_get_current_branch(&f, &branch))
+            return;
+        f = branch;
+    }
+    if (avro_value_get_type(&f) == AVRO_INT32)
+        avro_value_get_int(&f, out);
+}
+
 static int codec__resolved_to_result(avro_value_t *rec, inference_result *r, codec_arena *a,
                                      codec_error *err)
 {
@@ -75,6 +89,8 @@ static int codec__resolved_to_result(avro_value_t *rec, inference_result *r, cod
     r->result_id = codec__avro_str(rec, "result_id", a);
     codec__avro_double(rec, "confidence", &r->confidence);
     r->has_inference_time = codec__avro_double(rec, "inference_time_ms", &r->inference_time_ms);
+    codec__avro_int(rec, "frame_width", &r->frame_width);
+    codec__avro_int(rec, "frame_height", &r->frame_height);
     avro_value_t f;
     if (avro_value_get_by_name(rec, "timestamp", &f, NULL) ||
         avro_value_get_long(&f, &r->timestamp_us))
@@ -267,11 +283,12 @@ static void codec__writer_release(codec_writer *w)
 
 /* Build the resolution machinery for a foreign writer; failures are
  * remembered in w->failure (the schema will not change). */
-static void codec__writer_prepare(codec *c, codec_writer *w, const schema_registry_entry *e)
+static void codec__writer_prepare(codec *c, codec_writer *w, avro_schema_t writer,
+                                  const char *writer_json)
 {
     codec_error err = {0};
-    w->writer = avro_schema_incref(e->schema);
-    w->reader = codec__projected_reader(c, e->json, &err);
+    w->writer = avro_schema_incref(writer);
+    w->reader = codec__projected_reader(c, writer_json, &err);
     if (!w->reader)
         goto failed;
     w->resolver = avro_resolved_writer_new(w->writer, w->reader);
@@ -313,10 +330,49 @@ static codec_writer *codec__writer(codec *c, int32_t id, codec_error *err)
     codec_writer *w = &c->writers[c->nwriters++];
     memset(w, 0, sizeof *w);
     w->id = id;
-    w->ours = !strcmp(e->canonical, c->schemas[CODEC__SCHEMA_INFERENCE].canonical);
-    if (!w->ours)
-        codec__writer_prepare(c, w, e);
+    const codec__history *h = codec__history_by_canonical(c, e->canonical);
+    if (!strcmp(e->canonical, c->schemas[CODEC__SCHEMA_INFERENCE].canonical))
+        w->lean = CODEC__INFERENCE_FIELDS;
+    else if (h && h->nfields)
+        w->lean = h->nfields; /* an old producer registered an earlier bundled version */
+    else
+        codec__writer_prepare(c, w, e->schema, e->json);
     return w;
+}
+
+const codec__history *codec__history_by_canonical(const codec *c, const char *canonical)
+{
+    for (int i = 0; i < c->nhistory; i++)
+        if (!strcmp(c->history[i].canonical, canonical))
+            return &c->history[i];
+    return NULL;
+}
+
+codec_writer *codec__plan_new(codec *c, const char *json, size_t len, codec_error *err)
+{
+    avro_schema_t writer;
+    if (avro_schema_from_json_length(json, len, &writer)) {
+        codec_error_set(err, CODEC_E_INCOMPATIBLE_SCHEMA, "%s", avro_strerror());
+        return NULL;
+    }
+    codec_writer *w = xcalloc(1, sizeof *w);
+    w->id = -1;
+    codec__writer_prepare(c, w, writer, json);
+    avro_schema_decref(writer); /* the plan holds its own reference */
+    if (w->failure) {
+        codec_error_set(err, w->failure, "%s", w->failure_msg);
+        codec__plan_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void codec__plan_free(codec_writer *w)
+{
+    if (!w)
+        return;
+    codec__writer_release(w);
+    free(w);
 }
 
 static int codec__decode_foreign(codec_writer *w, const unsigned char *body, size_t len,
@@ -345,10 +401,16 @@ int codec__decode_confluent(codec *c, int32_t id, const unsigned char *body, siz
     codec_writer *w = codec__writer(c, id, err);
     if (!w)
         return -1;
-    if (w->ours) {
+    if (w->lean) {
         codec__avro_in in = {body, body + len, a, err, 0};
-        return codec__avro_decode_inference(&in, r);
+        return codec__avro_decode_inference(&in, r, w->lean);
     }
+    return codec__decode_foreign(w, body, len, r, a, err);
+}
+
+int codec__plan_decode(codec_writer *w, const unsigned char *body, size_t len, inference_result *r,
+                       codec_arena *a, codec_error *err)
+{
     return codec__decode_foreign(w, body, len, r, a, err);
 }
 

@@ -149,6 +149,14 @@ int codec__validate_inference(inference_result *r, bool model_optional, codec_er
     if (r->has_inference_time && (!isfinite(r->inference_time_ms) || r->inference_time_ms < 0))
         return codec_error_set(err, CODEC_E_INVALID_VALUE, "inference_time_ms %g is invalid",
                                r->inference_time_ms);
+    if (r->frame_width < 0 || r->frame_width > CODEC_MAX_BOX_PIXELS || r->frame_height < 0 ||
+        r->frame_height > CODEC_MAX_BOX_PIXELS)
+        return codec_error_set(err, CODEC_E_INVALID_VALUE,
+                               "frame_width %d x frame_height %d is not within 1..%.0f pixels",
+                               (int)r->frame_width, (int)r->frame_height, CODEC_MAX_BOX_PIXELS);
+    if ((r->frame_width == 0) != (r->frame_height == 0))
+        return codec_error_set(err, CODEC_E_INVALID_VALUE,
+                               "frame_width and frame_height come together (one is missing)");
     if (r->nboxes > CODEC_MAX_BOXES)
         return codec_error_set(err, CODEC_E_TOO_LARGE, "more than %d bounding_boxes",
                                CODEC_MAX_BOXES);

@@ -35,8 +35,9 @@ def write(target, name, data):
 
 
 def codec_seeds():
-    body = fx.inference()
-    write("codec", "single_object", fx.single(body))
+    body = fx.inference_v2(1280, 720)  # the bundled schema, version 2
+    write("codec", "single_object", fx.single(body, fx.FP_INFERENCE_V2))
+    write("codec", "single_object_v1", fx.single(fx.inference()))  # an older producer
     write("codec", "confluent_1_bundled", confluent(1, body))
     reordered = (fx.string("fall") + fx.string("cam-1") + fx.string("gpu0") + fx.string("m")
                  + fx.long(1795000000000000) + fx.double(0.9))

@@ -89,7 +89,26 @@ static const struct {
     uint64_t fp;
     const char *canonical;
 } bundled[] = {
-    {"inference_result.avsc", 0xb0a2084e9f7607f0ULL,
+    /* version 2, the current one */
+    {"inference_result.avsc", 0x30f842eee97d5cb9ULL,
+     "{\"name\":\"ai.ruth.v1.InferenceResult\",\"type\":\"record\",\"fields\":[{\"name\":\"camera_"
+     "id\",\"type\":\"string\"},{\"name\":\"model_id\",\"type\":\"string\"},{\"name\":"
+     "\"timestamp\",\"type\":\"long\"},{\"name\":\"event_type\",\"type\":\"string\"},{\"name\":"
+     "\"confidence\",\"type\":\"double\"},{\"name\":\"bounding_boxes\",\"type\":{\"type\":"
+     "\"array\",\"items\":{\"name\":\"ai.ruth.v1.BoundingBox\",\"type\":\"record\",\"fields\":[{"
+     "\"name\":\"x\",\"type\":\"double\"},{\"name\":\"y\",\"type\":\"double\"},{\"name\":\"width\","
+     "\"type\":\"double\"},{\"name\":\"height\",\"type\":\"double\"},{\"name\":\"label\",\"type\":["
+     "\"null\",\"string\"]},{\"name\":\"confidence\",\"type\":[\"null\",\"double\"]}]}}},{\"name\":"
+     "\"frame_id\",\"type\":[\"null\",\"string\"]},{\"name\":\"stream_id\",\"type\":[\"null\","
+     "\"string\"]},{\"name\":\"model_version\",\"type\":[\"null\",\"string\"]},{\"name\":"
+     "\"inference_time_ms\",\"type\":[\"null\",\"double\"]},{\"name\":\"runtime_id\",\"type\":["
+     "\"null\",\"string\"]},{\"name\":\"error_code\",\"type\":[\"null\",\"string\"]},{\"name\":"
+     "\"error_message\",\"type\":[\"null\",\"string\"]},{\"name\":\"attributes\",\"type\":{"
+     "\"type\":\"map\",\"values\":\"string\"}},{\"name\":\"result_id\",\"type\":[\"null\","
+     "\"string\"]},{\"name\":\"frame_width\",\"type\":[\"null\",\"int\"]},{\"name\":"
+     "\"frame_height\",\"type\":[\"null\",\"int\"]}]}"},
+    /* version 1, kept for older producers (schemas/history/) */
+    {"inference_result.v1.avsc", 0xb0a2084e9f7607f0ULL,
      "{\"name\":\"ai.ruth.v1.InferenceResult\",\"type\":\"record\",\"fields\":[{\"name\":\"camera_"
      "id\",\"type\":\"string\"},{\"name\":\"model_id\",\"type\":\"string\"},{\"name\":"
      "\"timestamp\",\"type\":\"long\"},{\"name\":\"event_type\",\"type\":\"string\"},{\"name\":"
