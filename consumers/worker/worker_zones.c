@@ -87,14 +87,19 @@ void worker_zones_of(const worker *w, worker_event *e)
         else
             hi = mid;
     }
+    const int fw = e->r.frame_width, fh = e->r.frame_height; /* the analysed frame, 0 = unknown */
     for (size_t i = lo; i < w->nzones && !strcmp(w->zones[i].camera_id, e->r.camera_id); i++) {
         const worker_zone *z = &w->zones[i];
-        double sx = 1, sy = 1; /* pixels -> zone units */
+        double sx = 1, sy = 1; /* box pixels -> zone units */
         if (z->normalized) {
-            if (z->frame_w <= 0 || z->frame_h <= 0)
+            int zw = fw > 0 ? fw : z->frame_w, zh = fh > 0 ? fh : z->frame_h;
+            if (zw <= 0 || zh <= 0)
                 continue;
-            sx = 1.0 / z->frame_w;
-            sy = 1.0 / z->frame_h;
+            sx = 1.0 / zw;
+            sy = 1.0 / zh;
+        } else if (fw > 0 && fh > 0 && z->frame_w > 0 && z->frame_h > 0) {
+            sx = (double)z->frame_w / fw;
+            sy = (double)z->frame_h / fh;
         }
         for (size_t b = 0; b < e->r.nboxes; b++) {
             const codec_bbox *bx = &e->r.boxes[b];

@@ -1,10 +1,15 @@
 /* worker_zones.h - which zones an event's boxes are in (worker_zones.c).
  *
  * A box is in a zone when its bottom-centre point lies inside the zone's
- * polygon or on its border (common/polygon.c). Normalised zones (0..1) need
- * the frame size: the camera's configured resolution (cameras.frame_width,
- * frame_height); without one, boxes are in none of its normalised zones.
- * Pixel zones are compared with the boxes as they are. */
+ * polygon or on its border (common/polygon.c). Boxes are in pixels of the
+ * analysed frame, whose size is the result's frame_width x frame_height
+ * (InferenceResult version 2) or, when the result has none, the camera's
+ * configured resolution (cameras.frame_width, frame_height).
+ *   - Normalised zones (0..1): box / frame size; with neither size known,
+ *     boxes are in none of the camera's normalised zones.
+ *   - Pixel zones are drawn on the camera's configured resolution: a box of a
+ *     result whose frame size differs (a runtime analysing a downscaled
+ *     frame) is scaled to it first; without both sizes, compared as it is. */
 #ifndef RUTH_WORKER_ZONES_H
 #define RUTH_WORKER_ZONES_H
 

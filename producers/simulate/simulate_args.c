@@ -42,6 +42,8 @@ const char sim_args_usage[] =
     "  --silent-camera N         camera N (1-based) stops sending after --silent-after\n"
     "  --silent-after SEC        seconds after the start (default 0: silent from the start)\n"
     "  --quiet                   no progress line on stderr\n"
+    "Every result carries frame_width 1920 and frame_height 1080 (the frame its boxes\n"
+    "are in; InferenceResult schema version 2).\n"
     "  -h, --help                this help\n"
     "\n"
     "Avro-confluent registers the InferenceResult schema with SCHEMA_REGISTRY_URL.\n"

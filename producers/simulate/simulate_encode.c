@@ -86,6 +86,8 @@ int sim_encode(sim_encoder *enc, const sim_frame *f, buf *out, char *errstr, siz
     r.attributes = attrs;
     r.nattributes = (size_t)f->nattrs;
     r.result_id = f->result_id[0] ? f->result_id : NULL;
+    r.frame_width = SIM_FRAME_WIDTH; /* every box is in a frame of this size */
+    r.frame_height = SIM_FRAME_HEIGHT;
     static const codec_format fmts[] = {[SIM_FORMAT_AVRO] = CODEC_FMT_SINGLE_OBJECT,
                                         [SIM_FORMAT_AVRO_CONFLUENT] = CODEC_FMT_CONFLUENT,
                                         [SIM_FORMAT_JSON] = CODEC_FMT_JSON};
