@@ -95,6 +95,7 @@ enum {
     SIM_OPT_ZONES,
     SIM_OPT_SILENT_CAMERA,
     SIM_OPT_SILENT_AFTER,
+    SIM_OPT_END, /* one past the last */
 };
 
 static const struct option sim__longopts[] = {
@@ -226,7 +227,7 @@ int sim_args_parse(int argc, char **argv, sim_args *a)
             config_print_help(stdout, CFG_SIMULATE, sim_args_usage);
             return 1;
         }
-        if (c < SIM_OPT_CAMERAS || c > SIM_OPT_HTTP_BATCH) {
+        if (c < SIM_OPT_CAMERAS || c >= SIM_OPT_END) {
             fprintf(stderr, "ruth-simulate: unknown option %s; see --help\n", argv[optind - 1]);
             return 2;
         }
