@@ -324,7 +324,9 @@ void sim_scenario_next(sim_scenario *sc, int64_t now_us, sim_frame *f)
             if (c->npeople == 0)
                 sim__person_spawn(rng, &c->people[c->npeople++]);
             if (sc->opt.zone_split)
-                sim__person_place(rng, &c->people[0], c->episodes % 2 == 1);
+                /* the first camera's first episode inside, the second
+                 * camera's outside, ...: a short run has both */
+                sim__person_place(rng, &c->people[0], (c->episodes + ci) % 2 == 1);
             f->episode_start = true;
         }
     }

@@ -9,7 +9,9 @@
  * episodes of one PPE label (`missing_hardhat`, `no_vest`, ...). Any camera
  * occasionally reports an `error` result (error_code, error_message,
  * confidence 0, no boxes). With zone_split, episodes alternate between the
- * left half of the frame (inside SIM_ZONE_POINTS) and the right half.
+ * left half of the frame (inside SIM_ZONE_POINTS) and the right half; the
+ * first episode of the first, third, ... camera is inside, that of the
+ * second, fourth, ... outside.
  *
  * Everything but the timestamp follows from the seed and the options: the
  * same seed and options give the same sequence, result_ids included. The

@@ -283,38 +283,41 @@ static void test_probabilities_zero_and_one(void)
 }
 
 /* --zones: episodes alternate between feet in the left half (inside the
- * demo zone) and the right half, never on the middle line. */
+ * demo zone) and the right half, never on the middle line; the first
+ * camera starts inside, the second outside (so a short demo has both). */
 static void test_zone_split_alternates(void)
 {
     static const double zone[] = {0, 0, 0.5, 0, 0.5, 1, 0, 1};
     sim_options o;
     sim_options_default(&o);
     o.zone_split = true;
-    o.cameras = 1;
+    o.cameras = 2;
     o.ppe_every = 0;
     o.error_prob = 0;
     sim_scenario *sc = sim_scenario_new(&o);
     sim_frame f;
-    int episodes = 0, inside = 0, outside = 0, mixed = 0;
-    bool cur_in = false;
-    for (int i = 0; i < N; i++) {
+    int episodes[2] = {0, 0}, inside = 0, outside = 0, mixed = 0;
+    bool cur_in[2] = {false, false};
+    for (int i = 0; i < 2 * N; i++) {
         sim_scenario_next(sc, NOW_US, &f);
         if (f.kind != SIM_KIND_FALL)
             continue;
+        int ci = f.camera_index;
         double px, py;
         polygon_box_anchor(f.boxes[0].x, f.boxes[0].y, f.boxes[0].width, f.boxes[0].height, &px,
                            &py);
         bool in = polygon_contains(zone, 4, px / SIM_FRAME_WIDTH, py / SIM_FRAME_HEIGHT);
         if (f.episode_start) {
-            episodes++;
-            cur_in = in;
-            CHECK_EQ_INT(in, episodes % 2 == 1); /* odd episodes inside */
+            episodes[ci]++;
+            cur_in[ci] = in;
+            /* camera 0: odd episodes inside; camera 1: even ones */
+            CHECK_EQ_INT(in, (episodes[ci] + ci) % 2 == 1);
             *(in ? &inside : &outside) += 1;
         } else {
-            mixed += in != cur_in;
+            mixed += in != cur_in[ci];
         }
     }
-    CHECK(episodes >= 4);
+    CHECK(episodes[0] >= 4 && episodes[1] >= 4);
     CHECK(inside >= 2 && outside >= 2);
     CHECK_EQ_INT(mixed, 0);
     sim_scenario_free(sc);
