@@ -324,9 +324,7 @@ void sim_scenario_next(sim_scenario *sc, int64_t now_us, sim_frame *f)
             if (c->npeople == 0)
                 sim__person_spawn(rng, &c->people[c->npeople++]);
             if (sc->opt.zone_split)
-                /* the first camera's first episode inside, the second
-                 * camera's outside, ...: a short run has both */
-                sim__person_place(rng, &c->people[0], (c->episodes + ci) % 2 == 1);
+                sim__person_place(rng, &c->people[0], (c->episodes + ci) % 2 == 1); /* see .h */
             f->episode_start = true;
         }
     }
