@@ -79,7 +79,8 @@ static const char summary_sql[] =
     " GROUP BY GROUPING SETS ((date_trunc($4::text, created_at)), (camera_id, status))";
 
 /* One camera over [$1, $2) ($3 the camera): its violations by status
- * (zeros included), events by type, average confidence, last violation
+ * (zeros included), events by type, average confidence (over the rows
+ * whose confidence sum is known, null when none is: migration 0013), last violation
  * (detection time) and last event, and the inference figures: frames are
  * its results, fps_avg their rate over the minutes in which it produced any
  * (minute rows exactly; an hourly row counts the minutes of its busiest
@@ -90,7 +91,8 @@ static const char camera_sql[] = "WITH " ANALYTICS_SRC(
     "$5") ","
           " ty AS (SELECT event_type, sum(n) AS n FROM src GROUP BY 1),"
           " act AS (SELECT at, max(am) AS am FROM src GROUP BY 1),"
-          " tot AS (SELECT coalesce(sum(n), 0) AS n, sum(cs) AS cs, coalesce(sum(ls), 0) AS ls,"
+          " tot AS (SELECT coalesce(sum(n), 0) AS n, sum(cs) AS cs, sum(n) FILTER (WHERE cs IS NOT"
+          "           NULL) AS cn, coalesce(sum(ls), 0) AS ls,"
           "         coalesce(sum(lc), 0) AS lc, max(le) AS le FROM src),"
           " vio AS (SELECT status, count(*) AS n, max(first_event_at) AS last_at FROM violations"
           "   WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
@@ -108,7 +110,7 @@ static const char camera_sql[] = "WITH " ANALYTICS_SRC(
           "     'events_by_type', (SELECT coalesce(json_object_agg(event_type, n ORDER BY "
           "event_type),"
           "        '{}') FROM ty),"
-          "     'avg_confidence', (SELECT round((cs / nullif(n, 0))::numeric, 4) FROM tot),"
+          "     'avg_confidence', (SELECT round((cs / nullif(cn, 0))::numeric, 4) FROM tot),"
           "     'last_violation_at', (SELECT ruth_time(max(last_at)) FROM vio),"
           "     'last_event_at', (SELECT ruth_time(le) FROM tot)),"
           "  'inference_stats', json_build_object("
