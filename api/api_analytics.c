@@ -53,7 +53,9 @@
  * microseconds), kind 1 the range's violations counted per bucket
  * (grouping 1) or per camera and status (grouping 2). Plain columns, no
  * JSON and no aggregation of the rollups in PostgreSQL: building the
- * figures there cost ~57 ms of its CPU per request (issue 16). */
+ * figures there cost ~57 ms of its CPU per request (issue 16).
+ * ruth_serial_plan() (migration 0013) keeps the plan serial: parallel
+ * workers for this scan cost several times what they save here. */
 static const char summary_sql[] =
     "SELECT 0, extract(epoch FROM minute)::int8, camera_id, event_type, count, max_confidence,"
     "  (extract(epoch FROM last_event_at) * 1000000)::int8 FROM event_rollups"
@@ -75,7 +77,7 @@ static const char summary_sql[] =
     "   THEN extract(epoch FROM date_trunc($4::text, created_at))::int8 END,"
     "  camera_id, status, count(*), NULL, NULL FROM violations"
     " WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
-    "   AND ($3::text IS NULL OR camera_id = $3)"
+    "   AND ($3::text IS NULL OR camera_id = $3) AND (SELECT ruth_serial_plan())"
     " GROUP BY GROUPING SETS ((date_trunc($4::text, created_at)), (camera_id, status))";
 
 /* One camera over [$1, $2) ($3 the camera): its violations by status
