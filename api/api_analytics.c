@@ -50,26 +50,26 @@
 /* The summary's rows, aggregated in C (api_analytics_sum_*): kind 0 one
  * rollup row of the range (the hourly or minute row's start in epoch
  * seconds, camera, type, count, max confidence, last event in epoch
- * microseconds), kind 1 the range's violations counted per bucket
+ * milliseconds: what ruth_time writes, and float8 arithmetic, cheaper than
+ * numeric, is exact at that precision), kind 1 the range's violations counted per bucket
  * (grouping 1) or per camera and status (grouping 2). Plain columns, no
  * JSON and no aggregation of the rollups in PostgreSQL: building the
  * figures there cost ~57 ms of its CPU per request (issue 16).
  * ruth_serial_plan() (migration 0013) keeps the plan serial: parallel
  * workers for this scan cost several times what they save here. */
+/* clang-format off */
+#define SUMMARY_COLS(AT)                                                                           \
+    "SELECT 0, date_part('epoch', " AT ")::int8, camera_id, event_type, count, max_confidence,"    \
+    " (date_part('epoch', date_trunc('milliseconds', last_event_at)) * 1000)::int8"
 static const char summary_sql[] =
-    "SELECT 0, extract(epoch FROM minute)::int8, camera_id, event_type, count, max_confidence,"
-    "  (extract(epoch FROM last_event_at) * 1000000)::int8 FROM event_rollups"
+    SUMMARY_COLS("minute") " FROM event_rollups"
     " WHERE minute >= date_trunc('minute', $1::timestamptz)"
     "   AND minute < coalesce($5::timestamptz, $2::timestamptz)"
     "   AND ($3::text IS NULL OR camera_id = $3)"
-    " UNION ALL"
-    " SELECT 0, extract(epoch FROM minute)::int8, camera_id, event_type, count, max_confidence,"
-    "  (extract(epoch FROM last_event_at) * 1000000)::int8 FROM event_rollups"
+    " UNION ALL " SUMMARY_COLS("minute") " FROM event_rollups"
     " WHERE $5::timestamptz IS NOT NULL AND minute >= $6::timestamptz"
     "   AND minute < $2::timestamptz AND ($3::text IS NULL OR camera_id = $3)"
-    " UNION ALL"
-    " SELECT 0, extract(epoch FROM hour)::int8, camera_id, event_type, count, max_confidence,"
-    "  (extract(epoch FROM last_event_at) * 1000000)::int8 FROM event_rollups_hourly"
+    " UNION ALL " SUMMARY_COLS("hour") " FROM event_rollups_hourly"
     " WHERE hour >= $5::timestamptz AND hour < $6::timestamptz"
     "   AND ($3::text IS NULL OR camera_id = $3)"
     " UNION ALL"
@@ -79,6 +79,7 @@ static const char summary_sql[] =
     " WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
     "   AND ($3::text IS NULL OR camera_id = $3) AND (SELECT ruth_serial_plan())"
     " GROUP BY GROUPING SETS ((date_trunc($4::text, created_at)), (camera_id, status))";
+/* clang-format on */
 
 /* One camera over [$1, $2) ($3 the camera): its violations by status
  * (zeros included), events by type, average confidence (over the rows
@@ -301,7 +302,7 @@ static void analytics_sum_rows(analytics_sum *s, const PGresult *res)
             if (mc > c->mc)
                 c->mc = mc;
             if (!PQgetisnull(res, i, 6)) {
-                int64_t le = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+                int64_t le = strtoll(PQgetvalue(res, i, 6), NULL, 10) * 1000;
                 if (le > c->le_us)
                     c->le_us = le;
             }
