@@ -6,7 +6,9 @@
  * transaction as the events; counts, confidence and latency sums, the last
  * event's time, active minutes), so the cost follows the time range, not the
  * number of events. Violation figures come from violations, which grow by
- * incidents, not frames. */
+ * incidents, not frames. The summary reads plain rollup rows and builds its
+ * figures and JSON here (analytics_sum_*); the camera's figures are few and
+ * are built by PostgreSQL. */
 #include "api.h"
 #include "api_handlers.h"
 
