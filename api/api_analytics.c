@@ -6,10 +6,17 @@
  * transaction as the events; counts, confidence and latency sums, the last
  * event's time, active minutes), so the cost follows the time range, not the
  * number of events. Violation figures come from violations, which grow by
- * incidents, not frames. */
+ * incidents, not frames. The summary reads plain rollup rows and builds its
+ * figures and JSON here (analytics_sum_*); the camera's figures are few and
+ * are built by PostgreSQL. */
 #include "api.h"
 #include "api_handlers.h"
 
+#include "hash.h"
+#include "jsonw.h"
+#include "xmalloc.h"
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,68 +49,43 @@
     "   WHERE hour >= " H0 "::timestamptz AND hour < " H1 "::timestamptz"                          \
     "     AND (" CAM "::text IS NULL OR camera_id = " CAM "))"
 
-/* One pass over the rollups: `r` aggregates the range to (bucket, camera,
- * type) once, at most buckets x cameras x types rows, and every figure is
- * computed from that small set. Every violation status is present (zeros
- * included), and so is events_fall_detected (the contract's
- * AnalyticsTotals names it) beside events_<type> for each type seen; the
- * time series has every bucket of the range, empty ones as zeros.
- * Cameras are named from `cameras` (their id when unnamed). */
-static const char summary_sql[] = "WITH " ANALYTICS_SRC(
-    "$1", "$2", "$3", "$5",
-    "$6") ","
-          " r AS MATERIALIZED ("
-          "  SELECT date_trunc($4::text, at) AS bucket, camera_id, event_type,"
-          "         sum(n) AS n, max(mc) AS mc, max(le) AS le FROM src GROUP BY 1, 2, 3),"
-          " vio AS MATERIALIZED ("
-          "  SELECT date_trunc($4::text, created_at) AS bucket, status, camera_id, count(*) AS n"
-          "    FROM violations"
-          "   WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
-          "     AND ($3::text IS NULL OR camera_id = $3)"
-          "   GROUP BY 1, 2, 3),"
-          " st AS (SELECT s.status, coalesce(sum(vio.n), 0) AS n"
-          "   FROM unnest(ARRAY['open', 'reviewed', 'dismissed', 'resolved']) AS s(status)"
-          "   LEFT JOIN vio USING (status) GROUP BY 1),"
-          " ty AS (SELECT event_type, sum(n) AS n FROM r GROUP BY 1"
-          "   UNION ALL SELECT 'fall_detected', 0 WHERE NOT EXISTS"
-          "    (SELECT 1 FROM r WHERE event_type = 'fall_detected')),"
-          " cam AS (SELECT camera_id FROM r UNION SELECT camera_id FROM vio)"
-          " SELECT json_build_object('summary', json_build_object("
-          "  'time_range', json_build_object('from', ruth_time($1::timestamptz),"
-          "     'to', ruth_time($2::timestamptz)),"
-          "  'granularity', $4::text, 'camera_id', $3::text,"
-          "  'totals', (jsonb_build_object("
-          "     'violations_total', (SELECT coalesce(sum(n), 0) FROM vio),"
-          "     'events_total', (SELECT coalesce(sum(n), 0) FROM r),"
-          "     'cameras_active', (SELECT count(DISTINCT camera_id) FROM r))"
-          "   || (SELECT jsonb_object_agg('violations_' || status, n) FROM st)"
-          "   || (SELECT jsonb_object_agg('events_' || event_type, n) FROM ty))::json,"
-          "  'by_camera', (SELECT coalesce(json_agg(x ORDER BY x.events_total DESC, x.camera_id), "
-          "'[]')"
-          "   FROM (SELECT cam.camera_id, coalesce(c.name, cam.camera_id) AS camera_name,"
-          "           coalesce(v.total, 0) AS violations_total, coalesce(v.open, 0) AS "
-          "violations_open,"
-          "           coalesce(e.events, 0) AS events_total, ruth_time(e.le) AS last_event_at,"
-          "           e.mc AS max_confidence"
-          "      FROM cam LEFT JOIN cameras c ON c.id = cam.camera_id"
-          "      LEFT JOIN (SELECT camera_id, sum(n) AS events, max(mc) AS mc, max(le) AS le"
-          "                   FROM r GROUP BY 1) e USING (camera_id)"
-          "      LEFT JOIN (SELECT camera_id, sum(n) AS total,"
-          "                        coalesce(sum(n) FILTER (WHERE status = 'open'), 0) AS open"
-          "                   FROM vio GROUP BY 1) v USING (camera_id)) x),"
-          "  'time_series', (SELECT coalesce(json_agg(json_build_object('bucket', "
-          "ruth_time(b.bucket),"
-          "     'violations', coalesce(v.n, 0), 'events', coalesce(e.n, 0)) ORDER BY b.bucket), "
-          "'[]')"
-          "   FROM generate_series(date_trunc($4::text, $1::timestamptz),"
-          "                        $2::timestamptz - interval '1 microsecond',"
-          "                        ('1 ' || $4::text)::interval) AS b(bucket)"
-          "   LEFT JOIN (SELECT bucket, sum(n) AS n FROM r GROUP BY 1) e USING (bucket)"
-          "   LEFT JOIN (SELECT bucket, sum(n) AS n FROM vio GROUP BY 1) v USING (bucket))),"
-          "  'generated_at', ruth_time(now()))::text";
+/* The summary's rows, aggregated in C (api_analytics_sum_*): kind 0 one
+ * rollup row of the range (the hourly or minute row's start in epoch
+ * seconds, camera, type, count, max confidence, last event in epoch
+ * milliseconds: what ruth_time writes, and float8 arithmetic, cheaper than
+ * numeric, is exact at that precision), kind 1 the range's violations counted per bucket
+ * (grouping 1) or per camera and status (grouping 2). Plain columns, no
+ * JSON and no aggregation of the rollups in PostgreSQL: building the
+ * figures there cost ~57 ms of its CPU per request (issue 16).
+ * ruth_serial_plan() (migration 0013) keeps the plan serial: parallel
+ * workers for this scan cost several times what they save here. */
+/* clang-format off */
+#define SUMMARY_COLS(AT)                                                                           \
+    "SELECT 0, date_part('epoch', " AT ")::int8, camera_id, event_type, count, max_confidence,"    \
+    " (date_part('epoch', date_trunc('milliseconds', last_event_at)) * 1000)::int8"
+static const char summary_sql[] =
+    SUMMARY_COLS("minute") " FROM event_rollups"
+    " WHERE minute >= date_trunc('minute', $1::timestamptz)"
+    "   AND minute < coalesce($5::timestamptz, $2::timestamptz)"
+    "   AND ($3::text IS NULL OR camera_id = $3)"
+    " UNION ALL " SUMMARY_COLS("minute") " FROM event_rollups"
+    " WHERE $5::timestamptz IS NOT NULL AND minute >= $6::timestamptz"
+    "   AND minute < $2::timestamptz AND ($3::text IS NULL OR camera_id = $3)"
+    " UNION ALL " SUMMARY_COLS("hour") " FROM event_rollups_hourly"
+    " WHERE hour >= $5::timestamptz AND hour < $6::timestamptz"
+    "   AND ($3::text IS NULL OR camera_id = $3)"
+    " UNION ALL"
+    " SELECT 1, CASE WHEN grouping(camera_id) = 1"
+    "   THEN extract(epoch FROM date_trunc($4::text, created_at))::int8 END,"
+    "  camera_id, status, count(*), NULL, NULL FROM violations"
+    " WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
+    "   AND ($3::text IS NULL OR camera_id = $3) AND (SELECT ruth_serial_plan())"
+    " GROUP BY GROUPING SETS ((date_trunc($4::text, created_at)), (camera_id, status))";
+/* clang-format on */
 
 /* One camera over [$1, $2) ($3 the camera): its violations by status
- * (zeros included), events by type, average confidence, last violation
+ * (zeros included), events by type, average confidence (over the rows
+ * whose confidence sum is known, null when none is: migration 0013), last violation
  * (detection time) and last event, and the inference figures: frames are
  * its results, fps_avg their rate over the minutes in which it produced any
  * (minute rows exactly; an hourly row counts the minutes of its busiest
@@ -114,7 +96,8 @@ static const char camera_sql[] = "WITH " ANALYTICS_SRC(
     "$5") ","
           " ty AS (SELECT event_type, sum(n) AS n FROM src GROUP BY 1),"
           " act AS (SELECT at, max(am) AS am FROM src GROUP BY 1),"
-          " tot AS (SELECT coalesce(sum(n), 0) AS n, sum(cs) AS cs, coalesce(sum(ls), 0) AS ls,"
+          " tot AS (SELECT coalesce(sum(n), 0) AS n, sum(cs) AS cs, sum(n) FILTER (WHERE cs IS NOT"
+          "           NULL) AS cn, coalesce(sum(ls), 0) AS ls,"
           "         coalesce(sum(lc), 0) AS lc, max(le) AS le FROM src),"
           " vio AS (SELECT status, count(*) AS n, max(first_event_at) AS last_at FROM violations"
           "   WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
@@ -132,7 +115,7 @@ static const char camera_sql[] = "WITH " ANALYTICS_SRC(
           "     'events_by_type', (SELECT coalesce(json_object_agg(event_type, n ORDER BY "
           "event_type),"
           "        '{}') FROM ty),"
-          "     'avg_confidence', (SELECT round((cs / nullif(n, 0))::numeric, 4) FROM tot),"
+          "     'avg_confidence', (SELECT round((cs / nullif(cn, 0))::numeric, 4) FROM tot),"
           "     'last_violation_at', (SELECT ruth_time(max(last_at)) FROM vio),"
           "     'last_event_at', (SELECT ruth_time(le) FROM tot)),"
           "  'inference_stats', json_build_object("
@@ -152,6 +135,10 @@ typedef struct analytics_range {
     char from[48], to[48], h0[48], h1[48];
     bool hours;
     double span;
+    /* as answered: from, to and now() in the contract's format; the first
+     * bucket's start (epoch seconds, `gran` truncated) and `to` (epoch us) */
+    char from_txt[32], to_txt[32], now_txt[32];
+    int64_t b0_s, to_us;
 } analytics_range;
 
 static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran)
@@ -161,7 +148,10 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
         api_query(r, true,
                   "SELECT f::text, extract(epoch FROM t - f),"
                   " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h0::text END,"
-                  " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h1::text END, t::text"
+                  " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h1::text END, t::text,"
+                  " ruth_time(f), ruth_time(t), ruth_time(now()),"
+                  " extract(epoch FROM date_trunc($3::text, f))::int8,"
+                  " (extract(epoch FROM t) * 1000000)::int8"
                   " FROM (SELECT f, t, date_trunc('hour', date_trunc('minute', f) + interval '59 "
                   "minutes') h0,"
                   "              date_trunc('hour', t) h1"
@@ -176,6 +166,11 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
     snprintf(g->h0, sizeof g->h0, "%s", PQgetvalue(res, 0, 2));
     snprintf(g->h1, sizeof g->h1, "%s", PQgetvalue(res, 0, 3));
     snprintf(g->to, sizeof g->to, "%s", PQgetvalue(res, 0, 4));
+    snprintf(g->from_txt, sizeof g->from_txt, "%s", PQgetvalue(res, 0, 5));
+    snprintf(g->to_txt, sizeof g->to_txt, "%s", PQgetvalue(res, 0, 6));
+    snprintf(g->now_txt, sizeof g->now_txt, "%s", PQgetvalue(res, 0, 7));
+    g->b0_s = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
+    g->to_us = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
     PQclear(res);
     if (g->span <= 0) {
         param_invalid(r, "to", "must be later than from");
@@ -183,6 +178,310 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
         return false;
     }
     return true;
+}
+
+/* ---- the summary's figures, aggregated in C from summary_sql's rows ----
+ * Strings point into the PGresult, which outlives the aggregate. */
+typedef struct analytics_cam {
+    const char *id; /* NULL: free slot */
+    int64_t events, le_us, vtotal, vopen;
+    double mc;
+    bool seen; /* has rollup rows (counts as active) */
+    const char *name;
+} analytics_cam;
+
+typedef struct analytics_type {
+    const char *name;
+    int64_t n;
+} analytics_type;
+
+typedef struct analytics_sum {
+    int64_t b0_s, width_s, to_us;
+    size_t nbuckets;
+    int64_t *bev, *bvio; /* per bucket: events, violations */
+    analytics_cam *cam;  /* open addressing, ncap slots (a power of 2) */
+    size_t ncap, ncam;
+    analytics_type *type; /* in order of first appearance */
+    size_t ntype, captype;
+    int64_t events, vtotal, vstatus[4], active;
+} analytics_sum;
+
+static const char *const analytics_statuses[4] = {"open", "reviewed", "dismissed", "resolved"};
+
+static void analytics_sum_init(analytics_sum *s, const analytics_range *g, int64_t width_s)
+{
+    memset(s, 0, sizeof *s);
+    s->b0_s = g->b0_s;
+    s->width_s = width_s;
+    s->to_us = g->to_us;
+    /* generate_series(b0, to - 1 us, width): every bucket starting before `to` */
+    int64_t span_us = s->to_us - s->b0_s * 1000000;
+    s->nbuckets = span_us > 0 ? (size_t)((span_us - 1) / (width_s * 1000000) + 1) : 0;
+    s->bev = xcalloc(s->nbuckets + 1, sizeof *s->bev);
+    s->bvio = xcalloc(s->nbuckets + 1, sizeof *s->bvio);
+    s->ncap = 256;
+    s->cam = xcalloc(s->ncap, sizeof *s->cam);
+}
+
+static void analytics_sum_free(analytics_sum *s)
+{
+    free(s->bev);
+    free(s->bvio);
+    free(s->cam);
+    free(s->type);
+}
+
+static analytics_cam *analytics_sum_cam(analytics_sum *s, const char *id)
+{
+    if (2 * (s->ncam + 1) > s->ncap) { /* grow: rehash into twice the slots */
+        analytics_cam *old = s->cam;
+        size_t oldcap = s->ncap;
+        s->ncap *= 2;
+        s->cam = xcalloc(s->ncap, sizeof *s->cam);
+        for (size_t i = 0; i < oldcap; i++) {
+            if (!old[i].id)
+                continue;
+            size_t j = hash_fnv1a64_str(old[i].id) & (s->ncap - 1);
+            while (s->cam[j].id)
+                j = (j + 1) & (s->ncap - 1);
+            s->cam[j] = old[i];
+        }
+        free(old);
+    }
+    size_t j = hash_fnv1a64_str(id) & (s->ncap - 1);
+    while (s->cam[j].id && strcmp(s->cam[j].id, id))
+        j = (j + 1) & (s->ncap - 1);
+    if (!s->cam[j].id) {
+        s->cam[j] = (analytics_cam){.id = id, .le_us = INT64_MIN, .mc = -1};
+        s->ncam++;
+    }
+    return &s->cam[j];
+}
+
+static void analytics_sum_type(analytics_sum *s, const char *name, int64_t n)
+{
+    for (size_t i = 0; i < s->ntype; i++)
+        if (!strcmp(s->type[i].name, name)) {
+            s->type[i].n += n;
+            return;
+        }
+    if (s->ntype == s->captype) {
+        s->captype = s->captype ? 2 * s->captype : 8;
+        s->type = xrealloc(s->type, s->captype * sizeof *s->type);
+    }
+    s->type[s->ntype++] = (analytics_type){name, n};
+}
+
+/* The bucket of a time in epoch seconds, or -1 outside the series. */
+static long analytics_sum_bucket(const analytics_sum *s, int64_t t_s)
+{
+    int64_t d = t_s - s->b0_s;
+    if (d < 0)
+        return -1;
+    size_t k = (size_t)(d / s->width_s);
+    return k < s->nbuckets ? (long)k : -1;
+}
+
+static void analytics_sum_rows(analytics_sum *s, const PGresult *res)
+{
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        const char *kind = PQgetvalue(res, i, 0);
+        const char *cam = PQgetvalue(res, i, 2), *what = PQgetvalue(res, i, 3);
+        int64_t cnt = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        if (kind[0] == '0') { /* a rollup row */
+            long k = analytics_sum_bucket(s, strtoll(PQgetvalue(res, i, 1), NULL, 10));
+            if (k >= 0)
+                s->bev[k] += cnt;
+            s->events += cnt;
+            analytics_sum_type(s, what, cnt);
+            analytics_cam *c = analytics_sum_cam(s, cam);
+            c->events += cnt;
+            if (!c->seen)
+                s->active++;
+            c->seen = true;
+            double mc = strtod(PQgetvalue(res, i, 5), NULL);
+            if (mc > c->mc)
+                c->mc = mc;
+            if (!PQgetisnull(res, i, 6)) {
+                int64_t le = strtoll(PQgetvalue(res, i, 6), NULL, 10) * 1000;
+                if (le > c->le_us)
+                    c->le_us = le;
+            }
+        } else if (!PQgetisnull(res, i, 1)) { /* violations of a bucket */
+            long k = analytics_sum_bucket(s, strtoll(PQgetvalue(res, i, 1), NULL, 10));
+            if (k >= 0)
+                s->bvio[k] += cnt;
+        } else { /* violations of a camera in a status */
+            analytics_cam *c = analytics_sum_cam(s, cam);
+            c->vtotal += cnt;
+            s->vtotal += cnt;
+            for (int j = 0; j < 4; j++)
+                if (!strcmp(what, analytics_statuses[j]))
+                    s->vstatus[j] += cnt;
+            if (!strcmp(what, "open"))
+                c->vopen += cnt;
+        }
+    }
+}
+
+/* The names of the cameras seen (their id when unnamed): one query. */
+static PGresult *analytics_sum_names(api_req *r, const analytics_sum *s)
+{
+    pg_array ids = {0};
+    pg_array_begin(&ids);
+    for (size_t i = 0; i < s->ncap; i++)
+        if (s->cam[i].id)
+            pg_array_add(&ids, s->cam[i].id);
+    const char *p[1] = {pg_array_end(&ids)};
+    PGresult *res = api_query(
+        r, true, "SELECT id, coalesce(name, id) FROM cameras WHERE id = ANY($1::text[])", 1, p);
+    pg_array_free(&ids);
+    return res;
+}
+
+/* jsonb's key order, which the totals object has always had: shorter keys
+ * first, equal lengths bytewise. */
+typedef struct analytics_kv {
+    char key[160];
+    int64_t v;
+} analytics_kv;
+
+static int analytics_kv_cmp(const void *a, const void *b)
+{
+    const analytics_kv *x = a, *y = b;
+    size_t lx = strlen(x->key), ly = strlen(y->key);
+    return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->key, y->key);
+}
+
+/* why: the totals' keys are the fixed figures and one per event type; a
+ * type may repeat a fixed key (`total`), and then, as jsonb's || did, the
+ * type's count wins. */
+static void analytics_sum_totals(const analytics_sum *s, buf *b)
+{
+    size_t n = 0, cap = 8 + s->ntype;
+    analytics_kv *kv = xcalloc(cap, sizeof *kv);
+#define KV(k, val)                                                                                 \
+    do {                                                                                           \
+        size_t at_ = n;                                                                            \
+        for (size_t q_ = 0; q_ < n; q_++)                                                          \
+            if (!strcmp(kv[q_].key, (k)))                                                          \
+                at_ = q_;                                                                          \
+        snprintf(kv[at_].key, sizeof kv[at_].key, "%s", (k));                                      \
+        kv[at_].v = (val);                                                                         \
+        n += at_ == n;                                                                             \
+    } while (0)
+    char key[160];
+    KV("violations_total", s->vtotal);
+    KV("events_total", s->events);
+    KV("cameras_active", s->active);
+    for (int j = 0; j < 4; j++) {
+        snprintf(key, sizeof key, "violations_%s", analytics_statuses[j]);
+        KV(key, s->vstatus[j]);
+    }
+    bool fall = false;
+    for (size_t i = 0; i < s->ntype; i++) {
+        snprintf(key, sizeof key, "events_%s", s->type[i].name);
+        KV(key, s->type[i].n);
+        fall = fall || !strcmp(s->type[i].name, "fall_detected");
+    }
+    if (!fall)
+        KV("events_fall_detected", 0);
+#undef KV
+    qsort(kv, n, sizeof *kv, analytics_kv_cmp);
+    buf_append_byte(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_append_str(b, ", ");
+        jsonw_str(b, kv[i].key);
+        buf_append_str(b, ": ");
+        jsonw_int(b, kv[i].v);
+    }
+    buf_append_byte(b, '}');
+    free(kv);
+}
+
+/* A double as PostgreSQL's float8 output writes it (the shortest digits
+ * that read back the same), which row_to_json used. */
+static void analytics_float8(buf *b, double v)
+{
+    char t[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*g", prec, v);
+        if (strtod(t, NULL) == v)
+            break;
+    }
+    buf_append_str(b, t);
+}
+
+static int analytics_cam_cmp(const void *a, const void *b)
+{
+    const analytics_cam *x = *(const analytics_cam *const *)a,
+                        *y = *(const analytics_cam *const *)b;
+    if (x->events != y->events)
+        return x->events > y->events ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* by_camera as json_agg of rows wrote it: compact members, ", \n " between
+ * elements; ordered by events, then camera id. */
+static void analytics_sum_cameras(analytics_sum *s, buf *b, const PGresult *names)
+{
+    for (int i = 0; i < PQntuples(names); i++)
+        analytics_sum_cam(s, PQgetvalue(names, i, 0))->name = PQgetvalue(names, i, 1);
+    analytics_cam **v = xmalloc((s->ncam ? s->ncam : 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < s->ncap; i++)
+        if (s->cam[i].id)
+            v[n++] = &s->cam[i];
+    qsort(v, n, sizeof *v, analytics_cam_cmp);
+    buf_append_byte(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        const analytics_cam *c = v[i];
+        buf_append_str(b, i ? ", \n {\"camera_id\":" : "{\"camera_id\":");
+        jsonw_str(b, c->id);
+        buf_append_str(b, ",\"camera_name\":");
+        jsonw_str(b, c->name ? c->name : c->id);
+        buf_printf(b, ",\"violations_total\":%lld,\"violations_open\":%lld,\"events_total\":%lld",
+                   (long long)c->vtotal, (long long)c->vopen, (long long)c->events);
+        buf_append_str(b, ",\"last_event_at\":");
+        if (c->le_us == INT64_MIN)
+            buf_append_str(b, "null");
+        else
+            jsonw_time_us(b, c->le_us);
+        buf_append_str(b, ",\"max_confidence\":");
+        if (c->seen)
+            analytics_float8(b, c->mc);
+        else
+            buf_append_str(b, "null");
+        buf_append_byte(b, '}');
+    }
+    buf_append_byte(b, ']');
+    free(v);
+}
+
+static void analytics_sum_write(analytics_sum *s, buf *b, const analytics_range *g,
+                                const char *gran, const char *camera, const PGresult *names)
+{
+    buf_printf(b, "{\"summary\" : {\"time_range\" : {\"from\" : \"%s\", \"to\" : \"%s\"}",
+               g->from_txt, g->to_txt);
+    buf_printf(b, ", \"granularity\" : \"%s\", \"camera_id\" : ", gran);
+    if (camera)
+        jsonw_str(b, camera);
+    else
+        buf_append_str(b, "null");
+    buf_append_str(b, ", \"totals\" : ");
+    analytics_sum_totals(s, b);
+    buf_append_str(b, ", \"by_camera\" : ");
+    analytics_sum_cameras(s, b, names);
+    buf_append_str(b, ", \"time_series\" : [");
+    for (size_t k = 0; k < s->nbuckets; k++) {
+        buf_append_str(b, k ? ", {\"bucket\" : " : "{\"bucket\" : ");
+        jsonw_time_us(b, (s->b0_s + (int64_t)k * s->width_s) * 1000000);
+        buf_printf(b, ", \"violations\" : %lld, \"events\" : %lld}", (long long)s->bvio[k],
+                   (long long)s->bev[k]);
+    }
+    buf_printf(b, "]}, \"generated_at\" : \"%s\"}", g->now_txt);
 }
 
 /* from and to parameters; false after answering 400. */
@@ -220,7 +519,18 @@ void h_analytics_summary(api_req *r)
     PGresult *res = api_query(r, true, summary_sql, 6, p);
     if (!res)
         return;
-    api_json_row(r, 200, res);
+    analytics_sum s;
+    analytics_sum_init(&s, &g, (int64_t)bucket);
+    analytics_sum_rows(&s, res);
+    PGresult *names = analytics_sum_names(r, &s);
+    if (names) {
+        buf b = {0};
+        analytics_sum_write(&s, &b, &g, gran, camera, names);
+        api_json_text(r, 200, (const char *)b.data, b.len);
+        buf_free(&b);
+        PQclear(names);
+    }
+    analytics_sum_free(&s);
     PQclear(res);
 }
 
