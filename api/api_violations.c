@@ -120,13 +120,18 @@ static void violation_members(buf *o, const PGresult *res, int row)
     jsonw_key(o, "snapshot_id");
     api_rowjson_value(o, res, row, 28, ROWJSON_TEXT);
     jsonw_key(o, "snapshot_url");
-    buf_printf(o, "\"/api/v1/violations/%s/snapshot\"", id); /* a uuid: nothing to escape */
+    /* A uuid: nothing to escape. Appends, not printf: per row of a page. */
+    buf_append_str(o, "\"/api/v1/violations/");
+    buf_append_str(o, id);
+    buf_append_str(o, "/snapshot\"");
     jsonw_key(o, "snapshot_status");
     jsonw_str(o, ss);
     jsonw_key(o, "bookmark_id");
     api_rowjson_value(o, res, row, 29, ROWJSON_TEXT);
     jsonw_key(o, "bookmark_url");
-    buf_printf(o, "\"/api/v1/violations/%s/video\"", id);
+    buf_append_str(o, "\"/api/v1/violations/");
+    buf_append_str(o, id);
+    buf_append_str(o, "/video\"");
     jsonw_key(o, "bookmark_status");
     jsonw_str(o, bs);
     jsonw_key(o, "bookmark_duration_seconds");
