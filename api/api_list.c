@@ -217,7 +217,7 @@ static void list__row_json(buf *o, const PGresult *res, int row)
     buf_append(o, PQgetvalue(res, row, 0), (size_t)PQgetlength(res, row, 0));
 }
 
-static const list_writer list__json = {list__row_json, 1, 2};
+static const list_writer list__json = {list__row_json, 1, 2, false};
 
 static void list_respond(api_req *r, const char *items, PGresult *res, const api_page *pg,
                          const char *sort_tag, long long total, bool exact, const list_writer *lw)
@@ -324,9 +324,13 @@ void list_fetch_rows(api_req *r, const char *items, sqlw *w, const api_page *pg,
     char lim[24], off[24];
     snprintf(lim, sizeof lim, "%ld", pg->limit + 1); /* one more tells has_more */
     snprintf(off, sizeof off, "%ld", pg->offset);
-    int plim = sqlw_param(w, lim), poff = sqlw_param(w, off);
     buf sql = {0};
-    buf_printf(&sql, "%s LIMIT $%d OFFSET $%d", select, plim, poff);
+    if (lw->literal_limit && !pg->offset) {
+        buf_printf(&sql, "%s LIMIT %s", select, lim); /* see list_writer */
+    } else {
+        int plim = sqlw_param(w, lim), poff = sqlw_param(w, off);
+        buf_printf(&sql, "%s LIMIT $%d OFFSET $%d", select, plim, poff);
+    }
     PGresult *res = api_query(r, true, buf_cstr(&sql), w->n, w->params);
     buf_free(&sql);
     sqlw_free(w);

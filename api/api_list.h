@@ -78,10 +78,22 @@ void list_fetch(api_req *r, const char *items, sqlw *w, const api_page *pg, cons
                 long long total, bool exact, const char *select);
 
 /* How list_fetch_rows() writes each row: item() appends the row's JSON;
- * the cursor's sort value is column key_col and the row id column id_col. */
+ * the cursor's sort value is column key_col and the row id column id_col.
+ *
+ * literal_limit: a page without offset (the first page, every keyset page)
+ * puts its LIMIT into the query text instead of a parameter. Why: with
+ * LIMIT $n (or OFFSET $m) PostgreSQL costs the prepared statement's generic
+ * plan for 10 % of the rows, so it never prefers it and plans the statement
+ * anew on every execution (measured: planning was 43 % of PostgreSQL's time
+ * on the violations page). With the limit known the generic plan costs what
+ * the custom one does and is kept after the fifth run. One prepared
+ * statement per limit value (a handful in practice). Not for a list whose
+ * generic plan is worse than its custom ones (the events list: partition
+ * pruning and the camera/time filters favour per-value plans). */
 typedef struct list_writer {
     void (*item)(buf *o, const PGresult *res, int row);
     int key_col, id_col;
+    bool literal_limit;
 } list_writer;
 
 /* list_fetch() with the items written by `lw` from plain columns instead of

@@ -120,13 +120,18 @@ static void violation_members(buf *o, const PGresult *res, int row)
     jsonw_key(o, "snapshot_id");
     api_rowjson_value(o, res, row, 28, ROWJSON_TEXT);
     jsonw_key(o, "snapshot_url");
-    buf_printf(o, "\"/api/v1/violations/%s/snapshot\"", id); /* a uuid: nothing to escape */
+    /* A uuid: nothing to escape. Appends, not printf: per row of a page. */
+    buf_append_str(o, "\"/api/v1/violations/");
+    buf_append_str(o, id);
+    buf_append_str(o, "/snapshot\"");
     jsonw_key(o, "snapshot_status");
     jsonw_str(o, ss);
     jsonw_key(o, "bookmark_id");
     api_rowjson_value(o, res, row, 29, ROWJSON_TEXT);
     jsonw_key(o, "bookmark_url");
-    buf_printf(o, "\"/api/v1/violations/%s/video\"", id);
+    buf_append_str(o, "\"/api/v1/violations/");
+    buf_append_str(o, id);
+    buf_append_str(o, "/video\"");
     jsonw_key(o, "bookmark_status");
     jsonw_str(o, bs);
     jsonw_key(o, "bookmark_duration_seconds");
@@ -222,12 +227,77 @@ void h_violations_list(api_req *r)
              "SELECT " VIOLATION_COLS "%s%s" VIOLATION_FROM "%s ORDER BY %s %s, v.id %s",
              evidence_seconds(r), sc->key_text ? ", " : "", sc->key_text ? sc->key_text : "",
              sqlw_sql(&w), sc->expr, order, order);
-    const list_writer lw = {violation_item, sc->key_col, C_ID};
+    const list_writer lw = {violation_item, sc->key_col, C_ID, true};
     list_fetch_rows(r, "violations", &w, &pg, tag, total, exact, sql, &lw);
 }
 
+/* The columns of one evidence row for evidence_items, in the table's
+ * order (kind left out: the join names it); `a` is s or b. */
+#define EVIDENCE_COLS(a)                                                                           \
+    ", " a ".id, " a ".status, " a ".url, " a ".vas_id, " ROWJSON_EPOCH(                           \
+        a                                                                                          \
+        ".center_timestamp") ", " a ".before_seconds, " a ".after_seconds, " a                     \
+                             ".duration_seconds, " a ".attempts, " a                               \
+                             ".last_error, " ROWJSON_EPOCH(a ".requested_at") ", " ROWJSON_EPOCH(  \
+                                 a ".completed_at") ", " ROWJSON_EPOCH(a ".updated_at")
+#define EVIDENCE_NCOLS 13
+
+/* One item of evidence_items from the EVIDENCE_COLS starting at `first`,
+ * written as row_to_json() writes it: compact, the table's column order. */
+static void evidence_item(buf *o, const PGresult *res, int first, const char *kind)
+{
+    static const api_rowjson_field f[EVIDENCE_NCOLS] = {
+        {"id", 0, ROWJSON_TEXT},
+        {"status", 1, ROWJSON_TEXT},
+        {"url", 2, ROWJSON_TEXT},
+        {"vas_id", 3, ROWJSON_TEXT},
+        {"center_timestamp", 4, ROWJSON_TIME},
+        {"before_seconds", 5, ROWJSON_NUM},
+        {"after_seconds", 6, ROWJSON_NUM},
+        {"duration_seconds", 7, ROWJSON_NUM},
+        {"attempts", 8, ROWJSON_NUM},
+        {"last_error", 9, ROWJSON_TEXT},
+        {"requested_at", 10, ROWJSON_TIME},
+        {"completed_at", 11, ROWJSON_TIME},
+        {"updated_at", 12, ROWJSON_TIME},
+    };
+    buf_append_byte(o, '{');
+    for (int i = 0; i < EVIDENCE_NCOLS; i++) {
+        if (i)
+            buf_append_byte(o, ',');
+        jsonw_str(o, f[i].key);
+        buf_append_byte(o, ':');
+        api_rowjson_value(o, res, 0, first + f[i].col, f[i].kind);
+        if (i == 0) /* kind comes second */
+            buf_printf(o, ",\"kind\":\"%s\"", kind);
+    }
+    buf_append_byte(o, '}');
+}
+
+/* evidence_items: the violation's evidence rows ordered by kind, as
+ * json_agg() of row_to_json() wrote them ("[{..}, \n {..}]", "[]" for
+ * none). UNIQUE (violation_id, kind) and the two kinds the table allows
+ * make them exactly the joined bookmark (b) and snapshot (s) rows. */
+static void evidence_items(buf *o, const PGresult *res, int s_first, int b_first)
+{
+    buf_append_byte(o, '[');
+    bool any = false;
+    if (!PQgetisnull(res, 0, b_first)) {
+        evidence_item(o, res, b_first, "bookmark");
+        any = true;
+    }
+    if (!PQgetisnull(res, 0, s_first)) {
+        if (any)
+            buf_append_str(o, ", \n ");
+        evidence_item(o, res, s_first, "snapshot");
+    }
+    buf_append_byte(o, ']');
+}
+
 /* The full violation body (with events and evidence) into r->out; false
- * after responding (404 or database error). */
+ * after responding (404 or database error). One query: the events as
+ * PostgreSQL aggregates them, the evidence items from the evidence rows the
+ * body joins anyway. */
 static bool violation_body(api_req *r, const char *id, bool read_only)
 {
     static const char fmt[] =
@@ -241,13 +311,8 @@ static bool violation_body(api_req *r, const char *id, bool read_only)
         "     ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT 50) ev),"
         " (SELECT coalesce(json_agg(i.id), '[]') FROM ("
         "    SELECT e.id FROM events e WHERE e.violation_id = v.id"
-        "     ORDER BY e.\"timestamp\", e.id LIMIT 1000) i),"
-        " (SELECT coalesce(json_agg(x ORDER BY x.kind), '[]') FROM ("
-        "    SELECT id, kind, status, url, vas_id, ruth_time(center_timestamp) AS"
-        "           center_timestamp, before_seconds, after_seconds, duration_seconds, attempts,"
-        "           last_error, ruth_time(requested_at) AS requested_at,"
-        "           ruth_time(completed_at) AS completed_at, ruth_time(updated_at) AS updated_at"
-        "      FROM evidence WHERE violation_id = v.id) x)" VIOLATION_FROM " WHERE v.id = $1";
+        "     ORDER BY e.\"timestamp\", e.id LIMIT 1000) i)" EVIDENCE_COLS("s") EVIDENCE_COLS("b")
+            VIOLATION_FROM " WHERE v.id = $1";
     char sql[sizeof fmt + 16];
     snprintf(sql, sizeof sql, fmt, evidence_seconds(r));
     const char *p[1] = {id};
@@ -264,11 +329,13 @@ static bool violation_body(api_req *r, const char *id, bool read_only)
     buf_reset(o);
     buf_append_byte(o, '{');
     violation_members(o, res, 0);
-    static const char *const lists[] = {"events", "event_ids", "evidence_items"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const lists[] = {"events", "event_ids"};
+    for (int i = 0; i < 2; i++) {
         jsonw_key(o, lists[i]);
         api_rowjson_value(o, res, 0, VIOLATION_NCOLS + i, ROWJSON_JSON);
     }
+    jsonw_key(o, "evidence_items");
+    evidence_items(o, res, VIOLATION_NCOLS + 2, VIOLATION_NCOLS + 2 + EVIDENCE_NCOLS);
     buf_append_byte(o, '}');
     r->status = 200;
     snprintf(r->etag, sizeof r->etag, "\"%s\"", PQgetvalue(res, 0, C_VERSION));

@@ -111,9 +111,27 @@ void jsonw_time_us(buf *b, int64_t us)
     unsigned mo, d;
     jsonw__civil(days, &y, &mo, &d);
     char tmp[48];
-    int n = snprintf(tmp, sizeof tmp, "\"%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ\"", (long long)y, mo,
-                     d, sod / 3600, sod / 60 % 60, sod % 60, msec);
-    buf_append(b, tmp, (size_t)n);
+    if (y < 0 || y > 9999) {
+        int n = snprintf(tmp, sizeof tmp, "\"%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ\"", (long long)y,
+                         mo, d, sod / 3600, sod / 60 % 60, sod % 60, msec);
+        buf_append(b, tmp, (size_t)n);
+        return;
+    }
+    /* The common case digit by digit: snprintf was most of a list page's
+     * time in ruth-api (seven times per violation). */
+    unsigned yy = (unsigned)y, hh = sod / 3600, mi = sod / 60 % 60, ss = sod % 60;
+    char *t = tmp;
+    *t++ = '"';
+    *t++ = (char)('0' + yy / 1000), *t++ = (char)('0' + yy / 100 % 10);
+    *t++ = (char)('0' + yy / 10 % 10), *t++ = (char)('0' + yy % 10), *t++ = '-';
+    *t++ = (char)('0' + mo / 10), *t++ = (char)('0' + mo % 10), *t++ = '-';
+    *t++ = (char)('0' + d / 10), *t++ = (char)('0' + d % 10), *t++ = 'T';
+    *t++ = (char)('0' + hh / 10), *t++ = (char)('0' + hh % 10), *t++ = ':';
+    *t++ = (char)('0' + mi / 10), *t++ = (char)('0' + mi % 10), *t++ = ':';
+    *t++ = (char)('0' + ss / 10), *t++ = (char)('0' + ss % 10), *t++ = '.';
+    *t++ = (char)('0' + msec / 100), *t++ = (char)('0' + msec / 10 % 10);
+    *t++ = (char)('0' + msec % 10), *t++ = 'Z', *t++ = '"';
+    buf_append(b, tmp, (size_t)(t - tmp));
 }
 
 void jsonw_key(buf *b, const char *key)

@@ -314,6 +314,32 @@ static void test_violation_get(void)
     CHECK_EQ_INT(json_array_size(json_object_get(r.json, "event_ids")), 4);
     CHECK_EQ_STR(jstr(json_array_get(evid, 0), "kind"), "bookmark");
     CHECK_EQ_STR(jstr(json_array_get(evid, 0), "status"), "pending");
+    /* Byte for byte what PostgreSQL's json_agg(row_to_json) wrote before
+     * ruth-api built the items itself, awkward values included. */
+    sql("UPDATE evidence SET last_error = E'say \"no\"\\\\ \\n\\t\\x01 \xc3\xa9', attempts = 2,"
+        " duration_seconds = 12.345678901234, before_seconds = 5,"
+        " completed_at = '1969-12-31 23:59:59.9995+00' WHERE violation_id = '" V1 "'"
+        " AND kind = 'bookmark'");
+    sql("UPDATE evidence SET duration_seconds = '-Infinity' WHERE violation_id = '" V1 "'"
+        " AND kind = 'snapshot'");
+    nanosleep(&(struct timespec){1, 100000000}, NULL); /* past the microcache's second */
+    req("GET", "/api/v1/violations/" V1, tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    PGconn *db = PQconnectdb(itest_db_url);
+    PGresult *res = PQexec(
+        db,
+        "SELECT '\"evidence_items\" : ' || json_agg(x ORDER BY x.kind) || '}' FROM ("
+        " SELECT id, kind, status, url, vas_id, ruth_time(center_timestamp) AS center_timestamp,"
+        " before_seconds, after_seconds, duration_seconds, attempts, last_error,"
+        " ruth_time(requested_at) AS requested_at, ruth_time(completed_at) AS completed_at,"
+        " ruth_time(updated_at) AS updated_at FROM evidence WHERE violation_id = '" V1 "') x");
+    const char *want = PQresultStatus(res) == PGRES_TUPLES_OK ? PQgetvalue(res, 0, 0) : "?";
+    const char *body = buf_cstr(&r.body);
+    CHECK(strlen(body) > strlen(want) && !strcmp(body + strlen(body) - strlen(want), want));
+    PQclear(res);
+    PQfinish(db);
+    sql("UPDATE evidence SET last_error = NULL, attempts = 0, duration_seconds = NULL,"
+        " before_seconds = NULL, completed_at = NULL WHERE violation_id = '" V1 "'");
     req("GET", "/api/v1/violations/" NOPE, tok_viewer, NULL, &r);
     CHECK_ERROR(r, 404, "VIOLATION_NOT_FOUND");
     req("GET", "/api/v1/violations/not-a-uuid", tok_viewer, NULL, &r);

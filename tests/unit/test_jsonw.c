@@ -48,6 +48,18 @@ static void times_like_ruth_time(void)
     buf_reset(&b);
     jsonw_time_us(&b, 951782400000000LL); /* a leap day */
     CHECK_EQ_STR(buf_cstr(&b), "\"2000-02-29T00:00:00.000Z\"");
+    buf_reset(&b);
+    jsonw_time_us(&b, 253402300799999999LL); /* the last microsecond of 9999 */
+    CHECK_EQ_STR(buf_cstr(&b), "\"9999-12-31T23:59:59.999Z\"");
+    buf_reset(&b);
+    jsonw_time_us(&b, 253402300800000000LL); /* five digits: the slow path */
+    CHECK_EQ_STR(buf_cstr(&b), "\"10000-01-01T00:00:00.000Z\"");
+    buf_reset(&b);
+    jsonw_time_us(&b, -62167219200000000LL); /* year 0 */
+    CHECK_EQ_STR(buf_cstr(&b), "\"0000-01-01T00:00:00.000Z\"");
+    buf_reset(&b);
+    jsonw_time_us(&b, -62167219200000001LL); /* before year 0 */
+    CHECK_EQ_STR(buf_cstr(&b), "\"-001-12-31T23:59:59.999Z\"");
     buf_free(&b);
 }
 

@@ -94,6 +94,7 @@ class Violation(BaseModel):
     timestamp: str
     event_count: int
     bounding_boxes: Any
+    zones: list[str]
     first_event_at: str
     last_event_at: str
     ended_at: Optional[str]
@@ -132,6 +133,7 @@ class Event(BaseModel):
     metadata: Any
     extra: Any
     violation_id: Optional[UUID]
+    zones: list[str]
     created_at: str
 
 
@@ -226,7 +228,7 @@ VIOLATION_COLUMNS = """
     v.id, v.type, v.camera_id, coalesce(c.name, v.camera_id) AS camera_name, v.stream_id,
     v.model_id, v.model_version, v.rule_id, v.status, v.severity, v.confidence,
     v.max_confidence, coalesce(v.opening_confidence, v.confidence) AS opening_confidence,
-    v.event_count, v.bounding_boxes, v.first_event_at, v.last_event_at, v.ended_at,
+    v.event_count, v.bounding_boxes, v.zones, v.first_event_at, v.last_event_at, v.ended_at,
     v.reviewed_by, v.reviewed_at, v.resolution_notes, v.version, v.created_at, v.updated_at,
     s.status AS s_status, s.url AS s_url, s.vas_id AS s_vas_id,
     b.status AS b_status, b.url AS b_url, b.vas_id AS b_vas_id,
@@ -256,6 +258,7 @@ def violation_fields(r) -> dict:
         confidence=r["confidence"], max_confidence=r["max_confidence"],
         opening_confidence=r["opening_confidence"], timestamp=ruth_time(r["first_event_at"]),
         event_count=r["event_count"], bounding_boxes=as_json(r["bounding_boxes"]),
+        zones=r["zones"],
         first_event_at=ruth_time(r["first_event_at"]),
         last_event_at=ruth_time(r["last_event_at"]), ended_at=ruth_time(r["ended_at"]),
         ongoing=r["ended_at"] is None, reviewed_by=r["reviewed_by"],
@@ -349,7 +352,8 @@ async def events(camera_id: Optional[str] = None, from_: Optional[datetime] = Qu
             " e.camera_id), e.camera_id) AS camera_name, e.stream_id, e.event_type,"
             " e.type_detail, e.confidence, e.\"timestamp\", e.model_id, e.model_version,"
             " e.bounding_boxes, e.frame_id, e.inference_time_ms, e.runtime_id, e.error_code,"
-            " e.error_message, e.attributes, e.metadata, e.extra, e.violation_id, e.created_at"
+            " e.error_message, e.attributes, e.metadata, e.extra, e.violation_id, e.zones,"
+            " e.created_at"
             f" FROM events e{where} ORDER BY e.\"timestamp\" DESC, e.id DESC"
             f" LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit + 1, offset)
     more = len(rows) > limit
@@ -363,7 +367,7 @@ async def events(camera_id: Optional[str] = None, from_: Optional[datetime] = Qu
             inference_time_ms=e["inference_time_ms"], runtime_id=e["runtime_id"],
             error_code=e["error_code"], error_message=e["error_message"],
             attributes=as_json(e["attributes"]), metadata=as_json(e["metadata"]),
-            extra=as_json(e["extra"]), violation_id=e["violation_id"],
+            extra=as_json(e["extra"]), violation_id=e["violation_id"], zones=e["zones"],
             created_at=ruth_time(e["created_at"])) for e in rows[:limit]],
         pagination=Pagination(total=total, limit=limit, offset=offset, has_more=more,
                               total_exact=exact,
