@@ -36,21 +36,23 @@
  * printf argument it takes is the configured bookmark length in seconds
  * (evidence_seconds()), for a violation without a bookmark row. */
 #define T(col) ROWJSON_EPOCH(col) ", "
-#define VIOLATION_COLS                                                                             \
-    "v.id, v.type, v.camera_id, coalesce(c.name, v.camera_id), v.stream_id, v.model_id,"           \
-    " v.model_version, v.rule_id, v.status, v.severity, v.confidence, v.max_confidence,"           \
-    " coalesce(v.opening_confidence, v.confidence), " T(                                           \
-        "v.first_event_at") "v.event_count,"                                                       \
-                            " v.bounding_boxes, " T("v.last_event_at")                             \
-                                T("v.ended_at") "v.reviewed_by, " T(                               \
-                                    "v.reviewed_at") "v.resolution_notes, v.version, " T("v."      \
-                                                                                         "created" \
-                                                                                         "_at")    \
-                                    T("v.updated_at") "s.status, s.url, b.status, b.url, "         \
-                                                      "s.vas_id, b.vas_id,"                        \
-                                                      " coalesce(round(b.duration_seconds)::int, " \
-                                                      "b.before_seconds + b.after_seconds, %d), "  \
-                                                      "array_to_json(v.zones)"
+/* One line per group of columns (the formatter's split of the T()
+ * concatenations is unreadable). A bookmark length that is not a finite
+ * number of seconds (NaN, infinite, negative) counts as unknown, so one bad
+ * row cannot turn the page into a 500. */
+/* clang-format off */
+#define VIOLATION_COLS                                                                          \
+    "v.id, v.type, v.camera_id, coalesce(c.name, v.camera_id), v.stream_id, v.model_id,"        \
+    " v.model_version, v.rule_id, v.status, v.severity, v.confidence, v.max_confidence,"        \
+    " coalesce(v.opening_confidence, v.confidence), " T("v.first_event_at")                     \
+    "v.event_count, v.bounding_boxes, " T("v.last_event_at") T("v.ended_at")                   \
+    "v.reviewed_by, " T("v.reviewed_at") "v.resolution_notes, v.version, "                      \
+    T("v.created_at") T("v.updated_at")                                                          \
+    "s.status, s.url, b.status, b.url, s.vas_id, b.vas_id,"                                     \
+    " coalesce(CASE WHEN b.duration_seconds BETWEEN 0 AND 2147483647"                           \
+    " THEN round(b.duration_seconds)::int END, b.before_seconds + b.after_seconds, %d), "        \
+    "array_to_json(v.zones)"
+/* clang-format on */
 #define VIOLATION_NCOLS 32
 
 #define VIOLATION_FROM                                                                             \

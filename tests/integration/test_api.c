@@ -338,7 +338,18 @@ static void test_violation_get(void)
     CHECK(strlen(body) > strlen(want) && !strcmp(body + strlen(body) - strlen(want), want));
     PQclear(res);
     PQfinish(db);
-    sql("UPDATE evidence SET last_error = NULL, attempts = 0, duration_seconds = NULL,"
+    /* A bookmark length that is no number of seconds (NaN) is unknown, not a
+     * 500: the answer falls back to before + after seconds. */
+    sql("UPDATE evidence SET duration_seconds = 'NaN', after_seconds = 7 WHERE violation_id = '" V1
+        "' AND kind = 'bookmark'");
+    nanosleep(&(struct timespec){1, 100000000}, NULL);
+    req("GET", "/api/v1/violations/" V1, tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(jint(r.json, "evidence.bookmark_duration_seconds"), 12);
+    req("GET", "/api/v1/violations?limit=5", tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    sql("UPDATE evidence SET last_error = NULL, attempts = 0, duration_seconds = NULL, "
+        "after_seconds = NULL,"
         " before_seconds = NULL, completed_at = NULL WHERE violation_id = '" V1 "'");
     req("GET", "/api/v1/violations/" NOPE, tok_viewer, NULL, &r);
     CHECK_ERROR(r, 404, "VIOLATION_NOT_FOUND");
