@@ -74,4 +74,38 @@ static inline const char *testlib_env(const char *name)
     return v;
 }
 
+/* The whole file at PATH, NUL-terminated (so text can be used as a string),
+ * in a malloc'd buffer the caller frees; *LEN (may be NULL) gets its size.
+ * NULL when it cannot be read. */
+static inline char *testlib_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0, got;
+    char *d = malloc(cap + 1);
+    while (d && (got = fread(d + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *bigger = realloc(d, cap * 2 + 1);
+            if (!bigger) {
+                free(d);
+                d = NULL;
+                break;
+            }
+            d = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (!d) {
+        fprintf(stderr, "out of memory reading %s\n", path);
+        abort();
+    }
+    d[n] = '\0';
+    if (len)
+        *len = n;
+    return d;
+}
+
 #endif

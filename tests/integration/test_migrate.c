@@ -78,14 +78,8 @@ static int migrate_wait(pid_t pid)
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return xstrdup("");
-    char *buf = xmalloc(65536);
-    size_t n = fread(buf, 1, 65535, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    char *text = testlib_read_file(path, NULL);
+    return text ? text : xstrdup("");
 }
 
 /* Run ruth-migrate synchronously and return its exit status, printing its

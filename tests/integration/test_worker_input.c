@@ -31,17 +31,11 @@ static char *read_fixture(const char *dir, const char *name, size_t *len)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s/%s", testlib_env("RUTH_FIXTURES"), dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *d = testlib_read_file(path, len);
+    if (!d) {
         fprintf(stderr, "cannot read %s\n", path);
         exit(1);
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = xmalloc((size_t)n + 1);
-    *len = fread(d, 1, (size_t)n, f);
-    fclose(f);
     return d;
 }
 

@@ -395,16 +395,9 @@ static void json_timestamps_and_defaults(void)
 
 static size_t read_file(const char *path, unsigned char **data)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *data = xmalloc((size_t)n + 1);
-    size_t got = fread(*data, 1, (size_t)n, f);
-    fclose(f);
-    return got;
+    size_t n = 0;
+    *data = (unsigned char *)testlib_read_file(path, &n);
+    return n;
 }
 
 static void malformed_corpus(void)

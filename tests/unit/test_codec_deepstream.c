@@ -18,20 +18,13 @@ static char *fixture(const char *name, size_t *len)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/deepstream/%s", testlib_env("RUTH_FIXTURES"), name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *d = testlib_read_file(path, len);
+    if (!d) {
         fprintf(stderr, "cannot read %s\n", path);
         testlib_failures++;
         *len = 2;
         return xstrdup("{}");
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = xmalloc((size_t)n + 1);
-    *len = fread(d, 1, (size_t)n, f);
-    d[*len] = '\0';
-    fclose(f);
     return d;
 }
 

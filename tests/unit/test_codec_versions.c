@@ -33,17 +33,9 @@ static size_t read_fixture(const char *name, unsigned char **data)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/codec/%s", getenv("RUTH_FIXTURES"), name);
-    FILE *f = fopen(path, "rb");
-    *data = NULL;
-    if (!f)
-        return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *data = xmalloc((size_t)n + 1);
-    size_t got = fread(*data, 1, (size_t)n, f);
-    fclose(f);
-    return got;
+    size_t n = 0;
+    *data = (unsigned char *)testlib_read_file(path, &n);
+    return n;
 }
 
 /* Decode fixture `name` with codec c; 0, or -1 with *err filled. */
