@@ -15,8 +15,8 @@
 # Sink settings: insert.mode=insert, batch.size=5000, UNNEST inserts
 # (dialect.postgres.unnest.insert.enabled), tasks.max=1, JsonConverter with
 # schemas, consumer max.poll.records=5000 (Debezium's advice for batch.size:
-# Connect hands the task at most one poll per put), the JVM options of
-# Kafka's connect-standalone.sh (-Xms256M -Xmx2G, G1).
+# Connect hands the task at most one poll per put), the JVM options Kafka's
+# connect-standalone.sh and kafka-run-class.sh set (-Xms256M -Xmx2G, G1).
 #
 # Live: the sink is up and assigned its partitions, then the records are fed
 # at the rate the simulator fed the worker in the same round's live run.
@@ -95,12 +95,19 @@ worker_backlog() {
     kill -TERM "$wp"; wait "$wp" 2>/dev/null || true
 }
 
+# fingerprint TABLE: one hash over every stored column but created_at, to
+# check that the sink stored exactly the rows the worker did.
+fingerprint() {
+    psql "$DATABASE_URL" -qAtXc "SELECT count(*) || ' ' || md5(string_agg(md5(row(id, camera_id, stream_id, event_type, type_detail, confidence, \"timestamp\", model_id, model_version, bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code, error_message, attributes, violation_id, idempotency_key, metadata, extra, zones)::text), '' ORDER BY id)) FROM $1"
+}
+
 # The current database's events as JSON-with-schema records in FILE (jsonb as
 # its text, so numbers keep every digit).
 export_records() {
     # A plain SELECT, not COPY: COPY's text format would double every backslash.
     psql "$DATABASE_URL" -qAtX -o "$build/connect-rows.json" -c "SELECT row_to_json(x) FROM (SELECT id, camera_id, stream_id, event_type, type_detail, confidence, \"timestamp\", model_id, model_version, bounding_boxes::text AS bounding_boxes, frame_id, inference_time_ms, runtime_id, error_code, error_message, attributes::text AS attributes, violation_id, idempotency_key, metadata::text AS metadata, extra::text AS extra, zones FROM events ORDER BY \"timestamp\", idempotency_key) x"
     bench/worker/connect-records <"$build/connect-rows.json" >"$1"
+    connect_rows=$(fingerprint events)
 }
 
 # copy_ceiling: plain COPY of the current database's events back into events
@@ -192,6 +199,12 @@ EOF
     fi
     if ! r=$(drain connect_events "$CN" "$cp"); then
         grep -E "ERROR|Caused by" "$dir/connect.log" | grep -v CloudEvents | head -5 >&2
+        return 1
+    fi
+    local got
+    got=$(fingerprint connect_events)
+    if [ "$got" != "$connect_rows" ]; then
+        echo "bench: the sink stored other rows than the worker ($got against $connect_rows), see $dir" >&2
         return 1
     fi
     if [ "$mode" = live ]; then
