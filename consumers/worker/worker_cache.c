@@ -56,11 +56,17 @@ bool worker_db_connect(worker *w)
     w->db = pg_connect(w->cfg->database_url, "ruth-worker", 5, err, sizeof err);
     /* Statements are prepared (parsed once per connection) but planned per
      * execution: generic plans for the unnest() joins below doubled the
-     * median batch latency when PostgreSQL switched to them. */
+     * median batch latency when PostgreSQL switched to them.
+     * No JIT: the worker's statements are short, but some are estimated
+     * expensive (the schedule spans' nested generate_series: JIT compiled
+     * that one for 0.9-2 s, returning no rows, inside the batch's
+     * transaction at start and every CACHE_REFRESH_US; profiled with
+     * pg_stat_statements, issue 15). */
     pg_stmts_reset(w->stmts);   /* a new connection has none prepared */
     w->offline_sweeper = false; /* a session lock goes with its connection */
     if (!w->db || !pg_exec_ok(w->db, cache__stage_sql, err, sizeof err) ||
-        !pg_exec_ok(w->db, "SET plan_cache_mode = force_custom_plan", err, sizeof err) ||
+        !pg_exec_ok(w->db, "SET plan_cache_mode = force_custom_plan; SET jit = off", err,
+                    sizeof err) ||
         !pg_exec_ok(w->db, ENSURE_PARTITIONS_SQL, err, sizeof err)) {
         log_warn("PostgreSQL unavailable: %s", err);
         pg_close(w->db);
