@@ -76,7 +76,7 @@ worker_live() {
     fresh "$2"
     "$wbin" >>"$build/bench-worker.log" 2>&1 & wp=$!; pids+=($wp)
     sleep 8
-    (s=$(now); "$bin/ruth-simulate" --count "$CN" --fps 0 --cameras "$CAMERAS" --seed 5 --format avro \
+    (s=$(now); "$(simulator_for "$wbin")" --count "$CN" --fps 0 --cameras "$CAMERAS" --seed 5 --format avro \
         --quiet >/dev/null; python3 -c "print(round($CN / ($(now) - $s)))" >"$build/feed.rate") & sp=$!
     r=$(drain events "$CN" "$wp")
     wait "$sp"
@@ -88,7 +88,8 @@ worker_live() {
 worker_backlog() {
     local wbin=$1 wp r
     fresh "$2"
-    "$bin/ruth-simulate" --count "$CN" --fps 0 --cameras "$CAMERAS" --seed 5 --format avro --quiet >/dev/null
+    "$(simulator_for "$wbin")" --count "$CN" --fps 0 --cameras "$CAMERAS" --seed 5 --format avro \
+        --quiet >/dev/null
     "$wbin" >>"$build/bench-worker.log" 2>&1 & wp=$!; pids+=($wp)
     r=$(drain events "$CN" "$wp")
     result="$r $(proc_rss "$wp")"
