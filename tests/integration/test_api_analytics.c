@@ -411,6 +411,61 @@ static void test_camera_unknown_sums(void)
     json_decref(r.json);
 }
 
+/* An hourly summary over a range that starts and ends inside an hour: the
+ * ragged minutes at each end come from the minute rollups (summed per
+ * bucket, camera and type in PostgreSQL), the whole hours from the hourly
+ * ones, and nothing outside the range counts. */
+static void test_summary_ragged_hours(void)
+{
+    const char *url = getenv("DATABASE_URL");
+    CHECK(itest_exec(url, "INSERT INTO event_rollups (minute, camera_id, event_type, count,"
+                          " max_confidence, last_event_at) VALUES"
+                          " ('2020-01-02 10:29+00', 'cam-1', 'no_fall', 100, 0.99, NULL),"
+                          " ('2020-01-02 10:31+00', 'cam-1', 'no_fall', 2, 0.4,"
+                          "  '2020-01-02 10:31:10.5+00'),"
+                          " ('2020-01-02 10:45+00', 'cam-1', 'no_fall', 3, 0.7,"
+                          "  '2020-01-02 10:45:59.25+00'),"
+                          " ('2020-01-02 10:50+00', 'cam-2', 'fall_detected', 1, 0.8, NULL),"
+                          " ('2020-01-02 13:01+00', 'cam-1', 'no_fall', 1, 0.3, NULL),"
+                          " ('2020-01-02 13:10+00', 'cam-1', 'no_fall', 4, 0.5,"
+                          "  '2020-01-02 13:10:30+00'),"
+                          " ('2020-01-02 13:15+00', 'cam-1', 'no_fall', 100, 0.99, NULL)"));
+    CHECK(itest_exec(url, "INSERT INTO event_rollups_hourly (hour, camera_id, event_type, count,"
+                          " max_confidence) VALUES ('2020-01-02 11:00+00', 'cam-1', 'no_fall', 7,"
+                          " 0.6), ('2020-01-02 12:00+00', 'cam-1', 'fall_detected', 11, 0.65)"));
+    resp r = {0};
+    req("GET",
+        "/api/v1/analytics/summary?from=2020-01-02T10:30:00Z&to=2020-01-02T13:15:00Z"
+        "&granularity=hour",
+        tok_viewer, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(num(r.json, "summary.totals.events_total"), 29);
+    CHECK_EQ_INT(num(r.json, "summary.totals.events_no_fall"), 17);
+    CHECK_EQ_INT(num(r.json, "summary.totals.events_fall_detected"), 12);
+    CHECK_EQ_INT(num(r.json, "summary.totals.cameras_active"), 2);
+    const json_t *series = at(r.json, "summary.time_series");
+    long long want[] = {6, 7, 11, 5};
+    CHECK_EQ_INT(json_array_size(series), 4);
+    for (size_t i = 0; i < 4 && i < json_array_size(series); i++)
+        CHECK_EQ_INT(num(json_array_get(series, i), "events"), want[i]);
+    CHECK_EQ_STR(str(json_array_get(series, 0), "bucket"), "2020-01-02T10:00:00.000Z");
+    const json_t *cams = at(r.json, "summary.by_camera");
+    size_t i;
+    const json_t *c;
+    int seen = 0;
+    json_array_foreach(cams, i, c) if (!strcmp(str(c, "camera_id"), "cam-1"))
+    {
+        seen++;
+        CHECK_EQ_INT(num(c, "events_total"), 28);
+        CHECK_EQ_STR(str(c, "last_event_at"), "2020-01-02T13:10:30.000Z");
+    }
+    CHECK_EQ_INT(seen, 1);
+    CHECK(itest_exec(url, "DELETE FROM event_rollups WHERE minute < '2021-01-01'"));
+    CHECK(itest_exec(url, "DELETE FROM event_rollups_hourly WHERE hour < '2021-01-01'"));
+    buf_free(&r.body);
+    json_decref(r.json);
+}
+
 static const json_t *model_named(const json_t *models, const char *id)
 {
     size_t i;
@@ -535,6 +590,7 @@ int main(void)
     TEST_RUN(test_summary);
     TEST_RUN(test_camera);
     TEST_RUN(test_camera_unknown_sums);
+    TEST_RUN(test_summary_ragged_hours);
     TEST_RUN(test_models);
     TEST_RUN(test_health_healthy);
     kill(wpid, SIGTERM);
