@@ -232,6 +232,15 @@ static void invalid_payloads_dead_lettered(void)
               s.invalid_value, s.missing_field, s.json_syntax, s.other);
 }
 
+/* One JSON result on the inference topic, flushed. */
+static void produce_result(const char *key, const char *json)
+{
+    rd_kafka_t *p = itest_producer();
+    itest_produce(p, getenv("RUTH_TOPIC_INFERENCE"), key, json, strlen(json));
+    rd_kafka_flush(p, 10000);
+    rd_kafka_destroy(p);
+}
+
 /* A session started a moment ago (start-inference, then results at once)
  * is found: a result without model_id from a camera the worker has no
  * session for makes it re-read the sessions, instead of dead-lettering
@@ -242,10 +251,7 @@ static void session_started_just_now_is_used(void)
      * fresh when the session starts. */
     const char *warm = "{\"camera_id\":\"cam-contract-3\",\"event_type\":\"warm_up\","
                        "\"confidence\":0.1}";
-    rd_kafka_t *wp = itest_producer();
-    itest_produce(wp, getenv("RUTH_TOPIC_INFERENCE"), "cam-contract-3", warm, strlen(warm));
-    rd_kafka_flush(wp, 10000);
-    rd_kafka_destroy(wp);
+    produce_result("cam-contract-3", warm);
     CHECK_EQ_INT(
         itest_wait_query("SELECT count(*) FROM events WHERE event_type = 'warm_up'", 1, 30), 1);
     CHECK(itest_exec(itest_db_url, "INSERT INTO cameras (id, inference_active, inference_model_id,"
@@ -253,10 +259,7 @@ static void session_started_just_now_is_used(void)
                                    " ('cam-fresh', true, 'ppe_detection', now())"));
     const char *result = "{\"camera_id\":\"cam-fresh\",\"event_type\":\"no_helmet\","
                          "\"confidence\":0.4}";
-    rd_kafka_t *p = itest_producer();
-    itest_produce(p, getenv("RUTH_TOPIC_INFERENCE"), "cam-fresh", result, strlen(result));
-    rd_kafka_flush(p, 10000);
-    rd_kafka_destroy(p);
+    produce_result("cam-fresh", result);
     CHECK_EQ_INT(itest_wait_query("SELECT count(*) FROM events WHERE camera_id = 'cam-fresh'"
                                   " AND model_id = 'ppe_detection'",
                                   1, 30),

@@ -6,6 +6,7 @@
  * midnight), dwell time just under and over, and rule changes applied to
  * the next batch without a restart. */
 #include "api.h"
+#include "ihttp.h"
 #include "itest.h"
 
 #include <curl/curl.h>
@@ -20,53 +21,12 @@ static rd_kafka_t *prod;
 static int64_t t0; /* capture-time base: ten minutes ago */
 static long long total_events;
 
-typedef struct resp {
-    long status;
-    buf body;
-    json_t *json;
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-    buf_append(arg, p, sz * n);
-    return sz * n;
-}
-
-static void resp_free(resp *r)
-{
-    buf_free(&r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
-}
+typedef ihttp_resp resp;
 
 static void req(const char *method, const char *path, const char *token, const char *body,
                 resp *out)
 {
-    resp_free(out);
-    char url[2048], auth[1100];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    hs = curl_slist_append(hs, auth);
-    if (body)
-        hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    out->json =
-        out->body.len ? json_loadb((const char *)out->body.data, out->body.len, 0, NULL) : NULL;
+    ihttp_request(port, method, path, token, body, NULL, out);
 }
 
 #define CHECK_STATUS(r, st)                                                                        \
@@ -148,7 +108,7 @@ static void zone_validation(void)
     req("PUT", "/api/v1/devices/nope/zones/a", tok_admin, "{\"points\":[[0,0],[1,0],[1,1]]}", &r);
     CHECK_STATUS(r, 404);
     CHECK_EQ_INT(itest_query("SELECT count(*) FROM zones"), 0);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* Corridor: the lower-left quarter of the frame (x 0..0.5, y 0.5..1). */
@@ -240,7 +200,7 @@ static void zones_required_and_filtered(void)
     /* Back to the default for the tests below. */
     req("PATCH", path, tok_admin, "{\"required_zones\":null}", &r);
     CHECK_STATUS(r, 200);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* Microseconds of local `day` + `time` in time zone `tz`, from PostgreSQL
@@ -289,7 +249,7 @@ static void schedule_validation(void)
                       "INSERT INTO rules (camera_id, event_type, schedule) VALUES ('cam-bad',"
                       " 'fall_detected', '[{\"days\":[\"mon\"],\"start\":\"08:00\","
                       "\"end\":\"09:00\",\"time_zone\":\"Nowhere/City\"}]')"));
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* The next local day in Berlin that is not 24 hours long (a DST change). */
@@ -349,7 +309,7 @@ static void schedule_windows_across_dst_and_midnight(void)
                    "cam-s2"),
                  2);
     CHECK_EQ_INT(q("SELECT count(*) FROM violations WHERE camera_id = '%s'", "cam-s2"), 2);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static void dwell_just_under_and_over(void)
@@ -404,7 +364,7 @@ static void dwell_just_under_and_over(void)
              " AND first_event_at = 'epoch'::timestamptz + %lld * interval '1 microsecond'",
              (long long)(t0 + 310500000LL));
     CHECK_EQ_INT(itest_query(sql), 1);
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 /* stop-inference marks the camera stopped (never offline), start clears it. */
@@ -422,7 +382,7 @@ static void stop_inference_marks_the_camera(void)
     CHECK_STATUS(r, 200);
     CHECK_EQ_INT(json_integer_value(json_object_get(r.json, "offline_after_seconds")), 2);
     CHECK(json_is_false(json_object_get(r.json, "offline")));
-    resp_free(&r);
+    ihttp_resp_free(&r);
 }
 
 static pid_t spawn_api(const char *log)
