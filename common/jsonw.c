@@ -85,6 +85,12 @@ void jsonw_num(buf *b, double v)
     buf_append_str(b, tmp);
 }
 
+/* x / k rounded towards minus infinity (times before 1970 are negative). */
+static int64_t jsonw__floor_div(int64_t x, int64_t k)
+{
+    return x >= 0 ? x / k : -((-x + k - 1) / k);
+}
+
 /* Days since 1970-01-01 to a civil date (H. Hinnant's civil_from_days),
  * valid for every int64 microsecond time. */
 static void jsonw__civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
@@ -102,10 +108,10 @@ static void jsonw__civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 
 void jsonw_time_us(buf *b, int64_t us)
 {
-    int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000); /* floor */
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int64_t ms = jsonw__floor_div(us, 1000);
+    int64_t secs = jsonw__floor_div(ms, 1000);
     unsigned msec = (unsigned)(ms - secs * 1000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t days = jsonw__floor_div(secs, 86400);
     unsigned sod = (unsigned)(secs - days * 86400);
     int64_t y;
     unsigned mo, d;
