@@ -68,6 +68,52 @@ void jsonw_int(buf *b, int64_t v)
         buf_append_byte(b, (unsigned char)tmp[--n]);
 }
 
+/* The text %.15g gives for `v` when v is the double nearest to m / 10^k for
+ * an integer m of at most 15 digits and 1 <= k <= 15 with the quotient at
+ * least 1e-4 (%g's fixed notation): "m / 10^k" written out, which is what
+ * %.15g prints (v is within half an ulp of that decimal, far less than half
+ * a unit of its 15th digit) and reads back as v (m and 10^k are exact, so
+ * the division is rounded once, as strtod rounds). Most numbers written
+ * here (confidences of a few decimals, box sizes) are such; false for the
+ * rest, which take snprintf. About 30 ns against 1-2 us for snprintf and
+ * strtod. `v` is finite and not an integer. */
+static bool jsonw__num_short(buf *b, double v)
+{
+    static const double p10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    double a = fabs(v);
+    if (a >= 1e14)
+        return false;
+    for (int k = 1; k <= 15; k++) {
+        double s = a * p10[k];
+        if (s >= 1e15)
+            return false;
+        uint64_t m = (uint64_t)(s + 0.5);
+        if ((double)m / p10[k] != a)
+            continue;
+        if (k > 4 && (double)m < p10[k - 4]) /* under 1e-4: %g switches to an exponent */
+            return false;
+        uint64_t unit = (uint64_t)p10[k], ip = m / unit, fp = m % unit;
+        char tmp[40];
+        int n = 0;
+        for (int i = 0; i < k; i++, fp /= 10)
+            tmp[n++] = (char)('0' + fp % 10);
+        tmp[n++] = '.';
+        do {
+            tmp[n++] = (char)('0' + ip % 10);
+            ip /= 10;
+        } while (ip);
+        if (v < 0)
+            tmp[n++] = '-';
+        char out[40];
+        for (int i = 0; i < n; i++)
+            out[i] = tmp[n - 1 - i];
+        buf_append(b, out, (size_t)n);
+        return true;
+    }
+    return false;
+}
+
 void jsonw_num(buf *b, double v)
 {
     if (!isfinite(v)) {
@@ -78,6 +124,8 @@ void jsonw_num(buf *b, double v)
         jsonw_int(b, (int64_t)v);
         return;
     }
+    if (jsonw__num_short(b, v))
+        return;
     char tmp[32];
     snprintf(tmp, sizeof tmp, "%.15g", v);
     if (strtod(tmp, NULL) != v)
