@@ -65,7 +65,8 @@ static uint64_t rng_next(uint64_t *s)
 /* The fast path for short decimals must write exactly what printf did (the
  * stored JSON and the API's bodies are compared byte for byte): decimals of
  * 1 to 17 places and 1 to 17 digits, their neighbours one ulp away, float32
- * values widened to double, random bit patterns, and the edges of %g's fixed
+ * values widened to double, dyadic fractions (exact ties), random bit
+ * patterns, powers of ten and their neighbours, and the edges of %g's fixed
  * notation (1e-4) and of 15 digits. */
 static void numbers_like_printf(void)
 {
@@ -94,11 +95,22 @@ static void numbers_like_printf(void)
         if (strcmp(buf_cstr(&b), want) && bad++ < 5)
             fprintf(stderr, "jsonw_num(%.17g) = %s, printf %s\n", edges[i], buf_cstr(&b), want);
     }
+    for (int k = -6; k <= 16; k++) /* a few ulps around every power of ten */
+        for (int sgn = 0; sgn < 2; sgn++) {
+            double v = pow(10, k), w = v;
+            for (int j = 0; j < 4; j++, w = nextafter(w, sgn ? 0 : INFINITY)) {
+                buf_reset(&b);
+                jsonw_num(&b, w);
+                num_reference(w, want);
+                if (strcmp(buf_cstr(&b), want) && bad++ < 5)
+                    fprintf(stderr, "jsonw_num(%.17g) = %s, printf %s\n", w, buf_cstr(&b), want);
+            }
+        }
     uint64_t s = 88172645463325252ULL;
     for (int i = 0; i < 300000; i++) {
         double v;
         uint64_t r = rng_next(&s);
-        switch (i % 4) {
+        switch (i % 5) {
         case 0: { /* m / 10^k */
             int k = 1 + (int)(r % 17), digits = 1 + (int)((r >> 8) % 17);
             uint64_t m = rng_next(&s) % (uint64_t)pow(10, digits);
@@ -112,6 +124,9 @@ static void numbers_like_printf(void)
         }
         case 2: /* a float32 confidence or coordinate, widened */
             v = (double)(float)((double)(r % 100000000) / 1e6);
+            break;
+        case 3: /* a short dyadic fraction: its exact decimal may tie at digit 15 or 17 */
+            v = ldexp((double)(r % 100000000), -(int)(1 + (r >> 40) % 50));
             break;
         default: /* any double */
             memcpy(&v, &r, sizeof v);
