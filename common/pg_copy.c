@@ -85,6 +85,12 @@ void pg_copy_uuid(buf *b, const char *text)
     buf_append(b, u, 16);
 }
 
+void pg_copy_uuid_bytes(buf *b, const unsigned char u[16])
+{
+    pg_copy_u32(b, 16);
+    buf_append(b, u, 16);
+}
+
 void pg_copy_jsonb(buf *b, const void *json, size_t len)
 {
     pg_copy_u32(b, (uint32_t)len + 1);

@@ -39,6 +39,8 @@ void pg_copy_ts(buf *b, int64_t unix_us);
  * caller passes a well-formed uuid (deterministic ids made by the worker);
  * anything else is written as NULL, which a NOT NULL column refuses loudly. */
 void pg_copy_uuid(buf *b, const char *text);
+/* uuid from its 16 bytes (no text to check: the worker keeps its ids' bytes). */
+void pg_copy_uuid_bytes(buf *b, const unsigned char u[16]);
 /* jsonb from JSON text (`len` bytes; the server parses and checks it). */
 void pg_copy_jsonb(buf *b, const void *json, size_t len);
 /* text[] of the n strings v[0..n) (one dimension, no NULL elements; n = 0
