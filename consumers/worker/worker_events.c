@@ -138,7 +138,8 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         return -1;
     }
     PQclear(res);
-    buf b = {0}, json = {0};
+    buf b = {0};
+    buf_reserve(&b, (size_t)1 << 21); /* the 1 MB sends below, and the last row */
     pg_copy_header(&b);
     bool sent = true;
     for (size_t i = 0; i < n && sent; i++) {
@@ -154,17 +155,17 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         pg_copy_ts(&b, r->timestamp_us);
         pg_copy_text(&b, r->model_id);
         pg_copy_text(&b, r->model_version);
-        buf_reset(&json);
-        codec_boxes_json(&json, r->boxes, r->nboxes, false);
-        pg_copy_jsonb(&b, json.data, json.len);
+        size_t at = pg_copy_jsonb_begin(&b);
+        codec_boxes_json(&b, r->boxes, r->nboxes, false);
+        pg_copy_jsonb_end(&b, at);
         pg_copy_text(&b, r->frame_id);
         pg_copy_f8(&b, r->inference_time_ms, r->has_inference_time);
         pg_copy_text(&b, r->runtime_id);
         pg_copy_text(&b, r->error_code);
         pg_copy_text(&b, r->error_message);
-        buf_reset(&json);
-        codec_boxes_attrs_json(&json, r->attributes, r->nattributes);
-        pg_copy_jsonb(&b, json.data, json.len);
+        at = pg_copy_jsonb_begin(&b);
+        codec_boxes_attrs_json(&b, r->attributes, r->nattributes);
+        pg_copy_jsonb_end(&b, at);
         pg_copy_text(&b, e->idem_key);
         events__opt_jsonb(&b, r->metadata_json);
         events__opt_jsonb(&b, r->extra_json);
@@ -177,7 +178,6 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
     pg_copy_trailer(&b);
     if (sent)
         sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
-    buf_free(&json);
     buf_free(&b);
     if (PQputCopyEnd(w->db, sent ? NULL : "client failed to send the rows") != 1) {
         pg_describe_error(w->db, NULL, copy_sql, err, errsz);
