@@ -21,28 +21,62 @@ void pg_copy_trailer(buf *b)
     buf_append(b, "\xff\xff", 2);
 }
 
+/* Room for n more bytes; the caller writes them and adds n to b->len. One
+ * reserve per field rather than one buf_append per piece: a batch writes
+ * about 25 fields per row. */
+static unsigned char *pg_copy__room(buf *b, size_t n)
+{
+    buf_reserve(b, n);
+    return b->data + b->len;
+}
+
+static void pg_copy__be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void pg_copy__be64(unsigned char *p, uint64_t v)
+{
+    pg_copy__be32(p, (uint32_t)(v >> 32));
+    pg_copy__be32(p + 4, (uint32_t)v);
+}
+
 void pg_copy_row(buf *b, uint16_t ncolumns)
 {
-    unsigned char x[2] = {(unsigned char)(ncolumns >> 8), (unsigned char)ncolumns};
-    buf_append(b, x, 2);
+    unsigned char *p = pg_copy__room(b, 2);
+    p[0] = (unsigned char)(ncolumns >> 8);
+    p[1] = (unsigned char)ncolumns;
+    b->len += 2;
 }
 
 void pg_copy_u32(buf *b, uint32_t v)
 {
-    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
-    buf_append(b, x, 4);
+    pg_copy__be32(pg_copy__room(b, 4), v);
+    b->len += 4;
 }
 
 void pg_copy_u64(buf *b, uint64_t v)
 {
-    pg_copy_u32(b, (uint32_t)(v >> 32));
-    pg_copy_u32(b, (uint32_t)v);
+    pg_copy__be64(pg_copy__room(b, 8), v);
+    b->len += 8;
 }
 
 void pg_copy_null(buf *b)
 {
     pg_copy_u32(b, 0xffffffffu);
+}
+
+/* A field of n bytes at s: its length, then the bytes. */
+static void pg_copy__field(buf *b, const void *s, size_t n)
+{
+    unsigned char *p = pg_copy__room(b, 4 + n);
+    pg_copy__be32(p, (uint32_t)n);
+    if (n)
+        memcpy(p + 4, s, n);
+    b->len += 4 + n;
 }
 
 void pg_copy_text(buf *b, const char *s)
@@ -51,9 +85,7 @@ void pg_copy_text(buf *b, const char *s)
         pg_copy_null(b);
         return;
     }
-    size_t n = strlen(s);
-    pg_copy_u32(b, (uint32_t)n);
-    buf_append(b, s, n);
+    pg_copy__field(b, s, strlen(s));
 }
 
 void pg_copy_f8(buf *b, double v, bool present)
@@ -64,14 +96,18 @@ void pg_copy_f8(buf *b, double v, bool present)
     }
     uint64_t u;
     memcpy(&u, &v, sizeof u);
-    pg_copy_u32(b, 8);
-    pg_copy_u64(b, u);
+    unsigned char *p = pg_copy__room(b, 12);
+    pg_copy__be32(p, 8);
+    pg_copy__be64(p + 4, u);
+    b->len += 12;
 }
 
 void pg_copy_ts(buf *b, int64_t unix_us)
 {
-    pg_copy_u32(b, 8);
-    pg_copy_u64(b, (uint64_t)(unix_us - PG_EPOCH_UNIX_US));
+    unsigned char *p = pg_copy__room(b, 12);
+    pg_copy__be32(p, 8);
+    pg_copy__be64(p + 4, (uint64_t)(unix_us - PG_EPOCH_UNIX_US));
+    b->len += 12;
 }
 
 void pg_copy_uuid(buf *b, const char *text)
@@ -81,15 +117,35 @@ void pg_copy_uuid(buf *b, const char *text)
         pg_copy_null(b);
         return;
     }
-    pg_copy_u32(b, 16);
-    buf_append(b, u, 16);
+    pg_copy__field(b, u, 16);
+}
+
+void pg_copy_uuid_bytes(buf *b, const unsigned char u[16])
+{
+    pg_copy__field(b, u, 16);
 }
 
 void pg_copy_jsonb(buf *b, const void *json, size_t len)
 {
-    pg_copy_u32(b, (uint32_t)len + 1);
-    buf_append_byte(b, 1); /* jsonb's binary format version */
-    buf_append(b, json, len);
+    unsigned char *p = pg_copy__room(b, 5 + len);
+    pg_copy__be32(p, (uint32_t)len + 1);
+    p[4] = 1; /* jsonb's binary format version */
+    if (len)
+        memcpy(p + 5, json, len);
+    b->len += 5 + len;
+}
+
+size_t pg_copy_jsonb_begin(buf *b)
+{
+    unsigned char *p = pg_copy__room(b, 5);
+    p[4] = 1; /* jsonb's binary format version */
+    b->len += 5;
+    return b->len - 5;
+}
+
+void pg_copy_jsonb_end(buf *b, size_t at)
+{
+    pg_copy__be32(b->data + at, (uint32_t)(b->len - at - 4));
 }
 
 void pg_copy_text_array(buf *b, const char *const *v, size_t n)

@@ -39,8 +39,15 @@ void pg_copy_ts(buf *b, int64_t unix_us);
  * caller passes a well-formed uuid (deterministic ids made by the worker);
  * anything else is written as NULL, which a NOT NULL column refuses loudly. */
 void pg_copy_uuid(buf *b, const char *text);
+/* uuid from its 16 bytes (no text to check: the worker keeps its ids' bytes). */
+void pg_copy_uuid_bytes(buf *b, const unsigned char u[16]);
 /* jsonb from JSON text (`len` bytes; the server parses and checks it). */
 void pg_copy_jsonb(buf *b, const void *json, size_t len);
+/* jsonb written in place: pg_copy_jsonb_begin() starts the field and
+ * returns where it starts, the caller appends the JSON text to b, and
+ * pg_copy_jsonb_end(b, at) fills in its length (no copy of the text). */
+size_t pg_copy_jsonb_begin(buf *b);
+void pg_copy_jsonb_end(buf *b, size_t at);
 /* text[] of the n strings v[0..n) (one dimension, no NULL elements; n = 0
  * writes the empty array). */
 void pg_copy_text_array(buf *b, const char *const *v, size_t n);

@@ -79,14 +79,21 @@ static bool text__uuid_dash(int i)
     return i == 8 || i == 13 || i == 18 || i == 23;
 }
 
+/* One pass, no strlen: a NUL before the end fails the digit test, so
+ * nothing past the string is read. (Ids are checked on every result.) */
 bool text_uuid_valid(const char *s)
 {
-    if (!s || strlen(s) != TEXT_UUID_LEN)
+    if (!s)
         return false;
-    for (int i = 0; i < TEXT_UUID_LEN; i++)
-        if (text__uuid_dash(i) ? s[i] != '-' : text__hexval(s[i]) < 0)
+    for (int i = 0; i < TEXT_UUID_LEN; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool ok = text__uuid_dash(i)
+                      ? c == '-'
+                      : (unsigned)(c - '0') < 10u || (unsigned)((c | 0x20) - 'a') < 6u;
+        if (!ok)
             return false;
-    return true;
+    }
+    return s[TEXT_UUID_LEN] == '\0';
 }
 
 bool text_uuid_normalize(const char *s, char out[TEXT_UUID_LEN + 1])

@@ -40,6 +40,7 @@ typedef struct worker_event {
     rd_kafka_message_t *msg; /* borrowed from the batch */
     inference_result r;
     char id[37];                               /* deterministic from the idempotency key */
+    unsigned char id_bin[16];                  /* the same id's 16 bytes */
     char idem_key[160];                        /* result_id, or topic/partition/offset */
     const char *event_type;                    /* canonical (points into the type map or r) */
     const char *type_detail;                   /* raw label when mapped, else NULL */

@@ -21,58 +21,94 @@
 #include "log.h"
 #include "pg.h"
 #include "pg_copy.h"
+#include "sha1.h"
 #include "xmalloc.h"
 
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void worker_uuid_from_key(const char *key, char out[37])
+/* Name-based UUID (version 5 layout) of the `n` bytes at `key` in a
+ * namespace of our own: its 16 bytes and its text. */
+static void events__uuid(const char *key, size_t n, unsigned char u[16], char out[37])
 {
-    /* Name-based UUID (version 5 layout) in a namespace of our own. */
     static const unsigned char ns[16] = {0x6b, 0x1f, 0x3c, 0x8e, 0x52, 0x0d, 0x4f, 0x7a,
                                          0x9a, 0x61, 0x2e, 0x44, 0x90, 0x1b, 0x7c, 0x05};
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
-    EVP_DigestUpdate(ctx, ns, sizeof ns);
-    EVP_DigestUpdate(ctx, key, strlen(key));
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+    unsigned char md[SHA1_DIGEST_LEN];
+    sha1_digest2(ns, sizeof ns, key, n, md);
     md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
     md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
-    text_uuid_format(md, out);
+    memcpy(u, md, 16);
+    text_uuid_format(u, out);
+}
+
+void worker_uuid_from_key(const char *key, char out[37])
+{
+    unsigned char u[16];
+    events__uuid(key, strlen(key), u, out);
+}
+
+/* Append the decimal of v at s (no NUL); returns the length. */
+static size_t events__i64(char *s, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0)
+        s[len++] = '-';
+    while (n)
+        s[len++] = tmp[--n];
+    return len;
 }
 
 void worker_events_identify(worker_event *e, const rd_kafka_message_t *m)
 {
     const char *key = e->r.idempotency_key;
-    if (key && strlen(key) < sizeof e->idem_key) {
-        snprintf(e->idem_key, sizeof e->idem_key, "%s", key);
+    size_t klen = key ? strlen(key) : 0;
+    if (key && klen < sizeof e->idem_key) {
+        memcpy(e->idem_key, key, klen + 1);
     } else if (key) { /* an adapter's long key: its name-based UUID */
         char u[37];
-        worker_uuid_from_key(key, u);
-        snprintf(e->idem_key, sizeof e->idem_key, "key:%s", u);
-    } else if (e->r.result_id)
-        snprintf(e->idem_key, sizeof e->idem_key, "%s", e->r.result_id);
-    else
-        snprintf(e->idem_key, sizeof e->idem_key, "%s/%" PRId32 "/%" PRId64,
-                 rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+        unsigned char ub[16];
+        events__uuid(key, klen, ub, u);
+        klen = (size_t)snprintf(e->idem_key, sizeof e->idem_key, "key:%s", u);
+    } else if (e->r.result_id) {
+        klen = strlen(e->r.result_id);
+        if (klen >= sizeof e->idem_key) /* never: result_id is a normalized uuid */
+            klen = sizeof e->idem_key - 1;
+        memcpy(e->idem_key, e->r.result_id, klen);
+        e->idem_key[klen] = '\0';
+    } else {
+        int len = snprintf(e->idem_key, sizeof e->idem_key, "%s/%" PRId32 "/%" PRId64,
+                           rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+        klen = len < 0                            ? 0
+               : (size_t)len < sizeof e->idem_key ? (size_t)len
+                                                  : sizeof e->idem_key - 1;
+    }
+    /* The id is the UUID of "<key>@<capture time in us>" (the seed was a
+     * 200-byte snprintf buffer: the key is under 160, the time under 21). */
     char seed[200];
-    snprintf(seed, sizeof seed, "%s@%" PRId64, e->idem_key, e->r.timestamp_us);
-    worker_uuid_from_key(seed, e->id);
+    memcpy(seed, e->idem_key, klen);
+    seed[klen] = '@';
+    size_t n = klen + 1 + events__i64(seed + klen + 1, e->r.timestamp_us);
+    events__uuid(seed, n, e->id_bin, e->id);
 }
 
 /* ---- COPY fast path and staged redelivery path ---- */
 
+/* By id: the bytes in order sort as the lowercase text does. */
 static int events__cmp_id(const void *a, const void *b)
 {
-    return strcmp(((const worker_event *const *)a)[0]->id, ((const worker_event *const *)b)[0]->id);
+    return memcmp(((const worker_event *const *)a)[0]->id_bin,
+                  ((const worker_event *const *)b)[0]->id_bin, 16);
 }
 
 #define EVENT_COLUMNS                                                                              \
@@ -102,14 +138,15 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         return -1;
     }
     PQclear(res);
-    buf b = {0}, json = {0};
+    buf b = {0};
+    buf_reserve(&b, (size_t)1 << 21); /* the 1 MB sends below, and the last row */
     pg_copy_header(&b);
     bool sent = true;
     for (size_t i = 0; i < n && sent; i++) {
         const worker_event *e = rows[i];
         const inference_result *r = &e->r;
         pg_copy_row(&b, 20);
-        pg_copy_uuid(&b, e->id);
+        pg_copy_uuid_bytes(&b, e->id_bin);
         pg_copy_text(&b, r->camera_id);
         pg_copy_text(&b, r->stream_id);
         pg_copy_text(&b, e->event_type);
@@ -118,17 +155,17 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         pg_copy_ts(&b, r->timestamp_us);
         pg_copy_text(&b, r->model_id);
         pg_copy_text(&b, r->model_version);
-        buf_reset(&json);
-        codec_boxes_json(&json, r->boxes, r->nboxes, false);
-        pg_copy_jsonb(&b, json.data, json.len);
+        size_t at = pg_copy_jsonb_begin(&b);
+        codec_boxes_json(&b, r->boxes, r->nboxes, false);
+        pg_copy_jsonb_end(&b, at);
         pg_copy_text(&b, r->frame_id);
         pg_copy_f8(&b, r->inference_time_ms, r->has_inference_time);
         pg_copy_text(&b, r->runtime_id);
         pg_copy_text(&b, r->error_code);
         pg_copy_text(&b, r->error_message);
-        buf_reset(&json);
-        codec_boxes_attrs_json(&json, r->attributes, r->nattributes);
-        pg_copy_jsonb(&b, json.data, json.len);
+        at = pg_copy_jsonb_begin(&b);
+        codec_boxes_attrs_json(&b, r->attributes, r->nattributes);
+        pg_copy_jsonb_end(&b, at);
         pg_copy_text(&b, e->idem_key);
         events__opt_jsonb(&b, r->metadata_json);
         events__opt_jsonb(&b, r->extra_json);
@@ -141,7 +178,6 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
     pg_copy_trailer(&b);
     if (sent)
         sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
-    buf_free(&json);
     buf_free(&b);
     if (PQputCopyEnd(w->db, sent ? NULL : "client failed to send the rows") != 1) {
         pg_describe_error(w->db, NULL, copy_sql, err, errsz);
@@ -182,7 +218,8 @@ static int events__staged(worker *w, worker_event **uniq, size_t n, size_t *nins
         return -1;
     for (int row = 0; row < PQntuples(res); row++) {
         worker_event probe;
-        snprintf(probe.id, sizeof probe.id, "%s", PQgetvalue(res, row, 0));
+        if (!text_uuid_parse(PQgetvalue(res, row, 0), probe.id_bin))
+            continue;
         worker_event *pp = &probe;
         worker_event **hit = bsearch(&pp, uniq, n, sizeof *uniq, events__cmp_id);
         if (hit && !(*hit)->inserted) {
@@ -210,7 +247,7 @@ int worker_events_store(worker *w, worker_event *ev, size_t n, size_t *ninserted
     qsort(uniq, n, sizeof *uniq, events__cmp_id);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (k == 0 || strcmp(uniq[k - 1]->id, uniq[i]->id))
+        if (k == 0 || memcmp(uniq[k - 1]->id_bin, uniq[i]->id_bin, 16))
             uniq[k++] = uniq[i];
 
     int rc = -1;

@@ -5,7 +5,12 @@
 #include "jsonw.h"
 #include "testlib.h"
 
+#include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void strings_like_escape_json(void)
 {
@@ -31,6 +36,110 @@ static void numbers(void)
     buf_append_byte(&b, ' ');
     jsonw_int(&b, INT64_MIN);
     CHECK_EQ_STR(buf_cstr(&b), "0.1 -3 0.30000000000000004 null -9223372036854775808");
+    buf_free(&b);
+}
+
+/* jsonw_num's text, spelled the slow way it was always defined: integers
+ * as such, else %.15g when that reads back, else %.17g. */
+static void num_reference(double v, char out[40])
+{
+    if (!isfinite(v))
+        snprintf(out, 40, "null");
+    else if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v)
+        snprintf(out, 40, "%" PRId64, (int64_t)v);
+    else {
+        snprintf(out, 40, "%.15g", v);
+        if (strtod(out, NULL) != v)
+            snprintf(out, 40, "%.17g", v);
+    }
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* The fast path for short decimals must write exactly what printf did (the
+ * stored JSON and the API's bodies are compared byte for byte): decimals of
+ * 1 to 17 places and 1 to 17 digits, their neighbours one ulp away, float32
+ * values widened to double, dyadic fractions (exact ties), random bit
+ * patterns, powers of ten and their neighbours, and the edges of %g's fixed
+ * notation (1e-4) and of 15 digits. */
+static void numbers_like_printf(void)
+{
+    static const double edges[] = {1e-4,
+                                   9.9999999999999e-5,
+                                   0.00010000000000000001,
+                                   0.0001234,
+                                   1e14 - 0.5,
+                                   99999999999999.9,
+                                   999999999999999.9,
+                                   0.5,
+                                   2.5,
+                                   0.1 + 0.2,
+                                   1.0 / 3,
+                                   -0.0001,
+                                   5e-324,
+                                   1.7976931348623157e308,
+                                   123456789.123456};
+    buf b = {0};
+    char want[40];
+    int bad = 0;
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        buf_reset(&b);
+        jsonw_num(&b, edges[i]);
+        num_reference(edges[i], want);
+        if (strcmp(buf_cstr(&b), want) && bad++ < 5)
+            fprintf(stderr, "jsonw_num(%.17g) = %s, printf %s\n", edges[i], buf_cstr(&b), want);
+    }
+    for (int k = -6; k <= 16; k++) /* a few ulps around every power of ten */
+        for (int sgn = 0; sgn < 2; sgn++) {
+            double v = pow(10, k), w = v;
+            for (int j = 0; j < 4; j++, w = nextafter(w, sgn ? 0 : INFINITY)) {
+                buf_reset(&b);
+                jsonw_num(&b, w);
+                num_reference(w, want);
+                if (strcmp(buf_cstr(&b), want) && bad++ < 5)
+                    fprintf(stderr, "jsonw_num(%.17g) = %s, printf %s\n", w, buf_cstr(&b), want);
+            }
+        }
+    uint64_t s = 88172645463325252ULL;
+    for (int i = 0; i < 300000; i++) {
+        double v;
+        uint64_t r = rng_next(&s);
+        switch (i % 5) {
+        case 0: { /* m / 10^k */
+            int k = 1 + (int)(r % 17), digits = 1 + (int)((r >> 8) % 17);
+            uint64_t m = rng_next(&s) % (uint64_t)pow(10, digits);
+            v = (double)m / pow(10, k);
+            break;
+        }
+        case 1: { /* a neighbour of one */
+            double d = (double)(rng_next(&s) % 100000) / pow(10, 1 + (int)(r % 8));
+            v = nextafter(d, r & 1 ? INFINITY : -INFINITY);
+            break;
+        }
+        case 2: /* a float32 confidence or coordinate, widened */
+            v = (double)(float)((double)(r % 100000000) / 1e6);
+            break;
+        case 3: /* a short dyadic fraction: its exact decimal may tie at digit 15 or 17 */
+            v = ldexp((double)(r % 100000000), -(int)(1 + (r >> 40) % 50));
+            break;
+        default: /* any double */
+            memcpy(&v, &r, sizeof v);
+        }
+        if (r & 2)
+            v = -v;
+        buf_reset(&b);
+        jsonw_num(&b, v);
+        num_reference(v, want);
+        if (strcmp(buf_cstr(&b), want) && bad++ < 5)
+            fprintf(stderr, "jsonw_num(%.17g) = %s, printf %s\n", v, buf_cstr(&b), want);
+    }
+    CHECK(bad == 0);
     buf_free(&b);
 }
 
@@ -83,6 +192,7 @@ int main(void)
 {
     TEST_RUN(strings_like_escape_json);
     TEST_RUN(numbers);
+    TEST_RUN(numbers_like_printf);
     TEST_RUN(times_like_ruth_time);
     TEST_RUN(members_like_json_build_object);
     return TEST_EXIT();
