@@ -297,24 +297,16 @@ static void evidence_items(buf *o, const PGresult *res, int s_first, int b_first
 }
 
 /* The full violation body (with events and evidence) into r->out; false
- * after responding (404 or database error). One query: the events as
- * PostgreSQL aggregates them, the evidence items from the evidence rows the
- * body joins anyway. */
+ * after responding (404 or database error). One query: the two event lists
+ * from ruth_violation_events() (migration 0016: only the daily partitions
+ * between the violation's first and last event), the evidence items from
+ * the evidence rows the body joins anyway. */
 static bool violation_body(api_req *r, const char *id, bool read_only)
 {
     static const char fmt[] =
-        "SELECT " VIOLATION_COLS ","
-        " (SELECT coalesce(json_agg(ev), '[]') FROM ("
-        "    SELECT e.id, e.camera_id, e.stream_id, e.event_type, e.type_detail, e.confidence,"
-        "           ruth_time(e.\"timestamp\") AS \"timestamp\", e.model_id, e.model_version,"
-        "           e.bounding_boxes, e.frame_id, e.violation_id,"
-        "           ruth_time(e.created_at) AS created_at"
-        "      FROM events e WHERE e.violation_id = v.id"
-        "     ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT 50) ev),"
-        " (SELECT coalesce(json_agg(i.id), '[]') FROM ("
-        "    SELECT e.id FROM events e WHERE e.violation_id = v.id"
-        "     ORDER BY e.\"timestamp\", e.id LIMIT 1000) i)" EVIDENCE_COLS("s") EVIDENCE_COLS("b")
-            VIOLATION_FROM " WHERE v.id = $1";
+        "SELECT " VIOLATION_COLS ", ve.events, ve.event_ids" EVIDENCE_COLS("s") EVIDENCE_COLS("b")
+            VIOLATION_FROM " CROSS JOIN LATERAL ruth_violation_events(v.id, v.first_event_at,"
+                           " v.last_event_at) ve WHERE v.id = $1";
     char sql[sizeof fmt + 16];
     snprintf(sql, sizeof sql, fmt, evidence_seconds(r));
     const char *p[1] = {id};

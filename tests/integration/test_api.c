@@ -88,7 +88,10 @@ static void seed(void)
     sql("INSERT INTO violations (id, type, camera_id, confidence, max_confidence, first_event_at,"
         " last_event_at, ended_at, created_at, severity) VALUES"
         " ('" V1 "', 'fall_detected', 'cam-a', 0.91, 0.95, now() - interval '3 hours',"
-        "  now() - interval '3 hours', now() - interval '2 hours', now() - interval '3 hours', "
+        /* last_event_at: just after its last event below (a violation spans
+         * its events; the detail reads only the days in between) */
+        "  now() - interval '3 hours' + interval '4 minutes 1 second',"
+        "  now() - interval '2 hours', now() - interval '3 hours', "
         "'high'),"
         " ('" V2 "', 'ppe_violation', 'cam-b', 0.72, 0.80, now() - interval '2 hours',"
         "  now() - interval '2 hours', NULL, now() - interval '2 hours', 'medium'),"

@@ -240,7 +240,8 @@ static void seed(void)
     sql("INSERT INTO events (id, camera_id, stream_id, event_type, confidence, \"timestamp\","
         " model_id, model_version, bounding_boxes, frame_id, inference_time_ms, violation_id,"
         " idempotency_key) VALUES ('" EV1 "', 'cam-1', 'str-1', 'fall_detected', 0.92,"
-        " now() - interval '1 hour', 'fall_detection', '1.0.0', '[" BOX "]', 'frame-1', 85,"
+        " (SELECT first_event_at FROM violations WHERE id = '" VC1 "'), 'fall_detection',"
+        " '1.0.0', '[" BOX "]', 'frame-1', 85,"
         " '" VC1 "', 'c1')");
     sql("INSERT INTO event_rollups SELECT date_trunc('minute', \"timestamp\"), camera_id,"
         " event_type, count(*), max(confidence) FROM events GROUP BY 1, 2, 3");

@@ -1,0 +1,176 @@
+/* test_api_detail.c - GET /violations/{id}'s two event lists against real
+ * PostgreSQL and Kafka, now that ruth_violation_events() (migration 0016)
+ * reads only the daily partitions between the violation's first and last
+ * event: a violation over midnight keeps the events of both days, an event
+ * of another violation or of no violation stays out, `events` is the newest
+ * 50 and `event_ids` all of them oldest first, and both lists are byte for
+ * byte what PostgreSQL's json_agg over every partition writes (the query
+ * the detail ran before). Rows are written directly with SQL. */
+#include "ihttp.h"
+#include "itest.h"
+
+#include "api.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <time.h>
+
+#define SECRET "test-secret-key-of-at-least-32-bytes"
+#define VD "22222222-2222-4222-8222-000000000001" /* over midnight, 70 events */
+#define VO "22222222-2222-4222-8222-000000000002" /* the day after, 1 event */
+#define VN "22222222-2222-4222-8222-000000000003" /* no events at all */
+
+static bool sql(const char *s)
+{
+    return itest_exec(itest_db_url, s);
+}
+
+/* 60 events of VD on 2026-01-01 from 23:30 (every 30 s), 10 on 2026-01-02
+ * until 00:05, one of VO at 2026-01-02 12:00, and unlinked events of the
+ * same camera on all three days; every day has its partition. */
+static void seed(void)
+{
+    sql("SELECT ruth_ensure_event_partitions('2026-01-01', 3)");
+    sql("INSERT INTO cameras (id, name) VALUES ('cam-d', 'Dock D')");
+    sql("INSERT INTO violations (id, type, camera_id, confidence, max_confidence, event_count,"
+        " first_event_at, last_event_at, ended_at) VALUES"
+        " ('" VD "', 'fall_detected', 'cam-d', 0.9, 0.9, 70, '2026-01-01 23:30:00+00',"
+        "  '2026-01-02 00:04:30+00', '2026-01-02 00:05:30+00'),"
+        " ('" VO "', 'fall_detected', 'cam-d', 0.8, 0.8, 1, '2026-01-02 12:00:00+00',"
+        "  '2026-01-02 12:00:00+00', '2026-01-02 12:01:00+00'),"
+        " ('" VN "', 'ppe_violation', 'cam-d', 0.7, 0.7, 1, '2026-01-03 08:00:00+00',"
+        "  '2026-01-03 08:00:00+00', '2026-01-03 08:01:00+00')");
+    sql("INSERT INTO events (camera_id, stream_id, event_type, type_detail, confidence,"
+        " \"timestamp\", model_id, model_version, bounding_boxes, frame_id, idempotency_key,"
+        " violation_id)"
+        " SELECT 'cam-d', 'str-d', 'fall_detected', CASE WHEN g % 7 = 0 THEN E'raw \"x\"\\n' END,"
+        "  (g % 10) / 10.0, '2026-01-01 23:30:00+00'::timestamptz + g * interval '30 seconds',"
+        "  'fall-v1', '1.2', '[{\"x\": 1, \"y\": 2.5}]', 'f' || g, 'd' || g, '" VD "'"
+        " FROM generate_series(0, 69) g");
+    sql("INSERT INTO events (camera_id, event_type, confidence, \"timestamp\", model_id,"
+        " idempotency_key, violation_id) VALUES"
+        " ('cam-d', 'fall_detected', 0.8, '2026-01-02 12:00:00+00', 'fall-v1', 'o1', '" VO "'),"
+        " ('cam-d', 'person', 0.5, '2026-01-01 23:45:00+00', 'fall-v1', 'u1', NULL),"
+        " ('cam-d', 'person', 0.5, '2026-01-02 00:01:00+00', 'fall-v1', 'u2', NULL),"
+        " ('cam-d', 'person', 0.5, '2026-01-03 08:00:00+00', 'fall-v1', 'u3', NULL)");
+}
+
+/* The first value of a query's answer, as text (owned; "?" on error). */
+static char *one_text(const char *q)
+{
+    PGconn *db = PQconnectdb(itest_db_url);
+    PGresult *res = PQexec(db, q);
+    char *out =
+        strdup(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)
+                                                                             : "?");
+    PQclear(res);
+    PQfinish(db);
+    return out;
+}
+
+/* What the detail's subqueries wrote before migration 0016, over every
+ * partition: "<events>|<event_ids>". */
+static char *want_lists(const char *id)
+{
+    char q[2048];
+    snprintf(q, sizeof q,
+             "SELECT (SELECT coalesce(json_agg(ev), '[]') FROM ("
+             " SELECT e.id, e.camera_id, e.stream_id, e.event_type, e.type_detail, e.confidence,"
+             " ruth_time(e.\"timestamp\") AS \"timestamp\", e.model_id, e.model_version,"
+             " e.bounding_boxes, e.frame_id, e.violation_id, ruth_time(e.created_at) AS created_at"
+             " FROM events e WHERE e.violation_id = '%s'"
+             " ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT 50) ev) || '|' ||"
+             " (SELECT coalesce(json_agg(i.id), '[]') FROM (SELECT e.id FROM events e"
+             " WHERE e.violation_id = '%s' ORDER BY e.\"timestamp\", e.id LIMIT 1000) i)",
+             id, id);
+    return one_text(q);
+}
+
+/* The body's "events": ... , "event_ids": ... text as "<events>|<event_ids>". */
+static char *got_lists(buf *body)
+{
+    const char *s = buf_cstr(body), *a = strstr(s, "\"events\" : "),
+               *b = strstr(s, ", \"event_ids\" : "), *c = strstr(s, ", \"evidence_items\" : ");
+    if (!a || !b || !c || !(a < b && b < c))
+        return strdup("(no lists)");
+    a += strlen("\"events\" : ");
+    const char *b2 = b + strlen(", \"event_ids\" : ");
+    size_t na = (size_t)(b - a), nb = (size_t)(c - b2);
+    char *out = malloc(na + nb + 2);
+    memcpy(out, a, na);
+    out[na] = '|';
+    memcpy(out + na + 1, b2, nb);
+    out[na + nb + 1] = '\0';
+    return out;
+}
+
+static void check_violation(int port, const char *tok, const char *id, size_t n_events,
+                            size_t n_ids)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/violations/%s", id);
+    ihttp_resp r = {0};
+    ihttp_request(port, "GET", path, tok, NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(json_array_size(json_object_get(r.json, "events")), n_events);
+    CHECK_EQ_INT(json_array_size(json_object_get(r.json, "event_ids")), n_ids);
+    char *want = want_lists(id), *got = got_lists(&r.body);
+    CHECK_MSG(!strcmp(want, got), "%s: lists differ:\n got %.300s\nwant %.300s", id, got, want);
+    free(want);
+    free(got);
+    ihttp_resp_free(&r);
+}
+
+static int port;
+static char tok[1024];
+
+static void test_lists(void)
+{
+    check_violation(port, tok, VD, 50, 70);
+    check_violation(port, tok, VO, 1, 1);
+    check_violation(port, tok, VN, 0, 0);
+    /* The newest first in `events`, the oldest first in `event_ids`: the
+     * newest is the 70th, after midnight; the oldest the first, before it. */
+    ihttp_resp r = {0};
+    ihttp_request(port, "GET", "/api/v1/violations/" VD, tok, NULL, NULL, &r);
+    const json_t *ev = json_object_get(r.json, "events");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(ev, 0), "timestamp")),
+                 "2026-01-02T00:04:30.000Z");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(ev, 49), "timestamp")),
+                 "2026-01-01T23:40:00.000Z");
+    char *oldest = one_text("SELECT id FROM events WHERE idempotency_key = 'd0'");
+    CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(r.json, "event_ids"), 0)),
+                 oldest);
+    free(oldest);
+    ihttp_resp_free(&r);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    itest_setup("api_detail", 1);
+    seed();
+    setenv("JWT_SECRET_KEY", SECRET, 1);
+    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
+    setenv("RUTH_API_PORT", "0", 1);
+    setenv("RUTH_API_CACHE_MS", "0", 1);
+    int64_t now = time(NULL);
+    char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
+    snprintf(tok, sizeof tok, "%s", t);
+    free(t);
+    char log[256];
+    snprintf(log, sizeof log, "/tmp/test_api_detail_%d.log", (int)getpid());
+    unlink(log);
+    pid_t pid = itest_spawn("ruth-api", NULL, log);
+    if ((port = itest_api_port(log)) < 0)
+        return 1;
+    TEST_RUN(test_lists);
+    kill(pid, SIGTERM);
+    if (itest_wait_exit(pid, 20) != 0)
+        testlib_failures++;
+    if (testlib_failures)
+        fprintf(stderr, "ruth-api log: %s\n", log);
+    itest_teardown();
+    curl_global_cleanup();
+    return TEST_EXIT();
+}
