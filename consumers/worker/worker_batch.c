@@ -15,14 +15,17 @@
  *   6. ViolationChange and EvidenceRequest rows in the outbox worker_incidents.c
  *   7. Event messages produced (those no rule can link to a
  *      violation already after step 2) and flushed, COMMIT   worker_publish.c
- *   8. the outbox rows just written published and deleted    worker_publish.c
+ *   8. the outbox rows just written published (no transaction,
+ *      no waiting); deleted, once acknowledged, by the next
+ *      batch's COMMIT (or on their own when the worker idles) worker_publish.c
  *
  * Delivery guarantee: offsets are committed only after COMMIT (worker_main.c),
  * so a crash anywhere means redelivery; step 2 makes redelivery harmless.
  * Events are acknowledged by Kafka before COMMIT and carry deterministic ids,
  * so a subscriber may see an event twice but never misses one. Violation
  * changes go through the outbox: written with the change, published after,
- * swept by any worker if the writer died; `version` identifies duplicates. */
+ * deleted when acknowledged, swept by any worker if the writer died before
+ * that; `version` identifies duplicates. */
 #include "worker.h"
 
 #include "clock.h"
@@ -104,6 +107,7 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     char err[1024] = "";
     size_t inserted = 0;
     pg_array outbox_ids = {0};
+    buf commit = {0};
     bool begun = false;
     if (!worker_db_connect(w))
         return -1;
@@ -147,17 +151,24 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
         goto failed;
     }
     t[4] = clock_mono_us();
-    if (!pg_exec_ok(w->db, "COMMIT", err, sizeof err))
+    /* The COMMIT also deletes the outbox rows earlier batches published and
+     * Kafka has acknowledged since (the flush above served every report):
+     * no transaction, no fsync of its own for the relay. */
+    worker_publish_commit_sql(w, &commit);
+    if (!pg_exec_ok(w->db, buf_cstr(&commit), err, sizeof err))
         goto failed;
+    worker_publish_committed(w);
     t[5] = clock_mono_us();
     batch__log_slow(ev, n, t);
     metric_add(w->m.persisted, (double)inserted);
     metric_add(w->m.duplicates, (double)(n - inserted));
-    worker_publish_relay(w, &outbox_ids);
+    worker_publish_outbox(w, &outbox_ids);
     pg_array_free(&outbox_ids);
+    buf_free(&commit);
     return 0;
 failed:
     pg_array_free(&outbox_ids);
+    buf_free(&commit);
     if (begun)
         pg_rollback_quietly(w->db);
     metric_inc(w->m.db_errors);
