@@ -247,10 +247,10 @@ static int incidents_outbox(incidents *inc, const PGresult *rows, int64_t now_us
     return rc;
 }
 
-int worker_incidents_write(worker *w, worker_event *ev, size_t n, pg_array *outbox_ids, char *err,
-                           size_t errsz)
+int worker_incidents_write(worker *w, worker_event *ev, size_t n, bool link, pg_array *outbox_ids,
+                           char *err, size_t errsz)
 {
-    incidents inc = {.w = w, .ev = ev};
+    incidents inc = {.w = w, .ev = ev, .link = link};
     PGresult *rows = NULL;
     int rc = 0;
     incidents_collect(&inc, ev, n);
