@@ -422,7 +422,6 @@ static int id_cmp(const void *a, const void *b)
 static void kill_after_outbox_publish_loses_no_change(void)
 {
     long long before = itest_query("SELECT count(*) FROM events");
-    long long violations_before = itest_query("SELECT count(*) FROM violations");
     pid_t w = start_worker(10);
     sleep(4); /* in the group with every partition */
     CHECK_EQ_INT(simulate(3000, 0, 6), 0);
@@ -440,7 +439,6 @@ static void kill_after_outbox_publish_loses_no_change(void)
     long long after = itest_wait_query("SELECT count(*) FROM outbox", 0, 30);
     kill(again, SIGTERM);
     int rc = itest_wait_exit(again, 20);
-    CHECK_MSG(opened > 0, "the results opened no violation (%lld)", opened);
     CHECK_MSG(left > 0, "the worker deleted its outbox rows before the kill (%lld left)", left);
     CHECK_EQ_INT(after, 0);
     CHECK_EQ_INT(rc, 0);
