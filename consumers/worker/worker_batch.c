@@ -115,8 +115,8 @@ static int batch__begin(worker *w, int64_t *version, char *err, size_t errsz)
  * is really new, then the rules on those (*rules_done false: the caller
  * runs them). *rules_us: the time the rules took when they ran first. */
 static int batch__store(worker *w, worker_event *ev, size_t n, size_t *inserted,
-                        pg_array *outbox_ids, bool *rules_done, int64_t *rules_us, char *err,
-                        size_t errsz)
+                        pg_array *outbox_ids, size_t changes[2], bool *rules_done,
+                        int64_t *rules_us, char *err, size_t errsz)
 {
     *rules_done = false;
     *rules_us = 0;
@@ -124,7 +124,7 @@ static int batch__store(worker *w, worker_event *ev, size_t n, size_t *inserted,
     if (!pg_exec_ok(w->db, "SAVEPOINT rules_first", err, errsz))
         return -1;
     size_t k = worker_events_mark_new(ev, n);
-    if (worker_incidents_write(w, ev, n, false, outbox_ids, err, errsz))
+    if (worker_incidents_write(w, ev, n, false, outbox_ids, changes, err, errsz))
         return -1;
     *rules_us = clock_mono_us() - t0;
     bool redelivery = false;
@@ -139,7 +139,8 @@ static int batch__store(worker *w, worker_event *ev, size_t n, size_t *inserted,
         ev[i].inserted = false;
         ev[i].violation_id[0] = '\0';
     }
-    pg_array_begin(outbox_ids); /* those rows were rolled back */
+    pg_array_begin(outbox_ids); /* those rows and changes were rolled back */
+    changes[0] = changes[1] = 0;
     *rules_us = 0;
     return worker_events_store(w, ev, n, inserted, err, errsz);
 }
@@ -175,8 +176,10 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     t[0] = clock_mono_us();
     bool rules_done;
     int64_t rules_us;
+    size_t changes[2] = {0, 0}; /* violations opened, updated */
     if (worker_cache_register_cameras(w, ev, n, err, sizeof err) ||
-        batch__store(w, ev, n, &inserted, &outbox_ids, &rules_done, &rules_us, err, sizeof err) ||
+        batch__store(w, ev, n, &inserted, &outbox_ids, changes, &rules_done, &rules_us, err,
+                     sizeof err) ||
         worker_offline_touch(w, ev, n, &outbox_ids, err, sizeof err))
         goto failed;
     if (worker_publish_events(w, ev, n, false, created_us) ||
@@ -188,7 +191,8 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     if (worker_rollups_write(w, ev, n, err, sizeof err))
         goto failed;
     t[2] = clock_mono_us();
-    if (!rules_done && worker_incidents_write(w, ev, n, true, &outbox_ids, err, sizeof err))
+    if (!rules_done &&
+        worker_incidents_write(w, ev, n, true, &outbox_ids, changes, err, sizeof err))
         goto failed;
     t[3] = clock_mono_us();
     if ((!rules_done && worker_publish_events(w, ev, n, true, created_us)) ||
@@ -208,6 +212,8 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     batch__log_slow(ev, n, t, rules_us);
     metric_add(w->m.persisted, (double)inserted);
     metric_add(w->m.duplicates, (double)(n - inserted));
+    metric_add(w->m.violations_opened, (double)changes[0]);
+    metric_add(w->m.violations_updated, (double)changes[1]);
     worker_publish_outbox(w, &outbox_ids);
     pg_array_free(&outbox_ids);
     buf_free(&commit);

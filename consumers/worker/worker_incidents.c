@@ -240,7 +240,7 @@ static int incidents_outbox(incidents *inc, const PGresult *rows, int64_t now_us
             log_error("cannot encode ViolationChange %s: %s", id, cerr.message);
         if (opened)
             incidents_request_evidence(inc, &v, &out);
-        metric_inc(opened ? w->m.violations_opened : w->m.violations_updated);
+        (*(opened ? &inc->opened : &inc->updated))++;
     }
     int rc = outbox_batch_insert(&out, w->db, w->stmts, outbox_ids, err, errsz);
     outbox_batch_free(&out);
@@ -248,7 +248,7 @@ static int incidents_outbox(incidents *inc, const PGresult *rows, int64_t now_us
 }
 
 int worker_incidents_write(worker *w, worker_event *ev, size_t n, bool link, pg_array *outbox_ids,
-                           char *err, size_t errsz)
+                           size_t changes[2], char *err, size_t errsz)
 {
     incidents inc = {.w = w, .ev = ev, .link = link};
     PGresult *rows = NULL;
@@ -265,6 +265,8 @@ int worker_incidents_write(worker *w, worker_event *ev, size_t n, bool link, pg_
     /* The changes occur once written: stamped after the write pipeline. */
     if (inc.nch && incidents_outbox(&inc, rows, clock_wall_us(), outbox_ids, err, errsz))
         goto done;
+    changes[0] += inc.opened;
+    changes[1] += inc.updated;
     rc = 0;
 done:
     PQclear(rows);

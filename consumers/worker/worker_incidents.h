@@ -18,9 +18,11 @@
  * caller COPYs them afterwards with it); write the state back; put a
  * ViolationChange per changed violation (occurred when written) and the
  * EvidenceRequests in the outbox, adding the ids of those outbox rows to
- * `outbox_ids` (a begun pg_array). Three round trips whatever the batch size
- * (none when no event qualifies). 0, or -1 with err filled. */
+ * `outbox_ids` (a begun pg_array) and their number to changes[0] (opened)
+ * and changes[1] (updated), for the metrics once committed. Three round
+ * trips whatever the batch size (none when no event qualifies). 0, or -1
+ * with err filled. */
 int worker_incidents_write(worker *w, worker_event *ev, size_t n, bool link, pg_array *outbox_ids,
-                           char *err, size_t errsz);
+                           size_t changes[2], char *err, size_t errsz);
 
 #endif

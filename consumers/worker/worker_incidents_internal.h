@@ -36,6 +36,7 @@ typedef struct incidents {
     pg_array key_cameras, key_types; /* $1, $2 of the rule-state statements */
     changed_violation *ch;           /* violations opened, grown or ended */
     size_t nch;
+    size_t opened, updated; /* ViolationChanges put in the outbox, by change */
     bool link; /* UPDATE the stored events' violation_id (false: the COPY that follows writes it) */
 } incidents;
 
