@@ -10,8 +10,10 @@
 #ifndef RUTH_WORKER_H
 #define RUTH_WORKER_H
 
+#include "buf.h"
 #include "codec.h"
 #include "config.h"
+#include "kafka.h"
 #include "kafka_consumer.h"
 #include "log.h"
 #include "metrics.h"
@@ -65,6 +67,17 @@ typedef struct worker_camera_ref {
     char *value;
 } worker_camera_ref;
 
+/* Outbox rows this worker wrote and published after their COMMIT
+ * (worker_publish.c), not yet deleted: the next batch's transaction deletes
+ * the acknowledged ones with its COMMIT, an idle worker on their own. Ids
+ * are comma-separated decimal (PostgreSQL's own output, so safe to quote). */
+typedef struct worker_outbox_pending {
+    kafka_acks *acks; /* acknowledgements of `published`; NULL when nothing is in flight */
+    buf published;    /* ids produced, acknowledgements not yet checked */
+    buf acked;        /* ids acknowledged by Kafka: to delete */
+    int64_t since_us; /* clock_mono_us() when the oldest of them was produced */
+} worker_outbox_pending;
+
 typedef struct worker_metrics {
     metric *persisted, *duplicates, *violations_opened, *violations_updated;
     metric *db_errors;
@@ -105,6 +118,7 @@ typedef struct worker {
     size_t nevents, decoded, capevents;
     inference_result *ds_results; /* CODEC_MAX_BOXES slots for one DeepStream message */
     int64_t last_maintenance_us;
+    worker_outbox_pending outbox;
     bool offline_sweeper; /* holds the offline sweep's advisory lock on db */
 } worker;
 

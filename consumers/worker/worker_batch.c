@@ -6,6 +6,9 @@
  *   2. events stored exactly once: COPY fast path, staged
  *      path for a redelivery; only rows that are really new
  *      count below, so a redelivered message changes nothing  worker_events.c
+ *      (normally steps 4-6 run first, taking every result as
+ *      new, so the COPY writes each row's violation_id; a
+ *      redelivery rolls them back and runs them after 3)      batch__store
  *      cameras of the new rows: arrival time, camera_offline
  *      ended (a redelivery is no arrival)                     worker_offline.c
  *   3. per-minute and per-hour rollups of the new rows        worker_rollups.c
@@ -15,14 +18,17 @@
  *   6. ViolationChange and EvidenceRequest rows in the outbox worker_incidents.c
  *   7. Event messages produced (those no rule can link to a
  *      violation already after step 2) and flushed, COMMIT   worker_publish.c
- *   8. the outbox rows just written published and deleted    worker_publish.c
+ *   8. the outbox rows just written published (no transaction,
+ *      no waiting); deleted, once acknowledged, by the next
+ *      batch's COMMIT (or on their own when the worker idles) worker_publish.c
  *
  * Delivery guarantee: offsets are committed only after COMMIT (worker_main.c),
  * so a crash anywhere means redelivery; step 2 makes redelivery harmless.
  * Events are acknowledged by Kafka before COMMIT and carry deterministic ids,
  * so a subscriber may see an event twice but never misses one. Violation
  * changes go through the outbox: written with the change, published after,
- * swept by any worker if the writer died; `version` identifies duplicates. */
+ * deleted when acknowledged, swept by any worker if the writer died before
+ * that; `version` identifies duplicates. */
 #include "worker.h"
 
 #include "clock.h"
@@ -44,8 +50,9 @@
 /* A batch slower than this is logged with the time of each step. */
 #define SLOW_BATCH_US (250 * 1000LL)
 
-/* `t` holds the step boundaries of a batch of n results. */
-static void batch__log_slow(const worker_event *ev, size_t n, const int64_t t[6])
+/* `t` holds the step boundaries of a batch of n results; `rules_us` the
+ * part of t[0]..t[1] the rules took when they ran before the COPY. */
+static void batch__log_slow(const worker_event *ev, size_t n, const int64_t t[6], int64_t rules_us)
 {
     if (t[5] - t[0] <= SLOW_BATCH_US)
         return;
@@ -61,8 +68,8 @@ static void batch__log_slow(const worker_event *ev, size_t n, const int64_t t[6]
     log_at(LOG_WARN, &ctx,
            "slow batch of %zu results: %.0f ms (events %.0f, rollups %.0f, rules %.0f, "
            "Kafka acknowledgements %.0f, COMMIT %.0f); %u more since the last report",
-           n, (t[5] - t[0]) / 1e3, (t[1] - t[0]) / 1e3, (t[2] - t[1]) / 1e3, (t[3] - t[2]) / 1e3,
-           (t[4] - t[3]) / 1e3, (t[5] - t[4]) / 1e3, unlogged);
+           n, (t[5] - t[0]) / 1e3, (t[1] - t[0] - rules_us) / 1e3, (t[2] - t[1]) / 1e3,
+           (t[3] - t[2] + rules_us) / 1e3, (t[4] - t[3]) / 1e3, (t[5] - t[4]) / 1e3, unlogged);
     last_logged_us = t[5];
     unlogged = 0;
 }
@@ -99,11 +106,51 @@ static int batch__begin(worker *w, int64_t *version, char *err, size_t errsz)
     return ok ? 0 : -1;
 }
 
+/* Steps 2 and 4-6. Almost every batch is all new results, so the rules run
+ * first, on every distinct result, and the COPY writes each event's
+ * violation_id with the row: no UPDATE of rows just written (a dead tuple
+ * and index entries per linked event), and every Event can be produced
+ * right after the COPY. A redelivery (the COPY's unique violation) rolls
+ * all of that back to the savepoint and takes the other order: store what
+ * is really new, then the rules on those (*rules_done false: the caller
+ * runs them). *rules_us: the time the rules took when they ran first. */
+static int batch__store(worker *w, worker_event *ev, size_t n, size_t *inserted,
+                        pg_array *outbox_ids, size_t changes[2], bool *rules_done,
+                        int64_t *rules_us, char *err, size_t errsz)
+{
+    *rules_done = false;
+    *rules_us = 0;
+    int64_t t0 = clock_mono_us();
+    if (!pg_exec_ok(w->db, "SAVEPOINT rules_first", err, errsz))
+        return -1;
+    size_t k = worker_events_mark_new(ev, n);
+    if (worker_incidents_write(w, ev, n, false, outbox_ids, changes, err, errsz))
+        return -1;
+    *rules_us = clock_mono_us() - t0;
+    bool redelivery = false;
+    if (worker_events_copy_linked(w, ev, n, &redelivery, err, errsz) == 0) {
+        *inserted = k;
+        *rules_done = true;
+        return pg_exec_ok(w->db, "RELEASE SAVEPOINT rules_first", err, errsz) ? 0 : -1;
+    }
+    if (!redelivery || !pg_exec_ok(w->db, "ROLLBACK TO SAVEPOINT rules_first", err, errsz))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        ev[i].inserted = false;
+        ev[i].violation_id[0] = '\0';
+    }
+    pg_array_begin(outbox_ids); /* those rows and changes were rolled back */
+    changes[0] = changes[1] = 0;
+    *rules_us = 0;
+    return worker_events_store(w, ev, n, inserted, err, errsz);
+}
+
 int worker_batch_write(worker *w, worker_event *ev, size_t n)
 {
     char err[1024] = "";
     size_t inserted = 0;
     pg_array outbox_ids = {0};
+    buf commit = {0};
     bool begun = false;
     if (!worker_db_connect(w))
         return -1;
@@ -127,11 +174,16 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     int64_t created_us = clock_wall_us();
     int64_t t[6]; /* step boundaries, for the slow-batch warning */
     t[0] = clock_mono_us();
+    bool rules_done;
+    int64_t rules_us;
+    size_t changes[2] = {0, 0}; /* violations opened, updated */
     if (worker_cache_register_cameras(w, ev, n, err, sizeof err) ||
-        worker_events_store(w, ev, n, &inserted, err, sizeof err) ||
+        batch__store(w, ev, n, &inserted, &outbox_ids, changes, &rules_done, &rules_us, err,
+                     sizeof err) ||
         worker_offline_touch(w, ev, n, &outbox_ids, err, sizeof err))
         goto failed;
-    if (worker_publish_events(w, ev, n, false, created_us)) {
+    if (worker_publish_events(w, ev, n, false, created_us) ||
+        (rules_done && worker_publish_events(w, ev, n, true, created_us))) {
         snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
         goto failed;
     }
@@ -139,25 +191,36 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
     if (worker_rollups_write(w, ev, n, err, sizeof err))
         goto failed;
     t[2] = clock_mono_us();
-    if (worker_incidents_write(w, ev, n, &outbox_ids, err, sizeof err))
+    if (!rules_done &&
+        worker_incidents_write(w, ev, n, true, &outbox_ids, changes, err, sizeof err))
         goto failed;
     t[3] = clock_mono_us();
-    if (worker_publish_events(w, ev, n, true, created_us) || worker_publish_flush(w)) {
+    if ((!rules_done && worker_publish_events(w, ev, n, true, created_us)) ||
+        worker_publish_flush(w)) {
         snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
         goto failed;
     }
     t[4] = clock_mono_us();
-    if (!pg_exec_ok(w->db, "COMMIT", err, sizeof err))
+    /* The COMMIT also deletes the outbox rows earlier batches published and
+     * Kafka has acknowledged since (the flush above served every report):
+     * no transaction, no fsync of its own for the relay. */
+    worker_publish_commit_sql(w, &commit);
+    if (!pg_exec_ok(w->db, buf_cstr(&commit), err, sizeof err))
         goto failed;
+    worker_publish_committed(w);
     t[5] = clock_mono_us();
-    batch__log_slow(ev, n, t);
+    batch__log_slow(ev, n, t, rules_us);
     metric_add(w->m.persisted, (double)inserted);
     metric_add(w->m.duplicates, (double)(n - inserted));
-    worker_publish_relay(w, &outbox_ids);
+    metric_add(w->m.violations_opened, (double)changes[0]);
+    metric_add(w->m.violations_updated, (double)changes[1]);
+    worker_publish_outbox(w, &outbox_ids);
     pg_array_free(&outbox_ids);
+    buf_free(&commit);
     return 0;
 failed:
     pg_array_free(&outbox_ids);
+    buf_free(&commit);
     if (begun)
         pg_rollback_quietly(w->db);
     metric_inc(w->m.db_errors);

@@ -126,9 +126,10 @@ static void events__opt_jsonb(buf *b, const char *json)
 }
 
 /* Stream `rows` through `copy_sql` (a COPY .. FROM STDIN binary with the 20
- * columns of EVENT_COLUMNS, in that order). On failure `sqlstate` tells why. */
+ * columns of EVENT_COLUMNS, in that order, and violation_id after them when
+ * `linked`). On failure `sqlstate` tells why. */
 static int events__copy(worker *w, const char *copy_sql, worker_event *const *rows, size_t n,
-                        char sqlstate[6], char *err, size_t errsz)
+                        bool linked, char sqlstate[6], char *err, size_t errsz)
 {
     sqlstate[0] = '\0';
     PGresult *res = PQexec(w->db, copy_sql);
@@ -145,7 +146,7 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
     for (size_t i = 0; i < n && sent; i++) {
         const worker_event *e = rows[i];
         const inference_result *r = &e->r;
-        pg_copy_row(&b, 20);
+        pg_copy_row(&b, linked ? 21 : 20);
         pg_copy_uuid_bytes(&b, e->id_bin);
         pg_copy_text(&b, r->camera_id);
         pg_copy_text(&b, r->stream_id);
@@ -170,6 +171,10 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         events__opt_jsonb(&b, r->metadata_json);
         events__opt_jsonb(&b, r->extra_json);
         pg_copy_text_array(&b, e->zones, (size_t)e->nzones);
+        if (linked && e->violation_id[0])
+            pg_copy_uuid(&b, e->violation_id);
+        else if (linked)
+            pg_copy_null(&b);
         if (b.len > (1 << 20)) {
             sent = PQputCopyData(w->db, (const char *)b.data, (int)b.len) == 1;
             buf_reset(&b);
@@ -203,8 +208,8 @@ static int events__staged(worker *w, worker_event **uniq, size_t n, size_t *nins
                           size_t errsz)
 {
     char sqlstate[6];
-    if (events__copy(w, "COPY stage_events FROM STDIN (FORMAT binary)", uniq, n, sqlstate, err,
-                     errsz))
+    if (events__copy(w, "COPY stage_events FROM STDIN (FORMAT binary)", uniq, n, false, sqlstate,
+                     err, errsz))
         return -1;
     PGresult *res = pg_stmts_exec(
         w->stmts, w->db,
@@ -255,7 +260,7 @@ int worker_events_store(worker *w, worker_event *ev, size_t n, size_t *ninserted
     if (!pg_exec_ok(w->db, "SAVEPOINT events_copy", err, errsz))
         goto done;
     if (events__copy(w, "COPY events (" EVENT_COLUMNS ") FROM STDIN (FORMAT binary)", uniq, k,
-                     sqlstate, err, errsz) == 0) {
+                     false, sqlstate, err, errsz) == 0) {
         for (size_t i = 0; i < k; i++)
             uniq[i]->inserted = true;
         *ninserted = k;
@@ -270,5 +275,40 @@ int worker_events_store(worker *w, worker_event *ev, size_t n, size_t *ninserted
     rc = events__staged(w, uniq, k, ninserted, err, errsz);
 done:
     free(uniq);
+    return rc;
+}
+
+size_t worker_events_mark_new(worker_event *ev, size_t n)
+{
+    worker_event **uniq = xmalloc((n ? n : 1) * sizeof *uniq);
+    for (size_t i = 0; i < n; i++)
+        uniq[i] = &ev[i];
+    qsort(uniq, n, sizeof *uniq, events__cmp_id);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || memcmp(uniq[i - 1]->id_bin, uniq[i]->id_bin, 16)) {
+            uniq[i]->inserted = true;
+            k++;
+        }
+    free(uniq);
+    return k;
+}
+
+int worker_events_copy_linked(worker *w, worker_event *ev, size_t n, bool *redelivery, char *err,
+                              size_t errsz)
+{
+    *redelivery = false;
+    worker_event **rows = xmalloc((n ? n : 1) * sizeof *rows);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].inserted)
+            rows[k++] = &ev[i];
+    char sqlstate[6];
+    int rc =
+        events__copy(w, "COPY events (" EVENT_COLUMNS ", violation_id) FROM STDIN (FORMAT binary)",
+                     rows, k, true, sqlstate, err, errsz);
+    if (rc && !strcmp(sqlstate, "23505"))
+        *redelivery = true;
+    free(rows);
     return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "worker.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* UUID (RFC 4122 version 5 style, SHA-1) of `key`: stable across retries. */
@@ -20,5 +21,17 @@ void worker_uuid_from_key(const char *key, char out[37]);
  * then unusable: roll back). */
 int worker_events_store(worker *w, worker_event *ev, size_t n, size_t *ninserted, char *err,
                         size_t errsz);
+
+/* The rules-first order of worker_batch.c, for a batch taken to be all new
+ * (the normal case). worker_events_mark_new() marks one event of each
+ * distinct id `inserted` (a result repeated inside the batch is one) and
+ * returns how many. worker_events_copy_linked() COPYs those, with their
+ * violation_id, straight into `events`, inside the caller's savepoint; when
+ * some were stored before (a redelivery: unique violation) *redelivery is
+ * set and the caller rolls back to its savepoint and takes
+ * worker_events_store(). 0, or -1 with err filled. */
+size_t worker_events_mark_new(worker_event *ev, size_t n);
+int worker_events_copy_linked(worker *w, worker_event *ev, size_t n, bool *redelivery, char *err,
+                              size_t errsz);
 
 #endif

@@ -240,17 +240,17 @@ static int incidents_outbox(incidents *inc, const PGresult *rows, int64_t now_us
             log_error("cannot encode ViolationChange %s: %s", id, cerr.message);
         if (opened)
             incidents_request_evidence(inc, &v, &out);
-        metric_inc(opened ? w->m.violations_opened : w->m.violations_updated);
+        (*(opened ? &inc->opened : &inc->updated))++;
     }
     int rc = outbox_batch_insert(&out, w->db, w->stmts, outbox_ids, err, errsz);
     outbox_batch_free(&out);
     return rc;
 }
 
-int worker_incidents_write(worker *w, worker_event *ev, size_t n, pg_array *outbox_ids, char *err,
-                           size_t errsz)
+int worker_incidents_write(worker *w, worker_event *ev, size_t n, bool link, pg_array *outbox_ids,
+                           size_t changes[2], char *err, size_t errsz)
 {
-    incidents inc = {.w = w, .ev = ev};
+    incidents inc = {.w = w, .ev = ev, .link = link};
     PGresult *rows = NULL;
     int rc = 0;
     incidents_collect(&inc, ev, n);
@@ -265,6 +265,8 @@ int worker_incidents_write(worker *w, worker_event *ev, size_t n, pg_array *outb
     /* The changes occur once written: stamped after the write pipeline. */
     if (inc.nch && incidents_outbox(&inc, rows, clock_wall_us(), outbox_ids, err, errsz))
         goto done;
+    changes[0] += inc.opened;
+    changes[1] += inc.updated;
     rc = 0;
 done:
     PQclear(rows);

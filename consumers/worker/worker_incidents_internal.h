@@ -9,6 +9,7 @@
 #include "worker.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One (camera, event type) with new qualifying events in the batch. */
@@ -35,6 +36,8 @@ typedef struct incidents {
     pg_array key_cameras, key_types; /* $1, $2 of the rule-state statements */
     changed_violation *ch;           /* violations opened, grown or ended */
     size_t nch;
+    size_t opened, updated; /* ViolationChanges put in the outbox, by change */
+    bool link; /* UPDATE the stored events' violation_id (false: the COPY that follows writes it) */
 } incidents;
 
 /* Step 5: violations ended, grown and opened, their evidence rows, the

@@ -334,7 +334,7 @@ static int incidents_write(incidents *inc, incident_writes *wr, PGresult **rows,
         steps[W_NEW] = pg_params_step(&wr->ins.p, violation_insert_sql);
         steps[W_EVD] = pg_params_step(&wr->evd.p, evidence_insert_sql);
     }
-    if (wr->link.n)
+    if (wr->link.n && inc->link)
         steps[W_LINK] = pg_params_step(&wr->link.p, event_link_sql);
     steps[W_RS] = pg_params_step(&wr->state.p, state_write_sql);
     if (inc->nch)

@@ -10,6 +10,7 @@
 #include "worker.h"
 
 #include "worker_input.h"
+#include "worker_publish.h"
 
 #include "clock.h"
 #include "kafka_consumer.h"
@@ -160,6 +161,7 @@ static void worker_on_idle(void *arg, kafka_consumer *kc)
             w->db = NULL;
         }
     }
+    worker_publish_tidy(w, false); /* before the sweep, which would take them after 5 s */
     worker_outbox_sweep(w);
     worker_offline_sweep(w);
     int64_t now = clock_wall_us();
@@ -242,12 +244,14 @@ int main(int argc, char **argv)
     worker_db_connect(&w); /* retried per batch when it fails */
     if (kafka_consumer_run(w.kc) == 0)
         rc = 0;
+    worker_publish_tidy(&w, true); /* the published outbox rows, while the producer lives */
     log_info("stopping: leaving the consumer group");
 
 done:
     /* Leaving the group revokes our partitions; the revoke commits the last
      * batch's offsets synchronously. */
     kafka_consumer_destroy(w.kc);
+    worker_publish_free(&w);
     w.producer = NULL;
     worker_forget_events(&w);
     free(w.events);

@@ -9,17 +9,22 @@
  *    the group at once, so the other takes over without a session timeout
  *    and without redelivery;
  *  - SIGKILL mid-stream: the other worker has every partition moving again
- *    within seconds (the session timeout), measured and printed. */
+ *    within seconds (the session timeout), measured and printed;
+ *  - SIGKILL after a batch's outbox rows were published but before the next
+ *    batch (which deletes them) came: a restarted worker's sweep publishes
+ *    them again and empties the outbox, and every violation of the whole
+ *    file has its ViolationChange on the topic. */
 #include "itest.h"
 
 #include "buf.h"
+#include "codec.h"
 
 #include <curl/curl.h>
 
 #define N_CRASH 200000L
 #define N_OUTAGE 20000L
 
-static char logs[10][256]; /* one per worker start whose log is read: logs append */
+static char logs[12][256]; /* one per worker start whose log is read: logs append */
 
 static pid_t start_worker(int i)
 {
@@ -381,6 +386,82 @@ static void sigterm_during_rebalance_commits(void)
     CHECK_EQ_INT(b_rc, 0);
 }
 
+typedef struct changes {
+    codec *c;
+    char (*ids)[37]; /* violation ids seen, sorted after reading */
+    size_t n, cap, undecoded;
+} changes;
+
+static void on_change(const rd_kafka_message_t *m, void *arg)
+{
+    changes *ch = arg;
+    violation_change_msg v;
+    void *arena = NULL;
+    codec_error err;
+    if (codec_decode_violation_change(ch->c, m->payload, m->len, &v, &arena, &err) != 0) {
+        ch->undecoded++;
+    } else {
+        if (ch->n == ch->cap) {
+            ch->cap = ch->cap ? 2 * ch->cap : 1024;
+            ch->ids = realloc(ch->ids, ch->cap * sizeof *ch->ids);
+        }
+        snprintf(ch->ids[ch->n++], sizeof *ch->ids, "%s", v.violation_id);
+    }
+    codec_arena_free(arena);
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Issue 15: the batch's outbox rows are produced after COMMIT and deleted by
+ * the next batch's transaction (or by an idle worker a second later). A
+ * worker killed in between leaves them in the outbox: the sweep of the next
+ * worker must publish them, so no ViolationChange is lost. */
+static void kill_after_outbox_publish_loses_no_change(void)
+{
+    long long before = itest_query("SELECT count(*) FROM events");
+    pid_t w = start_worker(10);
+    sleep(4); /* in the group with every partition */
+    CHECK_EQ_INT(simulate(3000, 0, 6), 0);
+    /* Kill it the moment the last batch is committed: its outbox rows are
+     * published, not yet deleted. */
+    double end = itest_now() + 60;
+    while (itest_query("SELECT count(*) FROM events") < before + 3000 && itest_now() < end)
+        usleep(10 * 1000);
+    kill(w, SIGKILL);
+    itest_wait_exit(w, 5);
+    long long left = itest_query("SELECT count(*) FROM outbox");
+    fprintf(stderr, "   killed with %lld outbox rows left\n", left);
+    pid_t again = start_worker(11);
+    long long after = itest_wait_query("SELECT count(*) FROM outbox", 0, 30);
+    kill(again, SIGTERM);
+    int rc = itest_wait_exit(again, 20);
+    CHECK_MSG(left > 0, "the worker deleted its outbox rows before the kill (%lld left)", left);
+    CHECK_EQ_INT(after, 0);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(itest_log_count(logs[11], "outbox rows left by an earlier writer") >= 1);
+    /* Every violation (of every test in this file) has a change on the topic. */
+    char err[256];
+    changes ch = {codec_new(NULL, err, sizeof err), NULL, 0, 0, 0};
+    itest_consume(getenv("RUTH_TOPIC_VIOLATIONS"), 3, on_change, &ch);
+    qsort(ch.ids, ch.n, sizeof *ch.ids, id_cmp);
+    PGconn *db = PQconnectdb(itest_db_url);
+    PGresult *r = PQexec(db, "SELECT id::text FROM violations");
+    int missing = 0;
+    for (int i = 0; i < PQntuples(r); i++)
+        missing += !ch.n || !bsearch(PQgetvalue(r, i, 0), ch.ids, ch.n, sizeof *ch.ids, id_cmp);
+    CHECK(PQntuples(r) > 0);
+    CHECK_MSG(missing == 0, "%d of %d violations have no ViolationChange on the topic", missing,
+              PQntuples(r));
+    CHECK_EQ_INT(ch.undecoded, 0);
+    PQclear(r);
+    PQfinish(db);
+    free(ch.ids);
+    codec_destroy(ch.c);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -390,6 +471,7 @@ int main(void)
     TEST_RUN(sigterm_mid_stream_hands_over_cleanly);
     TEST_RUN(sigkill_costs_seconds);
     TEST_RUN(sigterm_during_rebalance_commits);
+    TEST_RUN(kill_after_outbox_publish_loses_no_change);
     if (!testlib_failures)
         itest_teardown();
     else
