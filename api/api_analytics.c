@@ -102,12 +102,15 @@ static const char summary_sql[] =
  * bucket and type, then kind 1 as above. $5-$7 and $8-$10 are the blocks
  * (span, start, end in epoch seconds) of event_rollups_camera and
  * event_rollups_type that make up the range (analytics_blocks_*): ~2,200
- * camera rows for 24 hours of 100 cameras, summed here to one per camera. */
+ * camera rows for 24 hours of 100 cameras, summed here to one per camera.
+ * Each block is one index range scan (LATERAL, OFFSET 0: not flattened into
+ * a join, which the planner made a hash join over the whole table: ~400 ms
+ * instead of ~1.5 ms). */
 #define SUMMARY_BLOCKS(SPAN, LO, HI, TABLE)                                                        \
     " FROM unnest(" SPAN "::int[], " LO "::int8[], " HI "::int8[]) AS b(span, lo, hi)"            \
-    " JOIN " TABLE " e ON e.span = b.span"                                                         \
+    " CROSS JOIN LATERAL (SELECT * FROM " TABLE " e WHERE e.span = b.span"                         \
     "  AND e.at >= 'epoch'::timestamptz + b.lo * interval '1 second'"                             \
-    "  AND e.at < 'epoch'::timestamptz + b.hi * interval '1 second'"
+    "  AND e.at < 'epoch'::timestamptz + b.hi * interval '1 second' OFFSET 0) e"
 static const char summary_blocks_sql[] =
     "SELECT 2, NULL::int8, camera_id, NULL, sum(count), max(max_confidence),"
     " (date_part('epoch', date_trunc('milliseconds', max(last_event_at))) * 1000)::int8"

@@ -22,7 +22,8 @@
 -- an hour from the minute rows, the others from the hourly rows, which is
 -- what the summary read from those tables before (whole hours hourly, the
 -- ragged minutes per minute). The migration runs it once; run it again after
--- writing those tables by hand (a restore, a seed).
+-- writing those tables by hand (a restore, a seed). Rows go in in key order:
+-- a range of blocks is then a few adjacent heap pages.
 CREATE TABLE event_rollups_camera (
     span           integer NOT NULL CHECK (span IN (60, 600, 3600, 21600)),
     at             timestamptz NOT NULL,
@@ -54,16 +55,17 @@ DELETE FROM event_rollups_type;
 INSERT INTO event_rollups_camera (span, at, camera_id, count, max_confidence, last_event_at)
 SELECT s.span, ruth_block(s.span, minute), camera_id, sum(count), max(max_confidence),
        max(last_event_at)
-  FROM event_rollups CROSS JOIN (VALUES (60), (600)) s(span) GROUP BY 1, 2, 3;
+  FROM event_rollups CROSS JOIN (VALUES (60), (600)) s(span) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 INSERT INTO event_rollups_camera (span, at, camera_id, count, max_confidence, last_event_at)
 SELECT s.span, ruth_block(s.span, hour), camera_id, sum(count), max(max_confidence),
        max(last_event_at)
-  FROM event_rollups_hourly CROSS JOIN (VALUES (3600), (21600)) s(span) GROUP BY 1, 2, 3;
+  FROM event_rollups_hourly CROSS JOIN (VALUES (3600), (21600)) s(span) GROUP BY 1, 2, 3
+ ORDER BY 1, 2, 3;
 INSERT INTO event_rollups_type (span, at, event_type, writer, count)
 SELECT s.span, ruth_block(s.span, minute), event_type, 0, sum(count)
-  FROM event_rollups CROSS JOIN (VALUES (60), (600)) s(span) GROUP BY 1, 2, 3;
+  FROM event_rollups CROSS JOIN (VALUES (60), (600)) s(span) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 INSERT INTO event_rollups_type (span, at, event_type, writer, count)
-SELECT 3600, hour, event_type, 0, sum(count) FROM event_rollups_hourly GROUP BY 2, 3;
+SELECT 3600, hour, event_type, 0, sum(count) FROM event_rollups_hourly GROUP BY 2, 3 ORDER BY 2, 3;
 $$;
 
 SELECT ruth_summary_rollups_rebuild();
