@@ -97,8 +97,9 @@ static const char summary_sql[] =
     "   AND ($3::text IS NULL OR camera_id = $3)"
     " UNION ALL " SUMMARY_VIOLATIONS;
 /* The summary of all cameras (no camera_id), from the per-block rollups of
- * migration 0015: kind 2 one row per camera over the range (events, max
- * confidence, last event in epoch milliseconds), kind 3 the events per
+ * migration 0015: kind 2 one row per camera over the range (its name, events,
+ * max confidence, last event in epoch milliseconds: the names query is then
+ * needed only for cameras with violations and no events), kind 3 the events per
  * bucket and type, then kind 1 as above. $5-$7 and $8-$10 are the blocks
  * (span, start, end in epoch seconds) of event_rollups_camera and
  * event_rollups_type that make up the range (analytics_blocks_*): ~2,200
@@ -112,10 +113,11 @@ static const char summary_sql[] =
     "  AND e.at >= 'epoch'::timestamptz + b.lo * interval '1 second'"                             \
     "  AND e.at < 'epoch'::timestamptz + b.hi * interval '1 second' OFFSET 0) e"
 static const char summary_blocks_sql[] =
-    "SELECT 2, NULL::int8, camera_id, NULL, sum(count), max(max_confidence),"
-    " (date_part('epoch', date_trunc('milliseconds', max(last_event_at))) * 1000)::int8"
+    "SELECT 2, NULL::int8, e.camera_id, coalesce(c.name, e.camera_id), e.n, e.mc, e.le"
+    " FROM (SELECT camera_id, sum(count) AS n, max(max_confidence) AS mc,"
+    "  (date_part('epoch', date_trunc('milliseconds', max(last_event_at))) * 1000)::int8 AS le"
     SUMMARY_BLOCKS("$5", "$6", "$7", "event_rollups_camera")
-    " GROUP BY camera_id"
+    " GROUP BY camera_id) e LEFT JOIN cameras c ON c.id = e.camera_id"
     " UNION ALL"
     " SELECT 3, date_part('epoch', date_trunc($4::text, e.at))::int8, NULL, event_type,"
     " sum(count), NULL, NULL"
@@ -231,19 +233,25 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
     return true;
 }
 
-/* The names of the cameras seen (their id when unnamed): one query. */
-static PGresult *analytics_sum_names(api_req *r, const api_summary *s)
+/* The names of the cameras seen whose rows did not carry one (their id
+ * when unnamed): one query, none when all did (*out NULL). false after
+ * answering the error. */
+static bool analytics_sum_names(api_req *r, const api_summary *s, PGresult **out)
 {
+    *out = NULL;
     pg_array ids = {0};
     pg_array_begin(&ids);
     for (size_t i = 0; i < s->ncap; i++)
-        if (s->cam[i].id)
+        if (s->cam[i].id && !s->cam[i].name)
             pg_array_add(&ids, s->cam[i].id);
-    const char *p[1] = {pg_array_end(&ids)};
-    PGresult *res = api_query(
-        r, true, "SELECT id, coalesce(name, id) FROM cameras WHERE id = ANY($1::text[])", 1, p);
+    if (ids.n) {
+        const char *p[1] = {pg_array_end(&ids)};
+        *out = api_query(
+            r, true, "SELECT id, coalesce(name, id) FROM cameras WHERE id = ANY($1::text[])", 1, p);
+    }
+    bool ok = !ids.n || *out;
     pg_array_free(&ids);
-    return res;
+    return ok;
 }
 
 /* ---- the blocks of migration 0015's rollups that make up a range ----
@@ -379,8 +387,8 @@ void h_analytics_summary(api_req *r)
     api_summary s;
     api_summary_init(&s, g.b0_s, (int64_t)bucket, g.to_us);
     api_summary_rows(&s, res);
-    PGresult *names = analytics_sum_names(r, &s);
-    if (names) {
+    PGresult *names;
+    if (analytics_sum_names(r, &s, &names)) {
         buf b = {0};
         const char *range[3] = {g.from_txt, g.to_txt, g.now_txt};
         api_summary_write(&s, &b, range, gran, camera, names);

@@ -129,6 +129,8 @@ void api_summary_rows(api_summary *s, const PGresult *res)
         int64_t cnt = strtoll(PQgetvalue(res, i, 4), NULL, 10);
         if (kind[0] == '0' || kind[0] == '2')
             summary_camera_row(s, res, i, cnt);
+        if (kind[0] == '2') /* its name */
+            summary_camera(s, cam)->name = what;
         if (kind[0] == '0' || kind[0] == '3')
             summary_type_row(s, res, i, cnt);
         if (kind[0] != '1')
@@ -237,7 +239,7 @@ static int summary_cam_cmp(const void *a, const void *b)
  * elements; ordered by events, then camera id. */
 static void summary_cameras(api_summary *s, buf *b, const PGresult *names)
 {
-    for (int i = 0; i < PQntuples(names); i++)
+    for (int i = 0; names && i < PQntuples(names); i++)
         summary_camera(s, PQgetvalue(names, i, 0))->name = PQgetvalue(names, i, 1);
     api_summary_cam **v = xmalloc((s->ncam ? s->ncam : 1) * sizeof *v);
     size_t n = 0;

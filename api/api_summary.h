@@ -44,13 +44,14 @@ void api_summary_free(api_summary *s);
 /* Add the rows of `res` (columns: kind, bucket start in epoch seconds,
  * camera, type or status, count, max confidence, last event in epoch
  * milliseconds): kind 0 one rollup row of a camera and type, 2 a camera's
- * figures over the range, 3 the events of a type in a bucket, 1 violations
- * of a bucket (bucket set) or of a camera in a status (bucket null).
- * Borrows res until api_summary_free. */
+ * figures over the range (its name in the type column), 3 the events of a type in a bucket, 1
+ * violations of a bucket (bucket set) or of a camera in a status (bucket null). Borrows res until
+ * api_summary_free. */
 void api_summary_rows(api_summary *s, const PGresult *res);
 
 /* The answer into b: range = from, to and generated_at in the contract's
- * format; names = rows (camera id, name) of the cameras seen. */
+ * format; names = rows (camera id, name) of the cameras seen whose rows
+ * carried no name (NULL: none). */
 void api_summary_write(api_summary *s, buf *b, const char *const range[3], const char *gran,
                        const char *camera, const PGresult *names);
 

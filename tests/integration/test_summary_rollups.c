@@ -200,6 +200,46 @@ static void test_camera_filter(void)
     }
 }
 
+/* A camera with violations and no events in the range still gets its
+ * name (the names query; the others' come with their rollup rows). */
+static void test_names(void)
+{
+    CHECK(itest_exec(itest_db_url, "INSERT INTO cameras (id, name) VALUES ('cam-v', 'Dock')"
+                                   " ON CONFLICT (id) DO UPDATE SET name = 'Dock'"));
+    CHECK(itest_exec(itest_db_url, "UPDATE cameras SET name = 'Gate' WHERE id = 'cam-a'"));
+    CHECK(itest_exec(itest_db_url,
+                     "INSERT INTO violations (type, camera_id, model_id, status, severity,"
+                     " confidence, max_confidence, event_count, first_event_at, last_event_at,"
+                     " ended_at) VALUES ('fall_detected', 'cam-v', 'fall-v1', 'open', 'high',"
+                     " 0.9, 0.9, 1, now() - interval '1 hour', now() - interval '1 hour',"
+                     " now() - interval '1 hour')"));
+    ihttp_resp r = {0};
+    ihttp_request(port, "GET", "/api/v1/analytics/summary", tok, NULL, NULL, &r);
+    CHECK_EQ_INT(r.status, 200);
+    json_t *bc = json_object_get(json_object_get(r.json, "summary"), "by_camera");
+    size_t i;
+    json_t *c;
+    int seen = 0;
+    json_array_foreach(bc, i, c)
+    {
+        const char *id = json_string_value(json_object_get(c, "camera_id"));
+        const char *name = json_string_value(json_object_get(c, "camera_name"));
+        if (!strcmp(id, "cam-v")) {
+            seen++;
+            CHECK_EQ_STR(name, "Dock");
+            CHECK_EQ_INT(json_integer_value(json_object_get(c, "violations_open")), 1);
+            CHECK(json_is_null(json_object_get(c, "max_confidence")));
+        } else if (!strcmp(id, "cam-a")) {
+            seen++;
+            CHECK_EQ_STR(name, "Gate");
+        } else {
+            CHECK_EQ_STR(name, id); /* unnamed: the id */
+        }
+    }
+    CHECK_EQ_INT(seen, 2);
+    ihttp_resp_free(&r);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -229,6 +269,7 @@ int main(void)
     TEST_RUN(test_rebuild);
     TEST_RUN(test_ragged_range);
     TEST_RUN(test_camera_filter);
+    TEST_RUN(test_names);
     for (int i = 0; i < 2; i++)
         kill(wpid[i], SIGTERM);
     kill(pid, SIGTERM);
