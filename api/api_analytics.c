@@ -5,7 +5,10 @@
  * per minute or hour, camera and type, maintained by ruth-worker in the same
  * transaction as the events; counts, confidence and latency sums, the last
  * event's time, active minutes), so the cost follows the time range, not the
- * number of events. Violation figures come from violations, which grow by
+ * number of events; the summary of all cameras reads coarser ones instead
+ * (event_rollups_camera, event_rollups_type: blocks of 1 minute to 6 hours,
+ * migration 0015), so its rows follow the number of cameras and types, not
+ * of minutes. Violation figures come from violations, which grow by
  * incidents, not frames. The summary reads plain rollup rows and builds its
  * figures and JSON in api_summary.c; the camera's figures are few and
  * are built by PostgreSQL. */
