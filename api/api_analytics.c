@@ -5,12 +5,16 @@
  * per minute or hour, camera and type, maintained by ruth-worker in the same
  * transaction as the events; counts, confidence and latency sums, the last
  * event's time, active minutes), so the cost follows the time range, not the
- * number of events. Violation figures come from violations, which grow by
+ * number of events; the summary of all cameras reads coarser ones instead
+ * (event_rollups_camera, event_rollups_type: blocks of 1 minute to 6 hours,
+ * migration 0015), so its rows follow the number of cameras and types, not
+ * of minutes. Violation figures come from violations, which grow by
  * incidents, not frames. The summary reads plain rollup rows and builds its
- * figures and JSON here (analytics_sum_*); the camera's figures are few and
+ * figures and JSON in api_summary.c; the camera's figures are few and
  * are built by PostgreSQL. */
 #include "api.h"
 #include "api_handlers.h"
+#include "api_summary.h"
 
 #include "hash.h"
 #include "jsonw.h"
@@ -49,7 +53,7 @@
     "   WHERE hour >= " H0 "::timestamptz AND hour < " H1 "::timestamptz"                          \
     "     AND (" CAM "::text IS NULL OR camera_id = " CAM "))"
 
-/* The summary's rows, aggregated in C (api_analytics_sum_*): kind 0 one
+/* The summary's rows, aggregated in C (api_summary.c): kind 0 one
  * rollup row of the range (the hourly or minute row's start in epoch
  * seconds, camera, type, count, max confidence, last event in epoch
  * milliseconds: what ruth_time writes, and float8 arithmetic, cheaper than
@@ -60,6 +64,14 @@
  * ruth_serial_plan() (migration 0013) keeps the plan serial: parallel
  * workers for this scan cost several times what they save here. */
 /* clang-format off */
+/* The range's violations per bucket (grouping 1) and per camera and status. */
+#define SUMMARY_VIOLATIONS                                                                         \
+    "SELECT 1, CASE WHEN grouping(camera_id) = 1"                                                  \
+    "   THEN extract(epoch FROM date_trunc($4::text, created_at))::int8 END,"                     \
+    "  camera_id, status, count(*), NULL, NULL FROM violations"                                    \
+    " WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"                       \
+    "   AND ($3::text IS NULL OR camera_id = $3) AND (SELECT ruth_serial_plan())"                  \
+    " GROUP BY GROUPING SETS ((date_trunc($4::text, created_at)), (camera_id, status))"
 #define SUMMARY_COLS(AT)                                                                           \
     "SELECT 0, date_part('epoch', " AT ")::int8, camera_id, event_type, count, max_confidence,"    \
     " (date_part('epoch', date_trunc('milliseconds', last_event_at)) * 1000)::int8"
@@ -86,13 +98,35 @@ static const char summary_sql[] =
     " UNION ALL " SUMMARY_COLS("hour") " FROM event_rollups_hourly"
     " WHERE hour >= $5::timestamptz AND hour < $6::timestamptz"
     "   AND ($3::text IS NULL OR camera_id = $3)"
+    " UNION ALL " SUMMARY_VIOLATIONS;
+/* The summary of all cameras (no camera_id), from the per-block rollups of
+ * migration 0015: kind 2 one row per camera over the range (its name, events,
+ * max confidence, last event in epoch milliseconds: the names query is then
+ * needed only for cameras with violations and no events), kind 3 the events per
+ * bucket and type, then kind 1 as above. $5-$7 and $8-$10 are the blocks
+ * (span, start, end in epoch seconds) of event_rollups_camera and
+ * event_rollups_type that make up the range (analytics_blocks_*): ~2,200
+ * camera rows for 24 hours of 100 cameras, summed here to one per camera.
+ * Each block is one index range scan (LATERAL, OFFSET 0: not flattened into
+ * a join, which the planner made a hash join over the whole table: ~400 ms
+ * instead of ~1.5 ms). */
+#define SUMMARY_BLOCKS(SPAN, LO, HI, TABLE)                                                        \
+    " FROM unnest(" SPAN "::int[], " LO "::int8[], " HI "::int8[]) AS b(span, lo, hi)"            \
+    " CROSS JOIN LATERAL (SELECT * FROM " TABLE " e WHERE e.span = b.span"                         \
+    "  AND e.at >= 'epoch'::timestamptz + b.lo * interval '1 second'"                             \
+    "  AND e.at < 'epoch'::timestamptz + b.hi * interval '1 second' OFFSET 0) e"
+static const char summary_blocks_sql[] =
+    "SELECT 2, NULL::int8, e.camera_id, coalesce(c.name, e.camera_id), e.n, e.mc, e.le"
+    " FROM (SELECT camera_id, sum(count) AS n, max(max_confidence) AS mc,"
+    "  (date_part('epoch', date_trunc('milliseconds', max(last_event_at))) * 1000)::int8 AS le"
+    SUMMARY_BLOCKS("$5", "$6", "$7", "event_rollups_camera")
+    " GROUP BY camera_id) e LEFT JOIN cameras c ON c.id = e.camera_id"
     " UNION ALL"
-    " SELECT 1, CASE WHEN grouping(camera_id) = 1"
-    "   THEN extract(epoch FROM date_trunc($4::text, created_at))::int8 END,"
-    "  camera_id, status, count(*), NULL, NULL FROM violations"
-    " WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
-    "   AND ($3::text IS NULL OR camera_id = $3) AND (SELECT ruth_serial_plan())"
-    " GROUP BY GROUPING SETS ((date_trunc($4::text, created_at)), (camera_id, status))";
+    " SELECT 3, date_part('epoch', date_trunc($4::text, e.at))::int8, NULL, event_type,"
+    " sum(count), NULL, NULL"
+    SUMMARY_BLOCKS("$8", "$9", "$10", "event_rollups_type")
+    " GROUP BY 2, 4"
+    " UNION ALL " SUMMARY_VIOLATIONS;
 /* clang-format on */
 
 /* One camera over [$1, $2) ($3 the camera): its violations by status
@@ -151,6 +185,9 @@ typedef struct analytics_range {
      * bucket's start (epoch seconds, `gran` truncated) and `to` (epoch us) */
     char from_txt[32], to_txt[32], now_txt[32];
     int64_t b0_s, to_us;
+    /* epoch seconds: the minutes the rollups cover, [from's minute, the
+     * first minute boundary at or after to), and h0, h1 when `hours` */
+    int64_t f_s, t_s, h0_s, h1_s;
 } analytics_range;
 
 static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran)
@@ -163,7 +200,10 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
                   " CASE WHEN $3::text <> 'minute' AND h0 < h1 THEN h1::text END, t::text,"
                   " ruth_time(f), ruth_time(t), ruth_time(now()),"
                   " extract(epoch FROM date_trunc($3::text, f))::int8,"
-                  " (extract(epoch FROM t) * 1000000)::int8"
+                  " (extract(epoch FROM t) * 1000000)::int8,"
+                  " extract(epoch FROM date_trunc('minute', f))::int8,"
+                  " (ceil(extract(epoch FROM t) / 60) * 60)::int8,"
+                  " extract(epoch FROM h0)::int8, extract(epoch FROM h1)::int8"
                   " FROM (SELECT f, t, date_trunc('hour', date_trunc('minute', f) + interval '59 "
                   "minutes') h0,"
                   "              date_trunc('hour', t) h1"
@@ -183,6 +223,10 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
     snprintf(g->now_txt, sizeof g->now_txt, "%s", PQgetvalue(res, 0, 7));
     g->b0_s = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
     g->to_us = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
+    g->f_s = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
+    g->t_s = strtoll(PQgetvalue(res, 0, 11), NULL, 10);
+    g->h0_s = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
+    g->h1_s = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
     PQclear(res);
     if (g->span <= 0) {
         param_invalid(r, "to", "must be later than from");
@@ -192,308 +236,138 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
     return true;
 }
 
-/* ---- the summary's figures, aggregated in C from summary_sql's rows ----
- * Strings point into the PGresult, which outlives the aggregate. */
-typedef struct analytics_cam {
-    const char *id; /* NULL: free slot */
-    int64_t events, le_us, vtotal, vopen;
-    double mc;
-    bool seen; /* has rollup rows (counts as active) */
-    const char *name;
-} analytics_cam;
-
-typedef struct analytics_type {
-    const char *name;
-    int64_t n;
-} analytics_type;
-
-typedef struct analytics_sum {
-    int64_t b0_s, width_s, to_us;
-    size_t nbuckets;
-    int64_t *bev, *bvio; /* per bucket: events, violations */
-    analytics_cam *cam;  /* open addressing, ncap slots (a power of 2) */
-    size_t ncap, ncam;
-    analytics_type *type; /* in order of first appearance */
-    size_t ntype, captype;
-    int64_t events, vtotal, vstatus[4], active;
-} analytics_sum;
-
-static const char *const analytics_statuses[4] = {"open", "reviewed", "dismissed", "resolved"};
-
-static void analytics_sum_init(analytics_sum *s, const analytics_range *g, int64_t width_s)
+/* The names of the cameras seen whose rows did not carry one (their id
+ * when unnamed): one query, none when all did (*out NULL). false after
+ * answering the error. */
+static bool analytics_sum_names(api_req *r, const api_summary *s, PGresult **out)
 {
-    memset(s, 0, sizeof *s);
-    s->b0_s = g->b0_s;
-    s->width_s = width_s;
-    s->to_us = g->to_us;
-    /* generate_series(b0, to - 1 us, width): every bucket starting before `to` */
-    int64_t span_us = s->to_us - s->b0_s * 1000000;
-    s->nbuckets = span_us > 0 ? (size_t)((span_us - 1) / (width_s * 1000000) + 1) : 0;
-    s->bev = xcalloc(s->nbuckets + 1, sizeof *s->bev);
-    s->bvio = xcalloc(s->nbuckets + 1, sizeof *s->bvio);
-    s->ncap = 256;
-    s->cam = xcalloc(s->ncap, sizeof *s->cam);
-}
-
-static void analytics_sum_free(analytics_sum *s)
-{
-    free(s->bev);
-    free(s->bvio);
-    free(s->cam);
-    free(s->type);
-}
-
-static analytics_cam *analytics_sum_cam(analytics_sum *s, const char *id)
-{
-    if (2 * (s->ncam + 1) > s->ncap) { /* grow: rehash into twice the slots */
-        analytics_cam *old = s->cam;
-        size_t oldcap = s->ncap;
-        s->ncap *= 2;
-        s->cam = xcalloc(s->ncap, sizeof *s->cam);
-        for (size_t i = 0; i < oldcap; i++) {
-            if (!old[i].id)
-                continue;
-            size_t j = hash_fnv1a64_str(old[i].id) & (s->ncap - 1);
-            while (s->cam[j].id)
-                j = (j + 1) & (s->ncap - 1);
-            s->cam[j] = old[i];
-        }
-        free(old);
-    }
-    size_t j = hash_fnv1a64_str(id) & (s->ncap - 1);
-    while (s->cam[j].id && strcmp(s->cam[j].id, id))
-        j = (j + 1) & (s->ncap - 1);
-    if (!s->cam[j].id) {
-        s->cam[j] = (analytics_cam){.id = id, .le_us = INT64_MIN, .mc = -1};
-        s->ncam++;
-    }
-    return &s->cam[j];
-}
-
-static void analytics_sum_type(analytics_sum *s, const char *name, int64_t n)
-{
-    for (size_t i = 0; i < s->ntype; i++)
-        if (!strcmp(s->type[i].name, name)) {
-            s->type[i].n += n;
-            return;
-        }
-    if (s->ntype == s->captype) {
-        s->captype = s->captype ? 2 * s->captype : 8;
-        s->type = xrealloc(s->type, s->captype * sizeof *s->type);
-    }
-    s->type[s->ntype++] = (analytics_type){name, n};
-}
-
-/* The bucket of a time in epoch seconds, or -1 outside the series. */
-static long analytics_sum_bucket(const analytics_sum *s, int64_t t_s)
-{
-    int64_t d = t_s - s->b0_s;
-    if (d < 0)
-        return -1;
-    size_t k = (size_t)(d / s->width_s);
-    return k < s->nbuckets ? (long)k : -1;
-}
-
-static void analytics_sum_rows(analytics_sum *s, const PGresult *res)
-{
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        const char *kind = PQgetvalue(res, i, 0);
-        const char *cam = PQgetvalue(res, i, 2), *what = PQgetvalue(res, i, 3);
-        int64_t cnt = strtoll(PQgetvalue(res, i, 4), NULL, 10);
-        if (kind[0] == '0') { /* a rollup row */
-            long k = analytics_sum_bucket(s, strtoll(PQgetvalue(res, i, 1), NULL, 10));
-            if (k >= 0)
-                s->bev[k] += cnt;
-            s->events += cnt;
-            analytics_sum_type(s, what, cnt);
-            analytics_cam *c = analytics_sum_cam(s, cam);
-            c->events += cnt;
-            if (!c->seen)
-                s->active++;
-            c->seen = true;
-            double mc = strtod(PQgetvalue(res, i, 5), NULL);
-            if (mc > c->mc)
-                c->mc = mc;
-            if (!PQgetisnull(res, i, 6)) {
-                int64_t le = strtoll(PQgetvalue(res, i, 6), NULL, 10) * 1000;
-                if (le > c->le_us)
-                    c->le_us = le;
-            }
-        } else if (!PQgetisnull(res, i, 1)) { /* violations of a bucket */
-            long k = analytics_sum_bucket(s, strtoll(PQgetvalue(res, i, 1), NULL, 10));
-            if (k >= 0)
-                s->bvio[k] += cnt;
-        } else { /* violations of a camera in a status */
-            analytics_cam *c = analytics_sum_cam(s, cam);
-            c->vtotal += cnt;
-            s->vtotal += cnt;
-            for (int j = 0; j < 4; j++)
-                if (!strcmp(what, analytics_statuses[j]))
-                    s->vstatus[j] += cnt;
-            if (!strcmp(what, "open"))
-                c->vopen += cnt;
-        }
-    }
-}
-
-/* The names of the cameras seen (their id when unnamed): one query. */
-static PGresult *analytics_sum_names(api_req *r, const analytics_sum *s)
-{
+    *out = NULL;
     pg_array ids = {0};
     pg_array_begin(&ids);
     for (size_t i = 0; i < s->ncap; i++)
-        if (s->cam[i].id)
+        if (s->cam[i].id && !s->cam[i].name)
             pg_array_add(&ids, s->cam[i].id);
-    const char *p[1] = {pg_array_end(&ids)};
-    PGresult *res = api_query(
-        r, true, "SELECT id, coalesce(name, id) FROM cameras WHERE id = ANY($1::text[])", 1, p);
+    if (ids.n) {
+        const char *p[1] = {pg_array_end(&ids)};
+        *out = api_query(
+            r, true, "SELECT id, coalesce(name, id) FROM cameras WHERE id = ANY($1::text[])", 1, p);
+    }
+    bool ok = !ids.n || *out;
     pg_array_free(&ids);
+    return ok;
+}
+
+/* ---- the blocks of migration 0015's rollups that make up a range ----
+ * Three arrays for summary_blocks_sql: span, start, end (epoch seconds). */
+typedef struct analytics_blocks {
+    pg_array span, lo, hi;
+} analytics_blocks;
+
+static int64_t analytics_floor(int64_t t, int64_t w)
+{
+    return t - ((t % w) + w) % w;
+}
+
+static void analytics_blocks_add(analytics_blocks *b, int64_t span, int64_t lo, int64_t hi)
+{
+    if (lo >= hi)
+        return;
+    pg_array_add_i64(&b->span, span);
+    pg_array_add_i64(&b->lo, lo);
+    pg_array_add_i64(&b->hi, hi);
+}
+
+/* [lo, hi) as blocks of `fine` seconds at both ends and of `coarse` (a
+ * multiple of fine; 0: none) in between. */
+static void analytics_blocks_split(analytics_blocks *b, int64_t fine, int64_t coarse, int64_t lo,
+                                   int64_t hi)
+{
+    if (coarse) {
+        int64_t c0 = analytics_floor(lo + coarse - 1, coarse), c1 = analytics_floor(hi, coarse);
+        if (c0 < c1) {
+            analytics_blocks_add(b, fine, lo, c0);
+            analytics_blocks_add(b, coarse, c0, c1);
+            analytics_blocks_add(b, fine, c1, hi);
+            return;
+        }
+    }
+    analytics_blocks_add(b, fine, lo, hi);
+}
+
+/* The range's minutes [f_s, t_s) as blocks, split where the summary split
+ * them before migration 0015 (so it answers the same even where hand-written
+ * hourly rows disagree with the minutes): blocks of an hour or more only
+ * within [h0, h1) (the hourly rows, when `hours`), of one or ten minutes
+ * elsewhere (the minute rows). `minutes_only`: no ten-minute blocks (they
+ * would cross minute buckets); `over_hour`: the span above an hour to use
+ * in between (0: none). */
+static void analytics_blocks_of(analytics_blocks *b, const analytics_range *g, bool minutes_only,
+                                int64_t over_hour)
+{
+    pg_array_begin(&b->span);
+    pg_array_begin(&b->lo);
+    pg_array_begin(&b->hi);
+    int64_t ten = minutes_only ? 0 : 600;
+    if (!g->hours) {
+        analytics_blocks_split(b, 60, ten, g->f_s, g->t_s);
+        return;
+    }
+    analytics_blocks_split(b, 60, ten, g->f_s, g->h0_s);
+    analytics_blocks_split(b, 3600, over_hour, g->h0_s, g->h1_s);
+    analytics_blocks_split(b, 60, ten, g->h1_s, g->t_s);
+}
+
+/* Pad to ANALYTICS_BLOCKS empty blocks: why: with arrays of one length
+ * the generic plan of summary_blocks_sql costs no more than a custom one, so
+ * PostgreSQL plans the statement once instead of on every execution (its
+ * planning was ~0.6-1 ms of the ~5 ms it spent per request). A range has at
+ * most 9 blocks (3 per region). */
+#define ANALYTICS_BLOCKS 10
+static void analytics_blocks_pad(analytics_blocks *b)
+{
+    while (b->span.n < ANALYTICS_BLOCKS) {
+        pg_array_add_i64(&b->span, 60);
+        pg_array_add_i64(&b->lo, 0);
+        pg_array_add_i64(&b->hi, 0);
+    }
+}
+
+static void analytics_blocks_free(analytics_blocks *b)
+{
+    pg_array_free(&b->span);
+    pg_array_free(&b->lo);
+    pg_array_free(&b->hi);
+}
+
+/* The summary's rows: of all cameras from the per-block rollups, of one
+ * camera from its per-type ones. NULL after answering the error. */
+static PGresult *analytics_summary_rows(api_req *r, const analytics_range *g, const char *gran,
+                                        const char *camera)
+{
+    if (camera) {
+        const char *p[6] = {
+            g->from, g->to, camera, gran, g->hours ? g->h0 : NULL, g->hours ? g->h1 : NULL};
+        return api_query(r, true, summary_sql, 6, p);
+    }
+    analytics_blocks cb = {0}, tb = {0};
+    analytics_blocks_of(&cb, g, false, 21600);
+    analytics_blocks_of(&tb, g, !strcmp(gran, "minute"), 0);
+    analytics_blocks_pad(&cb);
+    analytics_blocks_pad(&tb);
+    const char *p[10] = {g->from,
+                         g->to,
+                         NULL,
+                         gran,
+                         pg_array_end(&cb.span),
+                         pg_array_end(&cb.lo),
+                         pg_array_end(&cb.hi),
+                         pg_array_end(&tb.span),
+                         pg_array_end(&tb.lo),
+                         pg_array_end(&tb.hi)};
+    PGresult *res = api_query(r, true, summary_blocks_sql, 10, p);
+    analytics_blocks_free(&cb);
+    analytics_blocks_free(&tb);
     return res;
-}
-
-/* jsonb's key order, which the totals object has always had: shorter keys
- * first, equal lengths bytewise. */
-typedef struct analytics_kv {
-    char key[160];
-    int64_t v;
-} analytics_kv;
-
-static int analytics_kv_cmp(const void *a, const void *b)
-{
-    const analytics_kv *x = a, *y = b;
-    size_t lx = strlen(x->key), ly = strlen(y->key);
-    return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->key, y->key);
-}
-
-/* why: the totals' keys are the fixed figures and one per event type; a
- * type may repeat a fixed key (`total`), and then, as jsonb's || did, the
- * type's count wins. */
-static void analytics_sum_totals(const analytics_sum *s, buf *b)
-{
-    size_t n = 0, cap = 8 + s->ntype;
-    analytics_kv *kv = xcalloc(cap, sizeof *kv);
-#define KV(k, val)                                                                                 \
-    do {                                                                                           \
-        size_t at_ = n;                                                                            \
-        for (size_t q_ = 0; q_ < n; q_++)                                                          \
-            if (!strcmp(kv[q_].key, (k)))                                                          \
-                at_ = q_;                                                                          \
-        snprintf(kv[at_].key, sizeof kv[at_].key, "%s", (k));                                      \
-        kv[at_].v = (val);                                                                         \
-        n += at_ == n;                                                                             \
-    } while (0)
-    char key[160];
-    KV("violations_total", s->vtotal);
-    KV("events_total", s->events);
-    KV("cameras_active", s->active);
-    for (int j = 0; j < 4; j++) {
-        snprintf(key, sizeof key, "violations_%s", analytics_statuses[j]);
-        KV(key, s->vstatus[j]);
-    }
-    bool fall = false;
-    for (size_t i = 0; i < s->ntype; i++) {
-        snprintf(key, sizeof key, "events_%s", s->type[i].name);
-        KV(key, s->type[i].n);
-        fall = fall || !strcmp(s->type[i].name, "fall_detected");
-    }
-    if (!fall)
-        KV("events_fall_detected", 0);
-#undef KV
-    qsort(kv, n, sizeof *kv, analytics_kv_cmp);
-    buf_append_byte(b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_append_str(b, ", ");
-        jsonw_str(b, kv[i].key);
-        buf_append_str(b, ": ");
-        jsonw_int(b, kv[i].v);
-    }
-    buf_append_byte(b, '}');
-    free(kv);
-}
-
-/* A double as PostgreSQL's float8 output writes it (the shortest digits
- * that read back the same), which row_to_json used. */
-static void analytics_float8(buf *b, double v)
-{
-    char t[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(t, sizeof t, "%.*g", prec, v);
-        if (strtod(t, NULL) == v)
-            break;
-    }
-    buf_append_str(b, t);
-}
-
-static int analytics_cam_cmp(const void *a, const void *b)
-{
-    const analytics_cam *x = *(const analytics_cam *const *)a,
-                        *y = *(const analytics_cam *const *)b;
-    if (x->events != y->events)
-        return x->events > y->events ? -1 : 1;
-    return strcmp(x->id, y->id);
-}
-
-/* by_camera as json_agg of rows wrote it: compact members, ", \n " between
- * elements; ordered by events, then camera id. */
-static void analytics_sum_cameras(analytics_sum *s, buf *b, const PGresult *names)
-{
-    for (int i = 0; i < PQntuples(names); i++)
-        analytics_sum_cam(s, PQgetvalue(names, i, 0))->name = PQgetvalue(names, i, 1);
-    analytics_cam **v = xmalloc((s->ncam ? s->ncam : 1) * sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; i < s->ncap; i++)
-        if (s->cam[i].id)
-            v[n++] = &s->cam[i];
-    qsort(v, n, sizeof *v, analytics_cam_cmp);
-    buf_append_byte(b, '[');
-    for (size_t i = 0; i < n; i++) {
-        const analytics_cam *c = v[i];
-        buf_append_str(b, i ? ", \n {\"camera_id\":" : "{\"camera_id\":");
-        jsonw_str(b, c->id);
-        buf_append_str(b, ",\"camera_name\":");
-        jsonw_str(b, c->name ? c->name : c->id);
-        buf_printf(b, ",\"violations_total\":%lld,\"violations_open\":%lld,\"events_total\":%lld",
-                   (long long)c->vtotal, (long long)c->vopen, (long long)c->events);
-        buf_append_str(b, ",\"last_event_at\":");
-        if (c->le_us == INT64_MIN)
-            buf_append_str(b, "null");
-        else
-            jsonw_time_us(b, c->le_us);
-        buf_append_str(b, ",\"max_confidence\":");
-        if (c->seen)
-            analytics_float8(b, c->mc);
-        else
-            buf_append_str(b, "null");
-        buf_append_byte(b, '}');
-    }
-    buf_append_byte(b, ']');
-    free(v);
-}
-
-static void analytics_sum_write(analytics_sum *s, buf *b, const analytics_range *g,
-                                const char *gran, const char *camera, const PGresult *names)
-{
-    buf_printf(b, "{\"summary\" : {\"time_range\" : {\"from\" : \"%s\", \"to\" : \"%s\"}",
-               g->from_txt, g->to_txt);
-    buf_printf(b, ", \"granularity\" : \"%s\", \"camera_id\" : ", gran);
-    if (camera)
-        jsonw_str(b, camera);
-    else
-        buf_append_str(b, "null");
-    buf_append_str(b, ", \"totals\" : ");
-    analytics_sum_totals(s, b);
-    buf_append_str(b, ", \"by_camera\" : ");
-    analytics_sum_cameras(s, b, names);
-    buf_append_str(b, ", \"time_series\" : [");
-    for (size_t k = 0; k < s->nbuckets; k++) {
-        buf_append_str(b, k ? ", {\"bucket\" : " : "{\"bucket\" : ");
-        jsonw_time_us(b, (s->b0_s + (int64_t)k * s->width_s) * 1000000);
-        buf_printf(b, ", \"violations\" : %lld, \"events\" : %lld}", (long long)s->bvio[k],
-                   (long long)s->bev[k]);
-    }
-    buf_printf(b, "]}, \"generated_at\" : \"%s\"}", g->now_txt);
 }
 
 /* from and to parameters; false after answering 400. */
@@ -527,22 +401,22 @@ void h_analytics_summary(api_req *r)
         param_reject(r);
         return;
     }
-    const char *p[6] = {g.from, g.to, camera, gran, g.hours ? g.h0 : NULL, g.hours ? g.h1 : NULL};
-    PGresult *res = api_query(r, true, summary_sql, 6, p);
+    PGresult *res = analytics_summary_rows(r, &g, gran, camera);
     if (!res)
         return;
-    analytics_sum s;
-    analytics_sum_init(&s, &g, (int64_t)bucket);
-    analytics_sum_rows(&s, res);
-    PGresult *names = analytics_sum_names(r, &s);
-    if (names) {
+    api_summary s;
+    api_summary_init(&s, g.b0_s, (int64_t)bucket, g.to_us);
+    api_summary_rows(&s, res);
+    PGresult *names;
+    if (analytics_sum_names(r, &s, &names)) {
         buf b = {0};
-        analytics_sum_write(&s, &b, &g, gran, camera, names);
+        const char *range[3] = {g.from_txt, g.to_txt, g.now_txt};
+        api_summary_write(&s, &b, range, gran, camera, names);
         api_json_text(r, 200, (const char *)b.data, b.len);
         buf_free(&b);
         PQclear(names);
     }
-    analytics_sum_free(&s);
+    api_summary_free(&s);
     PQclear(res);
 }
 

@@ -1,11 +1,13 @@
 /* worker_rollups.c - the rollups of a batch's new events (step 3 of
  * worker_batch.c): per minute and per hour, by camera and event type
- * (event_rollups, event_rollups_hourly), and per minute by model and camera
- * with running totals per model and camera (model_rollups, model_cameras;
- * migration 0009), which the analytics endpoints and GET /models/status read
- * instead of raw events.
+ * (event_rollups, event_rollups_hourly), per block of 1 minute to 6 hours by
+ * camera and by type (event_rollups_camera, event_rollups_type: what
+ * GET /analytics/summary reads; migration 0015), and per minute by model and
+ * camera with running totals per model and camera (model_rollups,
+ * model_cameras; migration 0009), which the analytics endpoints and
+ * GET /models/status read instead of raw events.
  *
- * Both kinds are aggregated in C, then all four tables are upserted by one
+ * Both kinds are aggregated in C, then all six tables are upserted by one
  * statement, so a batch costs one round trip here whatever its size. Only
  * events stored by this batch count (`inserted`): a redelivery adds
  * nothing. Model rows are keyed by camera too: a camera's results are
@@ -163,7 +165,7 @@ static size_t rollups__model(const worker_event *ev, size_t n, model_rollup *mr)
     return u + 1;
 }
 
-/* why: one statement for four tables is one round trip per batch; its
+/* why: one statement for six tables is one round trip per batch; its
  * parts are the CTEs, each commented. Hourly active_minutes counts the
  * minute rows this statement created (xmax = 0: inserted, not updated). */
 static const char rollups_sql[] =
@@ -203,6 +205,29 @@ static const char rollups_sql[] =
     "   last_event_at = greatest(event_rollups_hourly.last_event_at, EXCLUDED.last_event_at),"
     "   active_minutes = least(60, event_rollups_hourly.active_minutes"
     "    + EXCLUDED.active_minutes)),"
+    /* per span block and camera, types merged, and per span block and type,
+     * all cameras merged, keyed by the writing session so that concurrent
+     * workers never wait on each other here (migration 0015) */
+    " spans AS (SELECT * FROM (VALUES (60, 60000000::bigint), (600, 600000000),"
+    "   (3600, 3600000000), (21600, 21600000000)) AS s(span, us)),"
+    " per_camera AS ("
+    "  INSERT INTO event_rollups_camera (span, at, camera_id, count, max_confidence,"
+    "   last_event_at)"
+    "  SELECT s.span, 'epoch'::timestamptz + (m - (m % s.us + s.us) % s.us)"
+    "   * interval '1 microsecond', c, sum(n), max(x),"
+    "   'epoch'::timestamptz + max(le) * interval '1 microsecond'"
+    "   FROM u CROSS JOIN spans s GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    "  ON CONFLICT (span, at, camera_id) DO UPDATE SET"
+    "   count = event_rollups_camera.count + EXCLUDED.count,"
+    "   max_confidence = greatest(event_rollups_camera.max_confidence, EXCLUDED.max_confidence),"
+    "   last_event_at = greatest(event_rollups_camera.last_event_at, EXCLUDED.last_event_at)),"
+    " per_type AS ("
+    "  INSERT INTO event_rollups_type (span, at, event_type, writer, count)"
+    "  SELECT s.span, 'epoch'::timestamptz + (m - (m % s.us + s.us) % s.us)"
+    "   * interval '1 microsecond', t, pg_backend_pid() % 16, sum(n)"
+    "   FROM u CROSS JOIN spans s WHERE s.span < 21600 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    "  ON CONFLICT (span, at, event_type, writer) DO UPDATE SET"
+    "   count = event_rollups_type.count + EXCLUDED.count),"
     /* per minute, model and camera */
     " mu AS (SELECT * FROM unnest($10::bigint[], $11::text[], $12::text[], $13::text[],"
     "   $14::bigint[], $15::bigint[], $16::float8[], $17::bigint[], $18::float8[], $19::text[],"
