@@ -154,7 +154,16 @@ static inline int itest_log_int(const char *log, const char *key)
     return v;
 }
 
-/* Number of lines of `log` containing `needle` (-1: no such file). */
+/* The settings every test's ruth-api starts with: tokens signed with
+ * `secret`, no rate limit (one client sends many requests; a test of the
+ * limit sets its own), any free port (read back with itest_api_port()). */
+static inline void itest_api_env(const char *secret)
+{
+    setenv("JWT_SECRET_KEY", secret, 1);
+    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
+    setenv("RUTH_API_PORT", "0", 1);
+}
+
 /* Wait for a spawned ruth-api (logging to `log`) to say its port; the port,
  * or -1 (reported) when it did not within 30 s. */
 static inline int itest_api_port(const char *log)
@@ -168,6 +177,7 @@ static inline int itest_api_port(const char *log)
     return port;
 }
 
+/* Number of lines of `log` containing `needle` (-1: no such file). */
 static inline int itest_log_count(const char *log, const char *needle)
 {
     FILE *f = fopen(log, "r");

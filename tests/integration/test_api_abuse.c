@@ -150,10 +150,8 @@ int main(void)
     rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
     setrlimit(RLIMIT_NOFILE, &rl);
     itest_setup("abuse", 1);
-    setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_PORT", "0", 1);
+    itest_api_env(SECRET);
     setenv("RUTH_API_DB_POOL", "2", 1);
-    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
     char *log = log_path;
     snprintf(log_path, sizeof log_path, "/tmp/test_api_abuse_%d.log", (int)getpid());
     unlink(log);

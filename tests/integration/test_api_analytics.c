@@ -563,9 +563,7 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
     itest_setup("apian", 3);
-    setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
-    setenv("RUTH_API_PORT", "0", 1);
+    itest_api_env(SECRET);
     setenv("RUTH_API_CACHE_MS", "0", 1);
     int64_t now = time(NULL);
     char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);

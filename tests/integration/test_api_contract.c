@@ -532,9 +532,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_ALL);
     itest_setup("api_contract", 3);
     seed();
-    setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
-    setenv("RUTH_API_PORT", "0", 1);
+    itest_api_env(SECRET);
     setenv("RUTH_API_DB_POOL", "4", 1);
     setenv("RUTH_API_CACHE_MS", "0", 1);
     unsetenv("VAS_BASE_URL");

@@ -164,11 +164,9 @@ static void test_stream_caps(void)
 int main(void)
 {
     itest_setup("slowloris", 1);
-    setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_PORT", "0", 1);
+    itest_api_env(SECRET);
     setenv("RUTH_API_DB_POOL", "2", 1);
     setenv("RUTH_API_THREADS", "4", 1);
-    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
     setenv("RUTH_API_MAX_CONNECTIONS", "64", 1);
     setenv("RUTH_API_MAX_CONNECTIONS_PER_IP", "4", 1);
     setenv("RUTH_API_HEADER_TIMEOUT_SEC", "3", 1);

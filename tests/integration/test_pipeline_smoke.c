@@ -166,9 +166,7 @@ int main(void)
         fprintf(stderr, "codec: %s\n", err);
         return 1;
     }
-    setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_PORT", "0", 1);
-    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
+    itest_api_env(SECRET);
     setenv("RUTH_API_CACHE_MS", "0", 1);
     int64_t now = time(NULL);
     char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);

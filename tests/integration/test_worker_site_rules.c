@@ -398,9 +398,7 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
     itest_setup("wsite", 2);
-    setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
-    setenv("RUTH_API_PORT", "0", 1);
+    itest_api_env(SECRET);
     /* Capture times around the next DST change (up to 7 months away). */
     setenv("RUTH_MAX_CLOCK_SKEW_SEC", "21600000", 1);
     int64_t now = time(NULL);
