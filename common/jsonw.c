@@ -1,6 +1,8 @@
 /* jsonw.c - see jsonw.h. */
 #include "jsonw.h"
 
+#include "text.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,16 +58,7 @@ void jsonw_str(buf *b, const char *s)
 void jsonw_int(buf *b, int64_t v)
 {
     char tmp[24];
-    int n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        buf_append_byte(b, '-');
-    while (n)
-        buf_append_byte(b, (unsigned char)tmp[--n]);
+    buf_append(b, tmp, text_i64(tmp, v));
 }
 
 /* printf's %.<P>g of a double, exactly, without printf: `v` = f * 2^e

@@ -153,3 +153,20 @@ bool text_hex_decode(const char *s, size_t n, unsigned char *out)
     }
     return true;
 }
+
+size_t text_i64(char *s, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0)
+        s[len++] = '-';
+    while (n)
+        s[len++] = tmp[--n];
+    return len;
+}

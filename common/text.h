@@ -1,4 +1,4 @@
-/* text.h - checks and conversions on text: UTF-8, UUIDs, hex.
+/* text.h - checks and conversions on text: UTF-8, UUIDs, hex, decimals.
  *
  * Pure functions without allocation; output buffers are the caller's. */
 #ifndef RUTH_TEXT_H
@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 bool text_utf8_valid(const char *s, size_t n);
@@ -29,6 +30,8 @@ bool text_uuid_parse(const char *s, unsigned char u[16]);
 /* 16 bytes as canonical lower-case UUID text. */
 void text_uuid_format(const unsigned char u[16], char out[TEXT_UUID_LEN + 1]);
 
+/* The decimal of v written at s (no NUL; at most 20 bytes); its length. */
+size_t text_i64(char *s, int64_t v);
 /* n bytes as 2n lower-case hex digits and a NUL into out (2n + 1 bytes). */
 void text_hex_encode(const void *p, size_t n, char *out);
 /* 2n hex digits (either case) at s into n bytes; false on a non-hex digit. */

@@ -51,24 +51,6 @@ void worker_uuid_from_key(const char *key, char out[37])
     events__uuid(key, strlen(key), u, out);
 }
 
-/* Append the decimal of v at s (no NUL); returns the length. */
-static size_t events__i64(char *s, int64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    size_t len = 0;
-    if (v < 0)
-        s[len++] = '-';
-    while (n)
-        s[len++] = tmp[--n];
-    return len;
-}
-
 void worker_events_identify(worker_event *e, const rd_kafka_message_t *m)
 {
     const char *key = e->r.idempotency_key;
@@ -98,7 +80,7 @@ void worker_events_identify(worker_event *e, const rd_kafka_message_t *m)
     char seed[200];
     memcpy(seed, e->idem_key, klen);
     seed[klen] = '@';
-    size_t n = klen + 1 + events__i64(seed + klen + 1, e->r.timestamp_us);
+    size_t n = klen + 1 + text_i64(seed + klen + 1, e->r.timestamp_us);
     events__uuid(seed, n, e->id_bin, e->id);
 }
 
@@ -236,6 +218,22 @@ static int events__staged(worker *w, worker_event **uniq, size_t n, size_t *nins
     return 0;
 }
 
+/* The batch's events sorted by id, one per id (a result repeated inside
+ * the batch, from a retrying producer, is written once): *k of them, in an
+ * array the caller frees. */
+static worker_event **events__distinct(worker_event *ev, size_t n, size_t *k)
+{
+    worker_event **uniq = xmalloc((n ? n : 1) * sizeof *uniq);
+    for (size_t i = 0; i < n; i++)
+        uniq[i] = &ev[i];
+    qsort(uniq, n, sizeof *uniq, events__cmp_id);
+    *k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (*k == 0 || memcmp(uniq[*k - 1]->id_bin, uniq[i]->id_bin, 16))
+            uniq[(*k)++] = uniq[i];
+    return uniq;
+}
+
 /* Store the batch's events exactly once. A result repeated inside the batch
  * (a retrying producer) is written once. Normally every result is new, so
  * the rows are COPYed straight into `events` inside a savepoint; a unique
@@ -246,15 +244,8 @@ int worker_events_store(worker *w, worker_event *ev, size_t n, size_t *ninserted
                         size_t errsz)
 {
     *ninserted = 0;
-    worker_event **uniq = xmalloc((n ? n : 1) * sizeof *uniq);
-    for (size_t i = 0; i < n; i++)
-        uniq[i] = &ev[i];
-    qsort(uniq, n, sizeof *uniq, events__cmp_id);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || memcmp(uniq[k - 1]->id_bin, uniq[i]->id_bin, 16))
-            uniq[k++] = uniq[i];
-
+    size_t k;
+    worker_event **uniq = events__distinct(ev, n, &k);
     int rc = -1;
     char sqlstate[6];
     if (!pg_exec_ok(w->db, "SAVEPOINT events_copy", err, errsz))
@@ -280,16 +271,10 @@ done:
 
 size_t worker_events_mark_new(worker_event *ev, size_t n)
 {
-    worker_event **uniq = xmalloc((n ? n : 1) * sizeof *uniq);
-    for (size_t i = 0; i < n; i++)
-        uniq[i] = &ev[i];
-    qsort(uniq, n, sizeof *uniq, events__cmp_id);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || memcmp(uniq[i - 1]->id_bin, uniq[i]->id_bin, 16)) {
-            uniq[i]->inserted = true;
-            k++;
-        }
+    size_t k;
+    worker_event **uniq = events__distinct(ev, n, &k);
+    for (size_t i = 0; i < k; i++)
+        uniq[i]->inserted = true;
     free(uniq);
     return k;
 }
