@@ -117,9 +117,32 @@ static void summary_type_row(api_summary *s, const PGresult *res, int i, int64_t
     summary_add_type(s, PQgetvalue(res, i, 3), cnt);
 }
 
+/* Row i's violations of a camera per status (kind 4): open, reviewed,
+ * dismissed, resolved in columns 4, 7, 8, 9; none when all are zero (a
+ * camera with no violation in the range is not one of the summary's). */
+static void summary_camera_status(api_summary *s, const PGresult *res, int i)
+{
+    static const int col[4] = {4, 7, 8, 9};
+    int64_t n[4], all = 0;
+    bool any = false;
+    for (int j = 0; j < 4; j++) {
+        n[j] = strtoll(PQgetvalue(res, i, col[j]), NULL, 10);
+        all += n[j];
+        any = any || n[j];
+    }
+    if (!any)
+        return;
+    api_summary_cam *c = summary_camera(s, PQgetvalue(res, i, 2));
+    c->vtotal += all;
+    c->vopen += n[0];
+    s->vtotal += all;
+    for (int j = 0; j < 4; j++)
+        s->vstatus[j] += n[j];
+}
+
 /* The rows of summary_sql or summary_blocks_sql: kind 0 a rollup row of a
  * camera and type, 2 a camera's figures, 3 a type's in a bucket, 1
- * violations. */
+ * violations, 4 a camera's violations per status. */
 void api_summary_rows(api_summary *s, const PGresult *res)
 {
     int n = PQntuples(res);
@@ -133,6 +156,8 @@ void api_summary_rows(api_summary *s, const PGresult *res)
             summary_camera(s, cam)->name = what;
         if (kind[0] == '0' || kind[0] == '3')
             summary_type_row(s, res, i, cnt);
+        if (kind[0] == '4')
+            summary_camera_status(s, res, i);
         if (kind[0] != '1')
             continue;
         if (!PQgetisnull(res, i, 1)) { /* violations of a bucket */

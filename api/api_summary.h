@@ -45,7 +45,9 @@ void api_summary_free(api_summary *s);
  * camera, type or status, count, max confidence, last event in epoch
  * milliseconds): kind 0 one rollup row of a camera and type, 2 a camera's
  * figures over the range (its name in the type column), 3 the events of a type in a bucket, 1
- * violations of a bucket (bucket set) or of a camera in a status (bucket null). Borrows res until
+ * violations of a bucket (bucket set) or of a camera in a status (bucket null), 4 the violations
+ * of a camera per status (open in the count column, reviewed, dismissed, resolved in three int8
+ * columns after the last event's). Borrows res until
  * api_summary_free. */
 void api_summary_rows(api_summary *s, const PGresult *res);
 
