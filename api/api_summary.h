@@ -16,7 +16,8 @@ typedef struct api_summary_cam {
     const char *id; /* NULL: free slot */
     int64_t events, le_us, vtotal, vopen;
     double mc;
-    bool seen; /* has rollup rows (counts as active) */
+    const char *mc_txt; /* mc as PostgreSQL wrote it (float8out: the answer's digits) */
+    bool seen;          /* has rollup rows (counts as active) */
     const char *name;
 } api_summary_cam;
 
