@@ -49,11 +49,15 @@ CREATE TABLE violation_rollups_time (
     PRIMARY KEY (span, at, writer)
 ) WITH (fillfactor = 70);
 
--- Add d(i) violations created at t(i) on camera cam(i) in status st(i) to the
+-- Add p_d[i] violations created at p_t[i] on camera p_cam[i] in status p_st[i] to the
 -- rows of every span, as this session's writer. Rows are upserted in key
 -- order (two sessions that share a writer lock them in the same order).
-CREATE FUNCTION ruth_violation_rollups_add(t timestamptz[], cam text[], st text[], d int[])
-    RETURNS void LANGUAGE sql AS $$
+-- PL/pgSQL, not SQL: it keeps the statements' plans for the session (a SQL
+-- function plans them on every call). What the triggers add to an insert of
+-- five violations, one per transaction: ~0.9 ms (~1 ms without them).
+CREATE FUNCTION ruth_violation_rollups_add(p_t timestamptz[], p_cam text[], p_st text[], p_d int[])
+    RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
 INSERT INTO violation_rollups_camera AS r
        (span, at, camera_id, writer, open, reviewed, dismissed, resolved)
 SELECT s.span, ruth_block(s.span, u.t), u.cam, pg_backend_pid() % 16,
@@ -61,7 +65,7 @@ SELECT s.span, ruth_block(s.span, u.t), u.cam, pg_backend_pid() % 16,
        coalesce(sum(u.d) FILTER (WHERE u.st = 'reviewed'), 0),
        coalesce(sum(u.d) FILTER (WHERE u.st = 'dismissed'), 0),
        coalesce(sum(u.d) FILTER (WHERE u.st = 'resolved'), 0)
-  FROM unnest(t, cam, st, d) u(t, cam, st, d)
+  FROM unnest(p_t, p_cam, p_st, p_d) u(t, cam, st, d)
  CROSS JOIN (VALUES (60), (600), (3600), (21600)) s(span)
  GROUP BY 1, 2, 3
 HAVING bool_or(u.d <> 0)
@@ -71,11 +75,12 @@ HAVING bool_or(u.d <> 0)
        dismissed = r.dismissed + excluded.dismissed, resolved = r.resolved + excluded.resolved;
 INSERT INTO violation_rollups_time AS r (span, at, writer, count)
 SELECT s.span, ruth_block(s.span, u.t), pg_backend_pid() % 16, sum(u.d)
-  FROM unnest(t, d) u(t, d) CROSS JOIN (VALUES (60), (600), (3600)) s(span)
+  FROM unnest(p_t, p_d) u(t, d) CROSS JOIN (VALUES (60), (600), (3600)) s(span)
  GROUP BY 1, 2
 HAVING sum(u.d) <> 0
  ORDER BY 1, 2
     ON CONFLICT (span, at, writer) DO UPDATE SET count = r.count + excluded.count;
+END
 $$;
 
 CREATE FUNCTION ruth_violation_rollups_stmt() RETURNS trigger LANGUAGE plpgsql AS $$
