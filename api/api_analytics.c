@@ -103,10 +103,23 @@ static const char summary_sql[] =
  * migration 0015: kind 2 one row per camera over the range (its name, events,
  * max confidence, last event in epoch milliseconds: the names query is then
  * needed only for cameras with violations and no events), kind 3 the events per
- * bucket and type, then kind 1 as above. $5-$7 and $8-$10 are the blocks
- * (span, start, end in epoch seconds) of event_rollups_camera and
- * event_rollups_type that make up the range (analytics_blocks_*): ~2,200
- * camera rows for 24 hours of 100 cameras, summed here to one per camera.
+ * bucket and type, then the violations: kind 1 per bucket and kind 4 per
+ * camera (its open, reviewed, dismissed, resolved counts in the count column
+ * and the three after `le`: one row per camera, not four) from the per-block
+ * counts of migration 0018 for the whole minutes [$17, $18) of the range,
+ * kind 1 as above from the violations only for the ragged seconds before
+ * and after (both bounds `to` when the range holds no whole minute: then all
+ * of it is raw). $5-$7
+ * and $8-$10 are the blocks (span, start, end in epoch seconds) of
+ * event_rollups_camera and event_rollups_type that make up the range
+ * (analytics_blocks_*): ~2,200 camera rows for 24 hours of 100 cameras,
+ * summed here to one per camera; $11-$13 and $14-$16 those of
+ * violation_rollups_time and violation_rollups_camera (their counts may be
+ * negative per writer; only the sums are figures, and a camera whose sums
+ * are all zero is none of the summary's, as with no violation before). The ragged ends are scanned per
+ * range through LATERAL too: with their bounds visible (a custom plan) the
+ * planner estimated them cheaper than a generic plan could and planned the
+ * statement anew on every execution.
  * Each block is one index range scan (LATERAL, OFFSET 0: not flattened into
  * a join, which the planner made a hash join over the whole table: ~400 ms
  * instead of ~1.5 ms). */
@@ -116,17 +129,36 @@ static const char summary_sql[] =
     "  AND e.at >= 'epoch'::timestamptz + b.lo * interval '1 second'"                             \
     "  AND e.at < 'epoch'::timestamptz + b.hi * interval '1 second' OFFSET 0) e"
 static const char summary_blocks_sql[] =
-    "SELECT 2, NULL::int8, e.camera_id, coalesce(c.name, e.camera_id), e.n, e.mc, e.le"
-    " FROM (SELECT camera_id, sum(count) AS n, max(max_confidence) AS mc,"
+    "SELECT 2, NULL::int8, e.camera_id, coalesce(c.name, e.camera_id), e.n, e.mc, e.le,"
+    " NULL::int8, NULL::int8, NULL::int8 FROM (SELECT camera_id, sum(count) AS n, max(max_confidence) AS mc,"
     "  (date_part('epoch', date_trunc('milliseconds', max(last_event_at))) * 1000)::int8 AS le"
     SUMMARY_BLOCKS("$5", "$6", "$7", "event_rollups_camera")
     " GROUP BY camera_id) e LEFT JOIN cameras c ON c.id = e.camera_id"
     " UNION ALL"
     " SELECT 3, date_part('epoch', date_trunc($4::text, e.at))::int8, NULL, event_type,"
-    " sum(count), NULL, NULL"
+    " sum(count), NULL, NULL, NULL, NULL, NULL"
     SUMMARY_BLOCKS("$8", "$9", "$10", "event_rollups_type")
     " GROUP BY 2, 4"
-    " UNION ALL " SUMMARY_VIOLATIONS;
+    " UNION ALL"
+    " SELECT 1, date_part('epoch', date_trunc($4::text, e.at))::int8, NULL, NULL, sum(count),"
+    " NULL, NULL, NULL, NULL, NULL"
+    SUMMARY_BLOCKS("$11", "$12", "$13", "violation_rollups_time")
+    " GROUP BY 2"
+    " UNION ALL"
+    " SELECT 4, NULL, camera_id, NULL, sum(open)::int8, NULL, NULL, sum(reviewed)::int8,"
+    " sum(dismissed)::int8, sum(resolved)::int8"
+    SUMMARY_BLOCKS("$14", "$15", "$16", "violation_rollups_camera")
+    " GROUP BY camera_id"
+    " UNION ALL"
+    " SELECT 1, CASE WHEN grouping(camera_id) = 1"
+    "   THEN extract(epoch FROM date_trunc($4::text, created_at))::int8 END,"
+    "  camera_id, status, count(*), NULL, NULL, NULL, NULL, NULL"
+    " FROM unnest(ARRAY[$1::timestamptz, $18::timestamptz],"
+    "             ARRAY[$17::timestamptz, $2::timestamptz]) AS r(lo, hi)"
+    " CROSS JOIN LATERAL (SELECT created_at, camera_id, status FROM violations"
+    "  WHERE created_at >= r.lo AND created_at < r.hi OFFSET 0) v"
+    " WHERE $3::text IS NULL AND (SELECT ruth_serial_plan())"
+    " GROUP BY GROUPING SETS ((date_trunc($4::text, created_at)), (camera_id, status))";
 /* clang-format on */
 
 /* One camera over [$1, $2) ($3 the camera): its violations by status
@@ -188,6 +220,10 @@ typedef struct analytics_range {
     /* epoch seconds: the minutes the rollups cover, [from's minute, the
      * first minute boundary at or after to), and h0, h1 when `hours` */
     int64_t f_s, t_s, h0_s, h1_s;
+    /* the whole minutes inside [from, to), the violations' rollups' part
+     * (m0 = m1 = to when there is none), as text and epoch seconds */
+    char m0[48], m1[48];
+    int64_t m0_s, m1_s;
 } analytics_range;
 
 static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran)
@@ -203,10 +239,13 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
                   " (extract(epoch FROM t) * 1000000)::int8,"
                   " extract(epoch FROM date_trunc('minute', f))::int8,"
                   " (ceil(extract(epoch FROM t) / 60) * 60)::int8,"
-                  " extract(epoch FROM h0)::int8, extract(epoch FROM h1)::int8"
+                  " extract(epoch FROM h0)::int8, extract(epoch FROM h1)::int8,"
+                  " m0::text, m1::text, extract(epoch FROM m0)::int8, extract(epoch FROM m1)::int8"
                   " FROM (SELECT f, t, date_trunc('hour', date_trunc('minute', f) + interval '59 "
                   "minutes') h0,"
-                  "              date_trunc('hour', t) h1"
+                  "              date_trunc('hour', t) h1, date_trunc('minute', t) m1,"
+                  "              date_trunc('minute', f) + CASE WHEN f > date_trunc('minute', f)"
+                  "                THEN interval '1 minute' ELSE interval '0' END m0"
                   "       FROM (SELECT coalesce($2::timestamptz, t - interval '24 hours') f, t"
                   "             FROM (SELECT coalesce($1::timestamptz, now()) t) n) a) b",
                   3, p2);
@@ -227,6 +266,13 @@ static bool analytics_range_get(api_req *r, analytics_range *g, const char *gran
     g->t_s = strtoll(PQgetvalue(res, 0, 11), NULL, 10);
     g->h0_s = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
     g->h1_s = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
+    g->m0_s = strtoll(PQgetvalue(res, 0, 16), NULL, 10);
+    g->m1_s = strtoll(PQgetvalue(res, 0, 17), NULL, 10);
+    bool whole = g->m0_s < g->m1_s; /* else no whole minute: all raw */
+    snprintf(g->m0, sizeof g->m0, "%s", whole ? PQgetvalue(res, 0, 14) : g->to);
+    snprintf(g->m1, sizeof g->m1, "%s", whole ? PQgetvalue(res, 0, 15) : g->to);
+    if (!whole)
+        g->m0_s = g->m1_s = 0;
     PQclear(res);
     if (g->span <= 0) {
         param_invalid(r, "to", "must be later than from");
@@ -317,6 +363,40 @@ static void analytics_blocks_of(analytics_blocks *b, const analytics_range *g, b
     analytics_blocks_split(b, 60, ten, g->h1_s, g->t_s);
 }
 
+/* [lo, hi) as blocks of the spans spans[0] < spans[1] < ... (each a
+ * multiple of the one before): the coarsest that fit in the middle, finer
+ * ones towards the ends (at most 2n - 1 blocks). */
+static void analytics_blocks_tiers(analytics_blocks *b, const int64_t *spans, int n, int64_t lo,
+                                   int64_t hi)
+{
+    int64_t c = spans[n - 1];
+    if (n == 1) {
+        analytics_blocks_add(b, c, lo, hi);
+        return;
+    }
+    int64_t c0 = analytics_floor(lo + c - 1, c), c1 = analytics_floor(hi, c);
+    if (c0 >= c1) {
+        analytics_blocks_tiers(b, spans, n - 1, lo, hi);
+        return;
+    }
+    analytics_blocks_tiers(b, spans, n - 1, lo, c0);
+    analytics_blocks_add(b, c, c0, c1);
+    analytics_blocks_tiers(b, spans, n - 1, c1, hi);
+}
+
+/* The blocks of migration 0018's rollups for the whole minutes [m0, m1):
+ * per camera (`per_camera`) any span, per bucket none coarser than the
+ * bucket (minutes: minute rows only). */
+static void analytics_blocks_violations(analytics_blocks *b, const analytics_range *g,
+                                        bool per_camera, bool minutes)
+{
+    static const int64_t spans[4] = {60, 600, 3600, 21600};
+    pg_array_begin(&b->span);
+    pg_array_begin(&b->lo);
+    pg_array_begin(&b->hi);
+    analytics_blocks_tiers(b, spans, per_camera ? 4 : minutes ? 1 : 3, g->m0_s, g->m1_s);
+}
+
 /* Pad to ANALYTICS_BLOCKS empty blocks: why: with arrays of one length
  * the generic plan of summary_blocks_sql costs no more than a custom one, so
  * PostgreSQL plans the statement once instead of on every execution (its
@@ -349,24 +429,26 @@ static PGresult *analytics_summary_rows(api_req *r, const analytics_range *g, co
             g->from, g->to, camera, gran, g->hours ? g->h0 : NULL, g->hours ? g->h1 : NULL};
         return api_query(r, true, summary_sql, 6, p);
     }
-    analytics_blocks cb = {0}, tb = {0};
-    analytics_blocks_of(&cb, g, false, 21600);
-    analytics_blocks_of(&tb, g, !strcmp(gran, "minute"), 0);
-    analytics_blocks_pad(&cb);
-    analytics_blocks_pad(&tb);
-    const char *p[10] = {g->from,
-                         g->to,
-                         NULL,
-                         gran,
-                         pg_array_end(&cb.span),
-                         pg_array_end(&cb.lo),
-                         pg_array_end(&cb.hi),
-                         pg_array_end(&tb.span),
-                         pg_array_end(&tb.lo),
-                         pg_array_end(&tb.hi)};
-    PGresult *res = api_query(r, true, summary_blocks_sql, 10, p);
-    analytics_blocks_free(&cb);
-    analytics_blocks_free(&tb);
+    bool minutes = !strcmp(gran, "minute");
+    /* events per camera, per type; violations per bucket, per camera */
+    analytics_blocks bl[4];
+    memset(bl, 0, sizeof bl);
+    analytics_blocks_of(&bl[0], g, false, 21600);
+    analytics_blocks_of(&bl[1], g, minutes, 0);
+    analytics_blocks_violations(&bl[2], g, false, minutes);
+    analytics_blocks_violations(&bl[3], g, true, minutes);
+    const char *p[18] = {g->from, g->to, NULL, gran};
+    for (int i = 0; i < 4; i++) {
+        analytics_blocks_pad(&bl[i]);
+        p[4 + 3 * i] = pg_array_end(&bl[i].span);
+        p[5 + 3 * i] = pg_array_end(&bl[i].lo);
+        p[6 + 3 * i] = pg_array_end(&bl[i].hi);
+    }
+    p[16] = g->m0;
+    p[17] = g->m1;
+    PGresult *res = api_query(r, true, summary_blocks_sql, 18, p);
+    for (int i = 0; i < 4; i++)
+        analytics_blocks_free(&bl[i]);
     return res;
 }
 

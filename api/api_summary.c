@@ -96,9 +96,12 @@ static void summary_camera_row(api_summary *s, const PGresult *res, int i, int64
     if (!c->seen)
         s->active++;
     c->seen = true;
-    double mc = strtod(PQgetvalue(res, i, 5), NULL);
-    if (mc > c->mc)
+    const char *mct = PQgetvalue(res, i, 5);
+    double mc = strtod(mct, NULL);
+    if (mc > c->mc) {
         c->mc = mc;
+        c->mc_txt = mct;
+    }
     if (!PQgetisnull(res, i, 6)) {
         int64_t le = strtoll(PQgetvalue(res, i, 6), NULL, 10) * 1000;
         if (le > c->le_us)
@@ -117,9 +120,32 @@ static void summary_type_row(api_summary *s, const PGresult *res, int i, int64_t
     summary_add_type(s, PQgetvalue(res, i, 3), cnt);
 }
 
+/* Row i's violations of a camera per status (kind 4): open, reviewed,
+ * dismissed, resolved in columns 4, 7, 8, 9; none when all are zero (a
+ * camera with no violation in the range is not one of the summary's). */
+static void summary_camera_status(api_summary *s, const PGresult *res, int i)
+{
+    static const int col[4] = {4, 7, 8, 9};
+    int64_t n[4], all = 0;
+    bool any = false;
+    for (int j = 0; j < 4; j++) {
+        n[j] = strtoll(PQgetvalue(res, i, col[j]), NULL, 10);
+        all += n[j];
+        any = any || n[j];
+    }
+    if (!any)
+        return;
+    api_summary_cam *c = summary_camera(s, PQgetvalue(res, i, 2));
+    c->vtotal += all;
+    c->vopen += n[0];
+    s->vtotal += all;
+    for (int j = 0; j < 4; j++)
+        s->vstatus[j] += n[j];
+}
+
 /* The rows of summary_sql or summary_blocks_sql: kind 0 a rollup row of a
  * camera and type, 2 a camera's figures, 3 a type's in a bucket, 1
- * violations. */
+ * violations, 4 a camera's violations per status. */
 void api_summary_rows(api_summary *s, const PGresult *res)
 {
     int n = PQntuples(res);
@@ -133,6 +159,8 @@ void api_summary_rows(api_summary *s, const PGresult *res)
             summary_camera(s, cam)->name = what;
         if (kind[0] == '0' || kind[0] == '3')
             summary_type_row(s, res, i, cnt);
+        if (kind[0] == '4')
+            summary_camera_status(s, res, i);
         if (kind[0] != '1')
             continue;
         if (!PQgetisnull(res, i, 1)) { /* violations of a bucket */
@@ -213,19 +241,6 @@ static void summary_totals(const api_summary *s, buf *b)
     free(kv);
 }
 
-/* A double as PostgreSQL's float8 output writes it (the shortest digits
- * that read back the same), which row_to_json used. */
-static void summary_float8(buf *b, double v)
-{
-    char t[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(t, sizeof t, "%.*g", prec, v);
-        if (strtod(t, NULL) == v)
-            break;
-    }
-    buf_append_str(b, t);
-}
-
 static int summary_cam_cmp(const void *a, const void *b)
 {
     const api_summary_cam *x = *(const api_summary_cam *const *)a,
@@ -254,8 +269,12 @@ static void summary_cameras(api_summary *s, buf *b, const PGresult *names)
         jsonw_str(b, c->id);
         buf_append_str(b, ",\"camera_name\":");
         jsonw_str(b, c->name ? c->name : c->id);
-        buf_printf(b, ",\"violations_total\":%lld,\"violations_open\":%lld,\"events_total\":%lld",
-                   (long long)c->vtotal, (long long)c->vopen, (long long)c->events);
+        buf_append_str(b, ",\"violations_total\":");
+        jsonw_int(b, c->vtotal);
+        buf_append_str(b, ",\"violations_open\":");
+        jsonw_int(b, c->vopen);
+        buf_append_str(b, ",\"events_total\":");
+        jsonw_int(b, c->events);
         buf_append_str(b, ",\"last_event_at\":");
         if (c->le_us == INT64_MIN)
             buf_append_str(b, "null");
@@ -263,7 +282,7 @@ static void summary_cameras(api_summary *s, buf *b, const PGresult *names)
             jsonw_time_us(b, c->le_us);
         buf_append_str(b, ",\"max_confidence\":");
         if (c->seen)
-            summary_float8(b, c->mc);
+            buf_append_str(b, c->mc_txt); /* float8out's, as row_to_json wrote it */
         else
             buf_append_str(b, "null");
         buf_append_byte(b, '}');
@@ -290,8 +309,11 @@ void api_summary_write(api_summary *s, buf *b, const char *const range[3], const
     for (size_t k = 0; k < s->nbuckets; k++) {
         buf_append_str(b, k ? ", {\"bucket\" : " : "{\"bucket\" : ");
         jsonw_time_us(b, (s->b0_s + (int64_t)k * s->width_s) * 1000000);
-        buf_printf(b, ", \"violations\" : %lld, \"events\" : %lld}", (long long)s->bvio[k],
-                   (long long)s->bev[k]);
+        buf_append_str(b, ", \"violations\" : ");
+        jsonw_int(b, s->bvio[k]);
+        buf_append_str(b, ", \"events\" : ");
+        jsonw_int(b, s->bev[k]);
+        buf_append_byte(b, '}');
     }
     buf_printf(b, "]}, \"generated_at\" : \"%s\"}", range[2]);
 }

@@ -16,7 +16,8 @@ typedef struct api_summary_cam {
     const char *id; /* NULL: free slot */
     int64_t events, le_us, vtotal, vopen;
     double mc;
-    bool seen; /* has rollup rows (counts as active) */
+    const char *mc_txt; /* mc as PostgreSQL wrote it (float8out: the answer's digits) */
+    bool seen;          /* has rollup rows (counts as active) */
     const char *name;
 } api_summary_cam;
 
@@ -45,7 +46,9 @@ void api_summary_free(api_summary *s);
  * camera, type or status, count, max confidence, last event in epoch
  * milliseconds): kind 0 one rollup row of a camera and type, 2 a camera's
  * figures over the range (its name in the type column), 3 the events of a type in a bucket, 1
- * violations of a bucket (bucket set) or of a camera in a status (bucket null). Borrows res until
+ * violations of a bucket (bucket set) or of a camera in a status (bucket null), 4 the violations
+ * of a camera per status (open in the count column, reviewed, dismissed, resolved in three int8
+ * columns after the last event's). Borrows res until
  * api_summary_free. */
 void api_summary_rows(api_summary *s, const PGresult *res);
 
