@@ -34,8 +34,13 @@
  * stay for existing clients. A kind with no evidence row answers `failed`:
  * nothing arrives for it until POST /violations/{id}/evidence asks. The one
  * printf argument it takes is the configured bookmark length in seconds
- * (evidence_seconds()), for a violation without a bookmark row. */
-#define T(col) ROWJSON_EPOCH(col) ", "
+ * (evidence_seconds()), for a violation without a bookmark row.
+ *
+ * The results come in binary format (api_query_binary): timestamps as
+ * PostgreSQL's 8 bytes, written here (no extract(epoch) and numeric text
+ * per time in PostgreSQL, seven per row), integers and uuids likewise;
+ * the floats are cast to text, so their digits stay PostgreSQL's. */
+#define T(col) col ", "
 /* One line per group of columns (the formatter's split of the T()
  * concatenations is unreadable). A bookmark length that is not a finite
  * number of seconds (NaN, infinite, negative) counts as unknown, so one bad
@@ -43,8 +48,9 @@
 /* clang-format off */
 #define VIOLATION_COLS                                                                          \
     "v.id, v.type, v.camera_id, coalesce(c.name, v.camera_id), v.stream_id, v.model_id,"        \
-    " v.model_version, v.rule_id, v.status, v.severity, v.confidence, v.max_confidence,"        \
-    " coalesce(v.opening_confidence, v.confidence), " T("v.first_event_at")                     \
+    " v.model_version, v.rule_id, v.status, v.severity, v.confidence::text,"                    \
+    " v.max_confidence::text, coalesce(v.opening_confidence, v.confidence)::text, "              \
+    T("v.first_event_at")                                                                        \
     "v.event_count, v.bounding_boxes, " T("v.last_event_at") T("v.ended_at")                   \
     "v.reviewed_by, " T("v.reviewed_at") "v.resolution_notes, v.version, "                      \
     T("v.created_at") T("v.updated_at")                                                          \
@@ -61,7 +67,15 @@
     " LEFT JOIN evidence s ON s.violation_id = v.id AND s.kind = 'snapshot'"                       \
     " LEFT JOIN evidence b ON b.violation_id = v.id AND b.kind = 'bookmark'"
 
-enum { C_ID = 0, C_VERSION = 21, C_CONF = 10, C_STATUS = 8, C_SSTATUS = 24, C_BSTATUS = 26 };
+enum {
+    C_ID = 0,
+    C_VERSION = 21,
+    C_CONF = 10,
+    C_STATUS = 8,
+    C_CREATED = 22,
+    C_SSTATUS = 24,
+    C_BSTATUS = 26
+};
 
 static const api_rowjson_field violation_fields[] = {
     {"id", 0, ROWJSON_TEXT},
@@ -108,7 +122,8 @@ static void violation_members(buf *o, const PGresult *res, int row)
 {
     api_rowjson_members(o, res, row, violation_fields,
                         sizeof violation_fields / sizeof violation_fields[0]);
-    const char *id = PQgetvalue(res, row, C_ID);
+    char idbuf[48];
+    const char *id = api_rowjson_cstr(res, row, C_ID, idbuf);
     const char *ss = evidence_status(res, row, C_SSTATUS),
                *bs = evidence_status(res, row, C_BSTATUS);
     bool s_null = PQgetisnull(res, row, C_SSTATUS), b_null = PQgetisnull(res, row, C_BSTATUS);
@@ -151,8 +166,8 @@ static void violation_item(buf *o, const PGresult *res, int row)
 }
 
 /* Sort columns: the SQL expression, its cursor value as text (a column of
- * its own, or -1 when a column of VIOLATION_COLS prints the same text), and
- * how a cursor value is cast back. */
+ * its own, or NULL when column key_col of VIOLATION_COLS gives the same
+ * text through api_rowjson_cstr), and how a cursor value is cast back. */
 typedef struct sort_col {
     const char *name, *expr, *key_text, *key_cast;
     int key_col;
@@ -165,8 +180,8 @@ static int evidence_seconds(const api_req *r)
 }
 
 static const sort_col sorts[] = {
-    {"created_at", "v.created_at", "(extract(epoch FROM v.created_at) * 1000000)::bigint::text",
-     "'epoch'::timestamptz + $?::bigint * interval '1 microsecond'", VIOLATION_NCOLS},
+    {"created_at", "v.created_at", NULL,
+     "'epoch'::timestamptz + $?::bigint * interval '1 microsecond'", C_CREATED},
     {"confidence", "v.confidence", NULL, "$?::float8", C_CONF},
     {"status", "v.status", NULL, "$?::text", C_STATUS},
 };
@@ -229,19 +244,18 @@ void h_violations_list(api_req *r)
              "SELECT " VIOLATION_COLS "%s%s" VIOLATION_FROM "%s ORDER BY %s %s, v.id %s",
              evidence_seconds(r), sc->key_text ? ", " : "", sc->key_text ? sc->key_text : "",
              sqlw_sql(&w), sc->expr, order, order);
-    const list_writer lw = {violation_item, sc->key_col, C_ID, true};
+    const list_writer lw = {violation_item, sc->key_col, C_ID, true, true};
     list_fetch_rows(r, "violations", &w, &pg, tag, total, exact, sql, &lw);
 }
 
 /* The columns of one evidence row for evidence_items, in the table's
  * order (kind left out: the join names it); `a` is s or b. */
+/* clang-format off */
 #define EVIDENCE_COLS(a)                                                                           \
-    ", " a ".id, " a ".status, " a ".url, " a ".vas_id, " ROWJSON_EPOCH(                           \
-        a                                                                                          \
-        ".center_timestamp") ", " a ".before_seconds, " a ".after_seconds, " a                     \
-                             ".duration_seconds, " a ".attempts, " a                               \
-                             ".last_error, " ROWJSON_EPOCH(a ".requested_at") ", " ROWJSON_EPOCH(  \
-                                 a ".completed_at") ", " ROWJSON_EPOCH(a ".updated_at")
+    ", " a ".id, " a ".status, " a ".url, " a ".vas_id, " a ".center_timestamp, "                  \
+    a ".before_seconds, " a ".after_seconds, " a ".duration_seconds::text, " a ".attempts, "       \
+    a ".last_error, " a ".requested_at, " a ".completed_at, " a ".updated_at"
+/* clang-format on */
 #define EVIDENCE_NCOLS 13
 
 /* One item of evidence_items from the EVIDENCE_COLS starting at `first`,
@@ -310,7 +324,7 @@ static bool violation_body(api_req *r, const char *id, bool read_only)
     char sql[sizeof fmt + 16];
     snprintf(sql, sizeof sql, fmt, evidence_seconds(r));
     const char *p[1] = {id};
-    PGresult *res = api_query(r, read_only, sql, 1, p);
+    PGresult *res = api_query_binary(r, read_only, sql, 1, p);
     if (!res)
         return false;
     if (PQntuples(res) == 0) {
@@ -332,7 +346,8 @@ static bool violation_body(api_req *r, const char *id, bool read_only)
     evidence_items(o, res, VIOLATION_NCOLS + 2, VIOLATION_NCOLS + 2 + EVIDENCE_NCOLS);
     buf_append_byte(o, '}');
     r->status = 200;
-    snprintf(r->etag, sizeof r->etag, "\"%s\"", PQgetvalue(res, 0, C_VERSION));
+    char vbuf[48];
+    snprintf(r->etag, sizeof r->etag, "\"%s\"", api_rowjson_cstr(res, 0, C_VERSION, vbuf));
     PQclear(res);
     return true;
 }
