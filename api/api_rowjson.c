@@ -81,6 +81,13 @@ static void rowjson__uuid(const char *v, char out[37])
     out[k] = '\0';
 }
 
+int64_t api_rowjson_time_us(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col) || PQgetlength(res, row, col) != 8)
+        return 0;
+    return rowjson__time_us(PQgetvalue(res, row, col));
+}
+
 const char *api_rowjson_cstr(const PGresult *res, int row, int col, char tmp[48])
 {
     const char *v = PQgetvalue(res, row, col);

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum api_rowjson_kind {
     ROWJSON_TEXT,    /* a JSON string (uuid, text) */
@@ -51,6 +52,10 @@ void api_rowjson_value(buf *b, const PGresult *res, int row, int col, api_rowjso
  * `(extract(epoch FROM t) * 1000000)::bigint::text` gives). `tmp` holds
  * the text when it must be made; NULL gives "". */
 const char *api_rowjson_cstr(const PGresult *res, int row, int col, char tmp[48]);
+
+/* A binary timestamptz column's value in Unix microseconds (±infinity as 0,
+ * NULL as 0). */
+int64_t api_rowjson_time_us(const PGresult *res, int row, int col);
 
 /* The `n` members of `f` (no braces; jsonw_key() puts the separators). */
 void api_rowjson_members(buf *b, const PGresult *res, int row, const api_rowjson_field *f,

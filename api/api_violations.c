@@ -9,6 +9,7 @@
  * background sweep publishes whatever a crashed request left behind. */
 #include "api.h"
 #include "api_rowjson.h"
+#include "api_violation_events.h"
 #include "jsonw.h"
 #include "text.h"
 
@@ -69,6 +70,8 @@
 
 enum {
     C_ID = 0,
+    C_FIRST = 13,
+    C_LAST = 16,
     C_VERSION = 21,
     C_CONF = 10,
     C_STATUS = 8,
@@ -311,16 +314,14 @@ static void evidence_items(buf *o, const PGresult *res, int s_first, int b_first
 }
 
 /* The full violation body (with events and evidence) into r->out; false
- * after responding (404 or database error). One query: the two event lists
- * from ruth_violation_events() (migration 0016: only the daily partitions
- * between the violation's first and last event), the evidence items from
- * the evidence rows the body joins anyway. */
+ * after responding (404 or database error). Two queries: the violation
+ * with the evidence rows the body joins anyway (evidence_items from them),
+ * then its two event lists from the daily partitions between its first
+ * and last event (api_violation_events.h). */
 static bool violation_body(api_req *r, const char *id, bool read_only)
 {
-    static const char fmt[] =
-        "SELECT " VIOLATION_COLS ", ve.events, ve.event_ids" EVIDENCE_COLS("s") EVIDENCE_COLS("b")
-            VIOLATION_FROM " CROSS JOIN LATERAL ruth_violation_events(v.id, v.first_event_at,"
-                           " v.last_event_at) ve WHERE v.id = $1";
+    static const char fmt[] = "SELECT " VIOLATION_COLS EVIDENCE_COLS("s") EVIDENCE_COLS("b")
+        VIOLATION_FROM " WHERE v.id = $1";
     char sql[sizeof fmt + 16];
     snprintf(sql, sizeof sql, fmt, evidence_seconds(r));
     const char *p[1] = {id};
@@ -337,13 +338,13 @@ static bool violation_body(api_req *r, const char *id, bool read_only)
     buf_reset(o);
     buf_append_byte(o, '{');
     violation_members(o, res, 0);
-    static const char *const lists[] = {"events", "event_ids"};
-    for (int i = 0; i < 2; i++) {
-        jsonw_key(o, lists[i]);
-        api_rowjson_value(o, res, 0, VIOLATION_NCOLS + i, ROWJSON_JSON);
+    if (!api_violation_events_write(r, o, id, api_rowjson_time_us(res, 0, C_FIRST),
+                                    api_rowjson_time_us(res, 0, C_LAST), read_only)) {
+        PQclear(res);
+        return false;
     }
     jsonw_key(o, "evidence_items");
-    evidence_items(o, res, VIOLATION_NCOLS + 2, VIOLATION_NCOLS + 2 + EVIDENCE_NCOLS);
+    evidence_items(o, res, VIOLATION_NCOLS, VIOLATION_NCOLS + EVIDENCE_NCOLS);
     buf_append_byte(o, '}');
     r->status = 200;
     char vbuf[48];

@@ -26,6 +26,8 @@
 #define VD "22222222-2222-4222-8222-000000000001" /* over midnight, 70 events */
 #define VO "22222222-2222-4222-8222-000000000002" /* the day after, 1 event */
 #define VN "22222222-2222-4222-8222-000000000003" /* no events at all */
+#define VB "22222222-2222-4222-8222-000000000004" /* 1005 events: event_ids stops at 1000 */
+#define VF "22222222-2222-4222-8222-000000000005" /* in 1850: the function's path */
 
 static bool sql(const char *s)
 {
@@ -46,7 +48,11 @@ static void seed(void)
         " ('" VO "', 'fall_detected', 'cam-d', 0.8, 0.8, 1, '2026-01-02 12:00:00+00',"
         "  '2026-01-02 12:00:00+00', '2026-01-02 12:01:00+00'),"
         " ('" VN "', 'ppe_violation', 'cam-d', 0.7, 0.7, 1, '2026-01-03 08:00:00+00',"
-        "  '2026-01-03 08:00:00+00', '2026-01-03 08:01:00+00')");
+        "  '2026-01-03 08:00:00+00', '2026-01-03 08:01:00+00'),"
+        " ('" VB "', 'intrusion', 'cam-d', 0.6, 0.6, 1005, '2026-01-03 01:00:00+00',"
+        "  '2026-01-03 01:16:44+00', '2026-01-03 01:17:00+00'),"
+        " ('" VF "', 'loitering', 'cam-d', 0.5, 0.5, 2, '1850-06-01 10:00:00+00',"
+        "  '1850-06-01 10:00:01+00', '1850-06-01 10:01:00+00')");
     sql("INSERT INTO events (camera_id, stream_id, event_type, type_detail, confidence,"
         " \"timestamp\", model_id, model_version, bounding_boxes, frame_id, idempotency_key,"
         " violation_id)"
@@ -59,7 +65,14 @@ static void seed(void)
         " ('cam-d', 'fall_detected', 0.8, '2026-01-02 12:00:00+00', 'fall-v1', 'o1', '" VO "'),"
         " ('cam-d', 'person', 0.5, '2026-01-01 23:45:00+00', 'fall-v1', 'u1', NULL),"
         " ('cam-d', 'person', 0.5, '2026-01-02 00:01:00+00', 'fall-v1', 'u2', NULL),"
-        " ('cam-d', 'person', 0.5, '2026-01-03 08:00:00+00', 'fall-v1', 'u3', NULL)");
+        " ('cam-d', 'person', 0.5, '2026-01-03 08:00:00+00', 'fall-v1', 'u3', NULL),"
+        " ('cam-d', 'loitering', 0.5, '1850-06-01 10:00:00+00', 'fall-v1', 'f1', '" VF "'),"
+        " ('cam-d', 'loitering', 0.5, '1850-06-01 10:00:01+00', 'fall-v1', 'f2', '" VF "')");
+    sql("INSERT INTO events (camera_id, event_type, confidence, \"timestamp\", model_id,"
+        " idempotency_key, violation_id)"
+        " SELECT 'cam-d', 'intrusion', 0.6, '2026-01-03 01:00:00+00'::timestamptz"
+        "  + (g / 2) * interval '2 seconds', 'fall-v1', 'b' || g, '" VB "'"
+        " FROM generate_series(0, 1004) g");
 }
 
 /* The first value of a query's answer, as text (owned; "?" on error). */
@@ -221,6 +234,8 @@ static void test_lists(void)
     check_violation(port, tok, VD, 50, 70);
     check_violation(port, tok, VO, 1, 1);
     check_violation(port, tok, VN, 0, 0);
+    check_violation(port, tok, VB, 50, 1000); /* pairs of equal times: the id decides */
+    check_violation(port, tok, VF, 2, 2);
     /* The newest first in `events`, the oldest first in `event_ids`: the
      * newest is the 70th, after midnight; the oldest the first, before it. */
     ihttp_resp r = {0};
