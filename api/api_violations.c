@@ -47,19 +47,27 @@
  * number of seconds (NaN, infinite, negative) counts as unknown, so one bad
  * row cannot turn the page into a 500. */
 /* clang-format off */
-#define VIOLATION_COLS                                                                          \
+#define VIOLATION_COLS_EV(evidence)                                                             \
     "v.id, v.type, v.camera_id, coalesce(c.name, v.camera_id), v.stream_id, v.model_id,"        \
     " v.model_version, v.rule_id, v.status, v.severity, v.confidence::text,"                    \
     " v.max_confidence::text, coalesce(v.opening_confidence, v.confidence)::text, "              \
     T("v.first_event_at")                                                                        \
     "v.event_count, v.bounding_boxes, " T("v.last_event_at") T("v.ended_at")                   \
     "v.reviewed_by, " T("v.reviewed_at") "v.resolution_notes, v.version, "                      \
-    T("v.created_at") T("v.updated_at")                                                          \
+    T("v.created_at") T("v.updated_at") evidence "array_to_json(v.zones)"
+/* The snapshot's status, url, the bookmark's, their VAS ids and the
+ * bookmark's length, from the rows s and b of VIOLATION_FROM (the detail:
+ * it writes those rows whole too)... */
+#define EVIDENCE_JOINED                                                                         \
     "s.status, s.url, b.status, b.url, s.vas_id, b.vas_id,"                                     \
     " coalesce(CASE WHEN b.duration_seconds BETWEEN 0 AND 2147483647"                           \
-    " THEN round(b.duration_seconds)::int END, b.before_seconds + b.after_seconds, %d), "        \
-    "array_to_json(v.zones)"
+    " THEN round(b.duration_seconds)::int END, b.before_seconds + b.after_seconds, %d), "
+/* ...or from ev of LIST_FROM (the list). */
+#define EVIDENCE_AGG "ev.ss, ev.su, ev.bs, ev.bu, ev.sv, ev.bv, coalesce(ev.bd, %d), "
+#define F_SNAP(col) "max(e." col ") FILTER (WHERE e.kind = 'snapshot')"
+#define F_BOOK(col) "max(e." col ") FILTER (WHERE e.kind = 'bookmark')"
 /* clang-format on */
+#define VIOLATION_COLS VIOLATION_COLS_EV(EVIDENCE_JOINED)
 #define VIOLATION_NCOLS 32
 
 #define VIOLATION_FROM                                                                             \
@@ -67,6 +75,23 @@
     " LEFT JOIN cameras c ON c.id = v.camera_id"                                                   \
     " LEFT JOIN evidence s ON s.violation_id = v.id AND s.kind = 'snapshot'"                       \
     " LEFT JOIN evidence b ON b.violation_id = v.id AND b.kind = 'bookmark'"
+
+/* The list's evidence: both kinds of a violation from one probe of
+ * evidence_violation_cover_idx (migration 0014), index-only, instead of
+ * one probe per kind (measured: PostgreSQL's CPU for a page of 50 0.85 ->
+ * 0.74 ms). UNIQUE (violation_id, kind) makes each max() the one row's
+ * value, NULL without a row, as the two LEFT JOINs gave. */
+/* clang-format off */
+#define LIST_FROM                                                                                  \
+    " FROM violations v"                                                                           \
+    " LEFT JOIN cameras c ON c.id = v.camera_id"                                                   \
+    " LEFT JOIN LATERAL (SELECT " F_SNAP("status") " AS ss, " F_SNAP("url") " AS su, "            \
+    F_BOOK("status") " AS bs, " F_BOOK("url") " AS bu, " F_SNAP("vas_id") " AS sv, "              \
+    F_BOOK("vas_id") " AS bv, max(coalesce(CASE WHEN e.duration_seconds BETWEEN 0 AND 2147483647" \
+    " THEN round(e.duration_seconds)::int END, e.before_seconds + e.after_seconds))"              \
+    " FILTER (WHERE e.kind = 'bookmark') AS bd"                                                    \
+    " FROM evidence e WHERE e.violation_id = v.id) ev ON true"
+/* clang-format on */
 
 enum {
     C_ID = 0,
@@ -244,7 +269,8 @@ void h_violations_list(api_req *r)
     }
     char sql[4096];
     snprintf(sql, sizeof sql,
-             "SELECT " VIOLATION_COLS "%s%s" VIOLATION_FROM "%s ORDER BY %s %s, v.id %s",
+             "SELECT " VIOLATION_COLS_EV(EVIDENCE_AGG) "%s%s" LIST_FROM
+                                                       "%s ORDER BY %s %s, v.id %s",
              evidence_seconds(r), sc->key_text ? ", " : "", sc->key_text ? sc->key_text : "",
              sqlw_sql(&w), sc->expr, order, order);
     const list_writer lw = {violation_item, sc->key_col, C_ID, true, true};
