@@ -1,8 +1,9 @@
 /* api_violations.c - GET /violations, GET and PATCH /violations/{id}.
  *
- * One round trip per request; PostgreSQL returns plain columns and the
- * item JSON is written here (api_rowjson.c, jsonw), which costs the
- * database far less than json_build_object per row did. A review (PATCH) changes the
+ * One round trip for a list page, two for a violation (its row, then its
+ * events: api_violation_events.h); PostgreSQL returns plain columns in
+ * binary format and the JSON is written here (api_rowjson.c, jsonw), which
+ * costs the database far less than json_build_object per row did. A review (PATCH) changes the
  * row, writes its ViolationChange into the outbox in the same transaction
  * (outbox_put_violation_change, the one path every writer uses),
  * and relays it after COMMIT, so a change is never lost to a crash: the
