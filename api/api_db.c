@@ -40,17 +40,30 @@ PGconn *api_db(api_req *r, bool read_only)
     return r->db;
 }
 
-PGresult *api_query(api_req *r, bool read_only, const char *sql, int nparams,
-                    const char *const *params)
+static PGresult *api_db__query(api_req *r, bool read_only, const char *sql, int nparams,
+                               const char *const *params, int result_format)
 {
     PGconn *db = api_db(r, read_only);
     if (!db)
         return NULL;
     char err[1024];
-    PGresult *res = pg_pool_exec(r->db_pool, db, sql, nparams, params, err, sizeof err);
+    PGresult *res =
+        pg_pool_exec_fmt(r->db_pool, db, sql, nparams, params, result_format, err, sizeof err);
     if (!res)
         api_db_error(r, "query failed", err);
     return res;
+}
+
+PGresult *api_query(api_req *r, bool read_only, const char *sql, int nparams,
+                    const char *const *params)
+{
+    return api_db__query(r, read_only, sql, nparams, params, 0);
+}
+
+PGresult *api_query_binary(api_req *r, bool read_only, const char *sql, int nparams,
+                           const char *const *params)
+{
+    return api_db__query(r, read_only, sql, nparams, params, 1);
 }
 
 void api_outbox_relay(api_req *r, const char *ids)

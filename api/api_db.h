@@ -25,6 +25,11 @@ PGconn *api_db(api_req *r, bool read_only);
 PGresult *api_query(api_req *r, bool read_only, const char *sql, int nparams,
                     const char *const *params);
 
+/* api_query with binary results (api_rowjson.h says which column types
+ * its writer decodes). */
+PGresult *api_query_binary(api_req *r, bool read_only, const char *sql, int nparams,
+                           const char *const *params);
+
 /* 500 DATABASE_ERROR for a failed query (logged with the request id). */
 void api_db_error(api_req *r, const char *what, const char *err);
 

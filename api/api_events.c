@@ -109,7 +109,7 @@ void h_events_list(api_req *r)
              ", (extract(epoch FROM e.\"timestamp\") * 1000000)::bigint::text" EVENT_FROM
              "%s ORDER BY e.\"timestamp\" %s, e.id %s",
              sqlw_sql(&w), order, order);
-    const list_writer lw = {event_item, EVENT_NCOLS, 0, false};
+    const list_writer lw = {event_item, EVENT_NCOLS, 0, false, false};
     list_fetch_rows(r, "events", &w, &pg, tag, total, exact, sql, &lw);
 }
 

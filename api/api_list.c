@@ -19,6 +19,7 @@
 #include "api_auth.h"
 #include "api_db.h"
 #include "api_params.h"
+#include "api_rowjson.h"
 #include "api_util.h"
 #include "xmalloc.h"
 
@@ -217,7 +218,7 @@ static void list__row_json(buf *o, const PGresult *res, int row)
     buf_append(o, PQgetvalue(res, row, 0), (size_t)PQgetlength(res, row, 0));
 }
 
-static const list_writer list__json = {list__row_json, 1, 2, false};
+static const list_writer list__json = {list__row_json, 1, 2, false, false};
 
 static void list_respond(api_req *r, const char *items, PGresult *res, const api_page *pg,
                          const char *sort_tag, long long total, bool exact, const list_writer *lw)
@@ -240,8 +241,9 @@ static void list_respond(api_req *r, const char *items, PGresult *res, const api
                total, pg->limit, pg->offset, more ? "true" : "false", exact ? "true" : "false");
     if (more && sort_tag) {
         buf c = {0};
-        buf_printf(&c, "%s|%s|%s", sort_tag, PQgetvalue(res, n - 1, lw->key_col),
-                   PQgetvalue(res, n - 1, lw->id_col));
+        char kt[48], it[48];
+        buf_printf(&c, "%s|%s|%s", sort_tag, api_rowjson_cstr(res, n - 1, lw->key_col, kt),
+                   api_rowjson_cstr(res, n - 1, lw->id_col, it));
         buf_append_byte(o, '"');
         b64url_encode(o, c.data, c.len);
         buf_append_byte(o, '"');
@@ -331,7 +333,8 @@ void list_fetch_rows(api_req *r, const char *items, sqlw *w, const api_page *pg,
         int plim = sqlw_param(w, lim), poff = sqlw_param(w, off);
         buf_printf(&sql, "%s LIMIT $%d OFFSET $%d", select, plim, poff);
     }
-    PGresult *res = api_query(r, true, buf_cstr(&sql), w->n, w->params);
+    PGresult *res = lw->binary ? api_query_binary(r, true, buf_cstr(&sql), w->n, w->params)
+                               : api_query(r, true, buf_cstr(&sql), w->n, w->params);
     buf_free(&sql);
     sqlw_free(w);
     if (!res)

@@ -89,11 +89,14 @@ void list_fetch(api_req *r, const char *items, sqlw *w, const api_page *pg, cons
  * the custom one does and is kept after the fifth run. One prepared
  * statement per limit value (a handful in practice). Not for a list whose
  * generic plan is worse than its custom ones (the events list: partition
- * pruning and the camera/time filters favour per-value plans). */
+ * pruning and the camera/time filters favour per-value plans).
+ *
+ * binary: the rows come in binary format (api_query_binary); item() and
+ * the cursor decode them (api_rowjson.h). */
 typedef struct list_writer {
     void (*item)(buf *o, const PGresult *res, int row);
     int key_col, id_col;
-    bool literal_limit;
+    bool literal_limit, binary;
 } list_writer;
 
 /* list_fetch() with the items written by `lw` from plain columns instead of

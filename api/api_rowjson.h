@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum api_rowjson_kind {
     ROWJSON_TEXT,    /* a JSON string (uuid, text) */
@@ -35,8 +36,26 @@ typedef struct api_rowjson_field {
     api_rowjson_kind kind;
 } api_rowjson_field;
 
-/* The value of column `col` of row `row` as `kind` (NULL -> null). */
+/* The value of column `col` of row `row` as `kind` (NULL -> null).
+ *
+ * A result in binary format (api_query_binary) is decoded by the column's
+ * type, to the same bytes its text form gave: text and varchar (TEXT, or
+ * NUM for a float cast ::text, which keeps PostgreSQL's own digits), uuid
+ * (TEXT), smallint, integer and bigint (NUM), timestamptz as is (TIME:
+ * no ROWJSON_EPOCH needed), json and jsonb (JSON), boolean (BOOL). Other
+ * types (float8, numeric) are not decoded: cast them to text. */
 void api_rowjson_value(buf *b, const PGresult *res, int row, int col, api_rowjson_kind kind);
+
+/* Column `col` of row `row` as the text a text-format result holds (a
+ * cursor's values): a binary uuid formatted, a binary integer in decimal,
+ * a binary timestamptz as microseconds since the epoch in decimal (what
+ * `(extract(epoch FROM t) * 1000000)::bigint::text` gives). `tmp` holds
+ * the text when it must be made; NULL gives "". */
+const char *api_rowjson_cstr(const PGresult *res, int row, int col, char tmp[48]);
+
+/* A binary timestamptz column's value in Unix microseconds (±infinity as 0,
+ * NULL as 0). */
+int64_t api_rowjson_time_us(const PGresult *res, int row, int col);
 
 /* The `n` members of `f` (no braces; jsonw_key() puts the separators). */
 void api_rowjson_members(buf *b, const PGresult *res, int row, const api_rowjson_field *f,

@@ -9,16 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Whether any of the 8 bytes of `v` needs an escape (< 0x20, '"', '\\'):
+ * the exact "has a zero byte" / "has a byte below n" word tests. A byte >=
+ * 0x80 (UTF-8) never counts. */
+static bool jsonw__special8(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t q = v ^ (ones * '"'), bs = v ^ (ones * '\\');
+    return (((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs;
+}
+
 void jsonw_strn(buf *b, const char *s, size_t n)
 {
     buf_reserve(b, n + 2);
     buf_append_byte(b, '"');
     const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
-    for (; p < end; p++) {
-        unsigned char c = *p;
+    for (;;) {
+        /* Clean text eight bytes at a time: most strings have nothing to escape. */
+        while (end - p >= 8) {
+            uint64_t v;
+            memcpy(&v, p, sizeof v);
+            if (jsonw__special8(v))
+                break;
+            p += 8;
+        }
+        if (p >= end)
+            break;
+        unsigned char c = *p++;
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        buf_append(b, run, (size_t)(p - run)); /* the clean run so far */
+        buf_append(b, run, (size_t)(p - 1 - run)); /* the clean run so far */
         switch (c) {
         case '"':
             buf_append_str(b, "\\\"");
@@ -44,7 +64,7 @@ void jsonw_strn(buf *b, const char *s, size_t n)
         default:
             buf_printf(b, "\\u%04x", c);
         }
-        run = p + 1;
+        run = p;
     }
     buf_append(b, run, (size_t)(end - run));
     buf_append_byte(b, '"');

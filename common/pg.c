@@ -235,15 +235,22 @@ static PGresult *pg__stmt_prepare(pg_stmts *s, PGconn *conn, const char *sql, in
     return NULL;
 }
 
-PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
-                        const char *const *params, char sqlstate[6], char *errstr, size_t errsz)
+PGresult *pg_stmts_exec_fmt(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
+                            const char *const *params, int result_format, char sqlstate[6],
+                            char *errstr, size_t errsz)
 {
     char name[32];
     PGresult *failed = pg__stmt_prepare(s, conn, sql, nparams, name);
     if (failed)
         return pg__checked(conn, failed, sqlstate, errstr, errsz);
-    PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+    PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, result_format);
     return pg__checked(conn, res, sqlstate, errstr, errsz);
+}
+
+PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
+                        const char *const *params, char sqlstate[6], char *errstr, size_t errsz)
+{
+    return pg_stmts_exec_fmt(s, conn, sql, nparams, params, 0, sqlstate, errstr, errsz);
 }
 
 /* Statements new to this connection are prepared first, one round trip

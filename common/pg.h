@@ -72,6 +72,13 @@ void pg_stmts_free(pg_stmts *s);
 PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
                         const char *const *params, char sqlstate[6], char *errstr, size_t errsz);
 
+/* pg_stmts_exec with the results in `result_format` (0 text, 1 binary:
+ * PostgreSQL's send functions, cheaper than its output functions for
+ * timestamps and integers; the caller decodes by PQftype()). */
+PGresult *pg_stmts_exec_fmt(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
+                            const char *const *params, int result_format, char sqlstate[6],
+                            char *errstr, size_t errsz);
+
 /* pg_stmts_exec for statements whose result is not needed. */
 bool pg_stmts_exec_ok(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
                       const char *const *params, char sqlstate[6], char *errstr, size_t errsz);

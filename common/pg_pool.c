@@ -161,14 +161,26 @@ bool pg_pool_ping(pg_pool *p, char *err, size_t errsz)
     return ok;
 }
 
-PGresult *pg_pool_exec(pg_pool *p, PGconn *c, const char *sql, int nparams,
-                       const char *const *params, char *err, size_t errsz)
+PGresult *pg_pool_exec_fmt(pg_pool *p, PGconn *c, const char *sql, int nparams,
+                           const char *const *params, int result_format, char *err, size_t errsz)
 {
     /* The slot is this caller's while borrowed: no lock needed for its cache. */
     pthread_mutex_lock(&p->mu);
     slot *s = slot_of(p, c);
     pthread_mutex_unlock(&p->mu);
-    if (!s)
-        return pg_exec_params(c, sql, nparams, params, NULL, err, errsz);
-    return pg_stmts_exec(s->stmts, c, sql, nparams, params, NULL, err, errsz);
+    if (!s) {
+        PGresult *res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, result_format);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
+            return res;
+        pg_describe_error(c, res, NULL, err, errsz);
+        PQclear(res);
+        return NULL;
+    }
+    return pg_stmts_exec_fmt(s->stmts, c, sql, nparams, params, result_format, NULL, err, errsz);
+}
+
+PGresult *pg_pool_exec(pg_pool *p, PGconn *c, const char *sql, int nparams,
+                       const char *const *params, char *err, size_t errsz)
+{
+    return pg_pool_exec_fmt(p, c, sql, nparams, params, 0, err, errsz);
 }

@@ -27,6 +27,9 @@ void pg_pool_put(pg_pool *p, PGconn *c);
  * success (caller PQclear()s), NULL with err filled otherwise. */
 PGresult *pg_pool_exec(pg_pool *p, PGconn *c, const char *sql, int nparams,
                        const char *const *params, char *err, size_t errsz);
+/* pg_pool_exec with the results in `result_format` (0 text, 1 binary). */
+PGresult *pg_pool_exec_fmt(pg_pool *p, PGconn *c, const char *sql, int nparams,
+                           const char *const *params, int result_format, char *err, size_t errsz);
 /* true when a connection can be had and answers SELECT 1. */
 bool pg_pool_ping(pg_pool *p, char *err, size_t errsz);
 

@@ -23,6 +23,61 @@ static void strings_like_escape_json(void)
     buf_free(&b);
 }
 
+/* The escape of one byte as escape_json writes it, for the reference below. */
+static void ref_escape(buf *b, const unsigned char *s, size_t n)
+{
+    buf_append_byte(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        const char *e = c == '"'    ? "\\\""
+                        : c == '\\' ? "\\\\"
+                        : c == '\b' ? "\\b"
+                        : c == '\f' ? "\\f"
+                        : c == '\n' ? "\\n"
+                        : c == '\r' ? "\\r"
+                        : c == '\t' ? "\\t"
+                                    : NULL;
+        if (e)
+            buf_append_str(b, e);
+        else if (c < 0x20)
+            buf_printf(b, "\\u%04x", c);
+        else
+            buf_append_byte(b, c);
+    }
+    buf_append_byte(b, '"');
+}
+
+/* The eight-bytes-at-a-time scan finds every byte to escape wherever it
+ * falls in a word, next to UTF-8 and 0x7f/0x80/0xff neighbours (whose
+ * borrows the word tests must not mistake), at every length and offset. */
+static void strings_any_position(void)
+{
+    static const unsigned char alphabet[] = {'a',  '"',  '\\', 0x01, 0x1f, 0x20, 0x21, 0x5b,
+                                             0x5d, 0x7f, 0x80, 0xc3, 0xa9, 0xff, '\n', 0x00};
+    buf got = {0}, want = {0};
+    unsigned char s[40];
+    uint32_t x = 12345;
+    for (int iter = 0; iter < 200000; iter++) {
+        size_t n = (size_t)(iter % 37);
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            /* mostly clean text, so long clean runs occur too */
+            s[i] = (x >> 16) % 4 ? (unsigned char)('a' + (x >> 20) % 26)
+                                 : alphabet[(x >> 20) % sizeof alphabet];
+        }
+        buf_reset(&got);
+        buf_reset(&want);
+        jsonw_strn(&got, (const char *)s, n);
+        ref_escape(&want, s, n);
+        if (got.len != want.len || memcmp(got.data, want.data, got.len)) {
+            CHECK_MSG(0, "iteration %d (length %zu) differs", iter, n);
+            break;
+        }
+    }
+    buf_free(&got);
+    buf_free(&want);
+}
+
 static void numbers(void)
 {
     buf b = {0};
@@ -191,6 +246,7 @@ static void members_like_json_build_object(void)
 int main(void)
 {
     TEST_RUN(strings_like_escape_json);
+    TEST_RUN(strings_any_position);
     TEST_RUN(numbers);
     TEST_RUN(numbers_like_printf);
     TEST_RUN(times_like_ruth_time);
