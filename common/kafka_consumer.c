@@ -326,7 +326,13 @@ int kafka_consumer_run(kafka_consumer *kc)
 
 /* Bound the prefetch queue (per partition in this librdkafka: 100,000
  * messages or 64 MB by default); it dominates a member's memory and buys
- * nothing beyond a couple of batches. Heartbeat every second (default 3 s):
+ * nothing beyond a couple of batches. But a couple it needs: librdkafka
+ * stops fetching once the queue holds queued.min.messages, so with one
+ * batch's worth (5000, as before) every batch emptied it and the next one
+ * waited for a fetch round trip (bench/worker/profile.bash: ~50-65 ms of a
+ * ~240 ms backlog batch spent waiting for its first message, PostgreSQL
+ * idle meanwhile); with PREFETCH_BATCHES batches (and 8 MB) it stays
+ * filled while a batch is written (~6 ms). Heartbeat every second (default 3 s):
  * a member joining or leaving is noticed by the others, and the group
  * settles, that much sooner.
  *
@@ -341,6 +347,8 @@ int kafka_consumer_run(kafka_consumer *kc)
  * taken out of the group, and heartbeats (a background thread) keep a slow
  * live member in it.
  * KAFKA_SESSION_TIMEOUT_MS and KAFKA_MAX_POLL_INTERVAL_MS override them. */
+#define PREFETCH_BATCHES 3
+
 static bool consumer__group_timeouts(rd_kafka_conf_t *conf, char *err, size_t errsz)
 {
     return (getenv("KAFKA_SESSION_TIMEOUT_MS") ||
@@ -355,10 +363,13 @@ static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t er
     rd_kafka_conf_t *conf = kafka_conf_new(c->bootstrap_servers, c->client_id, err, errsz);
     if (!conf)
         return NULL;
+    char min_msgs[24];
+    snprintf(min_msgs, sizeof min_msgs, "%d",
+             PREFETCH_BATCHES * (c->batch_max > 0 ? c->batch_max : 1));
     if ((!getenv("KAFKA_QUEUED_MAX_MESSAGES_KBYTES") &&
-         !kafka_conf_set(conf, "queued.max.messages.kbytes", "2048", err, errsz)) ||
+         !kafka_conf_set(conf, "queued.max.messages.kbytes", "8192", err, errsz)) ||
         (!getenv("KAFKA_QUEUED_MIN_MESSAGES") &&
-         !kafka_conf_set(conf, "queued.min.messages", "5000", err, errsz)) ||
+         !kafka_conf_set(conf, "queued.min.messages", min_msgs, err, errsz)) ||
         !kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, errsz) ||
         !consumer__group_timeouts(conf, err, errsz)) {
         rd_kafka_conf_destroy(conf);
