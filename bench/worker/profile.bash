@@ -116,7 +116,7 @@ print("|---|---:|---:|")
 for k, v in stages.items():
     print(f"| {k} | {1000 * v / max(batches, 1):.1f} | {100 * v / max(total, 1e-9):.1f} % |")
     if k == "collect":  # its parts, from the consumer loop's own counters
-        for part, label in (("collect_first", "waiting for the first message"), ("collect_rest", "filling the batch"), ("batch_release", "offset commit, messages released")):
+        for part, label in (("collect_first", "waiting for a first message (also the idle wait after the last batch)"), ("collect_rest", "filling the batch"), ("batch_release", "offset commit, messages released")):
             m = re.search(rf'^ruth_worker_{part}_seconds_total(?:{{}})? (\S+)', text, re.M)
             if m:
                 print(f"| &nbsp;&nbsp;collect: {label} | {1000 * float(m.group(1)) / max(batches, 1):.1f} | |")
