@@ -331,8 +331,10 @@ int kafka_consumer_run(kafka_consumer *kc)
  * batch's worth (5000, as before) every batch emptied it and the next one
  * waited for a fetch round trip (bench/worker/profile.bash: ~50-65 ms of a
  * ~240 ms backlog batch spent waiting for its first message, PostgreSQL
- * idle meanwhile); with PREFETCH_BATCHES batches (and 8 MB) it stays
- * filled while a batch is written (~6 ms). Heartbeat every second (default 3 s):
+ * idle meanwhile); with PREFETCH_BATCHES batches (and 4 MB) that wait is
+ * ~28 ms. 8 MB cut it to ~6 ms but took the worker's peak RSS from ~53 to
+ * 88 MB (6 MB: 16 ms, 73 MB); 4 MB keeps it at ~61, under the 64 MB goal.
+ * Heartbeat every second (default 3 s):
  * a member joining or leaving is noticed by the others, and the group
  * settles, that much sooner.
  *
@@ -347,7 +349,7 @@ int kafka_consumer_run(kafka_consumer *kc)
  * taken out of the group, and heartbeats (a background thread) keep a slow
  * live member in it.
  * KAFKA_SESSION_TIMEOUT_MS and KAFKA_MAX_POLL_INTERVAL_MS override them. */
-#define PREFETCH_BATCHES 3
+#define PREFETCH_BATCHES 2
 
 static bool consumer__group_timeouts(rd_kafka_conf_t *conf, char *err, size_t errsz)
 {
@@ -367,7 +369,7 @@ static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t er
     snprintf(min_msgs, sizeof min_msgs, "%d",
              PREFETCH_BATCHES * (c->batch_max > 0 ? c->batch_max : 1));
     if ((!getenv("KAFKA_QUEUED_MAX_MESSAGES_KBYTES") &&
-         !kafka_conf_set(conf, "queued.max.messages.kbytes", "8192", err, errsz)) ||
+         !kafka_conf_set(conf, "queued.max.messages.kbytes", "4096", err, errsz)) ||
         (!getenv("KAFKA_QUEUED_MIN_MESSAGES") &&
          !kafka_conf_set(conf, "queued.min.messages", min_msgs, err, errsz)) ||
         !kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, errsz) ||

@@ -27,7 +27,7 @@ profile_superuser() {
 # adds "LABEL rate ceiling load1" to profile_summary.
 profile_summary=()
 profile_run() {
-    local wbin=$1 label=$2 wp port sampler perf_pid='' r rate cpu
+    local wbin=$1 label=$2 wp port sampler perf_pid='' r rate cpu rss
     local PN=${BENCH_PROFILE_N:-100000} CN_SAVED=$CN ceiling
     fresh "${3:-}"
     profile_superuser -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
@@ -57,6 +57,7 @@ profile_run() {
     r=$(drain events "$PN" "$wp")
     read -r rate cpu <<<"$r"
     curl -sf "http://127.0.0.1:$port/metrics" >"$build/profile.metrics"
+    rss=$(proc_rss "$wp")
     profile_superuser -c "INSERT INTO profile_stop DEFAULT VALUES"
     wait "$sampler" || true
     if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
@@ -76,7 +77,7 @@ profile_run() {
     ceiling=$result
 
     echo
-    profile_summary+=("$label $rate $ceiling $(cut -d' ' -f1 /proc/loadavg)")
+    profile_summary+=("$label $rate $ceiling $rss $(cut -d' ' -f1 /proc/loadavg)")
     echo "### Profile of one ruth-worker ($label), backlog of $PN results ($durability): $rate events/s, $cpu CPU s in the drain window; load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "Plain COPY of the same rows into events right after: $ceiling rows/s; the worker reached $(python3 -c "print(round(100 * $rate / $ceiling))") % of it."
@@ -153,71 +154,15 @@ profile_all() {
     echo
     echo "### Backlog runs of the profile: rate against the plain COPY right after each ($durability)"
     echo
-    echo "| worker | events/s | COPY ceiling rows/s | share of the ceiling (goal ≥ 85 %) | load average (1 min) |"
-    echo "|---|---:|---:|---:|---:|"
+    echo "| worker | events/s | COPY ceiling rows/s | share of the ceiling (goal ≥ 85 %) | peak RSS | load average (1 min) |"
+    echo "|---|---:|---:|---:|---:|---:|"
     local line
     for line in "${profile_summary[@]}"; do
         python3 - $line <<'PY'
 import sys
 a = sys.argv[1:]
-label, rate, ceil, load = " ".join(a[:-3]), int(a[-3]), int(a[-2]), a[-1]
-print(f"| {label} | {rate:,} | {ceil:,} | {100 * rate / ceil:.0f} % | {load} |")
+label, rate, ceil, rss, load = " ".join(a[:-4]), int(a[-4]), int(a[-3]), a[-2], a[-1]
+print(f"| {label} | {rate:,} | {ceil:,} | {100 * rate / ceil:.0f} % | {rss} MB | {load} |")
 PY
-    done
-}
-
-# profile_all: BENCH_PROFILE_ROUNDS rounds (default 1) of this build and, with
-# BENCH_BASELINE_BIN, the baseline (order alternating per round), then the
-# A/B summary.
-profile_all() {
-    local rounds=${BENCH_PROFILE_ROUNDS:-1} round k
-    local order=(current)
-    [ -n "$baseline" ] && order+=(baseline)
-    for round in $(seq "$rounds"); do
-        local o=("${order[@]}")
-        [ $((round % 2)) = 0 ] && [ ${#o[@]} = 2 ] && o=(baseline current)
-        for k in "${o[@]}"; do
-            if [ "$k" = baseline ]; then profile_run "$baseline" baseline "$baseline_migrate"
-            else profile_run "$bin/ruth-worker" "this build"; fi
-        done
-    done
-    echo
-    echo "### Backlog runs of the profile: rate against the plain COPY right after each ($durability)"
-    echo
-    echo "| worker | events/s | COPY ceiling rows/s | share of the ceiling (goal ≥ 85 %) | load average (1 min) |"
-    echo "|---|---:|---:|---:|---:|"
-    local line
-    for line in "${profile_summary[@]}"; do
-        python3 - $line <<'PY'
-import sys
-a = sys.argv[1:]
-label, rate, ceil, load = " ".join(a[:-3]), int(a[-3]), int(a[-2]), a[-1]
-print(f"| {label} | {rate:,} | {ceil:,} | {100 * rate / ceil:.0f} % | {load} |")
-PY
-    done
-}
-
-# profile_index_costs: table (e), on the current database's events.
-profile_index_costs() {
-    local PN=${BENCH_PROFILE_N:-100000} idx ms all_ms
-    psql "$DATABASE_URL" -qXc "\\copy (SELECT * FROM events) TO '$build/events.copy'"
-    copy_ms() { # copy_ms [INDEX...]: ms of the COPY with those indexes dropped
-        { echo "BEGIN;"; for i in "$@"; do echo "DROP INDEX $i;"; done
-          echo "TRUNCATE events;"; echo "\\timing on"; echo "\\copy events FROM '$build/events.copy'"
-          echo "\\timing off"; echo "ROLLBACK;"; } | psql "$DATABASE_URL" -qX 2>&1 | awk '/^Time:/ {print $2}'
-    }
-    all_ms=$(copy_ms)
-    echo
-    echo "(e) plain COPY of the same $PN rows into events, each secondary index dropped in turn (wal_level $(psql "$DATABASE_URL" -qAtXc 'SHOW wal_level')):"
-    echo
-    echo "| events without | COPY ms | rows/s | vs every index |"
-    echo "|---|---:|---:|---:|"
-    printf '| (every index) | %.0f | %s | 100 %% |\n' "$all_ms" "$(python3 -c "print(f'{round($PN / ($all_ms / 1000)):,}')")"
-    for idx in events_idempotency_key events_camera_time_idx events_type_time_idx events_time_idx events_violation_idx \
-        "events_camera_time_idx events_type_time_idx events_time_idx"; do
-        # shellcheck disable=SC2086 # several names in the last one
-        ms=$(copy_ms $idx)
-        printf '| %s | %.0f | %s | %s %% |\n' "${idx// / + }" "$ms" "$(python3 -c "print(f'{round($PN / ($ms / 1000)):,}')")" \
-            "$(python3 -c "print(round(100 * $all_ms / $ms))")"
     done
 }
