@@ -332,8 +332,12 @@ int kafka_consumer_run(kafka_consumer *kc)
  * waited for a fetch round trip (bench/worker/profile.bash: ~50-65 ms of a
  * ~240 ms backlog batch spent waiting for its first message, PostgreSQL
  * idle meanwhile); with PREFETCH_BATCHES batches (and 4 MB) that wait is
- * ~28 ms. 8 MB cut it to ~6 ms but took the worker's peak RSS from ~53 to
- * 88 MB (6 MB: 16 ms, 73 MB); 4 MB keeps it at ~61, under the 64 MB goal.
+ * 24-28 ms. 8 MB cut it to ~6 ms but took the worker's peak RSS from ~50 to
+ * 88 MB (6 MB: 16 ms, 73 MB; 4 MB: 61-67 MB): the fetch buffers, up to
+ * fetch.message.max.bytes (1 MB) per partition, live as long as a message
+ * in them is queued. 512 KB per partition (a larger message still comes:
+ * librdkafka grows the request for it) keeps 4 MB at ~57 MB, under the
+ * 64 MB goal; 256 KB (42 MB) made the fetches too small to keep up.
  * Heartbeat every second (default 3 s):
  * a member joining or leaving is noticed by the others, and the group
  * settles, that much sooner.
@@ -372,6 +376,8 @@ static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t er
          !kafka_conf_set(conf, "queued.max.messages.kbytes", "4096", err, errsz)) ||
         (!getenv("KAFKA_QUEUED_MIN_MESSAGES") &&
          !kafka_conf_set(conf, "queued.min.messages", min_msgs, err, errsz)) ||
+        (!getenv("KAFKA_FETCH_MESSAGE_MAX_BYTES") && !getenv("KAFKA_MAX_PARTITION_FETCH_BYTES") &&
+         !kafka_conf_set(conf, "fetch.message.max.bytes", "524288", err, errsz)) ||
         !kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, errsz) ||
         !consumer__group_timeouts(conf, err, errsz)) {
         rd_kafka_conf_destroy(conf);
