@@ -61,6 +61,15 @@ static void consumer__metrics_init(kafka_consumer *kc)
     kc->m.stalled = kafka_consumer__series(
         kc, "g", "batch_stalled_seconds",
         "How long the batch in hand has been retried without being made durable (0: none).", NULL);
+    kc->m.collect_first = kafka_consumer__series(
+        kc, "c", "collect_first_seconds_total",
+        "Time spent waiting for the first message of a batch (idle or fetching).", NULL);
+    kc->m.collect_rest =
+        kafka_consumer__series(kc, "c", "collect_rest_seconds_total",
+                               "Time spent filling a batch after its first message.", NULL);
+    kc->m.after_batch = kafka_consumer__series(
+        kc, "c", "batch_release_seconds_total",
+        "Time from a batch's success to the next collect: offset commit, messages released.", NULL);
     static const double sizes[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000};
     snprintf(name, sizeof name, "%s_batch_size", kc->conf.metric_prefix);
     kc->m.batch_size = metrics_histogram(kc->conf.reg, name, "Messages per batch.", NULL, sizes,
@@ -135,6 +144,7 @@ static void consumer__wait(kafka_consumer *kc, int ms)
 static void consumer__process(kafka_consumer *kc, intake *in)
 {
     kafka_consumer_batch b = {in->msgs, in->n, 0};
+    double done_at = 0;
     int backoff = BACKOFF_MIN_MS;
     /* A first attempt is made even when shutdown is already requested: the
      * batch in hand is finished, not abandoned. */
@@ -148,6 +158,7 @@ static void consumer__process(kafka_consumer *kc, intake *in)
         if (v == KAFKA_CONSUMER_DONE && kafka_consumer_settle_dead_letters(kc) == 0) {
             metric_observe(kc->m.batch_seconds, clock_mono_s() - t0);
             metric_observe(kc->m.batch_size, (double)in->n);
+            done_at = clock_mono_s();
             kafka_consumer__commit(kc, in); /* a failed commit only means redelivery */
             break;
         }
@@ -176,6 +187,8 @@ static void consumer__process(kafka_consumer *kc, intake *in)
     for (size_t i = 0; i < in->n; i++)
         rd_kafka_message_destroy(in->msgs[i]);
     in->n = 0;
+    if (done_at > 0)
+        metric_add(kc->m.after_batch, clock_mono_s() - done_at);
 }
 
 /* The next message: one held during a wait first, else from the consumer. */
@@ -194,7 +207,7 @@ static rd_kafka_message_t *consumer__next(kafka_consumer *kc, int timeout_ms)
  * (throughput). */
 static void consumer__collect(kafka_consumer *kc, intake *in)
 {
-    double deadline = 0;
+    double deadline = 0, t0 = clock_mono_s();
     kc->filling = in;
     while (in->n < in->cap && !shutdown_requested()) {
         int timeout = 100;
@@ -214,11 +227,23 @@ static void consumer__collect(kafka_consumer *kc, intake *in)
             rd_kafka_message_destroy(m);
             continue;
         }
-        if (in->n == 0)
-            deadline = clock_mono_s() + kc->conf.batch_ms / 1000.0;
+        if (in->n == 0) {
+            double now = clock_mono_s();
+            deadline = now + kc->conf.batch_ms / 1000.0;
+            if (kc->collected_once)
+                metric_add(kc->m.collect_first, now - t0);
+            t0 = now; /* from here on: filling */
+        }
         in->msgs[in->n++] = m;
         metric_inc(kc->m.consumed);
     }
+    /* Nothing came (a poll timed out): that wait was for a first message too
+     * (once batches flow; before the first one it is start-up). */
+    if (in->n)
+        metric_add(kc->m.collect_rest, clock_mono_s() - t0);
+    else if (kc->collected_once)
+        metric_add(kc->m.collect_first, clock_mono_s() - t0);
+    kc->collected_once = kc->collected_once || in->n;
     kc->filling = NULL; /* handed over from here on: a revoke is handled by the commit */
 }
 
@@ -301,7 +326,19 @@ int kafka_consumer_run(kafka_consumer *kc)
 
 /* Bound the prefetch queue (per partition in this librdkafka: 100,000
  * messages or 64 MB by default); it dominates a member's memory and buys
- * nothing beyond a couple of batches. Heartbeat every second (default 3 s):
+ * nothing beyond a couple of batches. But a couple it needs: librdkafka
+ * stops fetching once the queue holds queued.min.messages, so with one
+ * batch's worth (5000, as before) every batch emptied it and the next one
+ * waited for a fetch round trip (bench/worker/profile.bash: ~50-65 ms of a
+ * ~240 ms backlog batch spent waiting for its first message, PostgreSQL
+ * idle meanwhile); with PREFETCH_BATCHES batches (and 4 MB) that wait is
+ * 24-28 ms. 8 MB cut it to ~6 ms but took the worker's peak RSS from ~50 to
+ * 88 MB (6 MB: 16 ms, 73 MB; 4 MB: 61-67 MB): the fetch buffers, up to
+ * fetch.message.max.bytes (1 MB) per partition, live as long as a message
+ * in them is queued. 512 KB per partition (a larger message still comes:
+ * librdkafka grows the request for it) keeps 4 MB at ~57 MB, under the
+ * 64 MB goal; 256 KB (42 MB) made the fetches too small to keep up.
+ * Heartbeat every second (default 3 s):
  * a member joining or leaving is noticed by the others, and the group
  * settles, that much sooner.
  *
@@ -316,6 +353,8 @@ int kafka_consumer_run(kafka_consumer *kc)
  * taken out of the group, and heartbeats (a background thread) keep a slow
  * live member in it.
  * KAFKA_SESSION_TIMEOUT_MS and KAFKA_MAX_POLL_INTERVAL_MS override them. */
+#define PREFETCH_BATCHES 2
+
 static bool consumer__group_timeouts(rd_kafka_conf_t *conf, char *err, size_t errsz)
 {
     return (getenv("KAFKA_SESSION_TIMEOUT_MS") ||
@@ -330,8 +369,15 @@ static rd_kafka_t *consumer__member_new(kafka_consumer *kc, char *err, size_t er
     rd_kafka_conf_t *conf = kafka_conf_new(c->bootstrap_servers, c->client_id, err, errsz);
     if (!conf)
         return NULL;
-    if (!kafka_conf_set(conf, "queued.max.messages.kbytes", "2048", err, errsz) ||
-        !kafka_conf_set(conf, "queued.min.messages", "5000", err, errsz) ||
+    char min_msgs[24];
+    snprintf(min_msgs, sizeof min_msgs, "%d",
+             PREFETCH_BATCHES * (c->batch_max > 0 ? c->batch_max : 1));
+    if ((!getenv("KAFKA_QUEUED_MAX_MESSAGES_KBYTES") &&
+         !kafka_conf_set(conf, "queued.max.messages.kbytes", "4096", err, errsz)) ||
+        (!getenv("KAFKA_QUEUED_MIN_MESSAGES") &&
+         !kafka_conf_set(conf, "queued.min.messages", min_msgs, err, errsz)) ||
+        (!getenv("KAFKA_FETCH_MESSAGE_MAX_BYTES") && !getenv("KAFKA_MAX_PARTITION_FETCH_BYTES") &&
+         !kafka_conf_set(conf, "fetch.message.max.bytes", "524288", err, errsz)) ||
         !kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, errsz) ||
         !consumer__group_timeouts(conf, err, errsz)) {
         rd_kafka_conf_destroy(conf);

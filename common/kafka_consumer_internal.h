@@ -22,12 +22,15 @@ struct kafka_consumer {
     rd_kafka_t *producer;
     struct {
         metric *consumed, *rebalances, *retries, *batch_size, *batch_seconds, *stalled;
+        metric *collect_first, *collect_rest, *after_batch; /* seconds waiting for a batch's first
+                                                 message, then filling it; releasing a done batch */
     } m;
     /* Monotonic µs since the batch in hand was first offered, 0 between
      * batches; read by /ready on the HTTP thread. */
     _Atomic int64_t failing_since_us;
     atomic_int delivery_failures; /* untracked messages whose delivery failed */
     atomic_bool assigned_once;
+    bool collected_once; /* a batch was collected: empty polls count as waiting from then on */
     atomic_bool topics_ok;
     /* kafka_consumer_wait_topics() passed */ /* read by /ready on the HTTP thread */
     atomic_bool commit_retry;                 /* an asynchronous commit failed */

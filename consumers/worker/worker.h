@@ -78,7 +78,28 @@ typedef struct worker_outbox_pending {
     int64_t since_us; /* clock_mono_us() when the oldest of them was produced */
 } worker_outbox_pending;
 
+/* Where a batch's wall time goes (ruth_worker_batch_stage_seconds_total
+ * {stage=...}): the consumer's collect and offset commit between batches,
+ * then the steps of worker_on_batch and worker_batch_write in order. */
+typedef enum worker_stage {
+    WORKER_STAGE_COLLECT, /* between batches: poll/fetch, offset commit, idle work */
+    WORKER_STAGE_DECODE,  /* decode + validate, dead letters settled */
+    WORKER_STAGE_BEGIN,   /* BEGIN + rules version, caches (re)loaded, classify */
+    WORKER_STAGE_CAMERAS, /* unknown cameras registered */
+    WORKER_STAGE_RULES,   /* rule_state, violations, evidence, outbox rows */
+    WORKER_STAGE_COPY,    /* events COPY (or the staged path of a redelivery) */
+    WORKER_STAGE_OFFLINE, /* cameras' arrival time, camera_offline ended */
+    WORKER_STAGE_PRODUCE, /* Event messages encoded and produced */
+    WORKER_STAGE_ROLLUPS, /* per-minute / per-hour rollups */
+    WORKER_STAGE_ACKS,    /* waiting for Kafka to acknowledge the Events */
+    WORKER_STAGE_COMMIT,  /* COMMIT (and the outbox DELETE it carries) */
+    WORKER_STAGE_OUTBOX,  /* outbox rows read and produced after COMMIT */
+    WORKER_STAGE_IDLE,    /* housekeeping between batches (worker_on_idle, every 2 s) */
+    WORKER_NSTAGES
+} worker_stage;
+
 typedef struct worker_metrics {
+    metric *stage[WORKER_NSTAGES];
     metric *persisted, *duplicates, *violations_opened, *violations_updated;
     metric *db_errors;
     /* input (worker_input.c) */
@@ -118,6 +139,7 @@ typedef struct worker {
     size_t nevents, decoded, capevents;
     inference_result *ds_results; /* CODEC_MAX_BOXES slots for one DeepStream message */
     int64_t last_maintenance_us;
+    int64_t batch_end_us; /* clock_mono_us() when the last batch returned; 0 before */
     worker_outbox_pending outbox;
     bool offline_sweeper; /* holds the offline sweep's advisory lock on db */
 } worker;
@@ -131,6 +153,9 @@ typedef struct worker {
  * 0 on success; -1 when the database failed (nothing committed; the caller
  * retries the same batch later, which is idempotent). */
 int worker_batch_write(worker *w, worker_event *events, size_t n);
+/* worker_batch.c: add the time since *t0_us (clock_mono_us()) to `stage`'s
+ * counter and move *t0_us to now. */
+void worker_stage_done(worker *w, worker_stage stage, int64_t *t0_us);
 /* worker_events.c: the idempotency key of the result decoded into e->r
  * (its result_id, else the topic/partition/offset of `m`, the message it
  * came from) and the event id derived from it and its capture time: sets

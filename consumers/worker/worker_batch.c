@@ -17,7 +17,9 @@
  *      events linked, rule_state written back (one pipeline)  worker_incidents.c
  *   6. ViolationChange and EvidenceRequest rows in the outbox worker_incidents.c
  *   7. Event messages produced (those no rule can link to a
- *      violation already after step 2) and flushed, COMMIT   worker_publish.c
+ *      violation already while step 2's COPY runs, with the
+ *      rollups' parameters: batch__meanwhile) and flushed,
+ *      COMMIT                                                 worker_publish.c
  *   8. the outbox rows just written published (no transaction,
  *      no waiting); deleted, once acknowledged, by the next
  *      batch's COMMIT (or on their own when the worker idles) worker_publish.c
@@ -46,6 +48,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A batch slower than this is logged with the time of each step. */
 #define SLOW_BATCH_US (250 * 1000LL)
@@ -72,6 +75,13 @@ static void batch__log_slow(const worker_event *ev, size_t n, const int64_t t[6]
            (t[3] - t[2] + rules_us) / 1e3, (t[4] - t[3]) / 1e3, (t[5] - t[4]) / 1e3, unlogged);
     last_logged_us = t[5];
     unlogged = 0;
+}
+
+void worker_stage_done(worker *w, worker_stage stage, int64_t *t0_us)
+{
+    int64_t now = clock_mono_us();
+    metric_add(w->m.stage[stage], (double)(now - *t0_us) / 1e6);
+    *t0_us = now;
 }
 
 /* The canonical type, the rule and the zones of every event (no I/O). */
@@ -106,6 +116,29 @@ static int batch__begin(worker *w, int64_t *version, char *err, size_t errsz)
     return ok ? 0 : -1;
 }
 
+/* What runs while PostgreSQL inserts the batch's rows (the COPY of the
+ * rules-first order, most of a batch's wall time): the Events no rule can
+ * link to a violation (their content does not depend on the COPY's
+ * outcome; should it find a redelivery, they are duplicates with the same
+ * ids, which the at-least-once Event stream allows) go to Kafka, whose
+ * acknowledgements then arrive during the COPY instead of before COMMIT,
+ * and the rollups' parameters are built. */
+typedef struct batch_meanwhile {
+    worker *w;
+    const worker_event *ev;
+    size_t n;
+    int64_t created_us;
+    int produced; /* -1 not run, 0 produced, 1 the producer refused */
+    worker_rollups_prep rollups;
+} batch_meanwhile;
+
+static void batch__meanwhile(void *arg)
+{
+    batch_meanwhile *m = arg;
+    m->produced = worker_publish_events(m->w, m->ev, m->n, false, m->created_us) ? 1 : 0;
+    worker_rollups_prepare(m->ev, m->n, &m->rollups);
+}
+
 /* Steps 2 and 4-6. Almost every batch is all new results, so the rules run
  * first, on every distinct result, and the COPY writes each event's
  * violation_id with the row: no UPDATE of rows just written (a dead tuple
@@ -116,7 +149,8 @@ static int batch__begin(worker *w, int64_t *version, char *err, size_t errsz)
  * runs them). *rules_us: the time the rules took when they ran first. */
 static int batch__store(worker *w, worker_event *ev, size_t n, size_t *inserted,
                         pg_array *outbox_ids, size_t changes[2], bool *rules_done,
-                        int64_t *rules_us, char *err, size_t errsz)
+                        int64_t *rules_us, int64_t *st, batch_meanwhile *mw, char *err,
+                        size_t errsz)
 {
     *rules_done = false;
     *rules_us = 0;
@@ -127,11 +161,15 @@ static int batch__store(worker *w, worker_event *ev, size_t n, size_t *inserted,
     if (worker_incidents_write(w, ev, n, false, outbox_ids, changes, err, errsz))
         return -1;
     *rules_us = clock_mono_us() - t0;
+    worker_stage_done(w, WORKER_STAGE_RULES, st);
     bool redelivery = false;
-    if (worker_events_copy_linked(w, ev, n, &redelivery, err, errsz) == 0) {
+    worker_events_meanwhile during = {batch__meanwhile, mw};
+    if (worker_events_copy_linked(w, ev, n, &during, &redelivery, err, errsz) == 0) {
         *inserted = k;
         *rules_done = true;
-        return pg_exec_ok(w->db, "RELEASE SAVEPOINT rules_first", err, errsz) ? 0 : -1;
+        bool ok = pg_exec_ok(w->db, "RELEASE SAVEPOINT rules_first", err, errsz);
+        worker_stage_done(w, WORKER_STAGE_COPY, st);
+        return ok ? 0 : -1;
     }
     if (!redelivery || !pg_exec_ok(w->db, "ROLLBACK TO SAVEPOINT rules_first", err, errsz))
         return -1;
@@ -139,88 +177,19 @@ static int batch__store(worker *w, worker_event *ev, size_t n, size_t *inserted,
         ev[i].inserted = false;
         ev[i].violation_id[0] = '\0';
     }
-    pg_array_begin(outbox_ids); /* those rows and changes were rolled back */
+    pg_array_begin(outbox_ids);             /* those rows and changes were rolled back */
+    worker_rollups_prep_free(&mw->rollups); /* built for rows that may not be new */
     changes[0] = changes[1] = 0;
     *rules_us = 0;
-    return worker_events_store(w, ev, n, inserted, err, errsz);
+    int rc = worker_events_store(w, ev, n, inserted, err, errsz);
+    worker_stage_done(w, WORKER_STAGE_COPY, st);
+    return rc;
 }
 
-int worker_batch_write(worker *w, worker_event *ev, size_t n)
+/* A batch that did not commit: roll back, count, log, and drop a broken
+ * connection. */
+static void batch__failed(worker *w, const worker_event *ev, size_t n, bool begun, const char *err)
 {
-    char err[1024] = "";
-    size_t inserted = 0;
-    pg_array outbox_ids = {0};
-    buf commit = {0};
-    bool begun = false;
-    if (!worker_db_connect(w))
-        return -1;
-    /* The rules version is read in the batch's own transaction, in the
-     * BEGIN's round trip: a rule change committed before these results were
-     * produced is seen, and applied below. */
-    int64_t version;
-    if (batch__begin(w, &version, err, sizeof err))
-        goto failed;
-    begun = true;
-    if (worker_cache_load(w, clock_wall_us(), version, err, sizeof err))
-        goto failed;
-    batch__classify(w, ev, n);
-    pg_array_begin(&outbox_ids);
-    /* Events (and this batch's dead letters, produced while decoding) must be
-     * acknowledged by Kafka before the rows become durable. Events that no
-     * rule can link to a violation (most of them) are produced as soon as
-     * their rows are in, so their acknowledgements arrive while PostgreSQL
-     * works on rollups and rules; the qualifying ones wait for their
-     * violation id. */
-    int64_t created_us = clock_wall_us();
-    int64_t t[6]; /* step boundaries, for the slow-batch warning */
-    t[0] = clock_mono_us();
-    bool rules_done;
-    int64_t rules_us;
-    size_t changes[2] = {0, 0}; /* violations opened, updated */
-    if (worker_cache_register_cameras(w, ev, n, err, sizeof err) ||
-        batch__store(w, ev, n, &inserted, &outbox_ids, changes, &rules_done, &rules_us, err,
-                     sizeof err) ||
-        worker_offline_touch(w, ev, n, &outbox_ids, err, sizeof err))
-        goto failed;
-    if (worker_publish_events(w, ev, n, false, created_us) ||
-        (rules_done && worker_publish_events(w, ev, n, true, created_us))) {
-        snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
-        goto failed;
-    }
-    t[1] = clock_mono_us();
-    if (worker_rollups_write(w, ev, n, err, sizeof err))
-        goto failed;
-    t[2] = clock_mono_us();
-    if (!rules_done &&
-        worker_incidents_write(w, ev, n, true, &outbox_ids, changes, err, sizeof err))
-        goto failed;
-    t[3] = clock_mono_us();
-    if ((!rules_done && worker_publish_events(w, ev, n, true, created_us)) ||
-        worker_publish_flush(w)) {
-        snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
-        goto failed;
-    }
-    t[4] = clock_mono_us();
-    /* The COMMIT also deletes the outbox rows earlier batches published and
-     * Kafka has acknowledged since (the flush above served every report):
-     * no transaction, no fsync of its own for the relay. */
-    worker_publish_commit_sql(w, &commit);
-    if (!pg_exec_ok(w->db, buf_cstr(&commit), err, sizeof err))
-        goto failed;
-    worker_publish_committed(w);
-    t[5] = clock_mono_us();
-    batch__log_slow(ev, n, t, rules_us);
-    metric_add(w->m.persisted, (double)inserted);
-    metric_add(w->m.duplicates, (double)(n - inserted));
-    metric_add(w->m.violations_opened, (double)changes[0]);
-    metric_add(w->m.violations_updated, (double)changes[1]);
-    worker_publish_outbox(w, &outbox_ids);
-    pg_array_free(&outbox_ids);
-    buf_free(&commit);
-    return 0;
-failed:
-    pg_array_free(&outbox_ids);
-    buf_free(&commit);
     if (begun)
         pg_rollback_quietly(w->db);
     metric_inc(w->m.db_errors);
@@ -236,5 +205,104 @@ failed:
         pg_close(w->db);
         w->db = NULL;
     }
+}
+
+int worker_batch_write(worker *w, worker_event *ev, size_t n)
+{
+    char err[1024] = "";
+    size_t inserted = 0;
+    pg_array outbox_ids = {0};
+    buf commit = {0};
+    bool begun = false;
+    int64_t st = clock_mono_us(); /* stage timings (worker_stage_done) */
+    batch_meanwhile mw;
+    memset(&mw, 0, sizeof mw);
+    mw.w = w, mw.ev = ev, mw.n = n, mw.produced = -1;
+    if (!worker_db_connect(w))
+        return -1;
+    /* The rules version is read in the batch's own transaction, in the
+     * BEGIN's round trip: a rule change committed before these results were
+     * produced is seen, and applied below. */
+    int64_t version;
+    if (batch__begin(w, &version, err, sizeof err))
+        goto failed;
+    begun = true;
+    if (worker_cache_load(w, clock_wall_us(), version, err, sizeof err))
+        goto failed;
+    batch__classify(w, ev, n);
+    pg_array_begin(&outbox_ids);
+    /* Events (and this batch's dead letters, produced while decoding) must be
+     * acknowledged by Kafka before the rows become durable. Events that no
+     * rule can link to a violation (most of them) are produced while
+     * PostgreSQL works on the COPY (batch__meanwhile), so their
+     * acknowledgements arrive meanwhile; the qualifying ones wait for their
+     * violation id. */
+    int64_t created_us = clock_wall_us();
+    int64_t t[6]; /* step boundaries, for the slow-batch warning */
+    t[0] = clock_mono_us();
+    bool rules_done;
+    int64_t rules_us;
+    size_t changes[2] = {0, 0}; /* violations opened, updated */
+    mw.created_us = created_us;
+    worker_stage_done(w, WORKER_STAGE_BEGIN, &st);
+    if (worker_cache_register_cameras(w, ev, n, err, sizeof err))
+        goto failed;
+    worker_stage_done(w, WORKER_STAGE_CAMERAS, &st);
+    if (batch__store(w, ev, n, &inserted, &outbox_ids, changes, &rules_done, &rules_us, &st, &mw,
+                     err, sizeof err) ||
+        worker_offline_touch(w, ev, n, &outbox_ids, err, sizeof err))
+        goto failed;
+    worker_stage_done(w, WORKER_STAGE_OFFLINE, &st);
+    /* Unless produced during the COPY (batch__meanwhile); after a
+     * redelivery's staged path, again for the rows really new. */
+    if (mw.produced == 1 ||
+        (!(rules_done && mw.produced == 0) && worker_publish_events(w, ev, n, false, created_us)) ||
+        (rules_done && worker_publish_events(w, ev, n, true, created_us)))
+        goto publish_failed;
+    worker_stage_done(w, WORKER_STAGE_PRODUCE, &st);
+    t[1] = clock_mono_us();
+    if (mw.rollups.ready ? worker_rollups_exec(w, &mw.rollups, err, sizeof err)
+                         : worker_rollups_write(w, ev, n, err, sizeof err))
+        goto failed;
+    worker_stage_done(w, WORKER_STAGE_ROLLUPS, &st);
+    t[2] = clock_mono_us();
+    if (!rules_done &&
+        worker_incidents_write(w, ev, n, true, &outbox_ids, changes, err, sizeof err))
+        goto failed;
+    worker_stage_done(w, WORKER_STAGE_RULES, &st);
+    t[3] = clock_mono_us();
+    if (!rules_done && worker_publish_events(w, ev, n, true, created_us))
+        goto publish_failed;
+    worker_stage_done(w, WORKER_STAGE_PRODUCE, &st);
+    if (worker_publish_flush(w))
+        goto publish_failed;
+    worker_stage_done(w, WORKER_STAGE_ACKS, &st);
+    t[4] = clock_mono_us();
+    /* The COMMIT also deletes the outbox rows earlier batches published and
+     * Kafka has acknowledged since (the flush above served every report):
+     * no transaction, no fsync of its own for the relay. */
+    worker_publish_commit_sql(w, &commit);
+    if (!pg_exec_ok(w->db, buf_cstr(&commit), err, sizeof err))
+        goto failed;
+    worker_publish_committed(w);
+    worker_stage_done(w, WORKER_STAGE_COMMIT, &st);
+    t[5] = clock_mono_us();
+    batch__log_slow(ev, n, t, rules_us);
+    metric_add(w->m.persisted, (double)inserted);
+    metric_add(w->m.duplicates, (double)(n - inserted));
+    metric_add(w->m.violations_opened, (double)changes[0]);
+    metric_add(w->m.violations_updated, (double)changes[1]);
+    worker_publish_outbox(w, &outbox_ids);
+    worker_stage_done(w, WORKER_STAGE_OUTBOX, &st);
+    pg_array_free(&outbox_ids);
+    buf_free(&commit);
+    return 0;
+publish_failed:
+    snprintf(err, sizeof err, "publishing events to %s failed", w->cfg->topic_events);
+failed:
+    worker_rollups_prep_free(&mw.rollups);
+    pg_array_free(&outbox_ids);
+    buf_free(&commit);
+    batch__failed(w, ev, n, begun, err);
     return -1;
 }

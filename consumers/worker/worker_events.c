@@ -111,7 +111,8 @@ static void events__opt_jsonb(buf *b, const char *json)
  * columns of EVENT_COLUMNS, in that order, and violation_id after them when
  * `linked`). On failure `sqlstate` tells why. */
 static int events__copy(worker *w, const char *copy_sql, worker_event *const *rows, size_t n,
-                        bool linked, char sqlstate[6], char *err, size_t errsz)
+                        bool linked, const worker_events_meanwhile *meanwhile, char sqlstate[6],
+                        char *err, size_t errsz)
 {
     sqlstate[0] = '\0';
     PGresult *res = PQexec(w->db, copy_sql);
@@ -170,6 +171,10 @@ static int events__copy(worker *w, const char *copy_sql, worker_event *const *ro
         pg_describe_error(w->db, NULL, copy_sql, err, errsz);
         return -1;
     }
+    /* PostgreSQL inserts the rows (the batch's longest step) while we do
+     * the CPU work that does not need its answer. */
+    if (meanwhile)
+        meanwhile->fn(meanwhile->arg);
     res = PQgetResult(w->db);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok) {
@@ -190,8 +195,8 @@ static int events__staged(worker *w, worker_event **uniq, size_t n, size_t *nins
                           size_t errsz)
 {
     char sqlstate[6];
-    if (events__copy(w, "COPY stage_events FROM STDIN (FORMAT binary)", uniq, n, false, sqlstate,
-                     err, errsz))
+    if (events__copy(w, "COPY stage_events FROM STDIN (FORMAT binary)", uniq, n, false, NULL,
+                     sqlstate, err, errsz))
         return -1;
     PGresult *res = pg_stmts_exec(
         w->stmts, w->db,
@@ -251,7 +256,7 @@ int worker_events_store(worker *w, worker_event *ev, size_t n, size_t *ninserted
     if (!pg_exec_ok(w->db, "SAVEPOINT events_copy", err, errsz))
         goto done;
     if (events__copy(w, "COPY events (" EVENT_COLUMNS ") FROM STDIN (FORMAT binary)", uniq, k,
-                     false, sqlstate, err, errsz) == 0) {
+                     false, NULL, sqlstate, err, errsz) == 0) {
         for (size_t i = 0; i < k; i++)
             uniq[i]->inserted = true;
         *ninserted = k;
@@ -279,7 +284,8 @@ size_t worker_events_mark_new(worker_event *ev, size_t n)
     return k;
 }
 
-int worker_events_copy_linked(worker *w, worker_event *ev, size_t n, bool *redelivery, char *err,
+int worker_events_copy_linked(worker *w, worker_event *ev, size_t n,
+                              const worker_events_meanwhile *meanwhile, bool *redelivery, char *err,
                               size_t errsz)
 {
     *redelivery = false;
@@ -291,7 +297,7 @@ int worker_events_copy_linked(worker *w, worker_event *ev, size_t n, bool *redel
     char sqlstate[6];
     int rc =
         events__copy(w, "COPY events (" EVENT_COLUMNS ", violation_id) FROM STDIN (FORMAT binary)",
-                     rows, k, true, sqlstate, err, errsz);
+                     rows, k, true, meanwhile, sqlstate, err, errsz);
     if (rc && !strcmp(sqlstate, "23505"))
         *redelivery = true;
     free(rows);

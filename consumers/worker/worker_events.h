@@ -31,7 +31,15 @@ int worker_events_store(worker *w, worker_event *ev, size_t n, size_t *ninserted
  * set and the caller rolls back to its savepoint and takes
  * worker_events_store(). 0, or -1 with err filled. */
 size_t worker_events_mark_new(worker_event *ev, size_t n);
-int worker_events_copy_linked(worker *w, worker_event *ev, size_t n, bool *redelivery, char *err,
+/* Work done while PostgreSQL processes the COPY (after the last row is
+ * sent, before its answer is read): CPU and Kafka only, no statement on
+ * w->db. It runs whether or not the COPY then succeeds. */
+typedef struct worker_events_meanwhile {
+    void (*fn)(void *arg);
+    void *arg;
+} worker_events_meanwhile;
+int worker_events_copy_linked(worker *w, worker_event *ev, size_t n,
+                              const worker_events_meanwhile *meanwhile, bool *redelivery, char *err,
                               size_t errsz);
 
 #endif

@@ -76,6 +76,16 @@ static void worker_metrics_init(worker *w)
     w->m.db_errors = metrics_counter(r, "ruth_worker_db_errors_total",
                                      "Batches that PostgreSQL did not commit.", NULL);
     worker_input_metrics_init(w);
+    static const char *const names[WORKER_NSTAGES] = {
+        "collect", "decode",  "begin", "cameras", "rules",  "copy", "offline",
+        "produce", "rollups", "acks",  "commit",  "outbox", "idle"};
+    for (int i = 0; i < WORKER_NSTAGES; i++) {
+        char labels[48];
+        snprintf(labels, sizeof labels, "stage=\"%s\"", names[i]);
+        w->m.stage[i] = metrics_counter(
+            r, "ruth_worker_batch_stage_seconds_total",
+            "Wall time of batches by stage (collect: between batches; see worker.h).", labels);
+    }
 }
 
 /* ---- one batch: decode, then the transaction ---- */
@@ -132,11 +142,19 @@ static kafka_consumer_verdict worker_on_batch(void *arg, kafka_consumer *kc,
 {
     (void)kc;
     worker *w = arg;
+    int64_t t = w->batch_end_us;
+    if (t)
+        worker_stage_done(w, WORKER_STAGE_COLLECT, &t);
+    else
+        t = clock_mono_us();
     if (b->attempt == 0)
         worker_forget_events(w);
-    if (worker_decode(w, b) != 0 || worker_batch_write(w, w->events, w->nevents) != 0)
-        return KAFKA_CONSUMER_RETRY;
-    return KAFKA_CONSUMER_DONE;
+    int rc = worker_decode(w, b);
+    worker_stage_done(w, WORKER_STAGE_DECODE, &t);
+    if (rc == 0)
+        rc = worker_batch_write(w, w->events, w->nevents);
+    w->batch_end_us = clock_mono_us();
+    return rc == 0 ? KAFKA_CONSUMER_DONE : KAFKA_CONSUMER_RETRY;
 }
 
 static void worker_on_end(void *arg, kafka_consumer *kc)
@@ -151,6 +169,7 @@ static void worker_on_idle(void *arg, kafka_consumer *kc)
 {
     (void)kc;
     worker *w = arg;
+    int64_t t0 = clock_mono_us();
     if (worker_db_connect(w) && PQstatus(w->db) == CONNECTION_OK) {
         PGresult *r = PQexec(w->db, "SELECT 1");
         bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
@@ -169,6 +188,10 @@ static void worker_on_idle(void *arg, kafka_consumer *kc)
         worker_maintain(w);
         w->last_maintenance_us = now;
     }
+    int64_t t = t0;
+    worker_stage_done(w, WORKER_STAGE_IDLE, &t);
+    if (w->batch_end_us) /* not part of the next batch's "collect" */
+        w->batch_end_us += t - t0;
 }
 
 static kafka_consumer *worker_consumer_new(worker *w, char *err, size_t errsz)

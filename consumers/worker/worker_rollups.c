@@ -260,19 +260,18 @@ static const char rollups_sql[] =
     "  first_inference_at = least(mc.first_inference_at, EXCLUDED.first_inference_at),"
     "  last_inference_at = greatest(mc.last_inference_at, EXCLUDED.last_inference_at)";
 
-#define ROLLUPS_NPARAMS 21
-
-int worker_rollups_write(worker *w, const worker_event *ev, size_t n, char *err, size_t errsz)
+void worker_rollups_prepare(const worker_event *ev, size_t n, worker_rollups_prep *prep)
 {
     rollup *ru = xmalloc((n ? n : 1) * sizeof *ru);
     model_rollup *mr = xmalloc((n ? n : 1) * sizeof *mr);
     size_t k = rollups__camera(ev, n, ru);
     size_t km = rollups__model(ev, n, mr);
-    int rc = 0;
+    pg_array *a = prep->a;
+    memset(prep, 0, sizeof *prep);
+    prep->ready = true;
+    prep->any = k > 0;
     if (k) {
-        pg_array a[ROLLUPS_NPARAMS];
-        memset(a, 0, sizeof a);
-        for (int i = 0; i < ROLLUPS_NPARAMS; i++)
+        for (int i = 0; i < WORKER_ROLLUPS_NPARAMS; i++)
             pg_array_begin(&a[i]);
         for (size_t i = 0; i < k; i++) {
             const rollup *r = &ru[i];
@@ -308,16 +307,38 @@ int worker_rollups_write(worker *w, const worker_event *ev, size_t n, char *err,
             pg_array_add_i64(&a[19], m->first_us);
             pg_array_add_i64(&a[20], m->last_us);
         }
-        const char *p[ROLLUPS_NPARAMS];
-        for (int i = 0; i < ROLLUPS_NPARAMS; i++)
-            p[i] = pg_array_end(&a[i]);
-        rc = pg_stmts_exec_ok(w->stmts, w->db, rollups_sql, ROLLUPS_NPARAMS, p, NULL, err, errsz)
-                 ? 0
-                 : -1;
-        for (int i = 0; i < ROLLUPS_NPARAMS; i++)
-            pg_array_free(&a[i]);
     }
     free(ru);
     free(mr);
+}
+
+void worker_rollups_prep_free(worker_rollups_prep *prep)
+{
+    if (prep->any)
+        for (int i = 0; i < WORKER_ROLLUPS_NPARAMS; i++)
+            pg_array_free(&prep->a[i]);
+    prep->any = prep->ready = false;
+}
+
+int worker_rollups_exec(worker *w, worker_rollups_prep *prep, char *err, size_t errsz)
+{
+    int rc = 0;
+    if (prep->any) {
+        const char *p[WORKER_ROLLUPS_NPARAMS];
+        for (int i = 0; i < WORKER_ROLLUPS_NPARAMS; i++)
+            p[i] = pg_array_end(&prep->a[i]);
+        rc = pg_stmts_exec_ok(w->stmts, w->db, rollups_sql, WORKER_ROLLUPS_NPARAMS, p, NULL, err,
+                              errsz)
+                 ? 0
+                 : -1;
+    }
+    worker_rollups_prep_free(prep);
     return rc;
+}
+
+int worker_rollups_write(worker *w, const worker_event *ev, size_t n, char *err, size_t errsz)
+{
+    worker_rollups_prep prep;
+    worker_rollups_prepare(ev, n, &prep);
+    return worker_rollups_exec(w, &prep, err, errsz);
 }
