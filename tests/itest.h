@@ -9,6 +9,7 @@
 #ifndef RUTH_ITEST_H
 #define RUTH_ITEST_H
 
+#include "api_auth.h"
 #include "clock.h"
 #include "testlib.h"
 #include "xmalloc.h"
@@ -162,6 +163,17 @@ static inline void itest_api_env(const char *secret)
     setenv("JWT_SECRET_KEY", secret, 1);
     setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
     setenv("RUTH_API_PORT", "0", 1);
+}
+
+/* A token for `sub` in `role` signed with `secret`, valid for an hour from
+ * now, into out (what a test's clients send as their bearer). */
+static inline void itest_token(char *out, size_t outsz, const char *secret, const char *sub,
+                               api_role role)
+{
+    int64_t now = time(NULL);
+    char *t = auth_mint(secret, sub, role, now, now + 3600);
+    snprintf(out, outsz, "%s", t);
+    free(t);
 }
 
 /* Wait for a spawned ruth-api (logging to `log`) to say its port; the port,

@@ -1065,22 +1065,11 @@ int main(void)
     curl_global_init(CURL_GLOBAL_ALL);
     itest_setup("api", 3);
     seed();
-    setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_RATE_LIMIT_RPS", "0",
-           1); /* one client, many requests; limited on its own below */
-    setenv("RUTH_API_PORT", "0", 1);
+    itest_api_env(SECRET); /* test_limits starts a rate-limited one of its own */
     setenv("RUTH_API_DB_POOL", "4", 1);
-    char *t;
-    int64_t now = time(NULL);
-    t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
-    snprintf(tok_viewer, sizeof tok_viewer, "%s", t);
-    free(t);
-    t = auth_mint(SECRET, "olga", ROLE_OPERATOR, now, now + 3600);
-    snprintf(tok_operator, sizeof tok_operator, "%s", t);
-    free(t);
-    t = auth_mint(SECRET, "adam", ROLE_ADMIN, now, now + 3600);
-    snprintf(tok_admin, sizeof tok_admin, "%s", t);
-    free(t);
+    itest_token(tok_viewer, sizeof tok_viewer, SECRET, "vera", ROLE_VIEWER);
+    itest_token(tok_operator, sizeof tok_operator, SECRET, "olga", ROLE_OPERATOR);
+    itest_token(tok_admin, sizeof tok_admin, SECRET, "adam", ROLE_ADMIN);
 
     char *log = api_log;
     snprintf(api_log, sizeof api_log, "/tmp/test_api_%d.log", (int)getpid());

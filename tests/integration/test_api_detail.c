@@ -259,10 +259,7 @@ int main(void)
     seed();
     itest_api_env(SECRET);
     setenv("RUTH_API_CACHE_MS", "0", 1);
-    int64_t now = time(NULL);
-    char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
-    snprintf(tok, sizeof tok, "%s", t);
-    free(t);
+    itest_token(tok, sizeof tok, SECRET, "vera", ROLE_VIEWER);
     char log[256];
     snprintf(log, sizeof log, "/tmp/test_api_detail_%d.log", (int)getpid());
     unlink(log);

@@ -413,13 +413,8 @@ int main(void)
     itest_api_env(SECRET);
     setenv("RUTH_API_DB_POOL", "4", 1);
     unsetenv("VAS_BASE_URL");
-    int64_t now = time(NULL);
-    char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
-    snprintf(tok_viewer, sizeof tok_viewer, "%s", t);
-    free(t);
-    t = auth_mint(SECRET, "olga", ROLE_OPERATOR, now, now + 3600);
-    snprintf(tok_operator, sizeof tok_operator, "%s", t);
-    free(t);
+    itest_token(tok_viewer, sizeof tok_viewer, SECRET, "vera", ROLE_VIEWER);
+    itest_token(tok_operator, sizeof tok_operator, SECRET, "olga", ROLE_OPERATOR);
 
     char log[256];
     snprintf(log, sizeof log, "/tmp/test_api_evidence_%d.log", (int)getpid());

@@ -331,18 +331,11 @@ int main(void)
     curl_global_init(CURL_GLOBAL_ALL);
     itest_setup("api_hostile", 3);
     seed();
-    setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_RATE_LIMIT_RPS", "0", 1);
-    setenv("RUTH_API_PORT", "0", 1);
+    itest_api_env(SECRET);
     setenv("RUTH_API_DB_POOL", "2", 1);
     setenv("RUTH_API_CACHE_MS", "10000", 1); /* every repeat would be a cache hit */
-    int64_t now = time(NULL);
-    char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
-    snprintf(tok_viewer, sizeof tok_viewer, "%s", t);
-    free(t);
-    t = auth_mint(SECRET, "olga", ROLE_OPERATOR, now, now + 3600);
-    snprintf(tok_operator, sizeof tok_operator, "%s", t);
-    free(t);
+    itest_token(tok_viewer, sizeof tok_viewer, SECRET, "vera", ROLE_VIEWER);
+    itest_token(tok_operator, sizeof tok_operator, SECRET, "olga", ROLE_OPERATOR);
     snprintf(api_log, sizeof api_log, "/tmp/test_api_hostile_%d.log", (int)getpid());
     unlink(api_log);
     pid_t pid = itest_spawn("ruth-api", NULL, api_log);

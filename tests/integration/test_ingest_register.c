@@ -323,13 +323,8 @@ int main(void)
     setenv("JWT_SECRET_KEY", SECRET, 1);
     setenv("RUTH_INGEST_KEY", KEY, 1);
     setenv("RUTH_INGEST_PORT", "0", 1);
-    int64_t now = (int64_t)time(NULL);
-    char *t = auth_mint(SECRET, "edge-rt-1", ROLE_RUNTIME, now, now + 3600);
-    snprintf(tok_runtime, sizeof tok_runtime, "%s", t);
-    free(t);
-    t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
-    snprintf(tok_viewer, sizeof tok_viewer, "%s", t);
-    free(t);
+    itest_token(tok_runtime, sizeof tok_runtime, SECRET, "edge-rt-1", ROLE_RUNTIME);
+    itest_token(tok_viewer, sizeof tok_viewer, SECRET, "vera", ROLE_VIEWER);
     char log[256];
     snprintf(log, sizeof log, "/tmp/%s-ingest.log", itest_db_name);
     pid_t pid;

@@ -168,10 +168,7 @@ int main(void)
     }
     itest_api_env(SECRET);
     setenv("RUTH_API_CACHE_MS", "0", 1);
-    int64_t now = time(NULL);
-    char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
-    snprintf(token, sizeof token, "%s", t);
-    free(t);
+    itest_token(token, sizeof token, SECRET, "vera", ROLE_VIEWER);
     char alog[256], wlog[256];
     snprintf(alog, sizeof alog, "/tmp/%s-api.log", itest_db_name);
     snprintf(wlog, sizeof wlog, "/tmp/%s-worker.log", itest_db_name);

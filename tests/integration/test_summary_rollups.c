@@ -246,10 +246,7 @@ int main(void)
     itest_setup("sumroll", 4);
     itest_api_env(SECRET);
     setenv("RUTH_API_CACHE_MS", "0", 1);
-    int64_t now = time(NULL);
-    char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
-    snprintf(tok, sizeof tok, "%s", t);
-    free(t);
+    itest_token(tok, sizeof tok, SECRET, "vera", ROLE_VIEWER);
     char log[256], wlog[2][256];
     snprintf(log, sizeof log, "/tmp/test_summary_rollups_%d.log", (int)getpid());
     pid_t pid = itest_spawn("ruth-api", NULL, log);

@@ -251,13 +251,8 @@ int main(void)
     itest_setup("vroll", 4);
     itest_api_env(SECRET);
     setenv("RUTH_API_CACHE_MS", "0", 1);
-    int64_t now = time(NULL);
-    char *t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
-    snprintf(tok, sizeof tok, "%s", t);
-    free(t);
-    t = auth_mint(SECRET, "otto", ROLE_OPERATOR, now, now + 3600);
-    snprintf(tok_op, sizeof tok_op, "%s", t);
-    free(t);
+    itest_token(tok, sizeof tok, SECRET, "vera", ROLE_VIEWER);
+    itest_token(tok_op, sizeof tok_op, SECRET, "otto", ROLE_OPERATOR);
     char log[256], wlog[256];
     snprintf(log, sizeof log, "/tmp/test_violation_rollups_%d.log", (int)getpid());
     snprintf(wlog, sizeof wlog, "/tmp/test_violation_rollups_worker_%d.log", (int)getpid());

@@ -271,8 +271,7 @@ static void session_started_just_now_is_used(void)
 /* GET /api/v1/events of camera cam-contract-1 from a real ruth-api. */
 static void events_api_returns_metadata(void)
 {
-    setenv("JWT_SECRET_KEY", SECRET, 1);
-    setenv("RUTH_API_PORT", "0", 1);
+    itest_api_env(SECRET);
     char log[256];
     snprintf(log, sizeof log, "/tmp/%s-api.log", itest_db_name);
     pid_t api = itest_spawn("ruth-api", NULL, log);

@@ -401,13 +401,8 @@ int main(void)
     itest_api_env(SECRET);
     /* Capture times around the next DST change (up to 7 months away). */
     setenv("RUTH_MAX_CLOCK_SKEW_SEC", "21600000", 1);
-    int64_t now = time(NULL);
-    char *t = auth_mint(SECRET, "adam", ROLE_ADMIN, now, now + 3600);
-    snprintf(tok_admin, sizeof tok_admin, "%s", t);
-    free(t);
-    t = auth_mint(SECRET, "vera", ROLE_VIEWER, now, now + 3600);
-    snprintf(tok_viewer, sizeof tok_viewer, "%s", t);
-    free(t);
+    itest_token(tok_admin, sizeof tok_admin, SECRET, "adam", ROLE_ADMIN);
+    itest_token(tok_viewer, sizeof tok_viewer, SECRET, "vera", ROLE_VIEWER);
     prod = itest_producer();
     t0 = itest_wall_us() - 600LL * 1000000;
     char api_log[256], worker_log[256];
