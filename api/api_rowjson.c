@@ -2,6 +2,7 @@
 #include "api_rowjson.h"
 
 #include "jsonw.h"
+#include "pg_copy.h"
 #include "text.h"
 
 #include <stdbool.h>
@@ -46,9 +47,6 @@ enum {
     ROWJSON__UUID = 2950,
 };
 
-/* The 2000-01-01 epoch of PostgreSQL's binary timestamps, in Unix microseconds. */
-#define ROWJSON__PG_EPOCH_US 946684800000000LL
-
 static int64_t rowjson__be(const char *v, int n)
 {
     uint64_t x = 0;
@@ -64,21 +62,7 @@ static int64_t rowjson__be(const char *v, int n)
 static int64_t rowjson__time_us(const char *v)
 {
     int64_t t = rowjson__be(v, 8);
-    return t == INT64_MAX || t == INT64_MIN ? 0 : t + ROWJSON__PG_EPOCH_US;
-}
-
-/* uuid_out's form of 16 bytes: 36 characters and a NUL. */
-static void rowjson__uuid(const char *v, char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    int k = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[k++] = '-';
-        out[k++] = hex[(unsigned char)v[i] >> 4];
-        out[k++] = hex[(unsigned char)v[i] & 15];
-    }
-    out[k] = '\0';
+    return t == INT64_MAX || t == INT64_MIN ? 0 : t + PG_EPOCH_UNIX_US;
 }
 
 int64_t api_rowjson_time_us(const PGresult *res, int row, int col)
@@ -95,7 +79,7 @@ const char *api_rowjson_cstr(const PGresult *res, int row, int col, char tmp[48]
         return v;
     switch (PQftype(res, col)) {
     case ROWJSON__UUID:
-        rowjson__uuid(v, tmp);
+        text_uuid_format((const unsigned char *)v, tmp);
         return tmp;
     case ROWJSON__TIMESTAMPTZ:
         tmp[text_i64(tmp, rowjson__time_us(v))] = '\0';
@@ -119,7 +103,7 @@ static bool rowjson__binary(buf *b, const PGresult *res, int row, int col, api_r
     char tmp[48];
     switch (PQftype(res, col)) {
     case ROWJSON__UUID:
-        rowjson__uuid(v, tmp);
+        text_uuid_format((const unsigned char *)v, tmp);
         jsonw_strn(b, tmp, 36);
         return true;
     case ROWJSON__TIMESTAMPTZ:

@@ -160,8 +160,7 @@ static PGresult *pg__checked(PGconn *conn, PGresult *res, char sqlstate[6], char
 PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params,
                          char sqlstate[6], char *errstr, size_t errsz)
 {
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    return pg__checked(conn, res, sqlstate, errstr, errsz);
+    return pg_stmts_exec_fmt(NULL, conn, sql, nparams, params, 0, sqlstate, errstr, errsz);
 }
 
 /* ---- prepared-statement cache ---- */
@@ -239,6 +238,10 @@ PGresult *pg_stmts_exec_fmt(pg_stmts *s, PGconn *conn, const char *sql, int npar
                             const char *const *params, int result_format, char sqlstate[6],
                             char *errstr, size_t errsz)
 {
+    if (!s) /* unprepared */
+        return pg__checked(
+            conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, result_format),
+            sqlstate, errstr, errsz);
     char name[32];
     PGresult *failed = pg__stmt_prepare(s, conn, sql, nparams, name);
     if (failed)

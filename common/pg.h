@@ -74,7 +74,8 @@ PGresult *pg_stmts_exec(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
 
 /* pg_stmts_exec with the results in `result_format` (0 text, 1 binary:
  * PostgreSQL's send functions, cheaper than its output functions for
- * timestamps and integers; the caller decodes by PQftype()). */
+ * timestamps and integers; the caller decodes by PQftype()). `s` NULL:
+ * the statement is sent unprepared (pg_exec_params). */
 PGresult *pg_stmts_exec_fmt(pg_stmts *s, PGconn *conn, const char *sql, int nparams,
                             const char *const *params, int result_format, char sqlstate[6],
                             char *errstr, size_t errsz);

@@ -7,9 +7,6 @@
 
 #include <string.h>
 
-/* timestamptz counts from 2000-01-01 00:00:00 UTC, not from 1970. */
-#define PG_EPOCH_UNIX_US 946684800000000LL
-
 void pg_copy_header(buf *b)
 {
     static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";

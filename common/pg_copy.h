@@ -15,6 +15,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* PostgreSQL's binary timestamptz counts microseconds from 2000-01-01
+ * 00:00:00 UTC, not from 1970: that instant in Unix microseconds (COPY's
+ * binary rows and binary query results alike). */
+#define PG_EPOCH_UNIX_US 946684800000000LL
+
 /* The 19-byte signature, flags and header extension that start a stream. */
 void pg_copy_header(buf *b);
 /* The end-of-data marker (a field count of -1). */

@@ -168,15 +168,8 @@ PGresult *pg_pool_exec_fmt(pg_pool *p, PGconn *c, const char *sql, int nparams,
     pthread_mutex_lock(&p->mu);
     slot *s = slot_of(p, c);
     pthread_mutex_unlock(&p->mu);
-    if (!s) {
-        PGresult *res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, result_format);
-        if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
-            return res;
-        pg_describe_error(c, res, NULL, err, errsz);
-        PQclear(res);
-        return NULL;
-    }
-    return pg_stmts_exec_fmt(s->stmts, c, sql, nparams, params, result_format, NULL, err, errsz);
+    return pg_stmts_exec_fmt(s ? s->stmts : NULL, c, sql, nparams, params, result_format, NULL, err,
+                             errsz);
 }
 
 PGresult *pg_pool_exec(pg_pool *p, PGconn *c, const char *sql, int nparams,

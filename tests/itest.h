@@ -131,6 +131,19 @@ static inline int itest_wait_exit(pid_t pid, double timeout_s)
     return -1;
 }
 
+/* Wait for `what` (pid, already sent SIGTERM) to exit 0 within timeout_s;
+ * otherwise a test failure, naming it and `log` (NULL: none). */
+static inline bool itest_stopped(pid_t pid, double timeout_s, const char *what, const char *log)
+{
+    int st = itest_wait_exit(pid, timeout_s);
+    if (st == 0)
+        return true;
+    fprintf(stderr, "%s did not stop cleanly on SIGTERM (status %d)%s%s\n", what, st,
+            log ? ", log: " : "", log ? log : "");
+    testlib_failures++;
+    return false;
+}
+
 static inline int itest_run(const char *prog, const char *const *args)
 {
     return itest_wait_exit(itest_spawn(prog, args, NULL), 120);

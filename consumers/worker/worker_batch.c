@@ -253,10 +253,11 @@ int worker_batch_write(worker *w, worker_event *ev, size_t n)
         worker_offline_touch(w, ev, n, &outbox_ids, err, sizeof err))
         goto failed;
     worker_stage_done(w, WORKER_STAGE_OFFLINE, &st);
-    /* Unless produced during the COPY (batch__meanwhile); after a
-     * redelivery's staged path, again for the rows really new. */
+    /* The unlinked Events, unless produced during the COPY (batch__meanwhile);
+     * after a redelivery's staged path, again for the rows really new. */
+    bool unlinked_sent = rules_done && mw.produced == 0;
     if (mw.produced == 1 ||
-        (!(rules_done && mw.produced == 0) && worker_publish_events(w, ev, n, false, created_us)) ||
+        (!unlinked_sent && worker_publish_events(w, ev, n, false, created_us)) ||
         (rules_done && worker_publish_events(w, ev, n, true, created_us)))
         goto publish_failed;
     worker_stage_done(w, WORKER_STAGE_PRODUCE, &st);

@@ -588,10 +588,8 @@ int main(void)
     TEST_RUN(test_health_healthy);
     kill(wpid, SIGTERM);
     kill(pid, SIGTERM);
-    if (itest_wait_exit(wpid, 30) != 0 || itest_wait_exit(pid, 20) != 0) {
-        fprintf(stderr, "ruth-worker or ruth-api did not stop cleanly on SIGTERM\n");
-        testlib_failures++;
-    }
+    itest_stopped(wpid, 30, "ruth-worker", NULL);
+    itest_stopped(pid, 20, "ruth-api", NULL);
     if (testlib_failures)
         fprintf(stderr, "logs: %s %s\n", log, wlog);
     itest_teardown();

@@ -186,10 +186,8 @@ int main(void)
     }
     kill(w, SIGTERM);
     kill(api, SIGTERM);
-    if (itest_wait_exit(w, 60) != 0 || itest_wait_exit(api, 30) != 0) {
-        fprintf(stderr, "ruth-worker or ruth-api did not stop cleanly on SIGTERM\n");
-        testlib_failures++;
-    }
+    itest_stopped(w, 60, "ruth-worker", NULL);
+    itest_stopped(api, 30, "ruth-api", NULL);
     codec_destroy(cx);
     if (!testlib_failures)
         itest_teardown();

@@ -269,14 +269,8 @@ int main(void)
         kill(wpid[i], SIGTERM);
     kill(pid, SIGTERM);
     for (int i = 0; i < 2; i++)
-        if (itest_wait_exit(wpid[i], 30) != 0) {
-            fprintf(stderr, "ruth-worker did not stop cleanly on SIGTERM\n");
-            testlib_failures++;
-        }
-    if (itest_wait_exit(pid, 20) != 0) {
-        fprintf(stderr, "ruth-api did not stop cleanly on SIGTERM\n");
-        testlib_failures++;
-    }
+        itest_stopped(wpid[i], 30, "ruth-worker", wlog[i]);
+    itest_stopped(pid, 20, "ruth-api", log);
     if (testlib_failures)
         fprintf(stderr, "logs: %s %s %s\n", log, wlog[0], wlog[1]);
     itest_teardown();

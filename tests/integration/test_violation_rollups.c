@@ -267,14 +267,8 @@ int main(void)
     TEST_RUN(test_rebuild);
     kill(wpid, SIGTERM);
     kill(pid, SIGTERM);
-    if (itest_wait_exit(wpid, 30) != 0) {
-        fprintf(stderr, "ruth-worker did not stop cleanly on SIGTERM\n");
-        testlib_failures++;
-    }
-    if (itest_wait_exit(pid, 20) != 0) {
-        fprintf(stderr, "ruth-api did not stop cleanly on SIGTERM\n");
-        testlib_failures++;
-    }
+    itest_stopped(wpid, 30, "ruth-worker", wlog);
+    itest_stopped(pid, 20, "ruth-api", log);
     if (testlib_failures)
         fprintf(stderr, "logs: %s %s\n", log, wlog);
     itest_teardown();

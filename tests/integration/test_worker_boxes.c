@@ -194,10 +194,7 @@ int main(void)
     pid_t w = itest_spawn("ruth-worker", NULL, log);
     TEST_RUN(unlabelled_box_same_in_column_and_event);
     kill(w, SIGTERM);
-    if (itest_wait_exit(w, 15) != 0) {
-        fprintf(stderr, "ruth-worker did not stop cleanly (log: %s)\n", log);
-        testlib_failures++;
-    }
+    itest_stopped(w, 15, "ruth-worker", log);
     codec_destroy(cx);
     if (!testlib_failures)
         itest_teardown();

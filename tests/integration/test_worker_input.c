@@ -331,10 +331,7 @@ int main(void)
     TEST_RUN(events_api_returns_metadata);
     TEST_RUN(session_started_just_now_is_used);
     kill(w, SIGTERM);
-    if (itest_wait_exit(w, 15) != 0) {
-        fprintf(stderr, "ruth-worker did not stop cleanly (log: %s)\n", log);
-        testlib_failures++;
-    }
+    itest_stopped(w, 15, "ruth-worker", log);
     if (itest_log_count(log, "deepstream in group") < 1) {
         fprintf(stderr, "the worker did not log consuming both topics (log %s)\n", log);
         testlib_failures++;

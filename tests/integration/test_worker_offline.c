@@ -184,10 +184,7 @@ int main(void)
     for (int i = 0; i < 2; i++)
         if (workers[i] > 0) {
             kill(workers[i], SIGTERM);
-            if (itest_wait_exit(workers[i], 15) != 0) {
-                fprintf(stderr, "ruth-worker %d did not stop cleanly (log: %s)\n", i, logs[i]);
-                testlib_failures++;
-            }
+            itest_stopped(workers[i], 15, "ruth-worker", logs[i]);
         }
     rd_kafka_destroy(prod);
     if (!testlib_failures)
